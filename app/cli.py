@@ -1,0 +1,157 @@
+"""The `multifolio` command line: run, validate, plugins, sample-data."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import time
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from app.errors import MultifolioError
+from app.registry import PluginKind, PluginRegistry
+
+USER_ERROR = 2  # bad config, bad data: a message, no traceback
+
+_FIGURES = (("final_equity", "Final equity", "{:,.2f}"), ("total_return", "Return", "{:.2%}"),
+            ("cagr", "CAGR", "{:.2%}"), ("sharpe", "Sharpe", "{:.2f}"), ("max_drawdown", "Max DD", "{:.2%}"),
+            ("num_trades", "Trades", "{:d}"), ("win_rate", "Win rate", "{:.1%}"),
+            ("profit_factor", "Profit factor", "{:.2f}"), ("total_commission", "Commission", "{:,.2f}"))
+
+
+def _format(value, pattern: str) -> str:
+    if value is None or value != value:
+        return "–"
+    return pattern.format(value)
+
+
+def figures_table(title: str, rows: dict[str, dict]) -> Table:
+    """The end-of-run table: one row per system (and the combined book)."""
+    table = Table(title=title)
+    table.add_column("System", style="bold")
+    for _, label, _ in _FIGURES:
+        table.add_column(label, justify="right")
+    for name, metrics in rows.items():
+        table.add_row(name, *(_format(metrics.get(key), pattern) for key, _, pattern in _FIGURES))
+    return table
+
+
+class _UserErrors(click.Group):
+    """Turns every MultifolioError into its message and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except MultifolioError as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(USER_ERROR)
+
+
+@click.group(cls=_UserErrors)
+@click.version_option(package_name="multifolio")
+def cli() -> None:
+    """multifolio: many trading systems, one data pass, isolated portfolios."""
+
+
+@cli.command()
+@click.argument("config_path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for results (overrides reporting.output_dir).")
+@click.option("--quiet", is_flag=True, help="No progress bar and no table.")
+def run(config_path: Path, output_dir: Path | None, quiet: bool) -> None:
+    """Run the backtest described by CONFIG_PATH and write its results."""
+    from app.config import load_config
+    from app.run import run_backtest
+
+    registry = PluginRegistry()
+    config = load_config(config_path, registry)
+    started = time.perf_counter()
+    if quiet:
+        outcome = run_backtest(config, registry, output_dir=output_dir)
+    else:
+        columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("bars"), TimeRemainingColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=False) as progress:
+            task = progress.add_task(config.workflow.name, total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            outcome = run_backtest(config, registry, output_dir=output_dir, progress=advance)
+    elapsed = time.perf_counter() - started
+    if not quiet:
+        rows = dict(outcome.metrics)
+        if outcome.summary is not None and len(rows) > 1:
+            rows["combined"] = outcome.summary["combined"]
+        Console().print(figures_table(f"{config.workflow.name} — {len(outcome.results)} systems", rows))
+    click.echo(f"results: {outcome.folder}  ({elapsed:.2f} s)")
+
+
+@cli.command()
+@click.argument("config_path", type=click.Path(dir_okay=False, path_type=Path))
+def validate(config_path: Path) -> None:
+    """Check CONFIG_PATH completely and print each system's plan, without running it."""
+    from app.config import load_config
+
+    config = load_config(config_path, PluginRegistry())
+    click.echo(f"{config_path}: valid; {len(config.trading_systems)} trading system(s), data "
+               f"{config.data.source} {', '.join(config.data.symbols)}")
+    for entry in config.trading_systems:
+        settings = entry.settings()
+        click.echo(f"- {entry.name} (namespace {entry.namespace}): {settings['strategy']['type']} "
+                   f"{settings['strategy']['params']}, capital {entry.portfolio.initial_capital:,.2f}")
+
+
+@cli.command()
+def plugins() -> None:
+    """List every installed plugin with its parameters and defaults."""
+    registry = PluginRegistry()
+    console = Console()
+    for kind in PluginKind:
+        table = Table(title=f"{kind.label}s ({kind.group})", title_justify="left")
+        table.add_column("name", style="bold")
+        table.add_column("parameters")
+        for name in registry.names(kind):
+            try:
+                params = registry.parameters(kind, name)
+            except MultifolioError as error:
+                table.add_row(name, f"[red]{error}[/red]")
+                continue
+            shown = ", ".join(name if default is inspect.Parameter.empty else f"{name}={default!r}"
+                              for name, default in params.items() if name != "symbols")
+            table.add_row(name, shown or "–")
+        console.print(table)
+
+
+@cli.command("sample-data")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--symbol", default="SPY", show_default=True)
+@click.option("--bars", default=20_000, show_default=True, type=click.IntRange(min=2))
+@click.option("--frequency", default="1min", show_default=True)
+@click.option("--seed", default=7, show_default=True, type=int)
+def sample_data(path: Path, symbol: str, bars: int, frequency: str, seed: int) -> None:
+    """Write synthetic OHLCV bars to PATH (.csv or .parquet), the same as `source: synthetic` makes."""
+    from app.files import atomic_write
+
+    registry = PluginRegistry()
+    source = registry.create(PluginKind.DATA_SOURCE, "synthetic",
+                             {"symbols": [symbol], "bars": bars, "frequency": frequency, "seed": seed})
+    frame = source.load().drop(columns="symbol")
+    if path.suffix == ".parquet":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(path, index=False)
+    else:
+        atomic_write(path, lambda stream: frame.to_csv(stream, index=False, lineterminator="\n"))
+    click.echo(f"wrote {len(frame)} bars of {symbol} to {path}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="multifolio")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

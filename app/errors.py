@@ -1,0 +1,52 @@
+"""Errors a user can meet: each one names where, what was found and what is expected."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class MultifolioError(Exception):
+    """Base of every error multifolio reports to a user (the CLI exits 2 on these)."""
+
+
+class ConfigError(MultifolioError):
+    """One problem at one key path of the configuration (or of a plugin's parameters)."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}" if path else message)
+
+    def under(self, prefix: str) -> ConfigError:
+        """The same problem seen from an enclosing key, e.g. `parameters` → `strategy.parameters`."""
+        if not prefix:
+            return self
+        joined = f"{prefix}.{self.path}" if self.path and not self.path.startswith("[") else f"{prefix}{self.path}"
+        return ConfigError(joined, self.message)
+
+
+class ConfigErrors(MultifolioError):
+    """Every problem found in one configuration file, reported together."""
+
+    def __init__(self, errors: Iterable[ConfigError], source: str = "") -> None:
+        self.errors = list(errors)
+        self.source = source
+        where = f" in {source}" if source else ""
+        lines = [f"{len(self.errors)} configuration error(s){where}:"]
+        lines += [f"  {error}" for error in self.errors]
+        super().__init__("\n".join(lines))
+
+
+class DataError(MultifolioError):
+    """Market data that cannot be used: names the file, the rows and the rule broken."""
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`known: a, b, c (did you mean b?)`, the tail of every unknown-name message."""
+    known = sorted(known)
+    text = f"known: {', '.join(known)}" if known else "none are registered"
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
+    if not close:
+        close = [k for k in known if k.lower() == str(name).lower()]
+    return f"{text} (did you mean {close[0]}?)" if close else text

@@ -1,0 +1,172 @@
+"""One system's own account: cash, positions, open lots and closed trades (one per system)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pandas as pd
+from attrs import define, frozen
+
+from app.events import OrderFilled, PortfolioUpdated
+from app.market import MarketData
+from app.signals import SystemSignals
+
+TRADE_COLUMNS = ("symbol", "side", "quantity", "entry_time", "entry_price", "exit_time", "exit_price",
+                 "bars_held", "gross_pnl", "commission", "slippage", "net_pnl", "return_pct")
+EQUITY_COLUMNS = ("timestamp", "cash", "position_value", "equity")
+
+
+@define(slots=True)
+class Lot:
+    """Units bought (or sold short) in one fill and not yet closed; closed first in, first out."""
+
+    quantity: float  # signed, shrinks toward 0 as it is closed
+    price: float
+    timestamp: pd.Timestamp
+    bar: int  # the symbol's own bar number of the entry fill
+    commission: float  # the entry commission not yet assigned to a closed trade
+    slippage: float
+
+
+@frozen(slots=True)
+class Trade:
+    """A closed (part of a) lot: one row of trades.csv."""
+
+    symbol: str
+    side: str  # "long" or "short"
+    quantity: float  # > 0
+    entry_time: pd.Timestamp
+    entry_price: float
+    exit_time: pd.Timestamp
+    exit_price: float
+    bars_held: int
+    gross_pnl: float
+    commission: float  # entry and exit commission of these units
+    slippage: float  # entry and exit slippage cost of these units (already inside the prices)
+    net_pnl: float  # gross_pnl - commission
+    return_pct: float  # price return on the side held, before costs
+
+
+class Portfolio:
+    """Receives `order_filled`; keeps the ledger exact and sends `portfolio_updated`.
+
+    Marking to market is lazy: the ledger records each change (bar, cash, position)
+    and `equity_curve()` marks every bar at its close afterwards, which gives the
+    same numbers as marking each bar but costs nothing on bars without fills.
+    """
+
+    def __init__(self, *, signals: SystemSignals, market: MarketData, namespace: str,
+                 initial_capital: float) -> None:
+        self._signals = signals
+        self._market = market
+        self.namespace = namespace
+        self.initial_capital = float(initial_capital)
+        self.cash = self.initial_capital
+        self._positions: dict[str, float] = {}
+        self._lots: dict[str, deque[Lot]] = {symbol: deque() for symbol in market.symbols}
+        self.trades: list[Trade] = []
+        self.total_commission = 0.0
+        self.total_slippage = 0.0
+        self._changes: list[tuple[int, float, str, float]] = []  # (bar index, cash, symbol, position)
+
+    # ------------------------------------------------------------------ queries
+
+    def position(self, symbol: str) -> float:
+        return self._positions.get(symbol, 0.0)
+
+    def positions(self) -> dict[str, float]:
+        """Every non-zero position, by symbol."""
+        return dict(self._positions)
+
+    def open_lots(self, symbol: str) -> tuple[Lot, ...]:
+        return tuple(self._lots[symbol])
+
+    def equity_at(self, index: int) -> float:
+        """Cash plus every position at its last close at timeline index `index`."""
+        return self.cash + sum(q * self._market.last_close(s, index) for s, q in self._positions.items())
+
+    def gross_exposure_at(self, index: int, excluding: str = "") -> float:
+        """Σ |quantity| × last close over the positions, leaving out `excluding`."""
+        return sum(abs(q) * self._market.last_close(s, index)
+                   for s, q in self._positions.items() if s != excluding)
+
+    # ------------------------------------------------------------------ fills
+
+    def on_order_filled(self, fill: OrderFilled) -> None:
+        self.cash -= fill.quantity * fill.price + fill.commission
+        self.total_commission += fill.commission
+        self.total_slippage += fill.slippage
+        bar = self._market.last_bar(fill.symbol, fill.index)
+        self._match_lots(fill, bar)
+        position = self.position(fill.symbol) + fill.quantity
+        if abs(position) < 1e-12 * max(1.0, abs(fill.quantity)):  # float residue of a full close
+            position = 0.0
+        if position:
+            self._positions[fill.symbol] = position
+        else:
+            self._positions.pop(fill.symbol, None)
+        self._changes.append((fill.index, self.cash, fill.symbol, position))
+        self._signals.portfolio_updated.send(PortfolioUpdated(
+            self.namespace, fill.timestamp, fill.index, self.cash,
+            tuple(sorted(self._positions.items()))))
+
+    def _match_lots(self, fill: OrderFilled, bar: int) -> None:
+        """Close open lots first in, first out; what is left of the fill opens a new lot."""
+        lots = self._lots[fill.symbol]
+        remaining = fill.quantity
+        per_unit_commission = fill.commission / abs(fill.quantity)
+        per_unit_slippage = fill.slippage / abs(fill.quantity)
+        while lots and remaining and (lots[0].quantity > 0) != (remaining > 0):
+            lot = lots[0]
+            units = min(abs(remaining), abs(lot.quantity))
+            share = units / abs(lot.quantity)
+            entry_commission, entry_slippage = lot.commission * share, lot.slippage * share
+            sign = 1.0 if lot.quantity > 0 else -1.0
+            gross = (fill.price - lot.price) * units * sign
+            commission = entry_commission + per_unit_commission * units
+            self.trades.append(Trade(
+                symbol=fill.symbol, side="long" if sign > 0 else "short", quantity=units,
+                entry_time=lot.timestamp, entry_price=lot.price, exit_time=fill.timestamp,
+                exit_price=fill.price, bars_held=bar - lot.bar, gross_pnl=gross, commission=commission,
+                slippage=entry_slippage + per_unit_slippage * units, net_pnl=gross - commission,
+                return_pct=(fill.price / lot.price - 1.0) * sign))
+            if units == abs(lot.quantity):
+                lots.popleft()
+            else:
+                lot.quantity -= units * sign
+                lot.commission -= entry_commission
+                lot.slippage -= entry_slippage
+            remaining += units * sign
+        if remaining:
+            lots.append(Lot(remaining, fill.price, fill.timestamp, bar,
+                            per_unit_commission * abs(remaining), per_unit_slippage * abs(remaining)))
+
+    # ------------------------------------------------------------------ results
+
+    def equity_curve(self) -> pd.DataFrame:
+        """Cash, position value and equity at every bar's close (after that bar's fills)."""
+        n = len(self._market)
+        cash = np.full(n, np.nan)
+        held = {symbol: np.full(n, np.nan) for symbol in self._market.symbols}
+        for index, cash_after, symbol, position in self._changes:  # later changes overwrite earlier ones
+            cash[index] = cash_after
+            held[symbol][index] = position
+        cash = _carry_forward(cash, self.initial_capital)
+        position_value = np.zeros(n)
+        for symbol, quantities in held.items():
+            quantities = _carry_forward(quantities, 0.0)
+            closes = self._market.closes_filled(symbol)
+            position_value += np.where(quantities != 0.0, quantities * closes, 0.0)
+        return pd.DataFrame({"timestamp": self._market.timestamps, "cash": cash,
+                             "position_value": position_value, "equity": cash + position_value})
+
+    def trades_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([[getattr(t, c) for c in TRADE_COLUMNS] for t in self.trades],
+                            columns=list(TRADE_COLUMNS))
+
+
+def _carry_forward(values: np.ndarray, start: float) -> np.ndarray:
+    """Fill NaNs with the last value before them (`start` before the first)."""
+    filled = pd.Series(values).ffill().to_numpy()
+    return np.where(np.isnan(filled), start, filled)

@@ -1,0 +1,137 @@
+"""The public plugin surface: what strategies, indicators, sizers, limits, cost models
+and data sources implement, and the values they are handed. Plugins import only this."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from attrs import frozen
+
+from app.errors import ConfigError, DataError
+from app.events import BarClosed, Direction
+
+__all__ = [
+    "BarClosed", "CommissionModel", "ConfigError", "DataError", "DataSource", "Direction",
+    "Indicator", "IndicatorValues", "PositionSizer", "RiskContext", "RiskLimit",
+    "SlippageModel", "Strategy", "BAR_COLUMNS", "PRICE_FIELDS",
+]
+
+#: Columns every data source returns, one row per symbol × timestamp.
+BAR_COLUMNS = ("timestamp", "symbol", "open", "high", "low", "close", "volume")
+PRICE_FIELDS = ("open", "high", "low", "close", "volume")
+
+
+class IndicatorValues(abc.ABC):
+    """What a strategy may read at one bar of one symbol: that bar and earlier ones only."""
+
+    @abc.abstractmethod
+    def __getitem__(self, key: str) -> float:
+        """The value of `key` (an indicator key such as `SMA_20`, `BB_20_2.upper`, or a
+        price field such as `close`) at the current bar."""
+
+    @abc.abstractmethod
+    def ago(self, key: str, bars: int) -> float:
+        """The value of `key` `bars` bars of this symbol earlier (NaN before the first bar)."""
+
+
+class Strategy(abc.ABC):
+    """A trading rule: sees each closed bar and says which side it wants to be on.
+
+    One instance per trading system, so instance attributes are private state.
+    Constructor keywords are the YAML `strategy.parameters`; validate them there
+    and raise `ConfigError(parameter, message)` on a bad value.
+    """
+
+    def indicators(self) -> Sequence[str]:
+        """Indicator specs the strategy reads (`"SMA_10"`, `"BB_20_2"`): computed for it
+        in the shared cache even when the YAML `indicators` list does not name them."""
+        return ()
+
+    @abc.abstractmethod
+    def on_bar(self, bar: BarClosed, values: IndicatorValues) -> Direction | None:
+        """The side wanted after this bar's close, or None to leave things as they are."""
+
+
+class Indicator(abc.ABC):
+    """A series computed once per (symbol, spec) over the whole data in the shared cache.
+
+    `compute` must be causal: its value at bar t may depend on bars ≤ t only.
+    Constructor keywords are the spec's parameters, in the order `NAME_a_b` gives them.
+    """
+
+    #: Names of the outputs; one output is read as the bare key, several as `KEY.output`.
+    outputs: ClassVar[tuple[str, ...]] = ("value",)
+
+    @abc.abstractmethod
+    def compute(self, bars: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+        """Arrays (float64, same length as the bars, NaN during warm-up) by output name.
+        `bars` maps `open`, `high`, `low`, `close`, `volume` to float64 arrays."""
+
+
+@frozen
+class RiskContext:
+    """What sizers and limits know when a signal arrives (at that bar's close)."""
+
+    symbol: str
+    price: float  # the close the signal was computed on
+    equity: float  # cash + positions marked at this bar's closes
+    position: float  # current signed quantity of `symbol`
+    gross_exposure_other: float  # Σ |quantity| × price of every other symbol held
+
+
+class PositionSizer(abc.ABC):
+    """How many units a new position should have."""
+
+    @abc.abstractmethod
+    def size(self, context: RiskContext) -> float:
+        """The wanted absolute quantity (≥ 0) of a new position in `context.symbol`."""
+
+
+class RiskLimit(abc.ABC):
+    """A cap on positions; orders that break it are reduced to fit, or rejected."""
+
+    @abc.abstractmethod
+    def max_position(self, context: RiskContext) -> float:
+        """The largest absolute quantity of `context.symbol` this limit allows (≥ 0,
+        `math.inf` for none)."""
+
+    def describe(self) -> str:
+        """How a reduction by this limit is explained in `orders.csv`."""
+        return type(self).__name__
+
+
+class SlippageModel(abc.ABC):
+    """Moves fill prices against the trader."""
+
+    @abc.abstractmethod
+    def fill_price(self, price: float, quantity: float) -> float:
+        """The price paid (`quantity` > 0) or received (< 0) for a market order at `price`."""
+
+
+class CommissionModel(abc.ABC):
+    """What the broker charges per fill."""
+
+    @abc.abstractmethod
+    def commission(self, quantity: float, price: float) -> float:
+        """Currency charged for filling `quantity` (signed) at `price`; ≥ 0."""
+
+
+class DataSource(abc.ABC):
+    """Loads bars for the whole run (shared by every system).
+
+    Constructor keywords are the YAML `data` keys other than `source`.
+    """
+
+    @abc.abstractmethod
+    def load(self) -> pd.DataFrame:
+        """A frame with `BAR_COLUMNS` (timestamp tz-naive or all one zone); it may add a
+        `line` column (the row's line in the file) so errors can point at it."""
+
+    def describe(self) -> str:
+        """One line for plans and manifests, e.g. the file read."""
+        return type(self).__name__
+

@@ -1,0 +1,51 @@
+"""Runs one system's strategy plugin on its bars and publishes what it wants (one per system)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from app.events import BarClosed, Direction, SignalGenerated
+from app.features import SystemIndicators
+from app.market import MarketData
+from app.protocols import IndicatorValues, Strategy
+from app.signals import SystemSignals
+
+
+class BarValues(IndicatorValues):
+    """One symbol's prices and indicators, readable at the current bar and before, never after."""
+
+    __slots__ = ("_arrays", "bar")
+
+    def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
+        self._arrays = arrays
+        self.bar = -1  # the symbol's own bar number the strategy is looking at
+
+    def __getitem__(self, key: str) -> float:
+        return float(self._arrays[key][self.bar])
+
+    def ago(self, key: str, bars: int) -> float:
+        if bars < 0:
+            raise ValueError(f"bars must be ≥ 0 (no look-ahead), was {bars}")
+        k = self.bar - bars
+        return float(self._arrays[key][k]) if k >= 0 else float("nan")
+
+
+class StrategyRunner:
+    """Receives `bar_closed`, asks the strategy, sends `signal_generated` (one per system)."""
+
+    def __init__(self, *, strategy: Strategy, signals: SystemSignals, indicators: SystemIndicators,
+                 market: MarketData) -> None:
+        self.strategy = strategy
+        self._signals = signals
+        self._positions = market.position_of
+        self._values = {symbol: BarValues(indicators.arrays(symbol)) for symbol in market.symbols}
+
+    def on_bar_closed(self, bar: BarClosed) -> None:
+        values = self._values[bar.symbol]
+        values.bar = int(self._positions[bar.symbol][bar.index])
+        direction = self.strategy.on_bar(bar, values)
+        if direction is not None:
+            self._signals.signal_generated.send(SignalGenerated(
+                bar.namespace, bar.timestamp, bar.index, bar.symbol, Direction(direction), bar.close))

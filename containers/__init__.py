@@ -1,0 +1,1 @@
+"""dependency-injector containers: wiring only, no logic."""

@@ -1,0 +1,19 @@
+"""The shared data container: bars and the indicator cache (one per run)."""
+
+from dependency_injector import containers, providers
+
+from app.features import IndicatorCache
+from app.market import load_market_data
+from app.plugins import build_data_source
+from app.registry import PluginRegistry
+
+
+class DataContainer(containers.DeclarativeContainer):
+    """Shared by every trading system of a run: one load, one cache."""
+
+    config = providers.Configuration(strict=True)  # the `data` section: source, symbols, params
+    plugins = providers.Dependency(instance_of=PluginRegistry)
+
+    source = providers.Singleton(build_data_source, plugins, config.source, config.symbols, config.params)
+    market = providers.Singleton(load_market_data, source=source, symbols=config.symbols)
+    features = providers.Singleton(IndicatorCache, market=market, plugins=plugins)

@@ -1,0 +1,18 @@
+"""Buy and hold: the benchmark every strategy is compared with."""
+
+from __future__ import annotations
+
+from app.protocols import BarClosed, Direction, IndicatorValues, Strategy
+
+
+class BuyAndHoldStrategy(Strategy):
+    """Long every symbol from its first bar to the end."""
+
+    def __init__(self) -> None:
+        self._holding: set[str] = set()
+
+    def on_bar(self, bar: BarClosed, values: IndicatorValues) -> Direction | None:
+        if bar.symbol in self._holding:
+            return None
+        self._holding.add(bar.symbol)
+        return Direction.LONG

@@ -1,0 +1,54 @@
+"""Mean reversion: fade moves away from the moving average, measured in standard deviations."""
+
+from __future__ import annotations
+
+from app.protocols import BarClosed, ConfigError, Direction, IndicatorValues, Strategy
+
+
+class MeanReversionStrategy(Strategy):
+    """Long when the close is more than `entry_threshold` standard deviations below its
+    `lookback_period` mean, short when as far above (flat without `allow_short`);
+    out again once it is back within `exit_threshold` deviations of the mean.
+
+    The deviation comes from Bollinger Bands of width 1 (`BB_<lookback>_1`): population
+    standard deviation, as TA-Lib computes it.
+    """
+
+    def __init__(self, *, lookback_period: int = 20, entry_threshold: float = 2.0, exit_threshold: float = 0.0,
+                 allow_short: bool = True) -> None:
+        if lookback_period < 2:
+            raise ConfigError("lookback_period", f"must be ≥ 2, was {lookback_period}")
+        if entry_threshold <= 0:
+            raise ConfigError("entry_threshold", f"must be > 0, was {entry_threshold}")
+        if not 0 <= exit_threshold < entry_threshold:
+            raise ConfigError("exit_threshold", f"must be ≥ 0 and below entry_threshold ({entry_threshold}), "
+                                                f"was {exit_threshold}")
+        self.lookback_period = lookback_period
+        self.entry_threshold = entry_threshold
+        self.exit_threshold = exit_threshold
+        self.allow_short = allow_short
+        self._bands = f"BB_{lookback_period}_1"
+        self._side: dict[str, Direction] = {}  # the side this strategy last asked for, per symbol
+
+    def indicators(self) -> list[str]:
+        return [self._bands]
+
+    def on_bar(self, bar: BarClosed, values: IndicatorValues) -> Direction | None:
+        mean = values[f"{self._bands}.middle"]
+        deviation = values[f"{self._bands}.upper"] - mean
+        if not deviation > 0:  # NaN during warm-up, or a flat window
+            return None
+        z = (bar.close - mean) / deviation
+        side = self._side.get(bar.symbol, Direction.FLAT)
+        wanted = None
+        if z < -self.entry_threshold:
+            wanted = Direction.LONG
+        elif z > self.entry_threshold:
+            wanted = Direction.SHORT if self.allow_short else Direction.FLAT
+        elif (side == Direction.LONG and z >= -self.exit_threshold) or \
+                (side == Direction.SHORT and z <= self.exit_threshold):
+            wanted = Direction.FLAT
+        if wanted is None or wanted == side:
+            return None
+        self._side[bar.symbol] = wanted
+        return wanted

@@ -1,0 +1,1 @@
+"""Metrics, result files and the combined summary."""

@@ -1,0 +1,110 @@
+"""Performance figures of an equity curve and a trade list (our own code, no black box)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+_SECONDS_PER_YEAR = 365.25 * 24 * 3600
+
+
+def periods_per_year(timestamps: pd.DatetimeIndex | pd.Series) -> float:
+    """Bars per calendar year, as observed: (bars − 1) / years spanned.
+
+    Daily stock data gives ≈ 252, regular-session minute bars ≈ 98,000, whatever the
+    gaps (nights, weekends): the data says how often it samples.
+    """
+    timestamps = pd.DatetimeIndex(timestamps)
+    if len(timestamps) < 2:
+        return math.nan
+    span = (timestamps[-1] - timestamps[0]).total_seconds() / _SECONDS_PER_YEAR
+    return (len(timestamps) - 1) / span if span > 0 else math.nan
+
+
+def returns_of(equity: pd.Series, initial_capital: float) -> np.ndarray:
+    """Simple returns bar to bar; the first bar's is against the initial capital."""
+    values = equity.to_numpy(dtype=np.float64)
+    previous = np.concatenate(([initial_capital], values[:-1]))
+    return values / previous - 1.0
+
+
+def drawdowns(equity: pd.Series) -> np.ndarray:
+    """Drawdown at each bar: equity / running peak − 1 (≤ 0)."""
+    values = equity.to_numpy(dtype=np.float64)
+    return values / np.maximum.accumulate(values) - 1.0
+
+
+def drawdown_episodes(equity: pd.Series, timestamps: pd.DatetimeIndex) -> pd.DataFrame:
+    """Each stretch below a previous peak: its depth, and bars and time from the peak
+    before it to the bar that regains the peak (or to the last bar)."""
+    depth = drawdowns(equity)
+    edges = np.diff(np.concatenate(([0], (depth < 0).astype(np.int8), [0])))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # stops: first bar back at peak
+    peaks = np.maximum(starts - 1, 0)
+    ends = np.minimum(stops, len(depth) - 1)
+    stamps = pd.DatetimeIndex(timestamps)
+    return pd.DataFrame({
+        "depth": np.minimum.reduceat(depth, starts) if len(starts) else np.empty(0),
+        "bars": ends - peaks,
+        "days": (stamps[ends] - stamps[peaks]).total_seconds().to_numpy() / 86400,
+    })
+
+
+def equity_metrics(equity: pd.Series, timestamps: pd.DatetimeIndex, initial_capital: float,
+                   position_value: pd.Series | None = None) -> dict[str, float]:
+    """Return, risk and drawdown figures of one equity curve (risk-free rate 0)."""
+    timestamps = pd.DatetimeIndex(timestamps)
+    final = float(equity.iloc[-1])
+    returns = returns_of(equity, initial_capital)
+    per_year = periods_per_year(timestamps)
+    years = (timestamps[-1] - timestamps[0]).total_seconds() / _SECONDS_PER_YEAR if len(timestamps) > 1 else 0.0
+    growth = final / initial_capital
+    cagr = growth ** (1.0 / years) - 1.0 if years > 0 and growth > 0 else math.nan
+    spread = float(np.std(returns, ddof=1)) if len(returns) > 1 else math.nan
+    mean = float(np.mean(returns))
+    downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
+    root = math.sqrt(per_year) if per_year == per_year else math.nan
+    episodes = drawdown_episodes(equity, timestamps)
+    deepest = float(episodes["depth"].min()) if len(episodes) else 0.0
+    longest = episodes.loc[episodes["bars"].idxmax()] if len(episodes) else None
+    metrics = {
+        "initial_capital": float(initial_capital),
+        "final_equity": final,
+        "total_return": growth - 1.0,
+        "cagr": cagr,
+        "volatility": spread * root,
+        "sharpe": mean / spread * root if spread > 0 else math.nan,
+        "sortino": mean / downside * root if downside > 0 else math.nan,
+        "calmar": cagr / -deepest if deepest < 0 else math.nan,
+        "max_drawdown": deepest,
+        "max_drawdown_duration_bars": int(longest["bars"]) if longest is not None else 0,
+        "max_drawdown_duration_days": float(longest["days"]) if longest is not None else 0.0,
+        "average_drawdown": float(episodes["depth"].mean()) if len(episodes) else 0.0,
+        "periods_per_year": per_year,
+    }
+    if position_value is not None:
+        metrics["exposure"] = float(np.mean(position_value.to_numpy() != 0.0))
+    return metrics
+
+
+def trade_metrics(trades: pd.DataFrame) -> dict[str, float]:
+    """Figures of the closed trades (net of commission)."""
+    net = trades["net_pnl"].to_numpy(dtype=np.float64)
+    wins, losses = net[net > 0], net[net < 0]
+    count = len(net)
+    spread = float(np.std(net, ddof=1)) if count > 1 else math.nan
+    return {
+        "num_trades": count,
+        "win_rate": len(wins) / count if count else math.nan,
+        "profit_factor": float(wins.sum() / -losses.sum()) if len(losses) else math.nan,
+        "expectancy": float(net.mean()) if count else math.nan,
+        "best_trade": float(net.max()) if count else math.nan,
+        "worst_trade": float(net.min()) if count else math.nan,
+        "average_trade_return": float(trades["return_pct"].mean()) if count else math.nan,
+        "sqn": math.sqrt(count) * float(net.mean()) / spread if count > 1 and spread > 0 else math.nan,
+        "average_bars_held": float(trades["bars_held"].mean()) if count else math.nan,
+        "gross_pnl": float(trades["gross_pnl"].sum()),
+        "net_pnl": float(net.sum()),
+    }

@@ -1,0 +1,105 @@
+"""Result files: per system trades.csv, equity.csv, orders.csv, performance.json; the combined summary."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from app.files import atomic_write, atomic_write_text
+from app.system import SystemResult
+from reports.metrics import equity_metrics, trade_metrics
+
+
+def performance(result: SystemResult) -> dict[str, Any]:
+    """Every figure of one system: equity, risk and trade metrics plus its costs."""
+    equity = result.equity
+    metrics = equity_metrics(equity["equity"], equity["timestamp"], result.initial_capital,
+                             equity["position_value"])
+    metrics.update(trade_metrics(result.trades))
+    filled = result.orders[result.orders["status"] == "filled"]
+    metrics["total_commission"] = float(filled["commission"].sum())
+    metrics["total_slippage"] = float(filled["slippage"].sum())
+    metrics["orders_filled"] = len(filled)
+    metrics["orders_rejected"] = int((result.orders["status"] == "rejected").sum())
+    metrics["orders_cancelled"] = int((result.orders["status"] == "cancelled").sum())
+    return metrics
+
+
+def combined_equity(results: Sequence[SystemResult]) -> pd.DataFrame:
+    """Each system's equity side by side and their sum, the combined book."""
+    frame = pd.DataFrame({"timestamp": results[0].equity["timestamp"]})
+    for result in results:
+        frame[result.name] = result.equity["equity"].to_numpy()
+    frame["combined"] = frame[[r.name for r in results]].sum(axis=1)
+    return frame
+
+
+def write_csv(path: Path, frame: pd.DataFrame) -> Path:
+    return atomic_write(path, lambda stream: frame.to_csv(stream, index=False, lineterminator="\n"))
+
+
+def write_json(path: Path, document: Any) -> Path:
+    return atomic_write_text(path, json.dumps(_json_safe(document), indent=2, allow_nan=False) + "\n")
+
+
+def write_system(result: SystemResult, folder: Path, metrics: dict[str, Any]) -> Path:
+    """The system's folder: trades.csv, equity.csv, orders.csv, performance.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(folder / "trades.csv", result.trades)
+    write_csv(folder / "equity.csv", result.equity)
+    write_csv(folder / "orders.csv", result.orders)
+    write_json(folder / "performance.json", {
+        "system": result.name,
+        "namespace": result.namespace,
+        "status": "completed",
+        "metrics": metrics,
+        "open_positions": dict(sorted(result.open_positions.items())),
+        "indicators": list(result.indicators),
+        "config": result.settings,
+    })
+    return folder
+
+
+def write_summary(run_name: str, results: Sequence[SystemResult], metrics: dict[str, dict[str, Any]],
+                  folder: Path) -> dict[str, Any]:
+    """combined_summary.json (figures side by side, the combined book) and combined_equity.csv."""
+    book = combined_equity(results)
+    write_csv(folder / "combined_equity.csv", book)
+    capital = sum(result.initial_capital for result in results)
+    summary = {
+        "run": run_name,
+        "systems": {result.name: metrics[result.name] for result in results},
+        "combined": {
+            **equity_metrics(book["combined"], book["timestamp"], capital),
+            "num_trades": sum(metrics[r.name]["num_trades"] for r in results),
+            "total_commission": sum(metrics[r.name]["total_commission"] for r in results),
+            "total_slippage": sum(metrics[r.name]["total_slippage"] for r in results),
+            "pnl_by_system": {r.name: metrics[r.name]["final_equity"] - r.initial_capital for r in results},
+        },
+        "combined_equity_file": "combined_equity.csv",
+    }
+    write_json(folder / "combined_summary.json", summary)
+    return summary
+
+
+def _json_safe(value: Any) -> Any:
+    """Plain JSON: NaN and infinities become null, numpy and pandas scalars plain numbers."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value
