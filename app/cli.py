@@ -17,10 +17,11 @@ from app.registry import PluginKind, PluginRegistry
 
 USER_ERROR = 2  # bad config, bad data: a message, no traceback
 
-_FIGURES = (("final_equity", "Final equity", "{:,.2f}"), ("total_return", "Return", "{:.2%}"),
+_FIGURES = (("final_equity", "Equity", "{:,.2f}"), ("total_return", "Return", "{:.2%}"),
             ("cagr", "CAGR", "{:.2%}"), ("sharpe", "Sharpe", "{:.2f}"), ("max_drawdown", "Max DD", "{:.2%}"),
-            ("num_trades", "Trades", "{:d}"), ("win_rate", "Win rate", "{:.1%}"),
-            ("profit_factor", "Profit factor", "{:.2f}"), ("total_commission", "Commission", "{:,.2f}"))
+            ("num_trades", "Trades", "{:d}"), ("win_rate", "Win %", "{:.1%}"),
+            ("profit_factor", "PF", "{:.2f}"), ("total_commission", "Commission", "{:,.2f}"))
+_PIPE_WIDTH = 160  # rich assumes 80 columns when stdout is not a terminal; a log file has room
 
 
 def _format(value, pattern: str) -> str:
@@ -32,9 +33,9 @@ def _format(value, pattern: str) -> str:
 def figures_table(title: str, rows: dict[str, dict]) -> Table:
     """The end-of-run table: one row per system (and the combined book)."""
     table = Table(title=title)
-    table.add_column("System", style="bold")
+    table.add_column("System", style="bold", no_wrap=True)
     for _, label, _ in _FIGURES:
-        table.add_column(label, justify="right")
+        table.add_column(label, justify="right", no_wrap=True)
     for name, metrics in rows.items():
         table.add_row(name, *(_format(metrics.get(key), pattern) for key, _, pattern in _FIGURES))
     return table
@@ -87,7 +88,10 @@ def run(config_path: Path, output_dir: Path | None, quiet: bool) -> None:
         rows = dict(outcome.metrics)
         if outcome.summary is not None and len(rows) > 1:
             rows["combined"] = outcome.summary["combined"]
-        Console().print(figures_table(f"{config.workflow.name} — {len(outcome.results)} systems", rows))
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=_PIPE_WIDTH)
+        console.print(figures_table(f"{config.workflow.name} — {len(outcome.results)} systems", rows))
     click.echo(f"results: {outcome.folder}  ({elapsed:.2f} s)")
 
 

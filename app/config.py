@@ -441,7 +441,7 @@ def resolve_indicator(spec: PluginSpec, registry: PluginRegistry, path: str) -> 
     """Full parameters (defaults filled) and the canonical key of one indicator spec."""
     if isinstance(spec, str):
         spec = parse_indicator(spec)
-    plugin = registry.load(PluginKind.INDICATOR, spec.type, f"{path}.type" if spec.params else path)
+    plugin = registry.load(PluginKind.INDICATOR, spec.type, path)
     defaults = registry.parameters(PluginKind.INDICATOR, spec.type)
     params = dict(spec.params)
     positional = params.pop("_positional", [])

@@ -1,0 +1,106 @@
+"""The container shape: one shared data container, a fresh isolated system per YAML entry."""
+
+from __future__ import annotations
+
+from dependency_injector import providers
+
+from app.events import BarClosed, Direction
+from app.run import build_container
+from tests.builders import backtest_config, bars_from_closes, checked, run_in_memory, system_config
+from tests.fakes import FrameSource, ScriptedStrategy
+
+PROVIDERS = ("signals", "strategy", "sizers", "limits", "slippage", "commission", "indicators",
+             "strategy_runner", "portfolio", "risk", "execution", "order_log", "runner")
+
+
+def two_systems(registry):
+    document = backtest_config(
+        system_config("alpha", strategy={"type": "sma_crossover", "parameters": {"fast_period": 3,
+                                                                                   "slow_period": 8}}),
+        system_config("beta", strategy={"type": "momentum", "parameters": {"lookback_period": 5}}))
+    config = checked(document, registry)
+    root = build_container(config, registry)
+    return root, [root.trading_system(config=entry.settings()) for entry in config.trading_systems]
+
+
+def test_each_entry_gets_its_own_objects_and_shares_only_the_data(registry):
+    root, (alpha, beta) = two_systems(registry)
+    for name in PROVIDERS:
+        assert getattr(alpha, name)() is not getattr(beta, name)(), name
+        assert getattr(alpha, name)() is getattr(alpha, name)(), f"{name} is a Singleton of its system"
+    assert alpha.data.market() is beta.data.market() is root.data.market()
+    assert alpha.data.features() is beta.data.features()
+    assert alpha.portfolio().namespace == "alpha" and beta.portfolio().namespace == "beta"
+
+
+def test_a_handler_of_one_system_never_hears_another_systems_events(registry):
+    root, (alpha, beta) = two_systems(registry)
+    heard: dict[str, list] = {"alpha": [], "beta": []}
+    for name, system in (("alpha", alpha), ("beta", beta)):
+        for signal in system.signals().all().values():
+            signal.connect(lambda event, name=name: heard[name].append(event), weak=False)
+    from app.engine import Engine
+    runners = [alpha.runner(), beta.runner()]
+    Engine(market=root.data.market(), systems=runners).run()
+    for name in ("alpha", "beta"):
+        assert heard[name], f"{name} heard nothing"
+        assert {event.namespace for event in heard[name]} == {name}
+    kinds = {type(event).__name__ for event in heard["alpha"] + heard["beta"]}
+    assert {"BarClosed", "SignalGenerated", "OrderSubmitted", "OrderFilled", "PortfolioUpdated",
+            "DataEnded"} <= kinds
+    for system in (alpha, beta):
+        system.shutdown_resources()
+
+
+def test_signals_are_per_instance_never_shared_between_systems(registry):
+    _, (alpha, beta) = two_systems(registry)
+    for name, signal in alpha.signals().all().items():
+        assert signal is not getattr(beta.signals(), name)
+
+
+def test_shutdown_disconnects_the_components_from_the_bus(registry):
+    _, (alpha, _) = two_systems(registry)
+    signals = alpha.runner().signals
+    assert signals.bar_closed.receivers
+    alpha.shutdown_resources()
+    assert not any(signal.receivers for signal in signals.all().values())
+
+
+def test_a_fake_strategy_drives_a_real_portfolio_to_known_cash_and_positions():
+    """Closes 10, 11, 12, 13, 14, 15 with opens at the previous close. LONG after bar 0
+    buys 10 at bar 1's open (10): cash 10000 − 100 = 9900. FLAT after bar 2 sells 10 at
+    bar 3's open (12): cash 10020. SHORT after bar 3 sells 10 at bar 4's open (13):
+    cash 10150, position −10, equity 10150 − 10 × 15 = 10000 at the end."""
+    fake = ScriptedStrategy({0: Direction.LONG, 2: Direction.FLAT, 3: Direction.SHORT})
+    document = backtest_config(system_config("alpha"), system_config("beta"))
+    alpha, beta = run_in_memory(document, source=providers.Object(FrameSource(bars_from_closes(range(10, 16)))),
+                                overrides={"alpha": {"strategy": providers.Object(fake)}})
+    assert alpha.equity["cash"].tolist() == [10_000, 9_900, 9_900, 10_020, 10_150, 10_150]
+    assert alpha.open_positions == {"SPY": -10.0}
+    assert alpha.equity["equity"].iloc[-1] == 10_000
+    assert alpha.trades["net_pnl"].tolist() == [20.0]
+    # beta ran the real buy-and-hold on the same bars and was not touched by alpha's fake
+    assert beta.open_positions == {"SPY": 10.0}
+    assert beta.trades.empty
+    assert [type(bar) for bar in fake.seen] == [BarClosed] * 6
+
+
+def test_two_systems_asking_for_rsi_cause_one_computation(registry):
+    document = backtest_config(system_config("alpha", indicators=["RSI", "SMA_5"]),
+                               system_config("beta", indicators=["RSI_14"]),
+                               system_config("gamma", indicators=[{"type": "RSI", "period": 14}]))
+    config = checked(document, registry)
+    root = build_container(config, registry)
+    systems = [root.trading_system(config=entry.settings()) for entry in config.trading_systems]
+    views = [system.indicators() for system in systems]
+    assert root.data.features().computations == 2  # RSI_14 once, SMA_5 once
+    rsi = [view.arrays("SPY")["RSI_14"] for view in views]
+    assert rsi[0] is rsi[1] is rsi[2]
+    assert not rsi[0].flags.writeable
+
+
+def test_the_data_is_loaded_once_for_all_systems():
+    source = FrameSource(bars_from_closes(range(10, 30)))
+    run_in_memory(backtest_config(system_config("a"), system_config("b"), system_config("c")),
+                  source=providers.Object(source))
+    assert source.loads == 1

@@ -1,0 +1,119 @@
+"""Data sources: the real GOOG/EURUSD layouts, lowercase tables, Parquet, several symbols, bad rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from backtesting.test import GOOG
+
+import backtesting
+from app.errors import ConfigErrors, DataError
+from app.events import Direction
+from app.market import load_market_data
+from app.registry import PluginKind
+from tests.builders import backtest_config, checked, make_bars, run_in_memory, system_config
+from tests.fakes import ScriptedStrategy
+
+GOOG_CSV = Path(backtesting.__file__).parent / "test" / "GOOG.csv"
+EURUSD_CSV = Path(backtesting.__file__).parent / "test" / "EURUSD.csv"
+
+
+def market(registry, source, symbols, **params):
+    plugin = registry.create(PluginKind.DATA_SOURCE, source, {"symbols": symbols, **params})
+    return load_market_data(plugin, symbols)
+
+
+def test_csv_reads_the_goog_file_as_shipped_unnamed_index_and_capitalised_columns(registry):
+    data = market(registry, "csv", ["GOOG"], file_path=str(GOOG_CSV))
+    assert len(data) == len(GOOG) == 2148
+    assert data.timestamps[0] == pd.Timestamp("2004-08-19") and data.timestamps[-1] == pd.Timestamp("2013-03-01")
+    np.testing.assert_array_equal(data.series["GOOG"].arrays["close"], GOOG["Close"].to_numpy())
+    np.testing.assert_array_equal(data.series["GOOG"].arrays["volume"], GOOG["Volume"].to_numpy())
+
+
+def test_csv_reads_hourly_eurusd_with_its_weekend_gaps(registry):
+    data = market(registry, "csv", ["EURUSD"], file_path=str(EURUSD_CSV))
+    assert len(data) == 5000
+    assert data.timestamps[0] == pd.Timestamp("2017-04-19 09:00:00")
+    assert (np.diff(data.timestamps.to_numpy()) > np.timedelta64(1, "h")).any()
+
+
+def test_lowercase_columns_with_a_timestamp_column_and_parquet_give_the_same_bars(registry, tmp_path):
+    frame = GOOG.head(50).rename(columns=str.lower).rename_axis("timestamp").reset_index()
+    frame.to_csv(tmp_path / "goog.csv", index=False)
+    GOOG.head(50).to_parquet(tmp_path / "goog.parquet")
+    from_csv = market(registry, "csv", ["GOOG"], file_path=str(tmp_path / "goog.csv"))
+    from_parquet = market(registry, "parquet", ["GOOG"], file_path=str(tmp_path / "goog.parquet"))
+    assert from_csv.timestamps.equals(from_parquet.timestamps)
+    for field in ("open", "high", "low", "close", "volume"):
+        np.testing.assert_array_equal(from_csv.series["GOOG"].arrays[field], from_parquet.series["GOOG"].arrays[field])
+
+
+def test_a_file_per_symbol_is_aligned_and_no_order_fills_on_a_bar_that_does_not_exist(tmp_path):
+    """AAA trades every minute; BBB misses minutes 2 and 3. BBB's LONG after its bar 1 (minute 1)
+    cannot fill at minutes 2-3 and fills at minute 4's open, its next real bar."""
+    aaa = make_bars([(10, 11, 9, 10)] * 6, "AAA")
+    bbb = make_bars([(20, 21, 19, 20), (21, 22, 20, 21), (24, 25, 23, 24), (25, 26, 24, 25)], "BBB")
+    bbb["timestamp"] = aaa["timestamp"].iloc[[0, 1, 4, 5]].to_numpy()
+    for symbol, frame in (("AAA", aaa), ("BBB", bbb)):
+        frame.drop(columns="symbol").to_csv(tmp_path / f"{symbol}.csv", index=False)
+    document = backtest_config(system_config("alpha"), data={
+        "source": "csv", "symbols": ["AAA", "BBB"], "file_path": str(tmp_path / "{symbol}.csv")})
+    from dependency_injector import providers
+    script = ScriptedStrategy({1: Direction.LONG})
+    [result] = run_in_memory(document, overrides={"alpha": {"strategy": providers.Object(script)}})
+    fills = result.orders.set_index("symbol")
+    assert fills.loc["AAA", "fill_time"] == aaa["timestamp"].iloc[2] and fills.loc["AAA", "fill_price"] == 10
+    assert fills.loc["BBB", "fill_time"] == aaa["timestamp"].iloc[4] and fills.loc["BBB", "fill_price"] == 24
+    assert [(bar.symbol, bar.index) for bar in script.seen if bar.symbol == "BBB"] == [
+        ("BBB", 0), ("BBB", 1), ("BBB", 4), ("BBB", 5)]
+    # equity carries BBB's last close over its gap
+    assert result.equity["position_value"].tolist() == [0, 0, 100, 100, 340, 350]
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda f: f.assign(High=f["High"].where(f.index != f.index[3], 1.0)),
+     "line 5: high is below max(open, close)"),
+    (lambda f: f.assign(Low=f["Low"].where(f.index != f.index[2], 1e6)), "line 4: low is above min(open, close)"),
+    (lambda f: f.assign(Close=f["Close"].where(f.index != f.index[7], np.nan)), "line 9: close is missing (NaN)"),
+    (lambda f: f.assign(Open=f["Open"].where(f.index != f.index[1], -5.0)),
+     "line 3: open must be a positive finite price"),
+    (lambda f: f.assign(Volume=f["Volume"].where(f.index != f.index[4], -1)), "line 6: volume is negative"),
+    (lambda f: pd.concat([f.iloc[:3], f.iloc[2:3], f.iloc[3:]]), "line 5: duplicate timestamp for GOOG"),
+    (lambda f: f.iloc[[0, 2, 1, 3]], "line 4: timestamp earlier than the previous row's for GOOG (sort the file by time)"),
+])
+def test_bad_rows_are_refused_with_the_file_line_and_the_rule(registry, tmp_path, edit, message):
+    path = tmp_path / "goog.csv"
+    edit(GOOG.head(10)).to_csv(path)
+    with pytest.raises(DataError) as caught:
+        market(registry, "csv", ["GOOG"], file_path=str(path))
+    assert str(caught.value) == f"{path} {message}"
+
+
+def test_a_missing_csv_names_the_command_that_creates_it(registry, in_tmp):
+    document = backtest_config(system_config(), data={"source": "csv", "symbols": ["SPY"],
+                                                      "file_path": "data/SPY_1m.csv"})
+    with pytest.raises(ConfigErrors) as caught:
+        checked(document, registry)
+    [error] = caught.value.errors
+    assert str(error).startswith("data.file_path: file not found: data/SPY_1m.csv (resolved to ")
+    assert str(error).endswith("create it with `multifolio sample-data data/SPY_1m.csv`")
+
+
+def test_synthetic_bars_are_deterministic_valid_and_in_the_regular_session(registry):
+    one = market(registry, "synthetic", ["SPY", "QQQ"], bars=5000, seed=7)
+    two = market(registry, "synthetic", ["SPY"], bars=5000, seed=7)
+    np.testing.assert_array_equal(one.series["SPY"].arrays["close"], two.series["SPY"].arrays["close"])
+    assert not np.array_equal(one.series["SPY"].arrays["close"], one.series["QQQ"].arrays["close"])
+    times = one.timestamps
+    assert len(times) == 5000 and times[0] == pd.Timestamp("2024-01-02 09:30")
+    assert times.time.min().isoformat() == "09:30:00" and times.time.max().isoformat() == "15:59:00"
+    assert set(times.day_of_week) <= {0, 1, 2, 3, 4}
+    arrays = one.series["SPY"].arrays
+    assert (arrays["high"] >= np.maximum(arrays["open"], arrays["close"])).all()
+    assert (arrays["low"] <= np.minimum(arrays["open"], arrays["close"])).all()
+    different = market(registry, "synthetic", ["SPY"], bars=5000, seed=8)
+    assert not np.array_equal(different.series["SPY"].arrays["close"], arrays["close"])

@@ -1,0 +1,78 @@
+"""Built-in strategies on small series whose signals can be worked out independently."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from dependency_injector import providers
+
+from app.errors import ConfigError
+from plugins.strategies.mean_reversion import MeanReversionStrategy
+from plugins.strategies.sma_crossover import SmaCrossoverStrategy
+from tests.builders import backtest_config, bars_from_closes, run_in_memory, system_config
+from tests.fakes import FrameSource
+
+
+def run_strategy(strategy, closes, **system):
+    document = backtest_config(system_config("alpha", strategy=strategy, **system))
+    [result] = run_in_memory(document, source=providers.Object(FrameSource(bars_from_closes(closes))))
+    return result
+
+
+def submitted_bars(result, closes) -> list[int]:
+    times = bars_from_closes(closes)["timestamp"].tolist()
+    return [times.index(t) for t in result.orders["submitted_time"]]
+
+
+def test_sma_crossover_orders_on_the_bars_where_pandas_sees_the_cross():
+    closes = list(np.round(100 + 5 * np.sin(np.arange(80) / 6) + np.arange(80) * 0.05, 2))
+    result = run_strategy({"type": "sma_crossover", "parameters": {"fast_period": 3, "slow_period": 7}}, closes)
+    series = pd.Series(closes)
+    above = series.rolling(3).mean() > series.rolling(7).mean()
+    below = series.rolling(3).mean() < series.rolling(7).mean()
+    ups = [i for i in range(7, 80) if above[i] and not above[i - 1]]
+    downs = [i for i in range(7, 80) if below[i] and not below[i - 1]]
+    expected = sorted(ups + [d for d in downs if any(u < d for u in ups)])  # long-only: a down-cross needs a long
+    assert ups and downs
+    assert submitted_bars(result, closes) == expected
+    assert set(result.orders["quantity"]) == {10.0, -10.0}
+
+
+def test_momentum_goes_long_in_a_rise_and_short_in_a_fall():
+    closes = [100 + i for i in range(10)] + [109 - 2 * i for i in range(1, 10)]
+    result = run_strategy({"type": "momentum", "parameters": {"lookback_period": 3, "momentum_threshold": 0.01}},
+                          closes)
+    assert submitted_bars(result, closes) == [3, 11]  # 103/100 − 1 > 1%; 105/109 − 1 < −1% at bar 11
+    assert result.orders["quantity"].tolist() == [10, -20]
+
+
+def test_momentum_without_short_goes_flat_instead():
+    closes = [100 + i for i in range(10)] + [109 - 2 * i for i in range(1, 10)]
+    result = run_strategy({"type": "momentum", "parameters": {"lookback_period": 3, "momentum_threshold": 0.01,
+                                                             "allow_short": False}}, closes)
+    assert result.orders["quantity"].tolist() == [10, -10]
+
+
+def test_mean_reversion_buys_a_drop_below_the_band_and_exits_near_the_mean():
+    closes = [100, 101] * 10 + [95, 96, 99, 100.5, 100, 101]
+    result = run_strategy({"type": "mean_reversion", "parameters": {"lookback_period": 10, "entry_threshold": 2.0,
+                                                                   "exit_threshold": 0.5}}, closes)
+    assert submitted_bars(result, closes) == [20, 22]
+    assert result.orders["quantity"].tolist() == [10, -10]
+
+
+def test_buy_and_hold_buys_once_and_holds():
+    result = run_strategy({"type": "buy_and_hold"}, [10, 11, 12, 11, 13])
+    assert result.orders["quantity"].tolist() == [10]
+    assert result.open_positions == {"SPY": 10.0}
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: SmaCrossoverStrategy(fast_period=20, slow_period=20), "slow_period: must be greater than fast_period"),
+    (lambda: SmaCrossoverStrategy(fast_period=1, slow_period=20), "fast_period: must be ≥ 2"),
+    (lambda: MeanReversionStrategy(entry_threshold=1.0, exit_threshold=1.0), "exit_threshold: must be ≥ 0 and below"),
+])
+def test_bad_parameters_name_the_parameter(build, message):
+    with pytest.raises(ConfigError, match=message):
+        build()
