@@ -15,6 +15,7 @@ from app.signals import SystemSignals
 TRADE_COLUMNS = ("symbol", "side", "quantity", "entry_time", "entry_price", "exit_time", "exit_price",
                  "bars_held", "gross_pnl", "commission", "slippage", "net_pnl", "return_pct")
 EQUITY_COLUMNS = ("timestamp", "cash", "position_value", "equity")
+OPEN_LOT_COLUMNS = ("symbol", "quantity", "entry_time", "entry_price", "commission", "slippage")
 
 
 @define(slots=True)
@@ -160,6 +161,12 @@ class Portfolio:
             position_value += np.where(quantities != 0.0, quantities * closes, 0.0)
         return pd.DataFrame({"timestamp": self._market.timestamps, "cash": cash,
                              "position_value": position_value, "equity": cash + position_value})
+
+    def open_lots_frame(self) -> pd.DataFrame:
+        """The lots still open, oldest first per symbol, with the entry costs not yet in a trade."""
+        rows = [[symbol, lot.quantity, lot.timestamp, lot.price, lot.commission, lot.slippage]
+                for symbol, lots in self._lots.items() for lot in lots]
+        return pd.DataFrame(rows, columns=list(OPEN_LOT_COLUMNS))
 
     def trades_frame(self) -> pd.DataFrame:
         return pd.DataFrame([[getattr(t, c) for c in TRADE_COLUMNS] for t in self.trades],

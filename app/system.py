@@ -98,6 +98,7 @@ class SystemResult:
     trades: pd.DataFrame
     orders: pd.DataFrame
     open_positions: dict[str, float]
+    open_lots: pd.DataFrame  # what is still held, lot by lot (OPEN_LOT_COLUMNS)
     indicators: tuple[str, ...]
 
 
@@ -143,4 +144,5 @@ class SystemRunner:
             name=self.name, namespace=self.namespace, initial_capital=self.portfolio.initial_capital,
             settings=self.settings, equity=self.portfolio.equity_curve(),
             trades=self.portfolio.trades_frame(), orders=self._order_log.frame(),
-            open_positions=self.portfolio.positions(), indicators=tuple(self._indicators.keys()))
+            open_positions=self.portfolio.positions(), open_lots=self.portfolio.open_lots_frame(),
+            indicators=tuple(self._indicators.keys()))

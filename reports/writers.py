@@ -60,6 +60,7 @@ def write_system(result: SystemResult, folder: Path, metrics: dict[str, Any]) ->
         "status": "completed",
         "metrics": metrics,
         "open_positions": dict(sorted(result.open_positions.items())),
+        "open_lots": result.open_lots.to_dict("records"),
         "indicators": list(result.indicators),
         "config": result.settings,
     })

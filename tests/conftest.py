@@ -7,6 +7,16 @@ import pytest
 from app.registry import PluginRegistry
 
 
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite tests/golden/*.json from this code's results (review the diff!)")
+
+
+@pytest.fixture
+def update_golden(request) -> bool:
+    return request.config.getoption("--update-golden")
+
+
 @pytest.fixture
 def registry() -> PluginRegistry:
     return PluginRegistry()

@@ -1,0 +1,33 @@
+"""Bars from Parquet files (read with pyarrow)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from app.protocols import DataSource
+from plugins.data.tabular import bars_from_table, check_paths_exist, resolve_paths
+
+
+class ParquetSource(DataSource):
+    """Bars from `file_path`: one file for all symbols, or `data/{symbol}.parquet` per symbol.
+
+    A timestamp index (as pandas writes it) counts as the timestamp column.
+    """
+
+    def __init__(self, *, symbols: list[str], file_path: str) -> None:
+        self.symbols = list(symbols)
+        self.file_path = file_path
+        self._paths = resolve_paths(file_path, self.symbols)
+        check_paths_exist(self._paths, "check data.file_path")
+
+    def load(self) -> pd.DataFrame:
+        frames = []
+        for symbol, path in self._paths.items():
+            table = pd.read_parquet(path, engine="pyarrow")
+            if not isinstance(table.index, pd.RangeIndex):  # pandas wrote its index: the timestamps
+                table = table.rename_axis(table.index.name or "timestamp").reset_index()
+            frames.append(bars_from_table(table, str(path), symbol, self.symbols, 1))
+        return pd.concat(frames, ignore_index=True)
+
+    def describe(self) -> str:
+        return ", ".join(str(path) for path in self._paths.values())

@@ -1,0 +1,71 @@
+"""What the CSV and Parquet sources share: finding the columns of a bars table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from app.protocols import BAR_COLUMNS, ConfigError, DataError, PRICE_FIELDS
+
+_TIME_NAMES = ("timestamp", "datetime", "date", "time", "")
+_SYMBOL_PLACEHOLDER = "{symbol}"
+
+
+def resolve_paths(file_path: str, symbols: list[str]) -> dict[str, Path]:
+    """Symbol → file. `data/{symbol}.csv` gives one file per symbol; a plain path holds them all."""
+    if _SYMBOL_PLACEHOLDER in file_path:
+        return {symbol: Path(file_path.replace(_SYMBOL_PLACEHOLDER, symbol)) for symbol in symbols}
+    return {"": Path(file_path)}
+
+
+def check_paths_exist(paths: dict[str, Path], create_hint: str) -> None:
+    for path in paths.values():
+        if not path.is_file():
+            raise ConfigError("file_path", f"file not found: {path} (resolved to {path.resolve()}); "
+                                           f"{create_hint}")
+
+
+def bars_from_table(table: pd.DataFrame, origin: str, symbol: str, symbols: list[str],
+                    first_line: int) -> pd.DataFrame:
+    """The table's bars with `BAR_COLUMNS` and a `line` column (`first_line` for its first row).
+
+    Column names are matched ignoring case; the time is a `timestamp`/`datetime`/`date`
+    column or the first, unnamed one. Without a `symbol` column the file holds `symbol`
+    (or, for a shared file, the only symbol of `data.symbols`).
+    """
+    by_lower = {str(column).strip().lower(): column for column in table.columns}
+    if str(table.columns[0]).startswith("Unnamed: 0"):
+        by_lower.setdefault("", table.columns[0])
+    time_column = next((by_lower[name] for name in _TIME_NAMES if name in by_lower), None)
+    missing = [name for name in PRICE_FIELDS if name not in by_lower]
+    if time_column is None:
+        missing.insert(0, "timestamp")
+    if missing:
+        found = ", ".join(str(c) for c in table.columns)
+        raise DataError(f"{origin}: missing column(s) {', '.join(missing)} (found: {found}); expected a timestamp "
+                        "column (or an unnamed first column) and open, high, low, close, volume in any case")
+    frame = pd.DataFrame({name: table[by_lower[name]] for name in PRICE_FIELDS})
+    frame.insert(0, "timestamp", _parse_times(table[time_column], origin, first_line))
+    if "symbol" in by_lower:
+        frame.insert(1, "symbol", table[by_lower["symbol"]].astype(str))
+        frame = frame[frame["symbol"].isin(symbols)]
+    else:
+        if not symbol and len(symbols) != 1:
+            raise DataError(f"{origin}: has no symbol column, so it can hold one symbol only, but data.symbols "
+                            f"lists {symbols}; add a symbol column or use a `{{symbol}}` file_path")
+        frame.insert(1, "symbol", symbol or symbols[0])
+    frame["line"] = frame.index.to_numpy() + first_line
+    return frame[[*BAR_COLUMNS, "line"]].reset_index(drop=True)
+
+
+def _parse_times(column: pd.Series, origin: str, first_line: int) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return column
+    parsed = pd.to_datetime(column, errors="coerce")
+    bad = parsed.isna()
+    if bad.any():
+        lines = ", ".join(str(i + first_line) for i in list(column.index[bad])[:5])
+        raise DataError(f"{origin} line(s) {lines}: timestamp {column[bad].iloc[0]!r} is not a date/time; "
+                        "expected e.g. 2024-01-02 09:30:00")
+    return parsed
