@@ -28,13 +28,14 @@ class Engine:
 
     def run(self) -> list[SystemResult]:
         total = len(self._market)
+        for system in self._systems:
+            system.start()
         steps = [system.step for system in self._systems]
-        every = self._progress_every
-        for index, timestamp in enumerate(self._market.timestamps):
-            for step in steps:
-                step(index, timestamp)
-            if self._progress is not None and index % every == 0:
-                self._progress(index + 1, total)
-        if self._progress is not None:
-            self._progress(total, total)
+        # bars in chunks between progress updates: no per-bar bookkeeping for the display
+        for start in range(0, total, self._progress_every):
+            for index in range(start, min(start + self._progress_every, total)):
+                for step in steps:
+                    step(index)
+            if self._progress is not None:
+                self._progress(min(start + self._progress_every, total), total)
         return [system.finish() for system in self._systems]

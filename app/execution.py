@@ -41,7 +41,7 @@ class ExecutionSimulator:
         else:
             self.pending.append(order)
 
-    def fill_due(self, index: int, timestamp: pd.Timestamp) -> None:
+    def fill_due(self, index: int) -> None:
         """Fill every pending order whose symbol has a bar at `index`, at that bar's open."""
         waiting = []
         for order in self.pending:
@@ -49,14 +49,14 @@ class ExecutionSimulator:
             if k < 0 or order.index >= index:
                 waiting.append(order)
                 continue
-            self._fill(order.order_id, order.symbol, order.quantity, index, timestamp,
+            self._fill(order.order_id, order.symbol, order.quantity, index, self._market.timestamps[index],
                        float(self._market.series[order.symbol].arrays["open"][k]))
         self.pending = waiting
 
     def on_data_ended(self, event: DataEnded) -> None:
         """Cancel what never filled; with `close_at_end`, close every position at its last close."""
         for order in self.pending:
-            self._signals.order_cancelled.send(OrderCancelled(
+            self._signals.emit(OrderCancelled(
                 event.namespace, event.timestamp, order.order_id, order.symbol, order.quantity,
                 "the data ended before the next bar"))
         self.pending = []
@@ -69,6 +69,6 @@ class ExecutionSimulator:
     def _fill(self, order_id: int, symbol: str, quantity: float, index: int, timestamp: pd.Timestamp,
               reference: float) -> None:
         price = self._slippage.fill_price(reference, quantity)
-        self._signals.order_filled.send(OrderFilled(
+        self._signals.emit(OrderFilled(
             self._portfolio.namespace, timestamp, index, order_id, symbol, quantity, price,
             self._commission.commission(quantity, price), abs(quantity) * abs(price - reference)))

@@ -22,6 +22,8 @@ class SymbolSeries:
         self.arrays = dict(arrays)
         for array in self.arrays.values():
             array.flags.writeable = False  # shared by every system: nobody may change it
+        # reading one value through a memoryview costs about 25 ns, float(array[k]) about 60 ns
+        self.views = {name: memoryview(array) for name, array in self.arrays.items()}
 
     def __len__(self) -> int:
         return len(self.timeline_index)
@@ -44,6 +46,7 @@ class MarketData:
         for symbol, one in self.series.items():
             positions = np.full(n, -1, dtype=np.int64)
             positions[one.timeline_index] = np.arange(len(one), dtype=np.int64)
+            positions.flags.writeable = False
             self.position_of[symbol] = positions
 
     def __len__(self) -> int:

@@ -108,7 +108,7 @@ class Portfolio:
         else:
             self._positions.pop(fill.symbol, None)
         self._changes.append((fill.index, self.cash, fill.symbol, position))
-        self._signals.portfolio_updated.send(PortfolioUpdated(
+        self._signals.emit(PortfolioUpdated(
             self.namespace, fill.timestamp, fill.index, self.cash,
             tuple(sorted(self._positions.items()))))
 

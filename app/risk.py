@@ -71,10 +71,10 @@ class RiskManager:
         return order_id
 
     def _submit(self, signal: SignalGenerated, quantity: float, requested: float, reason: str) -> None:
-        self._signals.order_submitted.send(OrderSubmitted(
+        self._signals.emit(OrderSubmitted(
             signal.namespace, signal.timestamp, signal.index, self._order_id(), signal.symbol,
             quantity, requested, reason))
 
     def _reject(self, signal: SignalGenerated, requested: float, reason: str) -> None:
-        self._signals.order_rejected.send(OrderRejected(
+        self._signals.emit(OrderRejected(
             signal.namespace, signal.timestamp, signal.index, self._order_id(), signal.symbol, requested, reason))

@@ -16,20 +16,20 @@ from app.signals import SystemSignals
 class BarValues(IndicatorValues):
     """One symbol's prices and indicators, readable at the current bar and before, never after."""
 
-    __slots__ = ("_arrays", "bar")
+    __slots__ = ("_views", "bar")
 
     def __init__(self, arrays: Mapping[str, np.ndarray]) -> None:
-        self._arrays = arrays
+        self._views = {key: memoryview(array) for key, array in arrays.items()}  # Python floats, no copy
         self.bar = -1  # the symbol's own bar number the strategy is looking at
 
     def __getitem__(self, key: str) -> float:
-        return float(self._arrays[key][self.bar])
+        return self._views[key][self.bar]
 
     def ago(self, key: str, bars: int) -> float:
         if bars < 0:
             raise ValueError(f"bars must be ≥ 0 (no look-ahead), was {bars}")
         k = self.bar - bars
-        return float(self._arrays[key][k]) if k >= 0 else float("nan")
+        return self._views[key][k] if k >= 0 else float("nan")
 
 
 class StrategyRunner:
@@ -39,13 +39,13 @@ class StrategyRunner:
                  market: MarketData) -> None:
         self.strategy = strategy
         self._signals = signals
-        self._positions = market.position_of
+        self._positions = {symbol: memoryview(positions) for symbol, positions in market.position_of.items()}
         self._values = {symbol: BarValues(indicators.arrays(symbol)) for symbol in market.symbols}
 
     def on_bar_closed(self, bar: BarClosed) -> None:
         values = self._values[bar.symbol]
-        values.bar = int(self._positions[bar.symbol][bar.index])
+        values.bar = self._positions[bar.symbol][bar.index]
         direction = self.strategy.on_bar(bar, values)
         if direction is not None:
-            self._signals.signal_generated.send(SignalGenerated(
+            self._signals.emit(SignalGenerated(
                 bar.namespace, bar.timestamp, bar.index, bar.symbol, Direction(direction), bar.close))

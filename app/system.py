@@ -15,7 +15,7 @@ from app.features import SystemIndicators
 from app.market import MarketData
 from app.portfolio import Portfolio
 from app.risk import RiskManager
-from app.signals import SystemSignals
+from app.signals import SystemSignals, dispatcher
 from app.strategy import StrategyRunner
 
 ORDER_COLUMNS = ("order_id", "submitted_time", "symbol", "requested", "quantity", "status", "reason",
@@ -121,25 +121,30 @@ class SystemRunner:
         self._order_log = order_log
         self._indicators = indicators
         self._market = market
-        self._symbols = [(symbol, market.position_of[symbol], market.series[symbol].arrays)
+        self._symbols = [(symbol, memoryview(market.position_of[symbol]),
+                          *(market.series[symbol].views[field] for field in ("open", "high", "low", "close",
+                                                                            "volume")))
                          for symbol in market.symbols]
+        self._deliver_bar = self.signals.bar_closed.send
 
-    def step(self, index: int, timestamp: pd.Timestamp) -> None:
+    def start(self) -> None:
+        """Called once before the first bar: seal the bus, so events go straight to their receivers."""
+        self.signals.seal()
+        self._deliver_bar = dispatcher(self.signals.bar_closed)
+
+    def step(self, index: int) -> None:
         if self.execution.pending:
-            self.execution.fill_due(index, timestamp)
-        send = self.signals.bar_closed.send
-        for symbol, positions, arrays in self._symbols:
+            self.execution.fill_due(index)
+        timeline, namespace, deliver = self._market.timestamps, self.namespace, self._deliver_bar
+        for symbol, positions, open_, high, low, close, volume in self._symbols:
             k = positions[index]
-            if k < 0:
-                continue
-            send(BarClosed(self.namespace, timestamp, index, symbol, float(arrays["open"][k]),
-                           float(arrays["high"][k]), float(arrays["low"][k]), float(arrays["close"][k]),
-                           float(arrays["volume"][k])))
+            if k >= 0:
+                deliver(BarClosed(namespace, index, symbol, open_[k], high[k], low[k], close[k], volume[k], timeline))
 
     def finish(self) -> SystemResult:
         """Send `data_ended` (cancels pending orders) and collect the results."""
         last = len(self._market) - 1
-        self.signals.data_ended.send(DataEnded(self.namespace, self._market.timestamps[last], last))
+        self.signals.emit(DataEnded(self.namespace, self._market.timestamps[last], last))
         return SystemResult(
             name=self.name, namespace=self.namespace, initial_capital=self.portfolio.initial_capital,
             settings=self.settings, equity=self.portfolio.equity_curve(),
