@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from app.protocols import DataSource
+from app.protocols import PRICE_FIELDS, DataSource
 from plugins.data.tabular import bars_from_table, check_paths_exist, resolve_paths
 
 _HEADER_LINES = 1
@@ -26,7 +26,14 @@ class CsvSource(DataSource):
     def load(self) -> pd.DataFrame:
         frames = []
         for symbol, path in self._paths.items():
-            table = pd.read_csv(path)
+            header = pd.read_csv(path, nrows=0).columns
+            # declared float dtypes: no type sniffing over a million rows, and a bad number is an error
+            # reported with its line by the checks, never a column silently read as text
+            dtypes = {column: "float64" for column in header if str(column).strip().lower() in PRICE_FIELDS}
+            try:
+                table = pd.read_csv(path, dtype=dtypes)
+            except ValueError:  # a cell that is not a number: read as text so the checks can name its line
+                table = pd.read_csv(path)
             frames.append(bars_from_table(table, str(path), symbol, self.symbols, _HEADER_LINES + 1))
         return pd.concat(frames, ignore_index=True)
 

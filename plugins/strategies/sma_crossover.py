@@ -7,8 +7,12 @@ from app.protocols import BarClosed, ConfigError, Direction, IndicatorValues, St
 
 class SmaCrossoverStrategy(Strategy):
     """Long when the `fast_period` SMA of the close crosses above the `slow_period` SMA;
-    flat (short with `allow_short`) when it crosses below. A cross is this bar's
-    fast > slow after the previous bar's fast ≤ slow (and the mirror image)."""
+    flat (short with `allow_short`) when it crosses below.
+
+    A cross is a change in the sign of fast − slow. A bar where the two are equal keeps
+    the last sign (backtrader's rule), so touching the slow average and turning back is
+    not a cross, and passing through equality is one cross, on the bar after it.
+    """
 
     def __init__(self, *, fast_period: int = 10, slow_period: int = 30, allow_short: bool = False) -> None:
         if fast_period < 2:
@@ -19,15 +23,22 @@ class SmaCrossoverStrategy(Strategy):
         self.slow_period = slow_period
         self.allow_short = allow_short
         self._fast, self._slow = f"SMA_{fast_period}", f"SMA_{slow_period}"
+        self._last_sign: dict[str, int] = {}  # per symbol: +1 fast above, −1 below, since the last non-tie
 
     def indicators(self) -> list[str]:
         return [self._fast, self._slow]
 
     def on_bar(self, bar: BarClosed, values: IndicatorValues) -> Direction | None:
-        fast, slow = values[self._fast], values[self._slow]
-        fast_before, slow_before = values.ago(self._fast, 1), values.ago(self._slow, 1)
-        if fast > slow and fast_before <= slow_before:
+        difference = values[self._fast] - values[self._slow]
+        if not difference:  # a tie keeps the last sign
+            return None
+        if difference != difference:  # NaN: still warming up
+            return None
+        sign = 1 if difference > 0 else -1
+        before = self._last_sign.get(bar.symbol, sign)  # the first sign seen is no cross
+        self._last_sign[bar.symbol] = sign
+        if sign == before:
+            return None
+        if sign > 0:
             return Direction.LONG
-        if fast < slow and fast_before >= slow_before:
-            return Direction.SHORT if self.allow_short else Direction.FLAT
-        return None  # no cross (comparisons with NaN during warm-up are all False)
+        return Direction.SHORT if self.allow_short else Direction.FLAT

@@ -2,12 +2,20 @@
 
 Each returns a frame of round trips (entry/exit time and price, quantity) and the
 final equity, so the three engines can be compared row for row.
+
+By default each peer computes its SMAs its own way (pandas rolling means, backtrader's
+SMA). With `talib=True` both use TA-Lib, as their documentation also shows: on prices
+on a cent grid the fast and slow averages can be exactly equal, and then the engines'
+last-bit rounding and their rules for ties (backtesting.py's `crossover` needs a strict
+change, backtrader and multifolio keep the last non-equal sign) decide whether a cross
+happened. Sharing TA-Lib's numbers leaves no exact ties (the benchmark uses this).
 """
 
 from __future__ import annotations
 
 import backtrader as bt
 import pandas as pd
+import talib as ta
 from backtesting import Backtest, Strategy
 from backtesting.lib import crossover
 
@@ -24,9 +32,12 @@ def _sma(values, n):
 class BacktestingSmaCross(Strategy):
     """backtesting.py's own idiom: `self.I` indicators and `crossover`."""
 
+    talib = False
+
     def init(self):
-        self.fast = self.I(_sma, self.data.Close, FAST)
-        self.slow = self.I(_sma, self.data.Close, SLOW)
+        sma = (lambda values, n: ta.SMA(values, n)) if self.talib else _sma
+        self.fast = self.I(sma, self.data.Close, FAST)
+        self.slow = self.I(sma, self.data.Close, SLOW)
 
     def next(self):
         if crossover(self.fast, self.slow):
@@ -36,11 +47,11 @@ class BacktestingSmaCross(Strategy):
 
 
 def run_backtesting(data: pd.DataFrame, *, commission_per_share: float = 0.0, slippage_bps: float = 0.0,
-                    trade_on_close: bool = False) -> tuple[pd.DataFrame, float]:
+                    trade_on_close: bool = False, talib: bool = False) -> tuple[pd.DataFrame, float]:
     commission = (lambda size, price: abs(size) * commission_per_share) if commission_per_share else 0.0
     backtest = Backtest(data, BacktestingSmaCross, cash=CASH, commission=commission, spread=slippage_bps / 10_000,
                         trade_on_close=trade_on_close, exclusive_orders=False, finalize_trades=False)
-    stats = backtest.run()
+    stats = backtest.run(talib=talib)
     trades = stats["_trades"]
     frame = pd.DataFrame({"entry_time": trades["EntryTime"], "exit_time": trades["ExitTime"],
                           "entry_price": trades["EntryPrice"], "exit_price": trades["ExitPrice"],
@@ -53,8 +64,14 @@ def run_backtesting(data: pd.DataFrame, *, commission_per_share: float = 0.0, sl
 class BacktraderSmaCross(bt.Strategy):
     """backtrader's own idiom: a CrossOver indicator, `buy` and `close`; fills recorded."""
 
+    params = (("talib", False),)
+
     def __init__(self):
-        self.crossover = bt.ind.CrossOver(bt.ind.SMA(period=FAST), bt.ind.SMA(period=SLOW))
+        if self.p.talib:
+            fast, slow = bt.talib.SMA(self.data.close, timeperiod=FAST), bt.talib.SMA(self.data.close, timeperiod=SLOW)
+        else:
+            fast, slow = bt.ind.SMA(period=FAST), bt.ind.SMA(period=SLOW)
+        self.crossover = bt.ind.CrossOver(fast, slow)
         self.fills: list[tuple[pd.Timestamp, float, float]] = []
 
     def notify_order(self, order):
@@ -70,10 +87,10 @@ class BacktraderSmaCross(bt.Strategy):
 
 
 def run_backtrader(data: pd.DataFrame, *, commission_per_share: float = 0.0, slippage_bps: float = 0.0,
-                   cheat_on_close: bool = False) -> tuple[pd.DataFrame, float]:
+                   cheat_on_close: bool = False, talib: bool = False) -> tuple[pd.DataFrame, float]:
     cerebro = bt.Cerebro(stdstats=False)
     cerebro.adddata(bt.feeds.PandasData(dataname=data))
-    cerebro.addstrategy(BacktraderSmaCross)
+    cerebro.addstrategy(BacktraderSmaCross, talib=talib)
     cerebro.broker.setcash(CASH)
     if commission_per_share:
         cerebro.broker.setcommission(commission=commission_per_share, commtype=bt.CommInfoBase.COMM_FIXED,

@@ -76,3 +76,32 @@ def test_buy_and_hold_buys_once_and_holds():
 def test_bad_parameters_name_the_parameter(build, message):
     with pytest.raises(ConfigError, match=message):
         build()
+
+
+class ScriptedValues:
+    """IndicatorValues whose SMA_2 and SMA_4 follow a script, one pair per bar."""
+
+    def __init__(self, pairs):
+        self.pairs, self.bar = pairs, 0
+
+    def __getitem__(self, key):
+        return self.pairs[self.bar][0 if key == "SMA_2" else 1]
+
+
+@pytest.mark.parametrize("pairs, expected", [
+    ([(1, 2), (2, 2), (3, 2)], [None, None, "LONG"]),            # through a tie: one cross, after it
+    ([(3, 2), (2, 2), (3, 2)], [None, None, None]),              # touching from above is no cross
+    ([(3, 2), (2, 2), (2, 2), (1, 2)], [None, None, None, "FLAT"]),
+    ([(float("nan"), 2), (1, 2), (3, 2)], [None, None, "LONG"]),  # warm-up, first sign, cross
+])
+def test_sma_crossover_counts_a_change_of_sign_and_ignores_ties(pairs, expected):
+    from app.events import BarClosed
+    strategy = SmaCrossoverStrategy(fast_period=2, slow_period=4)
+    values = ScriptedValues(pairs)
+    seen = []
+    for number in range(len(pairs)):
+        values.bar = number
+        bar = BarClosed("ns", number, "SPY", 1.0, 1.0, 1.0, 1.0, 1.0, None)
+        direction = strategy.on_bar(bar, values)
+        seen.append(direction.name if direction is not None else None)
+    assert seen == expected

@@ -1,0 +1,213 @@
+"""multifolio against backtrader, backtesting.py and vectorbt on the same bars and strategy.
+
+The workload (issue 6): synthetic 1-minute bars (seed 1), SMA(10, 30) crossover on the
+close, buy 100 shares on a cross above, sell all on a cross below, next-open fills, no
+costs, 1,000,000 capital. Data loading is timed apart from the run. Every engine runs in
+its own process, so its peak RSS is its own. Trade lists are checked against
+multifolio's before any figure is printed.
+
+    python bench/peers.py                          # 100k and 1M bars, 1/2/8/32 systems
+    python bench/peers.py --sizes 100000 --systems 1 2
+
+Peers are skipped when not installed (`pip install -e '.[bench]'`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO / "bench" / ".data"
+FAST, SLOW, SIZE, CASH, SEED = 10, 30, 100, 1_000_000, 1
+PEERS = ("backtesting", "backtrader", "vectorbt")
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (VmHWM), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def data_file(bars: int) -> Path:
+    """The benchmark bars as Parquet (made once by multifolio's synthetic source)."""
+    path = DATA_DIR / f"synthetic_{bars}_seed{SEED}.parquet"
+    if not path.exists():
+        from app.registry import PluginKind, PluginRegistry
+        source = PluginRegistry().create(PluginKind.DATA_SOURCE, "synthetic",
+                                         {"symbols": ["SPY"], "bars": bars, "seed": SEED})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        source.load().drop(columns="symbol").to_parquet(path, index=False)
+    return path
+
+
+def peer_frame(path: Path) -> pd.DataFrame:
+    """The bars as peers want them: capitalised columns, a DatetimeIndex."""
+    frame = pd.read_parquet(path).set_index("timestamp")
+    return frame.rename(columns=str.capitalize)
+
+
+# ------------------------------------------------------------------ one engine per process
+
+def run_multifolio(path: Path, systems: int) -> dict:
+    sys.path.insert(0, str(REPO))
+    from app.config import validate_document
+    from app.engine import Engine
+    from app.registry import PluginRegistry
+    from app.run import build_container
+
+    registry = PluginRegistry()
+    entry = {"portfolio": {"initial_capital": CASH},
+             "strategy": {"type": "sma_crossover", "parameters": {"fast_period": FAST, "slow_period": SLOW}},
+             "risk": {"position_sizers": [{"type": "fixed", "size": SIZE}]}}
+    config = validate_document({"data": {"source": "parquet", "symbols": ["SPY"], "file_path": str(path)},
+                                "trading_systems": [{"name": f"s{i}", **entry} for i in range(systems)]}, registry)
+    root = build_container(config, registry)
+    started = time.perf_counter()
+    market = root.data.market()
+    loaded = time.perf_counter()
+    containers = [root.trading_system(config=e.settings()) for e in config.trading_systems]
+    results = Engine(market=market, systems=[c.runner() for c in containers]).run()
+    finished = time.perf_counter()
+    trades = results[0].trades
+    for other in results[1:]:
+        assert other.trades.equals(trades), "identical systems must trade identically"
+    return {"load_s": loaded - started, "run_s": finished - loaded, "trades": _trade_rows(
+        trades["entry_time"], trades["exit_time"], trades["entry_price"], trades["exit_price"]),
+        "indicator_computations": root.data.features().computations}
+
+
+def run_backtesting(path: Path) -> dict:
+    sys.path.insert(0, str(REPO))
+    from tests.parity.peers import run_backtesting as run
+    started = time.perf_counter()
+    data = peer_frame(path)
+    loaded = time.perf_counter()
+    trades, _ = run(data, talib=True)
+    finished = time.perf_counter()
+    return {"load_s": loaded - started, "run_s": finished - loaded, "trades": _trade_rows(
+        trades["entry_time"], trades["exit_time"], trades["entry_price"], trades["exit_price"])}
+
+
+def run_backtrader(path: Path) -> dict:
+    sys.path.insert(0, str(REPO))
+    from tests.parity.peers import run_backtrader as run
+    started = time.perf_counter()
+    data = peer_frame(path)
+    loaded = time.perf_counter()
+    trades, _ = run(data, talib=True)
+    finished = time.perf_counter()
+    return {"load_s": loaded - started, "run_s": finished - loaded, "trades": _trade_rows(
+        trades["entry_time"], trades["exit_time"], trades["entry_price"], trades["exit_price"])}
+
+
+def run_vectorbt(path: Path) -> dict:
+    import vectorbt as vbt
+    started = time.perf_counter()
+    data = peer_frame(path)
+    loaded = time.perf_counter()
+    close = data["Close"]
+    fast, slow = vbt.MA.run(close, FAST), vbt.MA.run(close, SLOW)
+    # signals at a bar's close, executed at the next bar's open: shift the signals by one bar
+    entries = fast.ma_crossed_above(slow).shift(1, fill_value=False)
+    exits = fast.ma_crossed_below(slow).shift(1, fill_value=False)
+    portfolio = vbt.Portfolio.from_signals(close, entries, exits, price=data["Open"], size=SIZE,
+                                           init_cash=CASH, accumulate=False)
+    records = portfolio.trades.records_readable
+    closed = records[records["Status"] == "Closed"]
+    finished = time.perf_counter()
+    return {"load_s": loaded - started, "run_s": finished - loaded, "trades": _trade_rows(
+        closed["Entry Timestamp"], closed["Exit Timestamp"], closed["Avg Entry Price"], closed["Avg Exit Price"])}
+
+
+def _trade_rows(entry_time, exit_time, entry_price, exit_price) -> list[list]:
+    return [[str(pd.Timestamp(a)), str(pd.Timestamp(b)), round(float(c), 9), round(float(d), 9)]
+            for a, b, c, d in zip(entry_time, exit_time, entry_price, exit_price)]
+
+
+def child(engine: str, bars: int, systems: int) -> None:
+    path = data_file(bars)
+    runner = {"multifolio": lambda: run_multifolio(path, systems), "backtesting": lambda: run_backtesting(path),
+              "backtrader": lambda: run_backtrader(path), "vectorbt": lambda: run_vectorbt(path)}[engine]
+    outcome = runner()
+    outcome["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(outcome))
+
+
+# ------------------------------------------------------------------ the table
+
+def measure(engine: str, bars: int, systems: int = 1) -> dict | None:
+    done = subprocess.run([sys.executable, __file__, "--child", engine, "--bars", str(bars), "--n", str(systems)],
+                          capture_output=True, text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    if done.returncode != 0:
+        if "ModuleNotFoundError" in done.stderr:
+            return None
+        raise RuntimeError(f"{engine} failed:\n{done.stderr}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def installed(module: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--systems", type=int, nargs="+", default=[1, 2, 8, 32])
+    parser.add_argument("--peers", nargs="*", default=list(PEERS))
+    parser.add_argument("--child")
+    parser.add_argument("--bars", type=int)
+    parser.add_argument("--n", type=int, default=1)
+    arguments = parser.parse_args()
+    if arguments.child:
+        child(arguments.child, arguments.bars, arguments.n)
+        return
+
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    header = (f"{'bars':>9} {'engine':<24} {'bars/s/system':>14} {'multifolio ×':>13} {'cost ×':>7} {'run s':>7} "
+              f"{'load s':>7} {'peak MB':>8} {'trades':>7}")
+    for bars in arguments.sizes:
+        data_file(bars)
+        print(f"\n{header}\n{'-' * len(header)}")
+        ours = measure("multifolio", bars)
+        reference = ours["trades"]
+        rows = [("multifolio", ours, 1)]
+        for peer in arguments.peers:
+            if not installed(peer):
+                print(f"{bars:>9} {peer:<22} (not installed)")
+                continue
+            theirs = measure(peer, bars)
+            same = theirs["trades"] == reference
+            if not same:
+                raise SystemExit(f"{peer} made different trades on {bars} bars: {len(theirs['trades'])} vs "
+                                 f"{len(reference)}; first difference "
+                                 f"{next((a, b) for a, b in zip(theirs['trades'], reference) if a != b)}")
+            rows.append((peer, theirs, 1))
+        for systems in arguments.systems:
+            if systems > 1:
+                many = measure("multifolio", bars, systems)
+                assert many["trades"] == reference and many["indicator_computations"] == 2
+                rows.append((f"multifolio, {systems} systems", many, systems))
+        for name, row, systems in rows:
+            speed = bars * systems / row["run_s"]
+            faster = f"{row['run_s'] / ours['run_s']:.2f}" if name in PEERS else ""
+            cost = f"{row['run_s'] / ours['run_s']:.2f}" if systems > 1 else ""
+            print(f"{bars:>9} {name:<24} {speed:>14,.0f} {faster:>13} {cost:>7} {row['run_s']:>7.2f} "
+                  f"{row['load_s']:>7.2f} {row['peak_rss_mb']:>8.0f} {len(row['trades']):>7}")
+    print("\nbars/s/system: bars × systems per second of run time (load excluded). 'multifolio ×': how many "
+          "times faster one multifolio system ran than that peer. 'cost ×': run time of N systems over one "
+          "system's. Every peer's trades equal multifolio's; N identical systems compute each SMA once.")
+
+
+if __name__ == "__main__":
+    main()
