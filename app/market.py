@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+from attrs import frozen
 
 from app.errors import DataError
 from app.protocols import BAR_COLUMNS, PRICE_FIELDS
@@ -53,16 +54,25 @@ class MarketData:
         return len(self.timestamps)
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame, symbols: tuple[str, ...]) -> MarketData:
-        """Align a validated long frame (`BAR_COLUMNS`) on one timeline, symbols in `symbols` order."""
-        timestamps = pd.DatetimeIndex(frame["timestamp"].unique()).sort_values()
+    def from_frame(cls, frame: pd.DataFrame, symbols: tuple[str, ...], origin: str = "bars") -> MarketData:
+        """Validate a long frame (`BAR_COLUMNS`) and align it on one timeline, symbols in `symbols` order."""
+        return cls.from_checked(check_bars(frame, origin, tuple(symbols)))
+
+    @classmethod
+    def from_checked(cls, bars: CheckedBars) -> MarketData:
+        """Align validated bars: the timeline is the union of every symbol's timestamps."""
+        stamps = bars.timestamps.asi8
+        single = len(bars.symbols) == 1
+        # one symbol's timestamps are already strictly increasing: they are the timeline
+        timeline = bars.timestamps if single else bars.timestamps.unique().sort_values()
+        timeline_ns = timeline.asi8
         series = {}
-        for symbol in symbols:
-            rows = frame[frame["symbol"] == symbol]
-            where = timestamps.get_indexer(pd.DatetimeIndex(rows["timestamp"]))
-            arrays = {name: rows[name].to_numpy(dtype=np.float64, copy=True) for name in PRICE_FIELDS}
-            series[symbol] = SymbolSeries(symbol, where.astype(np.int64), arrays)
-        return cls(timestamps, series)
+        for code, symbol in enumerate(bars.symbols):
+            rows = slice(None) if single else np.flatnonzero(bars.codes == code)
+            arrays = {name: np.ascontiguousarray(values[rows]) for name, values in bars.prices.items()}
+            where = np.arange(len(stamps), dtype=np.int64) if single else np.searchsorted(timeline_ns, stamps[rows])
+            series[symbol] = SymbolSeries(symbol, where, arrays)
+        return cls(timeline, series)
 
     def last_bar(self, symbol: str, index: int) -> int:
         """The symbol's own number of its last bar at or before timeline index `index` (-1: none yet)."""
@@ -77,11 +87,15 @@ class MarketData:
         return float(self.series[symbol].arrays["close"][k]) if k >= 0 else float("nan")
 
     def closes_filled(self, symbol: str) -> np.ndarray:
-        """The symbol's close at every timeline index, carried forward over its gaps."""
+        """The symbol's close at every timeline index, carried forward over its gaps (NaN before
+        its first bar). A symbol with a bar at every timestamp gives its own array, uncopied."""
         one = self.series[symbol]
-        filled = np.full(len(self.timestamps), np.nan)
-        filled[one.timeline_index] = one.arrays["close"]
-        return pd.Series(filled).ffill().to_numpy()
+        if len(one) == len(self.timestamps):
+            return one.arrays["close"]
+        last = np.full(len(self.timestamps), -1, dtype=np.int64)
+        last[one.timeline_index] = np.arange(len(one))
+        np.maximum.accumulate(last, out=last)
+        return np.where(last >= 0, one.arrays["close"][np.maximum(last, 0)], np.nan)
 
     def frame(self) -> pd.DataFrame:
         """The bars back as one long frame (for reports and exports)."""
@@ -94,8 +108,18 @@ class MarketData:
         return pd.concat(parts, ignore_index=True)
 
 
-def check_bars(frame: pd.DataFrame, origin: str, symbols: tuple[str, ...]) -> pd.DataFrame:
-    """Validate a data source's frame; returns it cleaned (BAR_COLUMNS, float64 prices).
+@frozen
+class CheckedBars:
+    """A data source's bars after validation, as arrays (no frame copies: 1M bars are large)."""
+
+    timestamps: pd.DatetimeIndex
+    codes: np.ndarray  # per row, the position of its symbol in `symbols`
+    symbols: tuple[str, ...]
+    prices: dict[str, np.ndarray]  # float64 per PRICE_FIELDS name
+
+
+def check_bars(frame: pd.DataFrame, origin: str, symbols: tuple[str, ...]) -> CheckedBars:
+    """Validate a data source's frame (`BAR_COLUMNS`, optionally `line`).
 
     Raises `DataError` naming `origin`, the offending rows (file lines when the source
     gave a `line` column) and the rule broken.
@@ -105,14 +129,14 @@ def check_bars(frame: pd.DataFrame, origin: str, symbols: tuple[str, ...]) -> pd
         raise DataError(f"{origin}: missing column(s) {', '.join(missing)}; expected {', '.join(BAR_COLUMNS)}")
     if frame.empty:
         raise DataError(f"{origin}: no bars; expected at least one row of {', '.join(BAR_COLUMNS)}")
-    lines = frame["line"].to_numpy() if "line" in frame.columns else np.arange(1, len(frame) + 1)
     label = "line" if "line" in frame.columns else "row"
 
     def fail(mask: np.ndarray, rule: str) -> None:
-        bad = lines[np.asarray(mask, dtype=bool)]
+        bad = np.flatnonzero(mask)
         if not len(bad):
             return
-        shown = ", ".join(str(int(n)) for n in bad[:_ROWS_SHOWN])
+        lines = frame["line"].to_numpy()[bad] if "line" in frame.columns else bad + 1
+        shown = ", ".join(str(int(n)) for n in lines[:_ROWS_SHOWN])
         more = f" and {len(bad) - _ROWS_SHOWN} more" if len(bad) > _ROWS_SHOWN else ""
         raise DataError(f"{origin} {label}{'s' if len(bad) > 1 else ''} {shown}{more}: {rule}")
 
@@ -121,41 +145,46 @@ def check_bars(frame: pd.DataFrame, origin: str, symbols: tuple[str, ...]) -> pd
         parsed = pd.to_datetime(timestamps, errors="coerce")
         fail(parsed.isna().to_numpy(), "timestamp is not a date/time")
         timestamps = parsed
+    timestamps = pd.DatetimeIndex(timestamps)
     prices = {}
     for name in PRICE_FIELDS:
-        values = pd.to_numeric(frame[name], errors="coerce")
-        fail((values.isna() & frame[name].notna()).to_numpy(), f"{name} is not a number")
-        fail(values.isna().to_numpy(), f"{name} is missing (NaN)")
-        prices[name] = values.to_numpy(dtype=np.float64)
+        column = frame[name]
+        if column.dtype != np.float64:
+            values = pd.to_numeric(column, errors="coerce")
+            fail((values.isna() & column.notna()).to_numpy(), f"{name} is not a number")
+            column = values
+        prices[name] = column.to_numpy(dtype=np.float64)
+        fail(np.isnan(prices[name]), f"{name} is missing (NaN)")
     for name in ("open", "high", "low", "close"):
-        fail(~np.isfinite(prices[name]) | (prices[name] <= 0), f"{name} must be a positive finite price")
+        fail(~(prices[name] > 0) | np.isinf(prices[name]), f"{name} must be a positive finite price")
     fail(prices["high"] < np.maximum(prices["open"], prices["close"]), "high is below max(open, close)")
     fail(prices["low"] > np.minimum(prices["open"], prices["close"]), "low is above min(open, close)")
     fail(prices["volume"] < 0, "volume is negative")
 
-    symbol_column = frame["symbol"].astype(str).to_numpy()
-    unknown = sorted(set(symbol_column) - set(symbols))
+    codes, found = pd.factorize(frame["symbol"], sort=False)
+    found = [str(symbol) for symbol in found]
+    unknown = [symbol for symbol in found if symbol not in symbols]
     if unknown:
-        fail(np.isin(symbol_column, unknown), f"symbol {unknown[0]!r} is not in data.symbols {list(symbols)}")
-    clean = pd.DataFrame({"timestamp": pd.DatetimeIndex(timestamps), "symbol": symbol_column, **prices})
+        fail(np.isin(codes, [found.index(u) for u in unknown]),
+             f"symbol {unknown[0]!r} is not in data.symbols {list(symbols)}")
     for symbol in symbols:
-        mask = symbol_column == symbol
-        if not mask.any():
+        if symbol not in found:
             raise DataError(f"{origin}: no bars for symbol {symbol!r} listed in data.symbols")
-        stamps = clean["timestamp"].to_numpy()[mask]
-        steps = np.diff(stamps)
-        at = np.flatnonzero(mask)[1:]
-        dup = np.zeros(len(frame), dtype=bool)
-        dup[at[steps == np.timedelta64(0)]] = True
-        fail(dup, f"duplicate timestamp for {symbol}")
-        back = np.zeros(len(frame), dtype=bool)
-        back[at[steps < np.timedelta64(0)]] = True
-        fail(back, f"timestamp earlier than the previous row's for {symbol} (sort the file by time)")
-    return clean
+    # codes in the order of `symbols`, so the timeline and results list symbols as the YAML does
+    codes = np.asarray([symbols.index(symbol) for symbol in found], dtype=np.int64)[codes]
+    stamps = timestamps.asi8
+    for code, symbol in enumerate(symbols):
+        rows = np.flatnonzero(codes == code) if len(symbols) > 1 else np.arange(len(codes))
+        steps = np.diff(stamps[rows])
+        if (steps <= 0).any():
+            bad = np.zeros(len(codes), dtype=bool)
+            bad[rows[1:][steps == 0]] = True
+            fail(bad, f"duplicate timestamp for {symbol}")
+            bad[rows[1:][steps < 0]] = True
+            fail(bad, f"timestamp earlier than the previous row's for {symbol} (sort the file by time)")
+    return CheckedBars(timestamps, codes, tuple(symbols), prices)
 
 
 def load_market_data(source, symbols: list[str] | tuple[str, ...]) -> MarketData:
     """Load, validate and align the run's bars from a data source plugin."""
-    symbols = tuple(symbols)
-    clean = check_bars(source.load(), source.describe(), symbols)
-    return MarketData.from_frame(clean, symbols)
+    return MarketData.from_frame(source.load(), tuple(symbols), source.describe())

@@ -148,19 +148,18 @@ class Portfolio:
     def equity_curve(self) -> pd.DataFrame:
         """Cash, position value and equity at every bar's close (after that bar's fills)."""
         n = len(self._market)
-        cash = np.full(n, np.nan)
-        held = {symbol: np.full(n, np.nan) for symbol in self._market.symbols}
-        for index, cash_after, symbol, position in self._changes:  # later changes overwrite earlier ones
-            cash[index] = cash_after
-            held[symbol][index] = position
-        cash = _carry_forward(cash, self.initial_capital)
+        indices = np.fromiter((change[0] for change in self._changes), dtype=np.int64, count=len(self._changes))
+        cash = _step_values(n, indices, [change[1] for change in self._changes], self.initial_capital)
         position_value = np.zeros(n)
-        for symbol, quantities in held.items():
-            quantities = _carry_forward(quantities, 0.0)
-            closes = self._market.closes_filled(symbol)
-            position_value += np.where(quantities != 0.0, quantities * closes, 0.0)
-        return pd.DataFrame({"timestamp": self._market.timestamps, "cash": cash,
-                             "position_value": position_value, "equity": cash + position_value})
+        for symbol in self._market.symbols:
+            mine = [i for i, change in enumerate(self._changes) if change[2] == symbol]
+            if not mine:
+                continue
+            quantities = _step_values(n, indices[mine], [self._changes[i][3] for i in mine], 0.0)
+            held = quantities != 0.0  # 0 × NaN (no close yet) must stay 0
+            position_value[held] += quantities[held] * self._market.closes_filled(symbol)[held]
+        return pd.DataFrame({"timestamp": self._market.timestamps, "cash": cash, "position_value": position_value,
+                             "equity": cash + position_value}, copy=False)
 
     def open_lots_frame(self) -> pd.DataFrame:
         """The lots still open, oldest first per symbol, with the entry costs not yet in a trade."""
@@ -173,7 +172,14 @@ class Portfolio:
                             columns=list(TRADE_COLUMNS))
 
 
-def _carry_forward(values: np.ndarray, start: float) -> np.ndarray:
-    """Fill NaNs with the last value before them (`start` before the first)."""
-    filled = pd.Series(values).ffill().to_numpy()
-    return np.where(np.isnan(filled), start, filled)
+def _step_values(n: int, indices: np.ndarray, values: list[float], start: float) -> np.ndarray:
+    """A length-`n` series that is `start` until the first index, then each value from its index on
+    (indices ascending; of several at one index the last wins)."""
+    series = np.full(n, start)
+    if len(indices):
+        changes = np.zeros(n, dtype=np.int64)  # 1 + the position in `values` of the change in force
+        changes[indices] = np.arange(1, len(indices) + 1)
+        np.maximum.accumulate(changes, out=changes)
+        known = np.concatenate(([start], np.asarray(values, dtype=np.float64)))
+        series = known[changes]
+    return series

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 from attrs import frozen
 
@@ -23,39 +24,56 @@ ORDER_COLUMNS = ("order_id", "submitted_time", "symbol", "requested", "quantity"
 
 
 class OrderLog:
-    """Every order's life, including the rejected and cancelled ones: orders.csv (one per system)."""
+    """Every order's life, including the rejected and cancelled ones: orders.csv (one per system).
 
-    def __init__(self) -> None:
-        self._rows: dict[int, dict] = {}
+    A row is a short list holding bar indices, not timestamps (a million-bar run sends
+    tens of thousands of orders); `frame()` turns indices into times once.
+    """
 
-    def _row(self, order_id: int) -> dict:
-        return self._rows.setdefault(order_id, dict.fromkeys(ORDER_COLUMNS, None))
+    _ID, _SUBMITTED, _SYMBOL, _REQUESTED, _QUANTITY, _STATUS, _REASON, _FILLED, _PRICE, _COMMISSION, \
+        _SLIPPAGE = range(len(ORDER_COLUMNS))
+
+    def __init__(self, *, timeline: pd.DatetimeIndex) -> None:
+        self._timeline = timeline
+        self._rows: dict[int, list] = {}
+
+    def _row(self, order_id: int) -> list:
+        row = self._rows.get(order_id)
+        if row is None:
+            row = self._rows[order_id] = [order_id, -1, None, None, None, None, "", -1, None, None, None]
+        return row
 
     def on_order_submitted(self, order: OrderSubmitted) -> None:
+        # with `fill_at: close` the fill may be logged first: keep its status
         row = self._row(order.order_id)
-        row.update(order_id=order.order_id, submitted_time=order.timestamp, symbol=order.symbol,
-                   requested=order.requested, quantity=order.quantity, reason=order.reason)
-        row["status"] = row["status"] or "submitted"
+        row[self._SUBMITTED:self._STATUS] = [order.index, order.symbol, order.requested, order.quantity]
+        row[self._STATUS] = row[self._STATUS] or "submitted"
+        row[self._REASON] = order.reason
 
     def on_order_rejected(self, order: OrderRejected) -> None:
-        self._row(order.order_id).update(
-            order_id=order.order_id, submitted_time=order.timestamp, symbol=order.symbol,
-            requested=order.requested, quantity=0.0, status="rejected", reason=order.reason)
+        self._row(order.order_id)[self._SUBMITTED:self._FILLED] = [
+            order.index, order.symbol, order.requested, 0.0, "rejected", order.reason]
 
     def on_order_filled(self, fill: OrderFilled) -> None:
         row = self._row(fill.order_id)
-        if row["order_id"] is None:  # closing at the end of data: no order was submitted
-            row.update(order_id=fill.order_id, submitted_time=fill.timestamp, symbol=fill.symbol,
-                       requested=fill.quantity, quantity=fill.quantity, reason="closed at the end of data")
-        row.update(status="filled", fill_time=fill.timestamp, fill_price=fill.price,
-                   commission=fill.commission, slippage=fill.slippage)
+        if fill.order_id < 0:  # closing at the end of data: no order was submitted
+            row[self._SUBMITTED:self._FILLED] = [fill.index, fill.symbol, fill.quantity, fill.quantity, None,
+                                                 "closed at the end of data"]
+        row[self._STATUS], row[self._FILLED], row[self._PRICE] = "filled", fill.index, fill.price
+        row[self._COMMISSION], row[self._SLIPPAGE] = fill.commission, fill.slippage
 
     def on_order_cancelled(self, order: OrderCancelled) -> None:
-        self._row(order.order_id).update(status="cancelled", reason=order.reason)
+        row = self._rows[order.order_id]
+        row[self._STATUS], row[self._REASON] = "cancelled", order.reason
 
     def frame(self) -> pd.DataFrame:
         rows = [self._rows[k] for k in sorted(self._rows, key=lambda k: (k < 0, abs(k)))]
-        return pd.DataFrame(rows, columns=list(ORDER_COLUMNS))
+        frame = pd.DataFrame(rows, columns=list(ORDER_COLUMNS))
+        for column in ("submitted_time", "fill_time"):
+            indices = frame[column].to_numpy(dtype=np.int64)
+            times = self._timeline[np.maximum(indices, 0)]
+            frame[column] = pd.Series(times, dtype=times.dtype).where(indices >= 0)
+        return frame
 
 
 def connect_bus(*, signals: SystemSignals, strategy: StrategyRunner, risk: RiskManager,
@@ -100,6 +118,8 @@ class SystemResult:
     open_positions: dict[str, float]
     open_lots: pd.DataFrame  # what is still held, lot by lot (OPEN_LOT_COLUMNS)
     indicators: tuple[str, ...]
+    # the indicator values this system used, for its report: timestamp, symbol, one column per key
+    indicator_values: pd.DataFrame | None = None
 
 
 class SystemRunner:
@@ -150,4 +170,15 @@ class SystemRunner:
             settings=self.settings, equity=self.portfolio.equity_curve(),
             trades=self.portfolio.trades_frame(), orders=self._order_log.frame(),
             open_positions=self.portfolio.positions(), open_lots=self.portfolio.open_lots_frame(),
-            indicators=tuple(self._indicators.keys()))
+            indicators=tuple(self._indicators.keys()), indicator_values=self._indicator_frame())
+
+    def _indicator_frame(self) -> pd.DataFrame:
+        keys = list(self._indicators.keys())
+        parts = []
+        for symbol, one in self._market.series.items():
+            arrays = self._indicators.arrays(symbol)
+            part = pd.DataFrame({key: arrays[key] for key in keys}, index=pd.RangeIndex(len(one)))
+            part.insert(0, "symbol", symbol)
+            part.insert(0, "timestamp", self._market.timestamps[one.timeline_index])
+            parts.append(part)
+        return pd.concat(parts, ignore_index=True)

@@ -44,7 +44,7 @@ class TradingSystem(containers.DeclarativeContainer):
     execution = providers.Singleton(ExecutionSimulator, signals=signals, market=data.market, portfolio=portfolio,
                                     slippage=slippage, commission=commission, fill_at=config.execution.fill_at,
                                     close_at_end=config.portfolio.close_at_end)
-    order_log = providers.Singleton(OrderLog)
+    order_log = providers.Singleton(OrderLog, timeline=data.market.provided.timestamps)
 
     bus = providers.Resource(connect_bus, signals=signals, strategy=strategy_runner, risk=risk,
                              execution=execution, portfolio=portfolio, order_log=order_log)

