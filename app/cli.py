@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +19,8 @@ from app.errors import MultifolioError
 from app.registry import PluginKind, PluginRegistry
 
 USER_ERROR = 2  # bad config, bad data: a message, no traceback
+SYSTEM_FAILED = 3  # a plugin raised: its system failed, the others finished
+INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 _FIGURES = (("final_equity", "Equity", "{:,.2f}"), ("total_return", "Return", "{:.2%}"),
             ("cagr", "CAGR", "{:.2%}"), ("sharpe", "Sharpe", "{:.2f}"), ("max_drawdown", "Max DD", "{:.2%}"),
@@ -44,13 +47,13 @@ def figures_table(title: str, rows: dict[str, dict]) -> Table:
 
 
 @contextmanager
-def bar_progress(description: str, console: Console) -> Iterator[Callable[[int, int], None]]:
+def bar_progress(description: str, console: Console, unit: str = "bars") -> Iterator[Callable[[int, int], None]]:
     """A progress bar for the engine's callback, drawn at most four times a second.
 
     rich's own refresh thread would redraw ten times a second and contend with the
     run for the interpreter; drawing only from the callback keeps the cost under 1%.
     """
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("bars"),
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
                TimeRemainingColumn())
     with Progress(*columns, console=console, auto_refresh=False) as progress:
         task = progress.add_task(description, total=None)
@@ -65,6 +68,30 @@ def bar_progress(description: str, console: Console) -> Iterator[Callable[[int, 
                 drawn = now
 
         yield advance
+
+
+class Interruption:
+    """Ctrl-C during a run: the first asks the engine to stop at the next bar boundary (and
+    the results so far are written); the second stops at once (KeyboardInterrupt)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self) -> bool:
+        return self.requested
+
+    def __enter__(self) -> Interruption:
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        click.echo("\nstopping at the next bar boundary (Ctrl-C again to stop at once)", err=True)
 
 
 class _UserErrors(click.Group):
@@ -89,19 +116,42 @@ def cli() -> None:
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for results (overrides reporting.output_dir).")
 @click.option("--quiet", is_flag=True, help="No progress bar and no table.")
-def run(config_path: Path, output_dir: Path | None, quiet: bool) -> None:
-    """Run the backtest described by CONFIG_PATH and write its results."""
+@click.option("--dry-run", is_flag=True, help="Check everything and print the plan, as `validate` does; run nothing.")
+@click.option("--executor", type=click.Choice(["serial", "processes", "dask"]),
+              help="Where the systems run (overrides execution_engine.type).")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (overrides execution_engine.workers).")
+@click.option("--address", help="A Dask scheduler such as tcp://host:8786 (implies --executor dask).")
+@click.pass_context
+def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: bool, dry_run: bool,
+        executor: str | None, workers: int | None, address: str | None) -> None:
+    """Run the backtest described by CONFIG_PATH and write its results.
+
+    Exit codes: 0 done, 2 bad input, 3 a system failed (the others finished),
+    130 interrupted (Ctrl-C: results up to the last bar are written and marked so).
+    """
     from app.config import load_config
+    from app.executors import with_executor
     from app.run import run_backtest
 
+    if dry_run:
+        ctx.invoke(validate, config_path=config_path, output_dir=output_dir)
+        return
     registry = PluginRegistry()
-    config = load_config(config_path, registry)
+    config = with_executor(load_config(config_path, registry), type=executor, workers=workers, address=address)
     started = time.perf_counter()
-    if quiet:
-        outcome = run_backtest(config, registry, output_dir=output_dir)
-    else:
-        with bar_progress(config.workflow.name, Console(stderr=True)) as advance:
-            outcome = run_backtest(config, registry, output_dir=output_dir, progress=advance)
+    try:
+        with Interruption() as interruption:
+            if quiet:
+                outcome = run_backtest(config, registry, output_dir=output_dir, stop_requested=interruption)
+            else:
+                unit = "bars" if config.execution_engine.type == "serial" else "systems"  # workers report systems
+                with bar_progress(config.workflow.name, Console(stderr=True), unit) as advance:
+                    outcome = run_backtest(config, registry, output_dir=output_dir, progress=advance,
+                                           stop_requested=interruption)
+    except KeyboardInterrupt:
+        click.echo("stopped at once (second Ctrl-C): the run's manifest.json does not say completed; "
+                   "every file present is complete", err=True)
+        ctx.exit(INTERRUPTED)
     elapsed = time.perf_counter() - started
     if not quiet:
         rows = dict(outcome.metrics)
@@ -112,6 +162,17 @@ def run(config_path: Path, output_dir: Path | None, quiet: bool) -> None:
             console = Console(width=_PIPE_WIDTH)
         console.print(figures_table(f"{config.workflow.name} — {len(outcome.results)} systems", rows))
     click.echo(f"results: {outcome.folder}  ({elapsed:.2f} s)")
+    for result in outcome.results:
+        if result.status == "failed":
+            last_line = result.error.strip().splitlines()[-1]
+            click.echo(f"error: {result.name} failed at bar {result.last_bar} "
+                       f"({outcome.folder / result.name / 'error.log'}): {last_line}", err=True)
+    if outcome.status == "interrupted":
+        last = max(result.last_bar for result in outcome.results)
+        click.echo(f"interrupted: results up to bar {last} are written and marked interrupted", err=True)
+        ctx.exit(INTERRUPTED)
+    if outcome.status == "failed":
+        ctx.exit(SYSTEM_FAILED)
 
 
 @cli.command()
@@ -131,17 +192,29 @@ def report(results_dir: Path) -> None:
 
 @cli.command()
 @click.argument("config_path", type=click.Path(dir_okay=False, path_type=Path))
-def validate(config_path: Path) -> None:
-    """Check CONFIG_PATH completely and print each system's plan, without running it."""
+@click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for results (overrides reporting.output_dir).")
+def validate(config_path: Path, output_dir: Path | None) -> None:
+    """Check CONFIG_PATH completely (keys, plugins, data) and print each system's plan, without running it."""
     from app.config import load_config
+    from app.run import describe_plan
+    from app.sweep import describe_sweeps
 
-    config = load_config(config_path, PluginRegistry())
-    click.echo(f"{config_path}: valid; {len(config.trading_systems)} trading system(s), data "
-               f"{config.data.source} {', '.join(config.data.symbols)}")
-    for entry in config.trading_systems:
-        settings = entry.settings()
-        click.echo(f"- {entry.name} (namespace {entry.namespace}): {settings['strategy']['type']} "
-                   f"{settings['strategy']['params']}, capital {entry.portfolio.initial_capital:,.2f}")
+    registry = PluginRegistry()
+    config = load_config(config_path, registry)
+    click.echo(f"{config_path}: valid")
+    for line in [*describe_sweeps(config.trading_systems), *describe_plan(config, registry, output_dir)]:
+        click.echo(line)
+
+
+@cli.command()
+def schema() -> None:
+    """Print a JSON Schema of the config file (for editors), with the installed plugins' names."""
+    import json
+
+    from app.schema import config_schema
+
+    click.echo(json.dumps(config_schema(PluginRegistry()), indent=2))
 
 
 @cli.command()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import typing
+import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,11 +18,15 @@ from cattrs.errors import (
 )
 
 from app.errors import ConfigError, ConfigErrors, did_you_mean
+from app.market import ON_INVALID
 from app.registry import PluginKind, PluginRegistry, coerce_scalar
+from app.sweep import SWEEP_METRICS, errors_in_file, expand_sweeps
 from app.yamlio import read_yaml
 
+_SCHEDULER_ADDRESS = re.compile(r"([a-z][a-z0-9+]*://)?[^\s/]+:\d+/?")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _FILL_AT = ("next_open", "close")
+EXECUTORS = ("serial", "processes", "dask")
 
 
 @define(frozen=True)
@@ -56,6 +62,8 @@ class DataConfig:
     source: str
     symbols: list[str]
     params: dict[str, Any] = Factory(dict)
+    on_invalid: str = "error"  # or "drop": leave out bad rows, counted in the run manifest
+    timezone: str = ""  # the zone of timestamps written without one (e.g. America/New_York)
 
 
 @define(frozen=True)
@@ -112,6 +120,7 @@ class TradingSystemConfig:
     risk: RiskConfig
     indicators: list[IndicatorRequest] = Factory(list)
     execution: ExecutionConfig = Factory(ExecutionConfig)
+    swept: dict[str, Any] | None = None  # set by app/sweep.py: the entry and values this system came from
 
     @property
     def namespace(self) -> str:
@@ -131,7 +140,7 @@ class TradingSystemConfig:
             "execution": {"slippage": _spec_settings(self.execution.slippage_spec()),
                           "commission": _spec_settings(self.execution.commission_spec()),
                           "fill_at": self.execution.fill_at},
-        }
+        } | ({"swept": self.swept} if self.swept else {})
 
 
 @define(frozen=True)
@@ -141,6 +150,16 @@ class ReportingConfig:
     separate_reports: bool = True
     combined_summary: bool = True
     output_dir: str = "results"
+    sweep_metric: str = "sharpe"  # ranks each sweep's systems in combined_summary.json
+
+
+@define(frozen=True)
+class ExecutionEngineConfig:
+    """`execution_engine`: where the systems run: in this process, on local processes, or on Dask."""
+
+    type: str = "serial"
+    workers: int | None = None  # processes or LocalCluster workers; one per CPU core when not given
+    address: str = ""  # a Dask scheduler (tcp://host:8786); DASK_SCHEDULER_ADDRESS when empty
 
 
 @define(frozen=True)
@@ -151,10 +170,12 @@ class BacktestConfig:
     trading_systems: list[TradingSystemConfig] = field()
     workflow: WorkflowConfig = Factory(WorkflowConfig)
     reporting: ReportingConfig = Factory(ReportingConfig)
+    execution_engine: ExecutionEngineConfig = Factory(ExecutionEngineConfig)
 
     def data_settings(self) -> dict[str, Any]:
         """The `data` section as plain data: what the DataContainer reads."""
-        return {"source": self.data.source, "symbols": list(self.data.symbols), "params": dict(self.data.params)}
+        return {"source": self.data.source, "symbols": list(self.data.symbols), "params": dict(self.data.params),
+                "on_invalid": self.data.on_invalid, "timezone": self.data.timezone}
 
     @property
     def run_name(self) -> str:
@@ -238,10 +259,10 @@ def _build_converter() -> cattrs.Converter:
     def data_config(value: Any, _: Any) -> DataConfig:
         if not isinstance(value, Mapping):
             raise TypeError(f"expected a mapping, found {_kind(value)}")
-        core = {k: value[k] for k in ("source", "symbols") if k in value}
+        core = {k: value[k] for k in ("source", "symbols", "on_invalid", "timezone") if k in value}
         params = {k: v for k, v in value.items() if k not in core}
         base = _DATA_CORE_STRUCTURE(core, DataConfig)
-        return DataConfig(base.source, base.symbols, params)
+        return DataConfig(base.source, base.symbols, params, base.on_invalid, base.timezone)
 
     _DATA_CORE_STRUCTURE = cattrs.gen.make_dict_structure_fn(DataConfig, converter, _cattrs_forbid_extra_keys=True)
     converter.register_structure_hook(DataConfig, data_config)
@@ -309,12 +330,13 @@ def structure_config(document: Any, source: str = "") -> BacktestConfig:
     if not isinstance(document, Mapping):
         raise ConfigErrors([ConfigError("", f"the top level is {_kind(document)}; expected a mapping with "
                                             "`data` and `trading_systems`")], source)
+    document = expand_sweeps(document, source)
     try:
         return _CONVERTER.structure(document, BacktestConfig)
     except Exception as error:
         errors: list[ConfigError] = []
         _flatten(error, "", errors)
-        raise ConfigErrors(errors, source) from None
+        raise ConfigErrors(errors_in_file(errors, document.get("trading_systems")), source) from None
 
 
 def check_config(config: BacktestConfig, registry: PluginRegistry) -> list[ConfigError]:
@@ -333,6 +355,15 @@ def check_config(config: BacktestConfig, registry: PluginRegistry) -> list[Confi
                                                    "known: multi_portfolio_backtest"))
     if not config.data.symbols:
         errors.append(ConfigError("data.symbols", "expected at least one symbol"))
+    if config.data.on_invalid not in ON_INVALID:
+        errors.append(ConfigError("data.on_invalid", f"unknown choice {config.data.on_invalid!r}; expected one of "
+                                                     f"{', '.join(ON_INVALID)}"))
+    if config.data.timezone:
+        try:
+            zoneinfo.ZoneInfo(config.data.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            errors.append(ConfigError("data.timezone", f"unknown time zone {config.data.timezone!r}; expected an "
+                                                       "IANA name such as America/New_York or UTC"))
     if len(set(config.data.symbols)) != len(config.data.symbols):
         errors.append(ConfigError("data.symbols", f"a symbol is listed twice in {config.data.symbols}"))
     if attempt(registry.load, PluginKind.DATA_SOURCE, config.data.source, "data.source"):
@@ -340,6 +371,10 @@ def check_config(config: BacktestConfig, registry: PluginRegistry) -> list[Confi
                 {"symbols": list(config.data.symbols), **config.data.params}, "data")
     if not config.trading_systems:
         errors.append(ConfigError("trading_systems", "expected at least one trading system"))
+    if config.reporting.sweep_metric not in SWEEP_METRICS:
+        errors.append(ConfigError("reporting.sweep_metric", f"unknown figure {config.reporting.sweep_metric!r}; "
+                                  f"{did_you_mean(config.reporting.sweep_metric, SWEEP_METRICS)}"))
+    errors.extend(check_execution_engine(config.execution_engine))
 
     seen_names: dict[str, int] = {}
     seen_namespaces: dict[str, int] = {}
@@ -357,6 +392,29 @@ def check_config(config: BacktestConfig, registry: PluginRegistry) -> list[Confi
             else:
                 seen[value.lower()] = index
         errors.extend(_check_system(system, where, registry))
+    return errors
+
+
+def check_execution_engine(engine: ExecutionEngineConfig) -> list[ConfigError]:
+    """`execution_engine` as the file gives it or as the CLI's --executor/--workers/--address change it."""
+    errors: list[ConfigError] = []
+    if engine.type not in EXECUTORS:
+        errors.append(ConfigError("execution_engine.type", f"unknown executor {engine.type!r}; "
+                                                           f"{did_you_mean(engine.type, EXECUTORS)}"))
+    elif engine.type == "dask" and importlib.util.find_spec("distributed") is None:
+        errors.append(ConfigError("execution_engine.type", "the dask executor needs dask.distributed; install it "
+                                                           "with pip install 'multifolio[dask]'"))
+    if engine.workers is not None and engine.workers < 1:
+        errors.append(ConfigError("execution_engine.workers", f"must be ≥ 1, was {engine.workers}"))
+    if engine.address and engine.type != "dask":
+        errors.append(ConfigError("execution_engine.address", f"a scheduler address is for type dask, not "
+                                                              f"{engine.type!r}"))
+    elif engine.address and not _SCHEDULER_ADDRESS.fullmatch(engine.address):
+        errors.append(ConfigError("execution_engine.address", f"expected a scheduler address such as "
+                                                              f"tcp://10.0.0.5:8786, found {engine.address!r}"))
+    elif engine.address and engine.workers is not None:
+        errors.append(ConfigError("execution_engine.workers", "sizes the cluster multifolio starts; with an "
+                                                              "address the cluster's own workers run the systems"))
     return errors
 
 
@@ -476,5 +534,5 @@ def validate_document(document: Any, registry: PluginRegistry, source: str = "")
     config = structure_config(document, source)
     errors = check_config(config, registry)
     if errors:
-        raise ConfigErrors(errors, source)
+        raise ConfigErrors(errors_in_file(errors, config.trading_systems), source)
     return config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -37,8 +38,10 @@ class MarketData:
     in, so no order can ever fill on a bar that does not exist.
     """
 
-    def __init__(self, timestamps: pd.DatetimeIndex, series: Mapping[str, SymbolSeries]) -> None:
+    def __init__(self, timestamps: pd.DatetimeIndex, series: Mapping[str, SymbolSeries],
+                 dropped: Mapping[str, int] | None = None) -> None:
         self.timestamps = timestamps
+        self.dropped = dict(dropped or {})  # rows left out by `on_invalid: drop`, by rule
         self.series = dict(series)
         self.symbols = tuple(self.series)
         n = len(timestamps)
@@ -72,7 +75,7 @@ class MarketData:
             arrays = {name: np.ascontiguousarray(values[rows]) for name, values in bars.prices.items()}
             where = np.arange(len(stamps), dtype=np.int64) if single else np.searchsorted(timeline_ns, stamps[rows])
             series[symbol] = SymbolSeries(symbol, where, arrays)
-        return cls(timeline, series)
+        return cls(timeline, series, bars.dropped)
 
     def last_bar(self, symbol: str, index: int) -> int:
         """The symbol's own number of its last bar at or before timeline index `index` (-1: none yet)."""
@@ -116,75 +119,126 @@ class CheckedBars:
     codes: np.ndarray  # per row, the position of its symbol in `symbols`
     symbols: tuple[str, ...]
     prices: dict[str, np.ndarray]  # float64 per PRICE_FIELDS name
+    dropped: dict[str, int]  # rule → rows dropped for it (`on_invalid: drop`)
 
 
-def check_bars(frame: pd.DataFrame, origin: str, symbols: tuple[str, ...]) -> CheckedBars:
+ON_INVALID = ("error", "drop")
+_AWARE = r"(?:Z|[+-]\d\d:?\d\d)$"  # a time written with its UTC offset
+
+
+class _Rules:
+    """Applies the data rules: the first broken one raises, or (`drop`) every bad row is marked."""
+
+    def __init__(self, frame: pd.DataFrame, origin: str, drop: bool) -> None:
+        self._lines = frame["line"].to_numpy() if "line" in frame.columns else None
+        self._origin = origin
+        self._drop = drop
+        self.invalid = np.zeros(len(frame), dtype=bool)
+        self.dropped: dict[str, int] = {}
+
+    def check(self, mask: np.ndarray, rule: str) -> None:
+        mask = np.asarray(mask, dtype=bool) & ~self.invalid  # a row is dropped for its first broken rule
+        if not mask.any():
+            return
+        if self._drop:
+            self.invalid |= mask
+            self.dropped[rule] = self.dropped.get(rule, 0) + int(mask.sum())
+            return
+        bad = np.flatnonzero(mask)
+        label = "line" if self._lines is not None else "row"
+        numbers = self._lines[bad] if self._lines is not None else bad + 1
+        shown = ", ".join(str(int(n)) for n in numbers[:_ROWS_SHOWN])
+        more = f" and {len(bad) - _ROWS_SHOWN} more" if len(bad) > _ROWS_SHOWN else ""
+        raise DataError(f"{self._origin} {label}{'s' if len(bad) > 1 else ''} {shown}{more}: {rule}"
+                        f"{'' if self._drop else '; fix the file, or set data.on_invalid: drop to skip such rows'}")
+
+
+def _parse_timestamps(column: pd.Series, rules: _Rules, timezone: str) -> pd.DatetimeIndex:
+    """Timestamps, refusing a mix of naive and zone-aware ones; naive ones are in `timezone` if given."""
+    if not pd.api.types.is_datetime64_any_dtype(column):
+        text = column.astype(str)
+        # the format is inferred from the first row, so a row written the other way fails to parse:
+        # only those rows are examined for a UTC offset (a regex over every row would cost more)
+        first_aware = bool(re.search(_AWARE, text.iloc[0]))
+        parsed = pd.to_datetime(text, errors="coerce", utc=first_aware)
+        failed = parsed.isna().to_numpy()
+        if failed.any():
+            other_way = np.zeros(len(text), dtype=bool)
+            other_way[failed] = text[failed].str.contains(_AWARE, regex=True).to_numpy() != first_aware
+            rules.check(other_way, "timestamps mix times with and without a UTC offset; write them all one way "
+                                   "(and set data.timezone for times without one)")
+            rules.check(failed, "timestamp is not a date/time; expected e.g. 2024-01-02 09:30:00")
+        column = parsed
+    stamps = pd.DatetimeIndex(column)
+    if timezone:
+        try:
+            stamps = stamps.tz_convert(timezone) if stamps.tz is not None else stamps.tz_localize(timezone)
+        except Exception as error:  # an unknown zone, or a time that does not exist in it (a DST gap)
+            raise DataError(f"data.timezone {timezone!r}: {error}") from None
+    return stamps
+
+
+def check_bars(frame: pd.DataFrame, origin: str, symbols: tuple[str, ...], *, on_invalid: str = "error",
+               timezone: str = "") -> CheckedBars:
     """Validate a data source's frame (`BAR_COLUMNS`, optionally `line`).
 
     Raises `DataError` naming `origin`, the offending rows (file lines when the source
-    gave a `line` column) and the rule broken.
+    gave a `line` column) and the rule broken; with `on_invalid="drop"` the bad rows are
+    left out instead and counted by rule.
     """
     missing = [column for column in BAR_COLUMNS if column not in frame.columns]
     if missing:
         raise DataError(f"{origin}: missing column(s) {', '.join(missing)}; expected {', '.join(BAR_COLUMNS)}")
     if frame.empty:
         raise DataError(f"{origin}: no bars; expected at least one row of {', '.join(BAR_COLUMNS)}")
-    label = "line" if "line" in frame.columns else "row"
-
-    def fail(mask: np.ndarray, rule: str) -> None:
-        bad = np.flatnonzero(mask)
-        if not len(bad):
-            return
-        lines = frame["line"].to_numpy()[bad] if "line" in frame.columns else bad + 1
-        shown = ", ".join(str(int(n)) for n in lines[:_ROWS_SHOWN])
-        more = f" and {len(bad) - _ROWS_SHOWN} more" if len(bad) > _ROWS_SHOWN else ""
-        raise DataError(f"{origin} {label}{'s' if len(bad) > 1 else ''} {shown}{more}: {rule}")
-
-    timestamps = frame["timestamp"]
-    if not pd.api.types.is_datetime64_any_dtype(timestamps):
-        parsed = pd.to_datetime(timestamps, errors="coerce")
-        fail(parsed.isna().to_numpy(), "timestamp is not a date/time")
-        timestamps = parsed
-    timestamps = pd.DatetimeIndex(timestamps)
+    rules = _Rules(frame, origin, on_invalid == "drop")
+    timestamps = _parse_timestamps(frame["timestamp"], rules, timezone)
     prices = {}
     for name in PRICE_FIELDS:
         column = frame[name]
         if column.dtype != np.float64:
             values = pd.to_numeric(column, errors="coerce")
-            fail((values.isna() & column.notna()).to_numpy(), f"{name} is not a number")
+            rules.check((values.isna() & column.notna()).to_numpy(), f"{name} is not a number")
             column = values
         prices[name] = column.to_numpy(dtype=np.float64)
-        fail(np.isnan(prices[name]), f"{name} is missing (NaN)")
+        rules.check(np.isnan(prices[name]), f"{name} is missing (NaN)")
     for name in ("open", "high", "low", "close"):
-        fail(~(prices[name] > 0) | np.isinf(prices[name]), f"{name} must be a positive finite price")
-    fail(prices["high"] < np.maximum(prices["open"], prices["close"]), "high is below max(open, close)")
-    fail(prices["low"] > np.minimum(prices["open"], prices["close"]), "low is above min(open, close)")
-    fail(prices["volume"] < 0, "volume is negative")
+        rules.check(~(prices[name] > 0) | np.isinf(prices[name]), f"{name} must be a positive finite price")
+    rules.check(prices["high"] < np.maximum(prices["open"], prices["close"]), "high is below max(open, close)")
+    rules.check(prices["low"] > np.minimum(prices["open"], prices["close"]), "low is above min(open, close)")
+    rules.check(prices["volume"] < 0, "volume is negative")
 
     codes, found = pd.factorize(frame["symbol"], sort=False)
     found = [str(symbol) for symbol in found]
     unknown = [symbol for symbol in found if symbol not in symbols]
     if unknown:
-        fail(np.isin(codes, [found.index(u) for u in unknown]),
-             f"symbol {unknown[0]!r} is not in data.symbols {list(symbols)}")
-    for symbol in symbols:
-        if symbol not in found:
-            raise DataError(f"{origin}: no bars for symbol {symbol!r} listed in data.symbols")
+        rules.check(np.isin(codes, [found.index(u) for u in unknown]),
+                    f"symbol {unknown[0]!r} is not in data.symbols {list(symbols)}")
     # codes in the order of `symbols`, so the timeline and results list symbols as the YAML does
-    codes = np.asarray([symbols.index(symbol) for symbol in found], dtype=np.int64)[codes]
+    codes = np.asarray([symbols.index(s) if s in symbols else -1 for s in found], dtype=np.int64)[codes]
     stamps = timestamps.asi8
     for code, symbol in enumerate(symbols):
-        rows = np.flatnonzero(codes == code) if len(symbols) > 1 else np.arange(len(codes))
-        steps = np.diff(stamps[rows])
-        if (steps <= 0).any():
+        rows = np.flatnonzero((codes == code) & ~rules.invalid)
+        if not len(rows):
+            raise DataError(f"{origin}: no {'valid ' if rules.dropped else ''}bars for symbol {symbol!r} "
+                            "listed in data.symbols")
+        # each row must be later than every earlier row of its symbol
+        earlier_max = np.maximum.accumulate(stamps[rows])[:-1]
+        for broken, rule in ((stamps[rows[1:]] == earlier_max, f"duplicate timestamp for {symbol}"),
+                             (stamps[rows[1:]] < earlier_max,
+                              f"timestamp earlier than the previous row's for {symbol} (sort the file by time)")):
             bad = np.zeros(len(codes), dtype=bool)
-            bad[rows[1:][steps == 0]] = True
-            fail(bad, f"duplicate timestamp for {symbol}")
-            bad[rows[1:][steps < 0]] = True
-            fail(bad, f"timestamp earlier than the previous row's for {symbol} (sort the file by time)")
-    return CheckedBars(timestamps, codes, tuple(symbols), prices)
+            bad[rows[1:][broken]] = True
+            rules.check(bad, rule)
+    if rules.invalid.any():
+        keep = ~rules.invalid
+        timestamps, codes = timestamps[keep], codes[keep]
+        prices = {name: values[keep] for name, values in prices.items()}
+    return CheckedBars(timestamps, codes, tuple(symbols), prices, rules.dropped)
 
 
-def load_market_data(source, symbols: list[str] | tuple[str, ...]) -> MarketData:
+def load_market_data(source, symbols: list[str] | tuple[str, ...], on_invalid: str = "error",
+                     timezone: str = "") -> MarketData:
     """Load, validate and align the run's bars from a data source plugin."""
-    return MarketData.from_frame(source.load(), tuple(symbols), source.describe())
+    checked = check_bars(source.load(), source.describe(), tuple(symbols), on_invalid=on_invalid, timezone=timezone)
+    return MarketData.from_checked(checked)

@@ -145,9 +145,10 @@ class Portfolio:
 
     # ------------------------------------------------------------------ results
 
-    def equity_curve(self) -> pd.DataFrame:
-        """Cash, position value and equity at every bar's close (after that bar's fills)."""
-        n = len(self._market)
+    def equity_curve(self, bars: int | None = None) -> pd.DataFrame:
+        """Cash, position value and equity at the close of each of the first `bars` bars
+        (all of them by default), after that bar's fills."""
+        n = len(self._market) if bars is None else bars
         indices = np.fromiter((change[0] for change in self._changes), dtype=np.int64, count=len(self._changes))
         cash = _step_values(n, indices, [change[1] for change in self._changes], self.initial_capital)
         position_value = np.zeros(n)
@@ -157,9 +158,9 @@ class Portfolio:
                 continue
             quantities = _step_values(n, indices[mine], [self._changes[i][3] for i in mine], 0.0)
             held = quantities != 0.0  # 0 × NaN (no close yet) must stay 0
-            position_value[held] += quantities[held] * self._market.closes_filled(symbol)[held]
-        return pd.DataFrame({"timestamp": self._market.timestamps, "cash": cash, "position_value": position_value,
-                             "equity": cash + position_value}, copy=False)
+            position_value[held] += quantities[held] * self._market.closes_filled(symbol)[:n][held]
+        return pd.DataFrame({"timestamp": self._market.timestamps[:n], "cash": cash,
+                             "position_value": position_value, "equity": cash + position_value}, copy=False)
 
     def open_lots_frame(self) -> pd.DataFrame:
         """The lots still open, oldest first per symbol, with the entry costs not yet in a trade."""

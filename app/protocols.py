@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -134,4 +135,8 @@ class DataSource(abc.ABC):
     def describe(self) -> str:
         """One line for plans and manifests, e.g. the file read."""
         return type(self).__name__
+
+    def files(self) -> list[Path]:
+        """The files the bars come from, fingerprinted in the run manifest (none for generated data)."""
+        return []
 

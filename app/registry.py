@@ -81,6 +81,13 @@ class PluginRegistry:
         except (TypeError, ValueError) as error:
             raise ConfigError(path, f"{kind.label} {name!r} refused its parameters: {error}") from None
 
+    def origin(self, kind: PluginKind, name: str) -> str:
+        """Where plugin `name` comes from: `distribution version (module:Class)`."""
+        [entry_point] = self._entry_points_of(kind)[name]
+        dist = getattr(entry_point, "dist", None)
+        version = getattr(dist, "version", "") if dist is not None else ""
+        return f"{_distribution(entry_point)} {version} ({entry_point.value})".replace("  ", " ")
+
     def parameters(self, kind: PluginKind, name: str) -> dict[str, Any]:
         """Parameter name → default (`inspect.Parameter.empty` when required) of plugin `name`."""
         return {p.name: p.default for p in _keyword_parameters(self.load(kind, name))}

@@ -13,11 +13,15 @@ from typing import Any
 from attrs import frozen
 
 from app.config import BacktestConfig
-from app.engine import Engine, ProgressCallback
+from app.engine import Engine, ProgressCallback, StopRequest
+from app.errors import MultifolioError
+from app.executors import run_in_parallel
+from app.manifest import RunManifest, run_status
 from app.registry import PluginRegistry
 from app.system import SystemResult
 from containers.backtest import BacktestContainer
-from reports.writers import performance, write_summary, write_system
+from reports.html import render_run
+from reports.writers import performance, write_bars, write_failed_system, write_summary, write_system
 
 
 @frozen
@@ -26,8 +30,9 @@ class RunOutcome:
 
     folder: Path
     results: list[SystemResult]
-    metrics: dict[str, dict[str, Any]]  # system name → performance figures
+    metrics: dict[str, dict[str, Any]]  # system name → performance figures (systems that did not fail)
     summary: dict[str, Any] | None
+    status: str  # completed, interrupted or failed (some system failed), as in manifest.json
 
 
 def build_container(config: BacktestConfig, registry: PluginRegistry) -> BacktestContainer:
@@ -39,27 +44,111 @@ def build_container(config: BacktestConfig, registry: PluginRegistry) -> Backtes
 
 
 def run_systems(root: BacktestContainer, entries: Sequence[dict[str, Any]],
-                progress: ProgressCallback | None = None) -> list[SystemResult]:
+                progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None
+                ) -> list[SystemResult]:
     """Build one TradingSystem per entry (`TradingSystemConfig.settings()`), run them together."""
     systems = [root.trading_system(config=entry) for entry in entries]
     try:
         runners = [system.runner() for system in systems]
-        return Engine(market=root.data.market(), systems=runners, progress=progress).run()
+        return Engine(market=root.data.market(), systems=runners, progress=progress,
+                      stop_requested=stop_requested).run()
     finally:
         for system in systems:
             system.shutdown_resources()
 
 
+def run_folder(config: BacktestConfig, output_dir: str | Path | None) -> Path:
+    """Where the run writes: `<output_dir>/<run name>`, refused if it would leave the output folder."""
+    base = Path(output_dir if output_dir is not None else config.reporting.output_dir)
+    folder = base / config.run_name
+    for entry in config.trading_systems:  # names are checked safe; this guards the guarantee itself
+        if not (folder / entry.name).resolve().is_relative_to(base.resolve()):
+            raise MultifolioError(f"trading system {entry.name!r} would write outside {base}")
+    return folder
+
+
 def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir: str | Path | None = None,
-                 progress: ProgressCallback | None = None) -> RunOutcome:
-    """Run every system of `config` over its data and write the results."""
+                 progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None
+                 ) -> RunOutcome:
+    """Run every system of `config` over its data and write the results.
+
+    The data is loaded and checked first; then the run folder and its manifest are
+    written, so an unwritable folder stops the run before its first bar. Every file is
+    written atomically; the manifest says `completed` only once all of them are.
+    """
+    folder = run_folder(config, output_dir)
     root = build_container(config, registry)
-    results = run_systems(root, [entry.settings() for entry in config.trading_systems], progress)
-    folder = Path(output_dir if output_dir is not None else config.reporting.output_dir) / config.run_name
-    metrics = {result.name: performance(result) for result in results}
+    market = root.data.market()
+    source = root.data.source()
+    manifest = RunManifest(folder, config, registry)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest.data_loaded(source.describe(), source.files(), len(market), market.dropped)
+    except OSError as error:
+        raise MultifolioError(f"cannot write to the output folder {folder}: {error.strerror or error}; choose "
+                              "another with --output-dir or reporting.output_dir") from None
+    entries = [entry.settings() for entry in config.trading_systems]
+    results = run_systems(root, entries, progress, stop_requested) if config.execution_engine.type == "serial" \
+        else run_in_parallel(config.execution_engine, config.data_settings(), entries, progress, stop_requested)
+    status = run_status(results)
+    try:
+        metrics, summary = write_results(config, results, market, folder)
+        manifest.finished(results, status)
+    except OSError as error:
+        manifest.failed(f"writing results failed: {error}")
+        raise MultifolioError(f"writing the results to {folder} failed: {error.strerror or error}; the files "
+                              "written are complete, but manifest.json does not say completed") from None
+    return RunOutcome(folder=folder, results=results, metrics=metrics, summary=summary, status=status)
+
+
+def write_results(config: BacktestConfig, results: Sequence[SystemResult], market, folder: Path
+                  ) -> tuple[dict[str, dict[str, Any]], dict[str, Any] | None]:
+    """Each system's folder (a failed one's says where it failed), the combined summary, the reports."""
+    reported = [result for result in results if result.status != "failed"]
+    metrics = {result.name: performance(result) for result in reported}
     if config.reporting.separate_reports:
+        write_bars(market.frame(), folder)
         for result in results:
-            write_system(result, folder / result.name, metrics[result.name])
-    summary = write_summary(config.run_name, results, metrics, folder) if config.reporting.combined_summary \
-        else None
-    return RunOutcome(folder=folder, results=results, metrics=metrics, summary=summary)
+            if result.status == "failed":
+                write_failed_system(result, folder / result.name, market.timestamps[result.last_bar])
+            else:
+                write_system(result, folder / result.name, metrics[result.name], market)
+    summary = None
+    if config.reporting.combined_summary and reported:
+        summary = write_summary(config.run_name, reported, metrics, folder, config.reporting.sweep_metric)
+    render_run(folder)  # from the files just written, exactly as `multifolio report` does
+    return metrics, summary
+
+
+def describe_plan(config: BacktestConfig, registry: PluginRegistry, output_dir: str | Path | None = None
+                  ) -> list[str]:
+    """What a run of `config` would do, line by line; loads and checks the data on the way."""
+    root = build_container(config, registry)
+    market, source = root.data.market(), root.data.source()
+    dropped = ", ".join(f"{count} ({rule})" for rule, count in market.dropped.items()) or "none"
+    lines = [f"data: {source.describe()}: {len(market):,} bars of {', '.join(market.symbols)}, "
+             f"{market.timestamps[0]} → {market.timestamps[-1]}; rows dropped: {dropped}",
+             f"output: {run_folder(config, output_dir)}",
+             f"{len(config.trading_systems)} trading system(s):"]
+
+    def plugin(spec: dict[str, Any]) -> str:
+        params = ", ".join(f"{key}={value}" for key, value in spec["params"].items())
+        return f"{spec['type']}({params})"
+
+    for entry in config.trading_systems:
+        settings = entry.settings()
+        system = root.trading_system(config=settings)
+        indicators = ", ".join(system.indicators().keys())
+        execution = settings["execution"]
+        lines += [
+            f"- {entry.name} (namespace {entry.namespace}), capital {entry.portfolio.initial_capital:,.2f}",
+            f"    strategy    {plugin(settings['strategy'])}",
+            f"    indicators  {indicators or 'none'}",
+            f"    sizers      {'; '.join(plugin(s) for s in settings['risk']['position_sizers'])}",
+            f"    limits      {'; '.join(plugin(s) for s in settings['risk']['limits']) or 'none'}"
+            f" (lots of {settings['risk']['lot_size']:g})",
+            f"    costs       slippage {plugin(execution['slippage'])}; commission {plugin(execution['commission'])}",
+            f"    fills       {execution['fill_at']}; open positions at the end "
+            f"{'closed' if settings['portfolio']['close_at_end'] else 'kept and valued at the last close'}",
+        ]
+    return lines

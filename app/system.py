@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
-from attrs import frozen
+from attrs import Factory, frozen
 
 from app.events import (
     BarClosed, DataEnded, OrderCancelled, OrderFilled, OrderRejected, OrderSubmitted,
@@ -118,8 +118,16 @@ class SystemResult:
     open_positions: dict[str, float]
     open_lots: pd.DataFrame  # what is still held, lot by lot (OPEN_LOT_COLUMNS)
     indicators: tuple[str, ...]
-    # the indicator values this system used, for its report: timestamp, symbol, one column per key
-    indicator_values: pd.DataFrame | None = None
+    # the indicator values this system used, for its report: symbol → key → values by the symbol's bar
+    # (the shared cache's read-only arrays, not copies)
+    indicator_values: dict[str, dict[str, np.ndarray]] = Factory(dict)
+    status: str = "completed"  # or "interrupted" (stopped at `last_bar`), "failed" (at `last_bar`)
+    last_bar: int = -1  # the timeline index of the last bar this system finished
+    error: str = ""  # the traceback of a failed system
+
+    @property
+    def completed(self) -> bool:
+        return self.status == "completed"
 
 
 class SystemRunner:
@@ -161,24 +169,29 @@ class SystemRunner:
             if k >= 0:
                 deliver(BarClosed(namespace, index, symbol, open_[k], high[k], low[k], close[k], volume[k], timeline))
 
-    def finish(self) -> SystemResult:
-        """Send `data_ended` (cancels pending orders) and collect the results."""
-        last = len(self._market) - 1
+    def finish(self, last: int | None = None, status: str = "completed") -> SystemResult:
+        """End the data after bar `last` (the final bar unless the run was stopped): `data_ended`
+        cancels pending orders; then collect the results up to that bar."""
+        last = len(self._market) - 1 if last is None else last
         self.signals.emit(DataEnded(self.namespace, self._market.timestamps[last], last))
         return SystemResult(
             name=self.name, namespace=self.namespace, initial_capital=self.portfolio.initial_capital,
-            settings=self.settings, equity=self.portfolio.equity_curve(),
+            settings=self.settings, equity=self.portfolio.equity_curve(last + 1),
             trades=self.portfolio.trades_frame(), orders=self._order_log.frame(),
             open_positions=self.portfolio.positions(), open_lots=self.portfolio.open_lots_frame(),
-            indicators=tuple(self._indicators.keys()), indicator_values=self._indicator_frame())
+            indicators=tuple(self._indicators.keys()), indicator_values=self._indicator_arrays(),
+            status=status, last_bar=last)
 
-    def _indicator_frame(self) -> pd.DataFrame:
-        keys = list(self._indicators.keys())
-        parts = []
-        for symbol, one in self._market.series.items():
-            arrays = self._indicators.arrays(symbol)
-            part = pd.DataFrame({key: arrays[key] for key in keys}, index=pd.RangeIndex(len(one)))
-            part.insert(0, "symbol", symbol)
-            part.insert(0, "timestamp", self._market.timestamps[one.timeline_index])
-            parts.append(part)
-        return pd.concat(parts, ignore_index=True)
+    def failed(self, index: int, error: str) -> SystemResult:
+        """The result of a system whose plugin raised at bar `index`: its traceback, no figures
+        (what it held at that moment may be half-updated, so nothing of it is reported as a result)."""
+        empty = pd.DataFrame()
+        return SystemResult(
+            name=self.name, namespace=self.namespace, initial_capital=self.portfolio.initial_capital,
+            settings=self.settings, equity=empty, trades=empty, orders=empty, open_positions={},
+            open_lots=empty, indicators=tuple(self._indicators.keys()), status="failed", last_bar=index,
+            error=error)
+
+    def _indicator_arrays(self) -> dict[str, dict[str, np.ndarray]]:
+        keys = self._indicators.keys()
+        return {symbol: {key: self._indicators.arrays(symbol)[key] for key in keys} for symbol in self._market.symbols}

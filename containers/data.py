@@ -11,9 +11,10 @@ from app.registry import PluginRegistry
 class DataContainer(containers.DeclarativeContainer):
     """Shared by every trading system of a run: one load, one cache."""
 
-    config = providers.Configuration(strict=True)  # the `data` section: source, symbols, params
+    config = providers.Configuration(strict=True)  # BacktestConfig.data_settings()
     plugins = providers.Dependency(instance_of=PluginRegistry)
 
     source = providers.Singleton(build_data_source, plugins, config.source, config.symbols, config.params)
-    market = providers.Singleton(load_market_data, source=source, symbols=config.symbols)
+    market = providers.Singleton(load_market_data, source=source, symbols=config.symbols,
+                                 on_invalid=config.on_invalid, timezone=config.timezone)
     features = providers.Singleton(IndicatorCache, market=market, plugins=plugins)

@@ -1,4 +1,5 @@
-"""Result files: per system trades.csv, equity.csv, orders.csv, performance.json; the combined summary."""
+"""Result files: per system trades.csv, equity.csv, orders.csv, performance.json, indicators.parquet;
+the run's bars.parquet and the combined summary."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ import numpy as np
 import pandas as pd
 
 from app.files import atomic_write, atomic_write_text
+from app.market import MarketData
+from app.sweep import sweep_summary
 from app.system import SystemResult
+from reports.analysis import correlations, drawdown_contributions, opposing_positions
 from reports.metrics import equity_metrics, trade_metrics
 
 
@@ -48,16 +52,42 @@ def write_json(path: Path, document: Any) -> Path:
     return atomic_write_text(path, json.dumps(_json_safe(document), indent=2, allow_nan=False) + "\n")
 
 
-def write_system(result: SystemResult, folder: Path, metrics: dict[str, Any]) -> Path:
-    """The system's folder: trades.csv, equity.csv, orders.csv, performance.json."""
+def write_parquet(path: Path, frame: pd.DataFrame) -> Path:
+    """Parquet keeps a million bars' full floats in a few MB, where CSV would take tens."""
+    return atomic_write(path, lambda stream: frame.to_parquet(stream.buffer, index=False))
+
+
+def write_bars(bars: pd.DataFrame, folder: Path) -> Path:
+    """bars.parquet: the run's bars (timestamp, symbol, OHLCV), for the reports' price charts."""
+    return write_parquet(folder / "bars.parquet", bars)
+
+
+def indicator_frame(result: SystemResult, market: MarketData) -> pd.DataFrame:
+    """The system's indicators up to its last bar: timestamp, symbol, one column per key."""
+    parts = []
+    for symbol, values in result.indicator_values.items():
+        one = market.series[symbol]
+        bars = int(np.searchsorted(one.timeline_index, result.last_bar, side="right"))  # this symbol's bars so far
+        part = pd.DataFrame({key: array[:bars] for key, array in values.items()})
+        part.insert(0, "symbol", symbol)
+        part.insert(0, "timestamp", market.timestamps[one.timeline_index[:bars]])
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def write_system(result: SystemResult, folder: Path, metrics: dict[str, Any], market: MarketData) -> Path:
+    """The system's folder: trades.csv, equity.csv, orders.csv, performance.json, indicators.parquet."""
     folder.mkdir(parents=True, exist_ok=True)
     write_csv(folder / "trades.csv", result.trades)
     write_csv(folder / "equity.csv", result.equity)
     write_csv(folder / "orders.csv", result.orders)
+    write_parquet(folder / "indicators.parquet", indicator_frame(result, market))
     write_json(folder / "performance.json", {
         "system": result.name,
         "namespace": result.namespace,
-        "status": "completed",
+        "status": result.status,
+        "last_bar": result.last_bar,
+        "last_time": result.equity["timestamp"].iloc[-1],
         "metrics": metrics,
         "open_positions": dict(sorted(result.open_positions.items())),
         "open_lots": result.open_lots.to_dict("records"),
@@ -67,9 +97,27 @@ def write_system(result: SystemResult, folder: Path, metrics: dict[str, Any]) ->
     return folder
 
 
+def write_failed_system(result: SystemResult, folder: Path, failed_at: pd.Timestamp) -> Path:
+    """A failed system's folder: performance.json saying where it failed, error.log with the traceback.
+    No trades or equity: what it held when its plugin raised may be half-updated."""
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder / "error.log", result.error)
+    write_json(folder / "performance.json", {
+        "system": result.name,
+        "namespace": result.namespace,
+        "status": "failed",
+        "failed_at": f"failed at bar {result.last_bar} ({failed_at.isoformat()})",
+        "error": result.error.strip().splitlines()[-1] if result.error else "",
+        "log": "error.log",
+        "config": result.settings,
+    })
+    return folder
+
+
 def write_summary(run_name: str, results: Sequence[SystemResult], metrics: dict[str, dict[str, Any]],
-                  folder: Path) -> dict[str, Any]:
-    """combined_summary.json (figures side by side, the combined book) and combined_equity.csv."""
+                  folder: Path, sweep_metric: str = "sharpe") -> dict[str, Any]:
+    """combined_summary.json (figures side by side, the combined book; each sweep's leaderboard by
+    `sweep_metric`) and combined_equity.csv."""
     book = combined_equity(results)
     write_csv(folder / "combined_equity.csv", book)
     capital = sum(result.initial_capital for result in results)
@@ -82,9 +130,16 @@ def write_summary(run_name: str, results: Sequence[SystemResult], metrics: dict[
             "total_commission": sum(metrics[r.name]["total_commission"] for r in results),
             "total_slippage": sum(metrics[r.name]["total_slippage"] for r in results),
             "pnl_by_system": {r.name: metrics[r.name]["final_equity"] - r.initial_capital for r in results},
+            "drawdown_contribution": drawdown_contributions(book, [r.name for r in results]),
         },
+        "correlation": correlations(book, {r.name: r.initial_capital for r in results}),
+        "opposing_positions": opposing_positions({r.name: r.orders for r in results},
+                                                 pd.DatetimeIndex(book["timestamp"])),
         "combined_equity_file": "combined_equity.csv",
     }
+    sweeps = sweep_summary([(r.name, r.settings.get("swept")) for r in results], metrics, sweep_metric)
+    if sweeps is not None:
+        summary["sweeps"] = sweeps
     write_json(folder / "combined_summary.json", summary)
     return summary
 

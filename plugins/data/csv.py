@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
-from app.protocols import PRICE_FIELDS, DataSource
+from app.protocols import PRICE_FIELDS, DataError, DataSource
 from plugins.data.tabular import bars_from_table, check_paths_exist, resolve_paths
 
 _HEADER_LINES = 1
@@ -26,7 +28,11 @@ class CsvSource(DataSource):
     def load(self) -> pd.DataFrame:
         frames = []
         for symbol, path in self._paths.items():
-            header = pd.read_csv(path, nrows=0).columns
+            try:
+                header = pd.read_csv(path, nrows=0).columns
+            except pd.errors.EmptyDataError:
+                raise DataError(f"{path}: the file is empty; expected a header row (timestamp, open, high, low, "
+                                "close, volume) and one row per bar") from None
             # declared float dtypes: no type sniffing over a million rows, and a bad number is an error
             # reported with its line by the checks, never a column silently read as text
             dtypes = {column: "float64" for column in header if str(column).strip().lower() in PRICE_FIELDS}
@@ -39,3 +45,6 @@ class CsvSource(DataSource):
 
     def describe(self) -> str:
         return ", ".join(str(path) for path in self._paths.values())
+
+    def files(self) -> list[Path]:
+        return list(self._paths.values())

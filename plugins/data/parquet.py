@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -36,3 +38,6 @@ class ParquetSource(DataSource):
 
     def describe(self) -> str:
         return ", ".join(str(path) for path in self._paths.values())
+
+    def files(self) -> list[Path]:
+        return list(self._paths.values())

@@ -56,7 +56,7 @@ def bars_from_table(table: pd.DataFrame, origin: str, symbol: str, symbols: list
                             f"lists {symbols}; add a symbol column or use a `{{symbol}}` file_path")
         # one category, not a million copies of a string
         symbol_column = pd.Categorical.from_codes(np.zeros(len(table), dtype=np.int8), [symbol or symbols[0]])
-    columns = {"timestamp": _parse_times(table[time_column], origin, first_line), "symbol": symbol_column,
+    columns = {"timestamp": table[time_column], "symbol": symbol_column,
                **{name: table[by_lower[name]] for name in PRICE_FIELDS},
                "line": table.index.to_numpy() + first_line}
     return pd.DataFrame({name: _values(column) for name, column in columns.items()}, copy=False)
@@ -65,15 +65,3 @@ def bars_from_table(table: pd.DataFrame, origin: str, symbol: str, symbols: list
 def _values(column):
     """The data of a column without its index, so the new frame does not realign (or copy) it."""
     return column.array if isinstance(column, pd.Series) else column
-
-
-def _parse_times(column: pd.Series, origin: str, first_line: int) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(column):
-        return column
-    parsed = pd.to_datetime(column, errors="coerce")
-    bad = parsed.isna()
-    if bad.any():
-        lines = ", ".join(str(i + first_line) for i in list(column.index[bad])[:5])
-        raise DataError(f"{origin} line(s) {lines}: timestamp {column[bad].iloc[0]!r} is not a date/time; "
-                        "expected e.g. 2024-01-02 09:30:00")
-    return parsed

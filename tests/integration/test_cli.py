@@ -21,7 +21,9 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def result_files(folder: Path) -> dict[str, bytes]:
-    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+    """Every result file's bytes; manifest.json holds wall-clock times by design and is left out."""
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.name != "manifest.json"}
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +38,12 @@ def test_run_writes_every_result_file_and_prints_the_table(dual_run):
     assert done.returncode == 0, done.stderr
     folder = cwd / "results" / "dual_portfolio_test"
     assert sorted(result_files(folder)) == [
-        "combined_equity.csv", "combined_summary.json",
+        "bars.parquet", "combined_equity.csv", "combined_summary.html", "combined_summary.json",
         *(f"{system}/{name}" for system in ("mean_reversion_system", "momentum_system")
-          for name in ("equity.csv", "orders.csv", "performance.json", "trades.csv"))]
+          for name in ("equity.csv", "indicators.parquet", "orders.csv", "performance.json", "report.html",
+                       "trades.csv")),
+        "plotly.min.js"]
+    assert json.loads((folder / "manifest.json").read_text())["status"] == "completed"
     assert "momentum_system" in done.stdout and "mean_reversion_system" in done.stdout and "combined" in done.stdout
     assert "bars" in done.stderr  # the progress bar
 
@@ -112,7 +117,7 @@ def test_config_errors_exit_2_with_every_problem_and_no_traceback(tmp_path):
 def test_validate_prints_the_plan_and_plugins_lists_parameters(tmp_path):
     done = run(str(MULTIFOLIO), "validate", str(DUAL), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "momentum_system (namespace momentum): momentum" in done.stdout
+    assert "- momentum_system (namespace momentum), capital 50,000.00" in done.stdout
     listing = run(str(MULTIFOLIO), "plugins", cwd=tmp_path)
     assert listing.returncode == 0
     assert "lookback_period=20" in listing.stdout and "max_total_exposure" in listing.stdout

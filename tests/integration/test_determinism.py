@@ -19,6 +19,8 @@ def test_separate_processes_with_different_hash_seeds_write_identical_results(tm
                                "--quiet", "--output-dir", str(out)], env=env, capture_output=True, text=True,
                               cwd=tmp_path)
         assert done.returncode == 0, done.stderr
-        outputs.append({str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()})
+        # manifest.json records wall-clock times by design; every result file must match to the byte
+        outputs.append({str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
+                        if p.is_file() and p.name != "manifest.json"})
     assert len(outputs[0]) >= 10
     assert outputs[0] == outputs[1]

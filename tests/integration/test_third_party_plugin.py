@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from tests.builders import backtest_config, system_config
+from tests.integration.distributions import install_distribution, with_path
 
 PLUGIN_MODULE = '''
 """A third-party strategy: imports only multifolio's public protocols."""
@@ -33,33 +32,11 @@ class Contrarian(Strategy):
         return None
 '''
 
-PYPROJECT = '''
-[build-system]
-requires = ["setuptools>=70.1"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "multifolio-contrarian"
-version = "1.0.0"
-
-[project.entry-points."multifolio.strategies"]
-contrarian = "mf_contrarian:Contrarian"
-
-[tool.setuptools]
-py-modules = ["mf_contrarian"]
-'''
-
-
 @pytest.fixture(scope="module")
 def installed_plugin(tmp_path_factory) -> Path:
-    """`pip install` the plugin distribution into its own folder (no network: no build isolation)."""
-    root = tmp_path_factory.mktemp("plugin")
-    source, target = root / "src", root / "site"
-    source.mkdir()
-    (source / "pyproject.toml").write_text(textwrap.dedent(PYPROJECT))
-    (source / "mf_contrarian.py").write_text(textwrap.dedent(PLUGIN_MODULE))
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--no-index", "--target", str(target), str(source)], check=True, capture_output=True)
+    target = tmp_path_factory.mktemp("plugin") / "site"
+    install_distribution(target, "multifolio-contrarian", {"mf_contrarian": PLUGIN_MODULE},
+                         {"multifolio.strategies": {"contrarian": "mf_contrarian:Contrarian"}})
     assert list(target.glob("multifolio_contrarian-1.0.0.dist-info/entry_points.txt"))
     return target
 
@@ -71,7 +48,7 @@ def test_a_config_names_a_strategy_from_an_installed_third_party_distribution(in
         system_config("holder"), output_dir=tmp_path / "out")
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(document))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(installed_plugin), os.environ.get("PYTHONPATH", "")])}
+    env = with_path(installed_plugin)
     multifolio = Path(sys.executable).parent / "multifolio"
 
     listing = subprocess.run([str(multifolio), "plugins"], env=env, capture_output=True, text=True, cwd=tmp_path)

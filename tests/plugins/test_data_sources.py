@@ -90,7 +90,7 @@ def test_bad_rows_are_refused_with_the_file_line_and_the_rule(registry, tmp_path
     edit(GOOG.head(10)).to_csv(path)
     with pytest.raises(DataError) as caught:
         market(registry, "csv", ["GOOG"], file_path=str(path))
-    assert str(caught.value) == f"{path} {message}"
+    assert str(caught.value) == f"{path} {message}; fix the file, or set data.on_invalid: drop to skip such rows"
 
 
 def test_a_missing_csv_names_the_command_that_creates_it(registry, in_tmp):

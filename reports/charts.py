@@ -1,0 +1,272 @@
+"""The reports' plotly figures, built from result frames; long series are downsampled for display."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from reports.downsample import display_indices
+from reports.metrics import drawdowns
+
+MARKER_LIMIT = 5000  # trades drawn as markers; beyond it the largest by |net PnL| (an SVG stays responsive)
+GREEN, RED, GREY = "#1a9850", "#d73027", "#6b7280"
+COLORS = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#db2777", "#0891b2", "#ca8a04", "#4b5563")
+
+TEMPLATE = go.layout.Template(layout={
+    "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12, "color": "#1f2937"},
+    "colorway": list(COLORS), "paper_bgcolor": "white", "plot_bgcolor": "white", "hovermode": "x unified",
+    "margin": {"l": 60, "r": 20, "t": 78, "b": 40},
+    "title": {"x": 0, "xref": "paper", "y": 0.985, "yref": "container", "yanchor": "top", "font": {"size": 15}},
+    "xaxis": {"gridcolor": "#eef0f3", "linecolor": "#c7ccd4", "zeroline": False, "automargin": True},
+    "yaxis": {"gridcolor": "#eef0f3", "linecolor": "#c7ccd4", "zeroline": False, "automargin": True},
+    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.01, "xanchor": "left", "x": 0},
+})
+_HOUR = pd.Timedelta(hours=1)
+
+
+def epoch_ms(stamps: Sequence | pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    """Times as milliseconds since 1970 (plotly's date axes read them; as floats they travel as binary)."""
+    return pd.DatetimeIndex(stamps).as_unit("ms").asi8.astype(np.float64)
+
+
+def time_axis(stamps: pd.Series | pd.DatetimeIndex) -> dict:
+    """A date axis that skips the time without bars: weekends, nights outside the session, missing weekdays.
+
+    Without it a minute-bar chart spends two thirds of its width on closed markets. The
+    session is read from the data (earliest bar to latest bar end of any day).
+    """
+    stamps = pd.DatetimeIndex(stamps)
+    breaks = []
+    if len(stamps) < 2:
+        return {"type": "date"}
+    if not (stamps.day_of_week >= 5).any():
+        breaks.append({"bounds": ["sat", "mon"]})
+    step = pd.Series(stamps).diff().median()
+    days = stamps.normalize().unique()
+    if step < pd.Timedelta(days=1):
+        of_day = stamps - stamps.normalize()
+        opens, closes = of_day.min() / _HOUR, (of_day.max() + step) / _HOUR
+        if opens > 0 or closes < 24:
+            breaks.append({"bounds": [float(closes), float(opens)], "pattern": "hour"})
+    weekdays = pd.bdate_range(days[0], days[-1])
+    missing = weekdays.difference(days)
+    if len(missing):
+        breaks.append({"values": [day.strftime("%Y-%m-%d") for day in missing]})
+    return {"type": "date", "rangebreaks": breaks}
+
+
+def _figure(rows: int | None = None, heights: Sequence[float] | None = None, title: str = "",
+            height: int = 420) -> go.Figure:
+    """A figure in the reports' style: `rows` stacked panels sharing the time axis, or one plain plot."""
+    figure = go.Figure() if rows is None else make_subplots(
+        rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.04, row_heights=list(heights) if heights else None)
+    figure.update_layout(template=TEMPLATE, title_text=title, height=height)
+    return figure
+
+
+def _line(stamps: np.ndarray, values: np.ndarray, name: str, *, keep: np.ndarray | None = None,
+          **options) -> go.Scatter:
+    """A line trace of (stamps, values) showing at most the display budget of points."""
+    keep = display_indices(values) if keep is None else keep
+    return go.Scatter(x=stamps[keep], y=np.asarray(values, dtype=np.float64)[keep], name=name, mode="lines",
+                      **options)
+
+
+def equity_figure(equity: pd.DataFrame, initial_capital: float | None) -> go.Figure:
+    """Equity over time with the drawdown underneath (and the initial capital dotted, when given)."""
+    stamps = epoch_ms(equity["timestamp"])
+    figure = _figure(2, (0.7, 0.3), "Equity and drawdown", 520)
+    figure.add_trace(_line(stamps, equity["equity"].to_numpy(), "equity", line={"color": COLORS[0], "width": 1.5}),
+                     row=1, col=1)
+    figure.add_trace(_line(stamps, drawdowns(equity["equity"]) * 100, "drawdown %", fill="tozeroy",
+                           line={"color": RED, "width": 1}), row=2, col=1)
+    if initial_capital is not None:
+        figure.add_hline(y=initial_capital, line={"color": GREY, "dash": "dot", "width": 1}, row=1, col=1)
+    figure.update_xaxes(**time_axis(equity["timestamp"]))
+    figure.update_yaxes(title_text="equity", row=1, col=1)
+    figure.update_yaxes(title_text="drawdown %", row=2, col=1)
+    return figure
+
+
+def _overlays_price(values: np.ndarray, close: np.ndarray) -> bool:
+    """An indicator in the price's units (SMA, EMA, bands) is drawn over the price; others below it."""
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return False
+    ratio = np.median(finite) / np.median(close)
+    return 0.5 <= ratio <= 2.0
+
+
+def price_figure(symbol: str, bars: pd.DataFrame, indicators: pd.DataFrame, keys: Sequence[str],
+                 trades: pd.DataFrame, open_lots: pd.DataFrame) -> go.Figure:
+    """One symbol's close with the system's indicators, its trades' entries and exits and the lots still held."""
+    close = bars["close"].to_numpy(dtype=np.float64)
+    stamps = epoch_ms(bars["timestamp"])
+    keep = display_indices(close)
+    # indicator rows line up with the bar rows: both are the symbol's own bars in time order
+    overlays = [key for key in keys if _overlays_price(indicators[key].to_numpy(dtype=np.float64), close)]
+    panels = [key for key in keys if key not in overlays]
+    rows = 1 + len(panels)
+    figure = _figure(rows, (0.7, *[0.3 / len(panels)] * len(panels)) if panels else None,
+                     f"{symbol}: price, indicators and trades", 460 + 140 * len(panels))
+    figure.add_trace(_line(stamps, close, f"{symbol} close", keep=keep, line={"color": "#111827", "width": 1.2}),
+                     row=1, col=1)
+    for number, key in enumerate(overlays):
+        figure.add_trace(_line(stamps, indicators[key].to_numpy(dtype=np.float64), key, keep=keep,
+                               line={"width": 1, "color": COLORS[(number + 1) % len(COLORS)]}), row=1, col=1)
+    for row, key in enumerate(panels, start=2):
+        figure.add_trace(_line(stamps, indicators[key].to_numpy(dtype=np.float64), key, keep=keep,
+                               line={"width": 1, "color": COLORS[(row + len(overlays)) % len(COLORS)]}),
+                         row=row, col=1)
+        figure.update_yaxes(title_text=key, row=row, col=1)
+    for trace in trade_markers(trades):
+        figure.add_trace(trace, row=1, col=1)
+    figure.add_trace(go.Scatter(
+        x=epoch_ms(open_lots["entry_time"]), y=open_lots["entry_price"].to_numpy(dtype=np.float64),
+        mode="markers", name="open at the end", marker={"symbol": "diamond", "size": 9, "color": COLORS[0]},
+        customdata=open_lots["quantity"].to_numpy(dtype=np.float64),
+        hovertemplate="held at the end: %{customdata:,.4g} @ %{y:,.4f}<extra></extra>"), row=1, col=1)
+    figure.update_xaxes(**time_axis(bars["timestamp"]))
+    return figure
+
+
+def trade_markers(trades: pd.DataFrame) -> list[go.Scatter]:
+    """Entry markers (▲ long, ▼ short) and exit markers (✕, green for a win, red for a loss)."""
+    shown = trades
+    note = ""
+    if len(trades) > MARKER_LIMIT:
+        order = np.argsort(-trades["net_pnl"].abs().to_numpy(), kind="stable")[:MARKER_LIMIT]
+        shown = trades.iloc[np.sort(order)]
+        note = f" (largest {MARKER_LIMIT:,} of {len(trades):,})"
+    hover = "%{customdata[0]} %{customdata[1]:,.4g} @ %{y:,.4f}<br>net PnL %{customdata[2]:,.2f}<extra></extra>"
+    traces = []
+    for side, symbol, color in (("long", "triangle-up", GREEN), ("short", "triangle-down", RED)):
+        mine = shown[shown["side"] == side]
+        traces.append(go.Scatter(
+            x=epoch_ms(mine["entry_time"]), y=mine["entry_price"].to_numpy(dtype=np.float64),
+            mode="markers", name=f"{side} entry{note}",
+            marker={"symbol": symbol, "size": 7, "color": color, "opacity": 0.8},
+            customdata=np.column_stack([np.full(len(mine), f"{side} entry"), mine["quantity"], mine["net_pnl"]]),
+            hovertemplate=hover))
+    won = shown["net_pnl"].to_numpy() > 0
+    traces.append(go.Scatter(
+        x=epoch_ms(shown["exit_time"]), y=shown["exit_price"].to_numpy(dtype=np.float64), mode="markers",
+        name=f"exit{note}", marker={"symbol": "x-thin", "size": 6, "opacity": 0.8,
+                                    "line": {"width": 1.5, "color": np.where(won, GREEN, RED)}},
+        customdata=np.column_stack([np.char.add(shown["side"].to_numpy(dtype=str), " exit"), shown["quantity"],
+                                    shown["net_pnl"]]),
+        hovertemplate=hover))
+    return traces
+
+
+def period_returns(equity: pd.DataFrame, initial_capital: float) -> tuple[pd.Series, str]:
+    """Returns per calendar month when the data spans a year or more, else per day."""
+    stamps = pd.DatetimeIndex(equity["timestamp"])
+    months = (stamps[-1].year - stamps[0].year) * 12 + stamps[-1].month - stamps[0].month + 1
+    period = "month" if months >= 12 else "day"
+    keys = stamps.to_period("M" if period == "month" else "D")
+    last = equity["equity"].groupby(keys).last()
+    returns = last / last.shift(1, fill_value=initial_capital) - 1.0
+    return returns, period
+
+
+def period_returns_figure(equity: pd.DataFrame, initial_capital: float) -> go.Figure:
+    """A calendar heatmap: years × months, or months × days for shorter (intraday) runs."""
+    returns, period = period_returns(equity, initial_capital)
+    if period == "month":
+        rows = sorted({p.year for p in returns.index})
+        columns = [pd.Timestamp(2000, m, 1).strftime("%b") for m in range(1, 13)]
+        at = {(p.year, p.month - 1): value for p, value in returns.items()}
+        row_labels = [str(year) for year in rows]
+    else:
+        rows = sorted({(p.year, p.month) for p in returns.index})
+        columns = [str(day) for day in range(1, 32)]
+        at = {((p.year, p.month), p.day - 1): value for p, value in returns.items()}
+        row_labels = [f"{year}-{month:02d}" for year, month in rows]
+    grid = np.full((len(rows), len(columns)), np.nan)
+    for (row, column), value in at.items():
+        grid[rows.index(row), column] = value * 100
+    limit = float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0
+    # at least 260 px: with a row or two the colour bar would shrink to nothing
+    figure = _figure(title=f"Returns per {period} (%)", height=max(260, 140 + 34 * len(rows)))
+    figure.add_trace(go.Heatmap(z=grid, x=columns, y=row_labels, zmid=0, zmin=-limit, zmax=limit,
+                                colorscale="RdYlGn", texttemplate="%{z:.2f}", textfont={"size": 10},
+                                hovertemplate="%{y} %{x}: %{z:.3f}%<extra></extra>", xgap=2, ygap=2,
+                                colorbar={"title": {"text": "%"}}))
+    figure.update_yaxes(autorange="reversed", type="category", showgrid=False)
+    figure.update_xaxes(type="category", showgrid=False)
+    figure.update_layout(hovermode="closest")
+    return figure
+
+
+def trade_returns_figure(trades: pd.DataFrame, bins: int = 50) -> go.Figure:
+    """How trade returns are spread: a histogram binned here, losses red and wins green."""
+    returns = trades["return_pct"].to_numpy(dtype=np.float64) * 100
+    figure = _figure(title=f"Distribution of trade returns ({len(returns):,} trades)", height=380)
+    if len(returns):
+        edges = np.histogram_bin_edges(returns, bins=bins)
+        centres, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
+        for name, mask, color in (("losing trades", returns <= 0, RED), ("winning trades", returns > 0, GREEN)):
+            counts, _ = np.histogram(returns[mask], bins=edges)
+            figure.add_trace(go.Bar(x=centres, y=counts, width=width, name=name, marker={"color": color},
+                                    hovertemplate="%{x:.3f}%: %{y} trades<extra></extra>"))
+        figure.add_vline(x=float(np.mean(returns)), line={"color": GREY, "dash": "dash"},
+                         annotation_text=f"mean {np.mean(returns):.3f}%")
+    else:
+        figure.add_annotation(text="no closed trades", showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                              font={"size": 16, "color": GREY})
+        figure.update_xaxes(visible=False)
+        figure.update_yaxes(visible=False)
+    figure.update_layout(barmode="overlay", bargap=0, hovermode="closest")
+    figure.update_xaxes(title_text="return per trade %")
+    figure.update_yaxes(title_text="trades")
+    return figure
+
+
+def equities_figure(book: pd.DataFrame, capital: Mapping[str, float], *, normalised: bool) -> go.Figure:
+    """Every system's equity on one chart, in currency or as a multiple of its initial capital."""
+    stamps = epoch_ms(book["timestamp"])
+    figure = _figure(title="Equity, normalised (1 = initial capital)" if normalised else "Equity", height=420)
+    for number, (name, start) in enumerate(capital.items()):
+        values = book[name].to_numpy(dtype=np.float64) / (start if normalised else 1.0)
+        figure.add_trace(_line(stamps, values, name, line={"color": COLORS[number % len(COLORS)], "width": 1.3}))
+    if normalised:
+        values = book["combined"].to_numpy(dtype=np.float64) / sum(capital.values())
+        figure.add_trace(_line(stamps, values, "combined", line={"color": "#111827", "width": 2, "dash": "dot"}))
+    figure.update_xaxes(**time_axis(book["timestamp"]))
+    return figure
+
+
+def drawdowns_figure(book: pd.DataFrame, names: Sequence[str]) -> go.Figure:
+    """Every system's drawdown and the combined book's, in percent."""
+    stamps = epoch_ms(book["timestamp"])
+    figure = _figure(title="Drawdowns (%)", height=360)
+    for number, name in enumerate([*names, "combined"]):
+        color = "#111827" if name == "combined" else COLORS[number % len(COLORS)]
+        figure.add_trace(_line(stamps, drawdowns(book[name]) * 100, name, line={"color": color, "width": 1.2}))
+    figure.update_xaxes(**time_axis(book["timestamp"]))
+    return figure
+
+
+def book_figure(book: pd.DataFrame) -> go.Figure:
+    """The combined book's equity (the sum of the systems') with its drawdown underneath."""
+    return equity_figure(pd.DataFrame({"timestamp": book["timestamp"], "equity": book["combined"]}),
+                         initial_capital=None).update_layout(title_text="Combined book: equity and drawdown")
+
+
+def correlation_figure(matrix: Mapping[str, Mapping[str, float | None]], title: str) -> go.Figure:
+    """A correlation matrix as a heatmap from −1 to 1, the coefficients written in the cells."""
+    names = list(matrix)
+    grid = np.array([[np.nan if matrix[r][c] is None else matrix[r][c] for c in names] for r in names])
+    figure = _figure(title=title, height=160 + 60 * len(names))
+    figure.add_trace(go.Heatmap(z=grid, x=names, y=names, zmin=-1, zmax=1, zmid=0, colorscale="RdBu_r",
+                                texttemplate="%{z:.3f}", hovertemplate="%{y} × %{x}: %{z:.4f}<extra></extra>",
+                                xgap=2, ygap=2))
+    figure.update_yaxes(autorange="reversed", type="category", showgrid=False)
+    figure.update_xaxes(type="category", showgrid=False)
+    figure.update_layout(hovermode="closest")
+    return figure

@@ -1,0 +1,237 @@
+"""HTML reports from a run folder's saved files: <system>/report.html and combined_summary.html.
+
+Everything is read back from the files the run wrote, so `multifolio report RESULTS_DIR`
+gives the same bytes as the run itself. No wall-clock time goes in; plot divs have fixed
+ids, so the same files always render to the same HTML.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.offline import get_plotlyjs
+
+from app.files import atomic_write_text
+from reports import charts
+
+PLOTLY_FILE = "plotly.min.js"  # once per run folder: 4.8 MB, shared by every report of the run
+TRADE_ROWS_LIMIT = 10_000  # trades listed in the page; trades.csv always has them all
+PERIOD_ROWS_LIMIT = 2_000
+
+# (key, label, format, which value is best: "high", "low" or None when neither is better)
+METRICS: tuple[tuple[str, str, str, str | None], ...] = (
+    ("initial_capital", "Initial capital", "money", None),
+    ("final_equity", "Final equity", "money", "high"),
+    ("total_return", "Total return", "percent", "high"),
+    ("cagr", "CAGR", "percent", "high"),
+    ("volatility", "Volatility (annualised)", "percent", "low"),
+    ("sharpe", "Sharpe ratio", "ratio", "high"),
+    ("sortino", "Sortino ratio", "ratio", "high"),
+    ("calmar", "Calmar ratio", "ratio", "high"),
+    ("max_drawdown", "Max drawdown", "percent", "high"),
+    ("max_drawdown_duration_bars", "Max drawdown duration (bars)", "count", "low"),
+    ("max_drawdown_duration_days", "Max drawdown duration (days)", "days", "low"),
+    ("average_drawdown", "Average drawdown", "percent", "high"),
+    ("exposure", "Exposure time", "percent", None),
+    ("num_trades", "Number of trades", "count", None),
+    ("win_rate", "Win rate", "percent", "high"),
+    ("best_trade", "Best trade", "money", "high"),
+    ("worst_trade", "Worst trade", "money", "high"),
+    ("average_trade_return", "Average trade return", "percent", "high"),
+    ("profit_factor", "Profit factor", "ratio", "high"),
+    ("expectancy", "Expectancy (per trade)", "money", "high"),
+    ("sqn", "SQN", "ratio", "high"),
+    ("average_bars_held", "Average bars held", "number", None),
+    ("gross_pnl", "Gross PnL", "money", "high"),
+    ("net_pnl", "Net PnL", "money", "high"),
+    ("total_commission", "Total commission", "money", "low"),
+    ("total_slippage", "Total slippage cost", "money", "low"),
+    ("orders_filled", "Orders filled", "count", None),
+    ("orders_rejected", "Orders rejected", "count", "low"),
+    ("orders_cancelled", "Orders cancelled", "count", "low"),
+    ("periods_per_year", "Bars per year (annualisation)", "number", None),
+)
+_FORMATS = {"money": "{:,.2f}", "percent": "{:.2%}", "ratio": "{:.3f}", "count": "{:,.0f}", "days": "{:,.1f}",
+            "number": "{:,.2f}"}
+
+_ENVIRONMENT = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"),
+                                  autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
+                                  trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def format_metric(value: Any, kind: str) -> str:
+    """A figure as the tables show it; a missing or undefined one is '–'."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "–"
+    return _FORMATS[kind].format(value)
+
+
+def metric_rows(columns: Mapping[str, Mapping[str, Any]], ranked: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """One row per figure, one cell per column; the best of the `ranked` columns is marked."""
+    ranked = list(ranked)
+    rows = []
+    for key, label, kind, better in METRICS:
+        if not any(key in metrics for metrics in columns.values()):
+            continue
+        best = _best(key, better, {name: columns[name].get(key) for name in ranked})
+        cells = [{"column": name, "value": metrics.get(key), "text": format_metric(metrics.get(key), kind),
+                  "best": name in best} for name, metrics in columns.items()]
+        rows.append({"key": key, "label": label, "cells": cells})
+    return rows
+
+
+def _best(key: str, better: str | None, values: Mapping[str, Any]) -> set[str]:
+    finite = {name: value for name, value in values.items() if value is not None and np.isfinite(value)}
+    if better is None or len(finite) < 2 or len(set(finite.values())) < 2:
+        return set()
+    target = max(finite.values()) if better == "high" else min(finite.values())
+    return {name for name, value in finite.items() if value == target}
+
+
+def _spec(spec: Mapping[str, Any]) -> str:
+    """`{type: SMA, params: {_positional: [20]}}` → 'SMA(20)'; keyword parameters as name=value."""
+    params = dict(spec.get("params", {}))
+    shown = [str(value) for value in params.pop("_positional", [])]
+    shown += [f"{name}={value}" for name, value in params.items()]
+    return f"{spec['type']}({', '.join(shown)})"
+
+
+def config_items(config: Mapping[str, Any], indicators: Iterable[str]) -> list[tuple[str, str]]:
+    """The system's configuration as (label, text) pairs for the report's header."""
+    portfolio, risk, execution = config["portfolio"], config["risk"], config["execution"]
+    return [
+        ("Strategy", _spec(config["strategy"])),
+        ("Initial capital", format_metric(portfolio["initial_capital"], "money")),
+        ("Indicators", ", ".join(indicators) or "none"),
+        ("Position sizers", ", ".join(_spec(s) for s in risk["position_sizers"])),
+        ("Risk limits", ", ".join(_spec(s) for s in risk["limits"]) or "none"),
+        ("Lot size", f"{risk['lot_size']:g}" if risk["lot_size"] else "any fraction"),
+        ("Slippage", _spec(execution["slippage"])),
+        ("Commission", _spec(execution["commission"])),
+        ("Fills at", execution["fill_at"].replace("_", " ")),
+        ("At the end", "positions closed" if portfolio["close_at_end"]
+         else "positions kept open, valued at the last close"),
+        ("Namespace", portfolio["namespace"]),
+    ]
+
+
+def _figures_script(figures: Mapping[str, go.Figure]) -> str:
+    """The figures as one JS object keyed by their fixed div ids (plotly's JSON escapes '</')."""
+    return "{" + ",".join(f"{json.dumps(div)}:{figure.to_json()}" for div, figure in figures.items()) + "}"
+
+
+def _json_script(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+
+
+def _render(template: str, path: Path, **context: Any) -> Path:
+    return atomic_write_text(path, _ENVIRONMENT.get_template(template).render(**context))
+
+
+def _read_csv(path: Path, times: Iterable[str]) -> pd.DataFrame:
+    frame = pd.read_csv(path)
+    for column in times:  # explicitly: an empty column would otherwise stay text
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def _trade_rows(trades: pd.DataFrame) -> list[list[Any]]:
+    """The trade list's first rows as compact JSON arrays (times to the second, numbers as floats)."""
+    shown = trades.head(TRADE_ROWS_LIMIT)
+    columns = [np.arange(1, len(shown) + 1), shown["symbol"].astype(str), shown["side"].astype(str),
+               shown["quantity"], shown["entry_time"].dt.strftime("%Y-%m-%d %H:%M:%S"), shown["entry_price"],
+               shown["exit_time"].dt.strftime("%Y-%m-%d %H:%M:%S"), shown["exit_price"], shown["bars_held"],
+               shown["net_pnl"], shown["return_pct"]]
+    return [[value.item() if hasattr(value, "item") else value for value in row] for row in zip(*columns)]
+
+
+def render_system(folder: Path, bars: pd.DataFrame) -> Path:
+    """`folder`/report.html from the system's saved files and the run's bars."""
+    document = json.loads((folder / "performance.json").read_text())
+    metrics = document["metrics"]
+    equity = _read_csv(folder / "equity.csv", ["timestamp"])
+    trades = _read_csv(folder / "trades.csv", ["entry_time", "exit_time"])
+    orders = pd.read_csv(folder / "orders.csv", usecols=["symbol", "status"], dtype=str)
+    indicators = pd.read_parquet(folder / "indicators.parquet")
+    keys = list(document["indicators"])
+    traded = sorted(set(orders.loc[orders["status"] == "filled", "symbol"].astype(str)))
+    open_lots = pd.DataFrame(document["open_lots"], columns=["symbol", "quantity", "entry_time", "entry_price"])
+    open_lots["entry_time"] = pd.to_datetime(open_lots["entry_time"])
+    figures = {"fig-equity": charts.equity_figure(equity, metrics["initial_capital"])}
+    for number, symbol in enumerate(traded):
+        figures[f"fig-price-{number}"] = charts.price_figure(
+            symbol, bars[bars["symbol"] == symbol].reset_index(drop=True),
+            indicators[indicators["symbol"] == symbol].reset_index(drop=True), keys,
+            trades[trades["symbol"] == symbol], open_lots[open_lots["symbol"] == symbol])
+    figures["fig-periods"] = charts.period_returns_figure(equity, metrics["initial_capital"])
+    figures["fig-trade-returns"] = charts.trade_returns_figure(trades)
+    stamps = pd.DatetimeIndex(equity["timestamp"])
+    return _render(
+        "system.html", folder / "report.html", title=document["system"], plotly_src=f"../{PLOTLY_FILE}",
+        config=config_items(document["config"], keys), figures=_figures_script(figures), figure_ids=list(figures),
+        metrics=metric_rows({"value": metrics}), first=stamps[0], last=stamps[-1], bars=len(stamps),
+        symbols=sorted(set(bars["symbol"].astype(str))), open_positions=document["open_positions"],
+        trades=_json_script(_trade_rows(trades)), trade_count=len(trades), trade_limit=TRADE_ROWS_LIMIT)
+
+
+def render_combined(folder: Path) -> Path:
+    """`folder`/combined_summary.html from combined_summary.json and combined_equity.csv."""
+    summary = json.loads((folder / "combined_summary.json").read_text())
+    book = _read_csv(folder / "combined_equity.csv", ["timestamp"])
+    systems = summary["systems"]
+    capital = {name: metrics["initial_capital"] for name, metrics in systems.items()}
+    combined = summary["combined"]
+    figures = {
+        "fig-equities": charts.equities_figure(book, capital, normalised=False),
+        "fig-equities-normalised": charts.equities_figure(book, capital, normalised=True),
+        "fig-drawdowns": charts.drawdowns_figure(book, list(systems)),
+        "fig-book": charts.book_figure(book),
+        "fig-correlation-bar": charts.correlation_figure(summary["correlation"]["bar"],
+                                                         "Correlation of returns per bar"),
+        "fig-correlation-daily": charts.correlation_figure(summary["correlation"]["daily"],
+                                                           "Correlation of daily returns"),
+    }
+    opposing = summary["opposing_positions"]
+    stamps = pd.DatetimeIndex(book["timestamp"])
+    has_report = {name: (folder / name / "report.html").exists() for name in systems}
+    return _render(
+        "combined.html", folder / "combined_summary.html", title=summary["run"], plotly_src=PLOTLY_FILE,
+        systems=list(systems), has_report=has_report, figures=_figures_script(figures), figure_ids=list(figures),
+        metrics=metric_rows({**systems, "combined": combined}, ranked=list(systems)),
+        pnl=combined["pnl_by_system"], contribution=combined["drawdown_contribution"],
+        opposing=opposing, periods=opposing["periods"][:PERIOD_ROWS_LIMIT], period_limit=PERIOD_ROWS_LIMIT,
+        first=stamps[0], last=stamps[-1], bars=len(stamps), format_metric=format_metric)
+
+
+def write_plotly_js(folder: Path) -> Path:
+    """plotly.min.js beside the reports, rewritten only when it differs (another plotly version)."""
+    path = folder / PLOTLY_FILE
+    script = get_plotlyjs()
+    if not path.exists() or path.read_text(encoding="utf-8") != script:
+        atomic_write_text(path, script)
+    return path
+
+
+def render_run(folder: str | Path) -> list[Path]:
+    """Every report a run folder's files allow: each system's report.html, then combined_summary.html."""
+    folder = Path(folder)
+    # a failed system's folder has no equity or trades to show (its performance.json says why)
+    systems = sorted(path.parent for path in folder.glob("*/performance.json")
+                     if json.loads(path.read_text())["status"] != "failed")
+    has_summary = (folder / "combined_summary.json").exists()
+    if not systems and not has_summary:
+        return []
+    written = [write_plotly_js(folder)]
+    if systems:
+        bars = pd.read_parquet(folder / "bars.parquet")
+        written += [render_system(system, bars) for system in systems]
+    if has_summary:
+        written.append(render_combined(folder))
+    return written

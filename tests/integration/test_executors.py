@@ -1,0 +1,161 @@
+"""Executors: the same sweep serially, on local processes and on a real Dask LocalCluster gives the same
+bytes; a worker process that dies fails only the systems it held."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from app.registry import PluginRegistry
+from app.run import run_backtest
+from tests.builders import backtest_config, checked, system_config
+
+dask = pytest.importorskip("dask")
+distributed = pytest.importorskip("distributed")
+
+REPO = Path(__file__).resolve().parents[2]
+MULTIFOLIO = Path(sys.executable).parent / "multifolio"
+EXIT_PLUGIN = '''
+"""A third-party strategy that ends its own process at a bar: a crashed extension, an OOM kill."""
+import os
+
+from app.protocols import Strategy
+
+
+class ExitAtBar(Strategy):
+    def __init__(self, *, bar: int = 100) -> None:
+        self.bar = bar
+
+    def on_bar(self, bar, values):
+        if bar.index >= self.bar:
+            os._exit(3)
+        return None
+'''
+
+
+@pytest.fixture(scope="module")
+def plugin_path(tmp_path_factory) -> Path:
+    """A distribution with the `exits_at_bar` strategy, on sys.path here and PYTHONPATH for the workers."""
+    folder = tmp_path_factory.mktemp("plugins")
+    (folder / "mf_exit_plugin.py").write_text(EXIT_PLUGIN)
+    info = folder / "mf_exit_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: mf-exit-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[multifolio.strategies]\nexits_at_bar = mf_exit_plugin:ExitAtBar\n")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(folder))  # spawned processes get the parent's sys.path
+        patch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")])))
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def cluster(plugin_path):
+    """One real LocalCluster for the module: two worker processes of one thread, as multifolio starts it."""
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
+                          "distributed.scheduler.worker-saturation": 1.0}):
+        local = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    with local:
+        yield local
+
+
+def sweep(*extra_systems: dict, bars: int = 3000) -> dict:
+    """Eight SMA crossover systems (fast 5, 10, 15, 20 × slow 30, 50), then `extra_systems`."""
+    entry = system_config("sma", strategy={"type": "sma_crossover",
+                                           "parameters": {"fast_period": 10, "slow_period": 30}})
+    entry["sweep"] = {"strategy.parameters.fast_period": [5, 10, 15, 20],
+                      "strategy.parameters.slow_period": {"start": 30, "stop": 50, "step": 20}}
+    return backtest_config(entry, *extra_systems, data={"source": "synthetic", "symbols": ["SPY"], "bars": bars,
+                                                        "seed": 7})
+
+
+def run(document: dict, output: Path, progress: list | None = None, **engine) -> object:
+    document = {**document, "execution_engine": engine or {"type": "serial"}}
+    registry = PluginRegistry()
+    return run_backtest(checked(document, registry), registry, output_dir=output,
+                        progress=None if progress is None else lambda done, total: progress.append((done, total)))
+
+
+def result_files(folder: Path) -> dict[str, bytes]:
+    """Every file of a run but manifest.json, which holds wall-clock times."""
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.name != "manifest.json"}
+
+
+@pytest.fixture(scope="module")
+def serial_files(tmp_path_factory) -> dict[str, bytes]:
+    outcome = run(sweep(), tmp_path_factory.mktemp("serial"))
+    return result_files(outcome.folder)
+
+
+def test_a_sweep_writes_byte_identical_files_serially_on_processes_and_on_dask(serial_files, cluster, tmp_path):
+    progress = {"processes": [], "dask": []}
+    processes = run(sweep(), tmp_path / "processes", progress["processes"], type="processes", workers=2)
+    on_dask = run(sweep(), tmp_path / "dask", progress["dask"], type="dask", address=cluster.scheduler_address)
+    assert [r.name for r in processes.results] == [f"sma.fast_period-{f}.slow_period-{s}"
+                                                   for f in (5, 10, 15, 20) for s in (30, 50)]
+    assert len(serial_files) > 8 * 4
+    assert result_files(processes.folder) == serial_files
+    assert result_files(on_dask.folder) == serial_files
+    # four chunks of two systems: progress counts systems
+    for reported in progress.values():
+        assert reported[0] == (0, 8) and reported[-1] == (8, 8)
+        assert sorted(done for done, _ in reported) == [0, 2, 4, 6, 8]
+
+
+def killer_sweep() -> dict:
+    return sweep(system_config("doomed", strategy={"type": "exits_at_bar", "parameters": {"bar": 500}}),
+                 system_config("after", strategy={"type": "buy_and_hold"}))
+
+
+def assert_only_the_dead_workers_chunk_failed(outcome, serial_files: dict[str, bytes]) -> None:
+    """Ten systems in four chunks of 3, 3, 2, 2: the last holds `doomed` and `after`; the sweep survives whole."""
+    failed = {r.name: r.error for r in outcome.results if r.status == "failed"}
+    assert sorted(failed) == ["after", "doomed"]
+    assert all("worker process died" in error and "doomed, after" in error for error in failed.values())
+    assert [r.status for r in outcome.results[:8]] == ["completed"] * 8
+    files = result_files(outcome.folder)
+    sweep_files = {name: data for name, data in serial_files.items() if name.startswith("sma.")}
+    assert {name: files[name] for name in sweep_files} == sweep_files
+
+
+def test_a_killed_worker_process_fails_only_the_systems_it_held_on_processes(serial_files, plugin_path, tmp_path):
+    outcome = run(killer_sweep(), tmp_path, type="processes", workers=2)
+    assert_only_the_dead_workers_chunk_failed(outcome, serial_files)
+
+
+def test_a_killed_dask_worker_fails_only_the_systems_it_held(serial_files, cluster, tmp_path):
+    outcome = run(killer_sweep(), tmp_path, type="dask", address=cluster.scheduler_address)
+    assert_only_the_dead_workers_chunk_failed(outcome, serial_files)
+
+
+def test_the_cli_runs_on_the_cluster_named_by_dask_scheduler_address(cluster, tmp_path):
+    env = {**os.environ, "DASK_SCHEDULER_ADDRESS": cluster.scheduler_address}
+    done = subprocess.run([str(MULTIFOLIO), "run", str(REPO / "configs" / "sweep_example.yaml"), "--executor", "dask",
+                           "--quiet", "--output-dir", "out"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    with distributed.Client(cluster) as client:
+        keys = client.run_on_scheduler(lambda dask_scheduler: {str(entry[0]) for entry in
+                                                               dask_scheduler.transition_log})
+    assert sum(key.startswith("multifolio-") for key in keys) >= 4  # the example's 8 systems in 4 chunks
+    unreachable = {**os.environ, "DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:9"}
+    refused = subprocess.run([str(MULTIFOLIO), "run", str(REPO / "configs" / "sweep_example.yaml"), "--executor",
+                              "dask", "--quiet"], cwd=tmp_path, env=unreachable, capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_validate_prints_how_many_systems_a_sweep_expands_to(tmp_path):
+    done = subprocess.run([str(MULTIFOLIO), "validate", str(REPO / "configs" / "sweep_example.yaml")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert textwrap.dedent("""\
+        sweep trading_systems[0] (sma) over strategy.parameters.fast_period × strategy.parameters.slow_period: \
+9 combination(s), expands to 8 system(s)""") in done.stdout

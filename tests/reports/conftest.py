@@ -1,0 +1,59 @@
+"""A small two-symbol, two-system run written once per session, and a real headless Chromium to open it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from app.registry import PluginRegistry
+from app.run import RunOutcome, run_backtest
+from tests.builders import backtest_config, checked, system_config
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# more bars than a chart draws (reports.downsample.DISPLAY_POINTS), so downsampling is part of every check
+BARS = 6000
+
+
+def report_config(output_dir: Path) -> dict:
+    """The dual-portfolio example's two systems on two symbols: they trade, and they oppose each other."""
+    momentum = system_config("momentum_system", capital=50_000, indicators=["SMA_20", "RSI"],
+                             strategy={"type": "momentum",
+                                       "parameters": {"lookback_period": 20, "momentum_threshold": 0.0002}},
+                             sizers=[{"type": "fixed", "size": 1000}],
+                             limits=[{"type": "max_position_value", "value": 5000}],
+                             execution={"slippage_bps": 5, "commission": 0.005}, namespace="momentum")
+    reversion = system_config("mean_reversion_system", capital=50_000, indicators=["BB_20", "RSI"],
+                              strategy={"type": "mean_reversion", "parameters": {
+                                  "lookback_period": 20, "entry_threshold": 2.0, "exit_threshold": 0.5}},
+                              sizers=[{"type": "percentage", "size": 0.1}],
+                              limits=[{"type": "max_total_exposure", "value": 1.0}],
+                              execution={"slippage_bps": 5, "commission": 0.005}, namespace="mean_reversion")
+    return backtest_config(momentum, reversion, output_dir=output_dir, name="report test",
+                           data={"source": "synthetic", "symbols": ["SPY", "QQQ"], "bars": BARS, "seed": 7})
+
+
+def run_report_config(output_dir: Path) -> RunOutcome:
+    registry = PluginRegistry()
+    return run_backtest(checked(report_config(output_dir), registry), registry)
+
+
+@pytest.fixture(scope="session")
+def report_run(tmp_path_factory) -> RunOutcome:
+    return run_report_config(tmp_path_factory.mktemp("reports"))
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by playwright (`playwright install` is never needed)."""
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(executable).exists():
+        pytest.fail("the report tests need Debian's chromium: apt-get install -y chromium (.ci/run does it)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -1,0 +1,118 @@
+"""Report files: written by the run, re-rendered byte for byte by `multifolio report`, deterministic."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from plotly.offline import get_plotlyjs
+
+from reports.downsample import DISPLAY_POINTS, display_indices
+from reports.html import PLOTLY_FILE, config_items, metric_rows
+from tests.reports.conftest import report_config, run_report_config
+from app.registry import PluginRegistry
+from app.run import run_backtest
+from tests.builders import checked
+
+MULTIFOLIO = Path(sys.executable).parent / "multifolio"
+HTML = ("momentum_system/report.html", "mean_reversion_system/report.html", "combined_summary.html")
+
+
+def html_files(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / name).read_bytes() for name in HTML}
+
+
+def test_run_writes_each_report_and_one_shared_plotly(report_run):
+    folder = report_run.folder
+    assert (folder / PLOTLY_FILE).read_text(encoding="utf-8") == get_plotlyjs()
+    for name in HTML:
+        text = (folder / name).read_text(encoding="utf-8")
+        source = "../plotly.min.js" if "/" in name else "plotly.min.js"
+        assert re.findall(r'<script src="([^"]*)"', text) == [source]  # the only file a page loads
+        assert "cdn.plot.ly" not in text
+        assert (folder / name).stat().st_size < 10_000_000
+
+
+def test_the_same_run_twice_gives_byte_identical_html(report_run, tmp_path):
+    again = run_report_config(tmp_path)
+    assert html_files(again.folder) == html_files(report_run.folder)
+
+
+def test_report_command_rerenders_the_same_bytes_from_the_saved_files(report_run, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(report_run.folder, copy)
+    for name in (*HTML, PLOTLY_FILE):
+        (copy / name).unlink()
+    done = subprocess.run([str(MULTIFOLIO), "report", str(copy)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"wrote {copy / name}" for name in sorted(HTML[:2]) + [HTML[2]]]
+    assert html_files(copy) == html_files(report_run.folder)
+    assert (copy / PLOTLY_FILE).read_bytes() == (report_run.folder / PLOTLY_FILE).read_bytes()
+
+
+def test_report_command_on_a_folder_without_results_says_what_it_expects(tmp_path):
+    done = subprocess.run([str(MULTIFOLIO), "report", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr == (f"error: {tmp_path}: no */performance.json or combined_summary.json; expected a run's "
+                           f"folder such as results/dual_portfolio_test\n")
+
+
+def test_without_separate_reports_only_the_combined_summary_is_rendered(tmp_path):
+    document = report_config(tmp_path)
+    document["reporting"]["separate_reports"] = False
+    registry = PluginRegistry()
+    outcome = run_backtest(checked(document, registry), registry)
+    written = {path.name for path in outcome.folder.iterdir()}
+    assert {"combined_summary.html", "combined_summary.json", PLOTLY_FILE} <= written
+    assert not any((outcome.folder / name).is_dir() for name in written) and "bars.parquet" not in written
+
+
+def test_report_header_shows_the_systems_configuration(report_run):
+    text = (report_run.folder / "momentum_system" / "report.html").read_text(encoding="utf-8")
+    items = dict(config_items(report_run.results[0].settings, report_run.results[0].indicators))
+    assert items == {
+        "Strategy": "momentum(lookback_period=20, momentum_threshold=0.0002)", "Initial capital": "50,000.00",
+        "Indicators": "SMA_20, RSI_14", "Position sizers": "fixed(size=1000)",
+        "Risk limits": "max_position_value(value=5000)", "Lot size": "1", "Slippage": "bps(bps=5.0)",
+        "Commission": "per_share(rate=0.005)", "Fills at": "next open",
+        "At the end": "positions kept open, valued at the last close", "Namespace": "momentum"}
+    for label, shown in items.items():
+        assert f"<dt>{label}</dt><dd>{shown}</dd>" in text
+
+
+def test_best_value_is_the_highest_or_lowest_by_the_figures_meaning():
+    rows = {row["key"]: [cell["best"] for cell in row["cells"]] for row in metric_rows(
+        {"a": {"sharpe": 1.0, "max_drawdown": -0.2, "total_commission": 5.0, "num_trades": 3},
+         "b": {"sharpe": 2.0, "max_drawdown": -0.1, "total_commission": 7.0, "num_trades": 9},
+         "book": {"sharpe": 9.0}}, ranked=["a", "b"])}
+    assert rows == {"sharpe": [False, True, False], "max_drawdown": [False, True, False],
+                    "num_trades": [False, False, False], "total_commission": [True, False, False]}
+
+
+def test_downsampling_keeps_the_extremes_and_the_ends():
+    rng = np.random.default_rng(3)
+    values = np.cumsum(rng.normal(size=200_000))
+    values[123_457] = values.max() + 50  # a one-bar spike a plain stride would miss
+    kept = display_indices(values)
+    assert len(kept) == DISPLAY_POINTS and np.all(np.diff(kept) > 0)
+    assert {0, len(values) - 1, int(np.argmax(values)), int(np.argmin(values))} <= set(kept.tolist())
+    assert display_indices(values[:DISPLAY_POINTS]).tolist() == list(range(DISPLAY_POINTS))
+
+
+def test_indicators_saved_for_the_report_are_the_ones_the_system_used(report_run):
+    import talib
+    saved = pd.read_parquet(report_run.folder / "momentum_system" / "indicators.parquet")
+    result = report_run.results[0]
+    assert list(saved.columns) == ["timestamp", "symbol", *result.indicators]
+    bars = pd.read_parquet(report_run.folder / "bars.parquet")
+    assert len(bars) == len(saved) and (bars["timestamp"] == saved["timestamp"]).all()
+    for symbol in ("SPY", "QQQ"):
+        close = bars.loc[bars["symbol"] == symbol, "close"].to_numpy()
+        mine = saved[saved["symbol"] == symbol]
+        np.testing.assert_array_equal(mine["SMA_20"].to_numpy(), talib.SMA(close, 20))
+        np.testing.assert_array_equal(mine["RSI_14"].to_numpy(), talib.RSI(close, 14))
