@@ -41,7 +41,7 @@ def render_seconds(pages: list[Path]) -> dict[Path, float]:
         for page_path in pages:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             errors = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.on("pageerror", lambda error, errors=errors: errors.append(str(error)))
             started = time.perf_counter()
             page.goto(page_path.as_uri())
             page.wait_for_function(ALL_DRAWN, timeout=120_000)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.builders import backtest_config, system_config
-from tests.integration.cli import multifolio, write_config
+from tests.integration.cli import multifolio
 
 REPO = Path(__file__).resolve().parents[2]
 

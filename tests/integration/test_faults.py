@@ -177,8 +177,9 @@ def test_an_output_folder_that_cannot_be_made_stops_the_run_before_the_first_bar
     config = write_config(tmp_path, backtest_config(system_config()))
     done = multifolio("run", str(config), "--quiet", "--output-dir", str(tmp_path / "taken" / "out"), cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.strip() == (f"error: cannot write to the output folder {tmp_path / 'taken' / 'out' / 'test_run'}: "
-                                   "Not a directory; choose another with --output-dir or reporting.output_dir")
+    folder = tmp_path / "taken" / "out" / "test_run"
+    assert done.stderr.strip() == (f"error: cannot write to the output folder {folder}: Not a directory; choose "
+                                   "another with --output-dir or reporting.output_dir")
 
 
 def test_a_full_disk_while_writing_ends_with_a_clear_error_and_nothing_that_looks_whole(tmp_path):

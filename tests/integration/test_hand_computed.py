@@ -17,8 +17,8 @@ FIVE_BARS = [(100, 101, 99, 100), (101, 103, 100, 102), (103, 104, 102, 103), (1
 
 def run_five_bars(script, execution=None, **portfolio):
     strategy = ScriptedStrategy(script)
-    document = backtest_config(system_config(
-        "alpha", capital=10_000, execution={"slippage_bps": 10, "commission": 0.01} if execution is None else execution, **portfolio))
+    costs = {"slippage_bps": 10, "commission": 0.01} if execution is None else execution
+    document = backtest_config(system_config("alpha", capital=10_000, execution=costs, **portfolio))
     [result] = run_in_memory(document, source=providers.Object(FrameSource(make_bars(FIVE_BARS))),
                              overrides={"alpha": {"strategy": providers.Object(strategy)}})
     return result, strategy

@@ -83,7 +83,8 @@ def test_a_file_per_symbol_is_aligned_and_no_order_fills_on_a_bar_that_does_not_
      "line 3: open must be a positive finite price"),
     (lambda f: f.assign(Volume=f["Volume"].where(f.index != f.index[4], -1)), "line 6: volume is negative"),
     (lambda f: pd.concat([f.iloc[:3], f.iloc[2:3], f.iloc[3:]]), "line 5: duplicate timestamp for GOOG"),
-    (lambda f: f.iloc[[0, 2, 1, 3]], "line 4: timestamp earlier than the previous row's for GOOG (sort the file by time)"),
+    (lambda f: f.iloc[[0, 2, 1, 3]],
+     "line 4: timestamp earlier than the previous row's for GOOG (sort the file by time)"),
 ])
 def test_bad_rows_are_refused_with_the_file_line_and_the_rule(registry, tmp_path, edit, message):
     path = tmp_path / "goog.csv"
