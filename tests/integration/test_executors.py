@@ -143,7 +143,8 @@ def test_the_cli_runs_on_the_cluster_named_by_dask_scheduler_address(cluster, tm
         keys = client.run_on_scheduler(lambda dask_scheduler: {str(entry[0]) for entry in
                                                                dask_scheduler.transition_log})
     assert sum(key.startswith("multifolio-") for key in keys) >= 4  # the example's 8 systems in 4 chunks
-    unreachable = {**os.environ, "DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:9"}
+    unreachable = {**os.environ, "DASK_SCHEDULER_ADDRESS": "tcp://127.0.0.1:9",
+                   "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "2s"}
     refused = subprocess.run([str(MULTIFOLIO), "run", str(REPO / "configs" / "sweep_example.yaml"), "--executor",
                               "dask", "--quiet"], cwd=tmp_path, env=unreachable, capture_output=True, text=True,
                              timeout=300)
