@@ -165,8 +165,8 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
     for result in outcome.results:
         if result.status == "failed":
             last_line = result.error.strip().splitlines()[-1]
-            click.echo(f"error: {result.name} failed at bar {result.last_bar} "
-                       f"({outcome.folder / result.name / 'error.log'}): {last_line}", err=True)
+            click.echo(f"error: {result.name} {result.failed_at} ({outcome.folder / result.name / 'error.log'}): "
+                       f"{last_line}", err=True)
     if outcome.status == "interrupted":
         last = max(result.last_bar for result in outcome.results)
         click.echo(f"interrupted: results up to bar {last} are written and marked interrupted", err=True)

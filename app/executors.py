@@ -123,7 +123,8 @@ def _lost(entry: dict[str, Any], reason: str) -> SystemResult:
     return SystemResult(name=entry["name"], namespace=entry["portfolio"]["namespace"],
                         initial_capital=entry["portfolio"]["initial_capital"], settings=entry, equity=empty,
                         trades=empty, orders=empty, open_positions={}, open_lots=empty, indicators=(),
-                        status="failed", last_bar=-1, error=reason)
+                        status="failed", last_bar=-1, error=reason,
+                        failed_at="failed before its first bar: its worker did not come back")
 
 
 Outcome = list[SystemResult] | str  # the chunk's results, or why it has none

@@ -110,7 +110,7 @@ def write_results(config: BacktestConfig, results: Sequence[SystemResult], marke
         write_bars(market.frame(), folder)
         for result in results:
             if result.status == "failed":
-                write_failed_system(result, folder / result.name, market.timestamps[result.last_bar])
+                write_failed_system(result, folder / result.name)
             else:
                 write_system(result, folder / result.name, metrics[result.name], market)
     summary = None

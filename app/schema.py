@@ -8,9 +8,11 @@ from typing import Any
 import attrs
 
 from app.config import (
-    BacktestConfig, DataConfig, ExecutionConfig, IndicatorRequest, PluginSpec, RiskConfig, StrategyConfig,
+    EXECUTORS, BacktestConfig, DataConfig, ExecutionConfig, ExecutionEngineConfig, IndicatorRequest, PluginSpec,
+    ReportingConfig, RiskConfig, StrategyConfig, TradingSystemConfig,
 )
 from app.registry import PluginKind, PluginRegistry
+from app.sweep import SWEEP_METRICS
 
 # where a plugin is named: (class, field) → the kind whose registered names are allowed
 _PLUGIN_FIELDS = {
@@ -22,6 +24,17 @@ _PLUGIN_FIELDS = {
     (ExecutionConfig, "commission"): PluginKind.COMMISSION,
 }
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean"}
+_CHOICES = {(ReportingConfig, "sweep_metric"): list(SWEEP_METRICS), (ExecutionEngineConfig, "type"): list(EXECUTORS)}
+# what a trading_systems entry may carry that app/sweep.py expands before the model sees it
+_SWEEP_KEYS = {
+    "sweep": {"type": "object", "description": "dotted key path in this entry → values to try",
+              "additionalProperties": {"anyOf": [
+                  {"type": "array", "minItems": 1},
+                  {"type": "object", "required": ["start", "stop", "step"], "additionalProperties": False,
+                   "properties": {name: {"type": "number"} for name in ("start", "stop", "step")}}]}},
+    "constraint": {"type": "string", "description": "keeps the combinations for which it holds, "
+                                                    "e.g. fast_period < slow_period"},
+}
 
 
 def config_schema(registry: PluginRegistry) -> dict[str, Any]:
@@ -34,10 +47,12 @@ def _class_schema(cls: type, registry: PluginRegistry) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     properties, required = {}, []
     for field in attrs.fields(cls):
-        if cls is DataConfig and field.name == "params":
-            continue  # the source's own parameters: any further key, checked by the source
+        if (cls, field.name) in ((DataConfig, "params"), (TradingSystemConfig, "swept")):
+            continue  # the source's own parameters (any further key), and what a sweep records
         kind = _PLUGIN_FIELDS.get((cls, field.name))
         schema = _type_schema(hints[field.name], registry, kind)
+        if (cls, field.name) in _CHOICES:
+            schema["enum"] = _CHOICES[(cls, field.name)]
         if field.default is attrs.NOTHING:
             required.append(field.name)
         elif not isinstance(field.default, attrs.Factory):
@@ -47,6 +62,8 @@ def _class_schema(cls: type, registry: PluginRegistry) -> dict[str, Any]:
               "properties": properties, "additionalProperties": cls is DataConfig}
     if required:
         schema["required"] = required
+    if cls is TradingSystemConfig:
+        properties.update(_SWEEP_KEYS)
     if cls is ExecutionConfig:  # `commission: 0.005` is shorthand for the per-share plugin
         schema["properties"]["commission"] = {"anyOf": [{"type": "number", "minimum": 0},
                                                         schema["properties"]["commission"]]}

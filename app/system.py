@@ -124,6 +124,7 @@ class SystemResult:
     status: str = "completed"  # or "interrupted" (stopped at `last_bar`), "failed" (at `last_bar`)
     last_bar: int = -1  # the timeline index of the last bar this system finished
     error: str = ""  # the traceback of a failed system
+    failed_at: str = ""  # where a failed system stopped, e.g. "failed at bar 700 (2024-01-03T14:40:00)"
 
     @property
     def completed(self) -> bool:
@@ -190,7 +191,7 @@ class SystemRunner:
             name=self.name, namespace=self.namespace, initial_capital=self.portfolio.initial_capital,
             settings=self.settings, equity=empty, trades=empty, orders=empty, open_positions={},
             open_lots=empty, indicators=tuple(self._indicators.keys()), status="failed", last_bar=index,
-            error=error)
+            error=error, failed_at=f"failed at bar {index} ({self._market.timestamps[index].isoformat()})")
 
     def _indicator_arrays(self) -> dict[str, dict[str, np.ndarray]]:
         keys = self._indicators.keys()

@@ -165,9 +165,10 @@ def render_system(folder: Path, bars: pd.DataFrame) -> Path:
     open_lots = pd.DataFrame(document["open_lots"], columns=["symbol", "quantity", "entry_time", "entry_price"])
     open_lots["entry_time"] = pd.to_datetime(open_lots["entry_time"])
     figures = {"fig-equity": charts.equity_figure(equity, metrics["initial_capital"])}
+    seen = bars["timestamp"] <= equity["timestamp"].iloc[-1]  # an interrupted run stopped before the last bar
     for number, symbol in enumerate(traded):
         figures[f"fig-price-{number}"] = charts.price_figure(
-            symbol, bars[bars["symbol"] == symbol].reset_index(drop=True),
+            symbol, bars[(bars["symbol"] == symbol) & seen].reset_index(drop=True),
             indicators[indicators["symbol"] == symbol].reset_index(drop=True), keys,
             trades[trades["symbol"] == symbol], open_lots[open_lots["symbol"] == symbol])
     figures["fig-periods"] = charts.period_returns_figure(equity, metrics["initial_capital"])

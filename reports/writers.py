@@ -97,7 +97,7 @@ def write_system(result: SystemResult, folder: Path, metrics: dict[str, Any], ma
     return folder
 
 
-def write_failed_system(result: SystemResult, folder: Path, failed_at: pd.Timestamp) -> Path:
+def write_failed_system(result: SystemResult, folder: Path) -> Path:
     """A failed system's folder: performance.json saying where it failed, error.log with the traceback.
     No trades or equity: what it held when its plugin raised may be half-updated."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -106,7 +106,7 @@ def write_failed_system(result: SystemResult, folder: Path, failed_at: pd.Timest
         "system": result.name,
         "namespace": result.namespace,
         "status": "failed",
-        "failed_at": f"failed at bar {result.last_bar} ({failed_at.isoformat()})",
+        "failed_at": result.failed_at,
         "error": result.error.strip().splitlines()[-1] if result.error else "",
         "log": "error.log",
         "config": result.settings,

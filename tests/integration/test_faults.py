@@ -67,7 +67,8 @@ def test_a_raising_plugin_fails_only_its_own_system(tmp_path, plugins):
     log = (run / "faulty" / "error.log").read_text()
     assert log.startswith("Traceback") and 'in on_bar' in log and log.rstrip().endswith(failed["error"])
     assert not (run / "faulty" / "trades.csv").exists()
-    assert f"error: faulty failed at bar 700 ({run / 'faulty' / 'error.log'}): {failed['error']}" in done.stderr
+    assert (f"error: faulty failed at bar 700 (2024-01-03T14:40:00) ({run / 'faulty' / 'error.log'}): "
+            f"{failed['error']}") in done.stderr
 
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "failed"
