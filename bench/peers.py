@@ -86,21 +86,12 @@ def run_multifolio(path: Path, systems: int) -> dict:
         "indicator_computations": root.data.features().computations}
 
 
-def run_backtesting(path: Path) -> dict:
+def run_event_driven_peer(path: Path, peer: str) -> dict:
+    """backtesting.py or backtrader, with the strategy as tests/parity/peers.py writes it for them."""
     sys.path.insert(0, str(REPO))
-    from tests.parity.peers import run_backtesting as run
-    started = time.perf_counter()
-    data = peer_frame(path)
-    loaded = time.perf_counter()
-    trades, _ = run(data, talib=True)
-    finished = time.perf_counter()
-    return {"load_s": loaded - started, "run_s": finished - loaded, "trades": _trade_rows(
-        trades["entry_time"], trades["exit_time"], trades["entry_price"], trades["exit_price"])}
+    from tests.parity import peers
 
-
-def run_backtrader(path: Path) -> dict:
-    sys.path.insert(0, str(REPO))
-    from tests.parity.peers import run_backtrader as run
+    run = {"backtesting": peers.run_backtesting, "backtrader": peers.run_backtrader}[peer]
     started = time.perf_counter()
     data = peer_frame(path)
     loaded = time.perf_counter()
@@ -146,8 +137,10 @@ def _trade_rows(entry_time, exit_time, entry_price, exit_price) -> list[list]:
 
 def child(engine: str, bars: int, systems: int) -> None:
     path = data_file(bars)
-    runner = {"multifolio": lambda: run_multifolio(path, systems), "backtesting": lambda: run_backtesting(path),
-              "backtrader": lambda: run_backtrader(path), "vectorbt": lambda: run_vectorbt(path)}[engine]
+    runner = {"multifolio": lambda: run_multifolio(path, systems),
+              "backtesting": lambda: run_event_driven_peer(path, "backtesting"),
+              "backtrader": lambda: run_event_driven_peer(path, "backtrader"),
+              "vectorbt": lambda: run_vectorbt(path)}[engine]
     outcome = runner()
     outcome["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(outcome))
