@@ -168,8 +168,9 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
             click.echo(f"error: {result.name} {result.failed_at} ({outcome.folder / result.name / 'error.log'}): "
                        f"{last_line}", err=True)
     if outcome.status == "interrupted":
-        last = max(result.last_bar for result in outcome.results)
-        click.echo(f"interrupted: results up to bar {last} are written and marked interrupted", err=True)
+        lasts = sorted({result.last_bar for result in outcome.results if result.status == "interrupted"})
+        where = f"bar {lasts[0]}" if len(lasts) == 1 else f"bars {lasts[0]}–{lasts[-1]} (each system's own)"
+        click.echo(f"interrupted: results up to {where} are written and marked interrupted", err=True)
         ctx.exit(INTERRUPTED)
     if outcome.status == "failed":
         ctx.exit(SYSTEM_FAILED)

@@ -17,6 +17,7 @@ import multiprocessing.connection
 import os
 import signal
 import threading
+import time
 import traceback
 import uuid
 from collections import deque
@@ -68,11 +69,34 @@ def _worker_root(chunk: Chunk) -> BacktestContainer:
         return _ROOT[1]
 
 
-def run_chunk(chunk: Chunk) -> list[SystemResult]:
-    """On a worker: step the chunk's systems together over the bars, as the serial run does."""
+def run_chunk(chunk: Chunk, stop_requested: StopRequest | None = None) -> list[SystemResult]:
+    """On a worker: step the chunk's systems together over the bars, as the serial run does; a stop
+    request (the caller's Ctrl-C) ends them at the next bar boundary, marked interrupted."""
     from app.run import run_systems  # app.run imports this module
 
-    return run_systems(_worker_root(chunk), list(chunk.entries))
+    return run_systems(_worker_root(chunk), list(chunk.entries), stop_requested=stop_requested)
+
+
+def _stop_event_name(run: str) -> str:
+    return f"multifolio-stop-{run}"
+
+
+def run_chunk_on_dask(chunk: Chunk) -> list[SystemResult]:
+    """A Dask task: `run_chunk`, stopped by the run's Dask Event, asked at most twice a second
+    (each question is a round trip to the scheduler)."""
+    from distributed import Event
+
+    stop = Event(_stop_event_name(chunk.run))
+    asked, answer = 0.0, False
+
+    def stop_requested() -> bool:
+        nonlocal asked, answer
+        now = time.monotonic()
+        if not answer and now - asked >= 0.5:
+            asked, answer = now, stop.is_set()
+        return answer
+
+    return run_chunk(chunk, stop_requested)
 
 
 # ---------------------------------------------------------------- in the calling process
@@ -85,7 +109,8 @@ def run_in_parallel(engine: ExecutionEngineConfig, data: dict[str, Any], entries
 
     A chunk that does not come back (its worker died, or it raised outside the engine's
     own fault isolation) fails its systems only; `progress` gets (systems done, systems).
-    A stop request keeps the chunks already back and fails the others.
+    A stop request is passed on to the workers, whose systems end at their next bar
+    boundary marked interrupted, as in a serial run.
     """
     entries = list(entries)
     backend = {"processes": _on_processes, "dask": _on_dask}[engine.type]
@@ -137,9 +162,9 @@ class _WorkerProcess:
 
     DIED = "died"  # what `outcome` says of a process that ended without answering
 
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: Any, stop: Any) -> None:
         self.connection, theirs = context.Pipe()
-        self.process = context.Process(target=_serve, args=(theirs,), daemon=True)
+        self.process = context.Process(target=_serve, args=(theirs, stop), daemon=True)
         self.process.start()
         theirs.close()
 
@@ -171,8 +196,9 @@ def dask_setup(worker: Any) -> None:
     _leave_ctrl_c_to_the_caller()
 
 
-def _serve(connection: Any) -> None:
-    """A worker process: chunks in, outcomes out, until the calling process hangs up."""
+def _serve(connection: Any, stop: Any) -> None:
+    """A worker process: chunks in, outcomes out, until the calling process hangs up; `stop` is the
+    run's shared stop event."""
     _leave_ctrl_c_to_the_caller()
     while True:
         try:
@@ -180,7 +206,7 @@ def _serve(connection: Any) -> None:
         except EOFError:
             return
         try:
-            outcome: Outcome = run_chunk(chunk)
+            outcome: Outcome = run_chunk(chunk, stop.is_set)
         except Exception as error:
             outcome = _reason(error)
         connection.send(outcome)
@@ -194,6 +220,7 @@ def _on_processes(engine: ExecutionEngineConfig) -> Iterator[tuple[int, Execute]
     context = multiprocessing.get_context("spawn")
     workers = engine.workers or os.cpu_count() or 1
     started: list[_WorkerProcess] = []
+    stop = context.Event()
 
     def execute(chunks: Sequence[Chunk], stop_requested: StopRequest) -> Iterator[tuple[int, Outcome]]:
         waiting = deque(range(len(chunks)))
@@ -205,9 +232,11 @@ def _on_processes(engine: ExecutionEngineConfig) -> Iterator[tuple[int, Execute]
                 worker.run(chunks[busy[worker]])
 
         for _ in range(min(len(chunks), workers)):
-            started.append(_WorkerProcess(context))
+            started.append(_WorkerProcess(context, stop))
             give(started[-1])
-        while busy and not stop_requested():
+        while busy:
+            if stop_requested():
+                stop.set()
             multiprocessing.connection.wait([w.connection for w in busy] + [w.process.sentinel for w in busy],
                                             timeout=_POLL)
             for worker in list(busy):
@@ -220,7 +249,7 @@ def _on_processes(engine: ExecutionEngineConfig) -> Iterator[tuple[int, Execute]
                     worker.stop()
                     started.remove(worker)
                     if waiting:
-                        worker = _WorkerProcess(context)
+                        worker = _WorkerProcess(context, stop)
                         started.append(worker)
                 yield index, outcome
                 give(worker)
@@ -235,15 +264,18 @@ def _on_processes(engine: ExecutionEngineConfig) -> Iterator[tuple[int, Execute]
 @contextmanager
 def _on_dask(engine: ExecutionEngineConfig) -> Iterator[tuple[int, Execute]]:
     """A Dask cluster: the one at `address` (or DASK_SCHEDULER_ADDRESS), else a LocalCluster for this run."""
-    from distributed import KilledWorker
+    from distributed import Event, KilledWorker
     from distributed import wait as wait_for
 
     with _dask_client(engine.address or os.environ.get("DASK_SCHEDULER_ADDRESS", ""), engine.workers) as client:
         def execute(chunks: Sequence[Chunk], stop_requested: StopRequest) -> Iterator[tuple[int, Outcome]]:
-            running = {client.submit(run_chunk, chunk, key=f"multifolio-{chunk.run}-{index}"): index
+            running = {client.submit(run_chunk_on_dask, chunk, key=f"multifolio-{chunk.run}-{index}"): index
                        for index, chunk in enumerate(chunks)}
+            stop = Event(_stop_event_name(chunks[0].run), client=client) if chunks else None
             try:
-                while running and not stop_requested():
+                while running:
+                    if stop is not None and stop_requested() and not stop.is_set():
+                        stop.set()
                     try:
                         finished, _ = wait_for(list(running), timeout=_POLL, return_when="FIRST_COMPLETED")
                     except TimeoutError:

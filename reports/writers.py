@@ -36,10 +36,12 @@ def performance(result: SystemResult) -> dict[str, Any]:
 
 
 def combined_equity(results: Sequence[SystemResult]) -> pd.DataFrame:
-    """Each system's equity side by side and their sum, the combined book."""
-    frame = pd.DataFrame({"timestamp": results[0].equity["timestamp"]})
+    """Each system's equity side by side and their sum, the combined book, over the bars every
+    system reached (systems interrupted on parallel workers stop at different bars)."""
+    bars = min(len(result.equity) for result in results)
+    frame = pd.DataFrame({"timestamp": results[0].equity["timestamp"].iloc[:bars]})
     for result in results:
-        frame[result.name] = result.equity["equity"].to_numpy()
+        frame[result.name] = result.equity["equity"].to_numpy()[:bars]
     frame["combined"] = frame[[r.name for r in results]].sum(axis=1)
     return frame
 

@@ -113,12 +113,12 @@ def test_a_name_registered_by_two_distributions_names_both(tmp_path):
             "uninstall one") in done.stderr
 
 
-def start_long_run(tmp_path: Path, bars: int = 600_000) -> tuple[subprocess.Popen, Path]:
+def start_long_run(tmp_path: Path, bars: int = 600_000, *options: str) -> tuple[subprocess.Popen, Path]:
     config = write_config(tmp_path, backtest_config(
         system_config("a", strategy={"type": "sma_crossover", "parameters": {"fast_period": 5, "slow_period": 20}}),
         system_config("b", strategy={"type": "momentum", "parameters": {"lookback_period": 10}}),
         data={"source": "synthetic", "symbols": ["SPY"], "bars": bars, "seed": 5}, output_dir=tmp_path / "out"))
-    process = subprocess.Popen([str(MULTIFOLIO), "run", str(config), "--quiet"], cwd=tmp_path,
+    process = subprocess.Popen([str(MULTIFOLIO), "run", str(config), "--quiet", *options], cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     run = tmp_path / "out" / "test_run"
     deadline = time.monotonic() + 120
@@ -147,6 +147,28 @@ def test_ctrl_c_stops_at_a_bar_boundary_and_writes_what_was_done_marked_interrup
         equity = pd.read_csv(run / name / "equity.csv")
         assert len(equity) == last + 1
     assert f"interrupted: results up to bar {last} are written and marked interrupted" in stderr
+
+
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_ctrl_c_reaches_the_workers_of_a_parallel_run(tmp_path, executor):
+    pytest.importorskip("distributed")
+    process, run = start_long_run(tmp_path, 600_000, "--executor", executor, "--workers", "2")
+    time.sleep(3)  # the workers start, load the bars and begin stepping
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=180)
+    assert process.returncode == 130, stderr
+    assert_every_file_is_whole(run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    statuses = set()
+    for name in ("a", "b"):  # each on its own worker: one may have finished before the Ctrl-C
+        performance = json.loads((run / name / "performance.json").read_text())
+        statuses.add(performance["status"])
+        last = performance["last_bar"]
+        assert (performance["status"], last == 600_000 - 1) in {("interrupted", False), ("completed", True)}
+        assert manifest["systems"][name] == {"status": performance["status"], "last_bar": last}
+        assert len(pd.read_csv(run / name / "equity.csv")) == last + 1
+    assert "interrupted" in statuses
 
 
 def test_a_second_ctrl_c_stops_at_once_and_leaves_no_half_written_file(tmp_path):
