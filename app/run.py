@@ -1,7 +1,8 @@
 """One backtest run from a checked config to its result files.
 
-With `app/cli.py` this is the composition root: the only part of `app/` that
-reaches into `containers/` (to build the run) and `reports/` (to write it).
+With `app/cli.py` this is the composition root: the part of `app/` that reaches
+into `containers/` (to build the run) and `reports/` (to write it); `app/executors.py`
+builds containers too, on its workers.
 """
 
 from __future__ import annotations
