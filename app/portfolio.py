@@ -14,7 +14,6 @@ from app.signals import SystemSignals
 
 TRADE_COLUMNS = ("symbol", "side", "quantity", "entry_time", "entry_price", "exit_time", "exit_price",
                  "bars_held", "gross_pnl", "commission", "slippage", "net_pnl", "return_pct")
-EQUITY_COLUMNS = ("timestamp", "cash", "position_value", "equity")
 OPEN_LOT_COLUMNS = ("symbol", "quantity", "entry_time", "entry_price", "commission", "slippage")
 
 
@@ -67,8 +66,6 @@ class Portfolio:
         self._positions: dict[str, float] = {}
         self._lots: dict[str, deque[Lot]] = {symbol: deque() for symbol in market.symbols}
         self.trades: list[Trade] = []
-        self.total_commission = 0.0
-        self.total_slippage = 0.0
         self._changes: list[tuple[int, float, str, float]] = []  # (bar index, cash, symbol, position)
 
     # ------------------------------------------------------------------ queries
@@ -96,8 +93,6 @@ class Portfolio:
 
     def on_order_filled(self, fill: OrderFilled) -> None:
         self.cash -= fill.quantity * fill.price + fill.commission
-        self.total_commission += fill.commission
-        self.total_slippage += fill.slippage
         bar = self._market.last_bar(fill.symbol, fill.index)
         self._match_lots(fill, bar)
         position = self.position(fill.symbol) + fill.quantity

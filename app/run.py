@@ -48,7 +48,13 @@ def run_systems(root: BacktestContainer, entries: Sequence[dict[str, Any]],
                 progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None
                 ) -> list[SystemResult]:
     """Build one TradingSystem per entry (`TradingSystemConfig.settings()`), run them together."""
-    systems = [root.trading_system(config=entry) for entry in entries]
+    return run_containers(root, [root.trading_system(config=entry) for entry in entries], progress, stop_requested)
+
+
+def run_containers(root: BacktestContainer, systems: Sequence[Any], progress: ProgressCallback | None = None,
+                   stop_requested: StopRequest | None = None) -> list[SystemResult]:
+    """Run TradingSystem containers already made from `root` (a test may have overridden their
+    providers), then shut their resources down."""
     try:
         runners = [system.runner() for system in systems]
         return Engine(market=root.data.market(), systems=runners, progress=progress,

@@ -126,10 +126,6 @@ class SystemResult:
     error: str = ""  # the traceback of a failed system
     failed_at: str = ""  # where a failed system stopped, e.g. "failed at bar 700 (2024-01-03T14:40:00)"
 
-    @property
-    def completed(self) -> bool:
-        return self.status == "completed"
-
 
 class SystemRunner:
     """Steps one system through the shared timeline (one per system).

@@ -11,7 +11,7 @@ import pandas as pd
 
 from app.config import BacktestConfig, validate_document
 from app.registry import PluginRegistry
-from app.run import build_container, run_systems
+from app.run import build_container, run_containers
 from app.system import SystemResult
 
 
@@ -74,17 +74,8 @@ def run_in_memory(document: Mapping, *, source: Any = None, overrides: Mapping[s
     if source is not None:
         root.data.source.override(source)
     entries = [entry.settings() for entry in config.trading_systems]
-    overrides = dict(overrides)
-    if not overrides:
-        return run_systems(root, entries)
     systems = [root.trading_system(config=entry) for entry in entries]
     for system, entry in zip(systems, entries):
-        for provider, fake in overrides.get(entry["name"], {}).items():
-            getattr(system, provider).override(fake)
-    from app.engine import Engine
-    try:
-        runners = [system.runner() for system in systems]
-        return Engine(market=root.data.market(), systems=runners).run()
-    finally:
-        for system in systems:
-            system.shutdown_resources()
+        for provider, fake in dict(overrides).get(entry["name"], {}).items():
+            getattr(system, provider).override(fake)  # before first use: overrides miss built Singletons
+    return run_containers(root, systems)
