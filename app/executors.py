@@ -1,16 +1,16 @@
-"""Parallel executors: a run's systems stepped on local worker processes or on a Dask cluster.
+"""Executors: a run's systems stepped in the calling process, on local worker processes or on Dask.
 
-`serial` is `app.run.run_systems` in the calling process. The parallel executors
-split the systems into chunks and send each chunk's plain settings (never live
-containers) to a worker. A worker builds its own BacktestContainer and keeps it for
-the run, so the bars are loaded once per worker and indicators shared by systems on
-that worker are computed once there. A system's results depend on nothing but its
-own settings and the bars, so every executor writes the same bytes.
+`serial` (`run_systems`) steps every system together in the calling process. The
+parallel executors split the systems into chunks and send each chunk's plain settings
+(never live containers) to a worker, and the caller's checked bars once to every
+worker: a worker builds its own BacktestContainer on them and keeps it for the run, so
+the bars are loaded and checked once, and indicators shared by systems on one worker
+are computed once there. A system's results depend on nothing but its own settings
+and the bars, so every executor writes the same bytes.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -28,10 +28,12 @@ from typing import Any
 import attrs
 import pandas as pd
 from attrs import frozen
+from dependency_injector import providers
 
 from app.config import BacktestConfig, ExecutionEngineConfig, check_execution_engine
-from app.engine import ProgressCallback, StopRequest
+from app.engine import Engine, ProgressCallback, StopRequest
 from app.errors import ConfigErrors, MultifolioError
+from app.market import MarketData
 from app.system import SystemResult
 from containers.backtest import BacktestContainer
 
@@ -40,52 +42,67 @@ _WORKER_DIED = ("its worker process died (killed, out of memory, or the process 
                 "the systems it held with it: {names}")
 
 
+def run_systems(root: BacktestContainer, entries: Sequence[dict[str, Any]],
+                progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None
+                ) -> list[SystemResult]:
+    """The serial executor: one TradingSystem per entry (`TradingSystemConfig.settings()`), run together."""
+    return run_containers(root, [root.trading_system(config=entry) for entry in entries], progress, stop_requested)
+
+
+def run_containers(root: BacktestContainer, systems: Sequence[Any], progress: ProgressCallback | None = None,
+                   stop_requested: StopRequest | None = None) -> list[SystemResult]:
+    """Run TradingSystem containers already made from `root` (a test may have overridden their
+    providers), then end them: their resources shut down, their objects let go.
+
+    The shared providers of `root` keep a link to every container they serve, so an
+    ended system still linked would keep its whole ledger alive as long as the root (a
+    worker's lives for the run); and its objects sit in reference cycles with their
+    container that only a full garbage collection frees (a second per million objects).
+    """
+    try:
+        runners = [system.runner() for system in systems]
+        return Engine(market=root.data.market(), systems=runners, progress=progress,
+                      stop_requested=stop_requested).run()
+    finally:
+        for system in systems:
+            system.shutdown_resources()
+            system.reset_singletons()
+            system.data.reset_override()
+
+
 @frozen
 class Chunk:
-    """Systems run together on one worker: the run's data settings and each system's settings."""
+    """Systems run together on one worker: their positions in the run and their settings."""
 
-    run: str  # one token per run: a worker's cached bars never serve another run
-    data: dict[str, Any]  # BacktestConfig.data_settings()
+    run: str  # one token per run: a worker's bars never serve another run
+    indices: tuple[int, ...]  # where each system stands in the run's entries
     entries: tuple[dict[str, Any], ...]  # TradingSystemConfig.settings() of each system
 
 
 # ---------------------------------------------------------------- on a worker
 
+def worker_container(market: MarketData) -> BacktestContainer:
+    """A worker's root container for the caller's checked bars (the data source is never asked again)."""
+    root = BacktestContainer()
+    root.data.market.override(providers.Object(market))
+    return root
+
+
 _ROOT_LOCK = threading.Lock()  # a Dask worker may run several chunks at once in threads
-_ROOT: tuple[tuple[str, str], BacktestContainer] | None = None
+_ROOT: tuple[str, BacktestContainer] | None = None  # a Dask worker's container for the run it serves
 
 
-def _worker_root(chunk: Chunk) -> BacktestContainer:
-    """This process's container for the chunk's run: the bars are loaded on the first chunk only."""
-    global _ROOT
-    key = (chunk.run, json.dumps(chunk.data, sort_keys=True, default=str))
-    with _ROOT_LOCK:
-        if _ROOT is None or _ROOT[0] != key:
-            _ROOT = None  # let the previous run's bars go before loading these
-            root = BacktestContainer()
-            root.config.from_dict({"data": chunk.data})
-            root.data.market()
-            _ROOT = (key, root)
-        return _ROOT[1]
-
-
-def run_chunk(chunk: Chunk, stop_requested: StopRequest | None = None) -> list[SystemResult]:
-    """On a worker: step the chunk's systems together over the bars, as the serial run does; a stop
-    request (the caller's Ctrl-C) ends them at the next bar boundary, marked interrupted."""
-    from app.run import run_systems  # app.run imports this module
-
-    return run_systems(_worker_root(chunk), list(chunk.entries), stop_requested=stop_requested)
-
-
-def _stop_event_name(run: str) -> str:
-    return f"multifolio-stop-{run}"
-
-
-def run_chunk_on_dask(chunk: Chunk) -> list[SystemResult]:
-    """A Dask task: `run_chunk`, stopped by the run's Dask Event, asked at most twice a second
-    (each question is a round trip to the scheduler)."""
+def run_chunk_on_dask(chunk: Chunk, market: MarketData) -> list[SystemResult]:
+    """A Dask task: the chunk's systems stepped together over the run's bars (scattered to every worker
+    once), stopped by the run's Dask Event, asked at most twice a second (each question is a round
+    trip to the scheduler)."""
     from distributed import Event
 
+    global _ROOT
+    with _ROOT_LOCK:
+        if _ROOT is None or _ROOT[0] != chunk.run:
+            _ROOT = (chunk.run, worker_container(market))
+        root = _ROOT[1]
     stop = Event(_stop_event_name(chunk.run))
     asked, answer = 0.0, False
 
@@ -96,16 +113,20 @@ def run_chunk_on_dask(chunk: Chunk) -> list[SystemResult]:
             asked, answer = now, stop.is_set()
         return answer
 
-    return run_chunk(chunk, stop_requested)
+    return run_systems(root, chunk.entries, stop_requested=stop_requested)
+
+
+def _stop_event_name(run: str) -> str:
+    return f"multifolio-stop-{run}"
 
 
 # ---------------------------------------------------------------- in the calling process
 
 
-def run_in_parallel(engine: ExecutionEngineConfig, data: dict[str, Any], entries: Sequence[dict[str, Any]],
+def run_in_parallel(engine: ExecutionEngineConfig, market: MarketData, entries: Sequence[dict[str, Any]],
                     progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None
                     ) -> list[SystemResult]:
-    """Run `entries` on `engine` (processes or dask); results in the order of `entries`.
+    """Run `entries` over `market` on `engine` (processes or dask); results in the order of `entries`.
 
     A chunk that does not come back (its worker died, or it raised outside the engine's
     own fault isolation) fails its systems only; `progress` gets (systems done, systems).
@@ -114,46 +135,46 @@ def run_in_parallel(engine: ExecutionEngineConfig, data: dict[str, Any], entries
     """
     entries = list(entries)
     backend = {"processes": _on_processes, "dask": _on_dask}[engine.type]
-    outcomes: dict[int, list[SystemResult]] = {}
+    results: dict[int, SystemResult] = {}
     if progress is not None:
         progress(0, len(entries))
-    with backend(engine) as (workers, execute):
-        chunks = split(entries, workers, data)
-        for index, outcome in execute(chunks, stop_requested or (lambda: False)):
-            held = chunks[index].entries
-            outcomes[index] = outcome if isinstance(outcome, list) else [_lost(entry, outcome) for entry in held]
+    with backend(engine, market) as (workers, execute):
+        chunks = split(entries, workers)
+        for chunk, outcome in execute(chunks, stop_requested or (lambda: False)):
+            held = chunk.entries
+            outcome = outcome if isinstance(outcome, list) else [_lost(entry, outcome) for entry in held]
+            results.update(zip(chunk.indices, outcome))
             if progress is not None:
-                progress(sum(len(chunks[i].entries) for i in outcomes), len(entries))
+                progress(len(results), len(entries))
     interrupted = "the run was interrupted before its worker finished it"
-    return [result for index, chunk in enumerate(chunks)
-            for result in outcomes.get(index) or [_lost(entry, interrupted) for entry in chunk.entries]]
+    return [results.get(index) or _lost(entry, interrupted) for index, entry in enumerate(entries)]
 
 
-def split(entries: Sequence[dict[str, Any]], workers: int, data: dict[str, Any]) -> list[Chunk]:
-    """Contiguous chunks in YAML order, sizes differing by one at most, `CHUNKS_PER_WORKER` per worker."""
+def split(entries: Sequence[dict[str, Any]], workers: int) -> list[Chunk]:
+    """`CHUNKS_PER_WORKER` chunks per worker, sizes differing by one at most, each taking every n-th entry.
+
+    Neighbouring entries of a sweep differ in its outermost value, which often sets much
+    of a system's cost (a shorter period trades more): a stride through the entries gives
+    every chunk the same mix, so the workers finish together.
+    """
     count = max(1, min(len(entries), workers * CHUNKS_PER_WORKER))
     run = uuid.uuid4().hex
-    size, extra = divmod(len(entries), count)
-    chunks, start = [], 0
-    for index in range(count):
-        stop = start + size + (index < extra)
-        chunks.append(Chunk(run, data, tuple(entries[start:stop])))
-        start = stop
-    return chunks
+    return [Chunk(run, tuple(range(first, len(entries), count)), tuple(entries[first::count]))
+            for first in range(count)]
 
 
 def _lost(entry: dict[str, Any], reason: str) -> SystemResult:
     """A system whose chunk did not come back: failed before any bar, no figures (as the engine fails one)."""
     empty = pd.DataFrame()
     return SystemResult(name=entry["name"], namespace=entry["portfolio"]["namespace"],
-                        initial_capital=entry["portfolio"]["initial_capital"], settings=entry, equity=empty,
+                        initial_capital=entry["portfolio"]["initial_capital"], settings=entry, equity_steps=None,
                         trades=empty, orders=empty, open_positions={}, open_lots=empty, indicators=(),
                         status="failed", last_bar=-1, error=reason,
                         failed_at="failed before its first bar: its worker did not come back")
 
 
 Outcome = list[SystemResult] | str  # the chunk's results, or why it has none
-Execute = Callable[[Sequence[Chunk], StopRequest], Iterator[tuple[int, Outcome]]]
+Execute = Callable[[Sequence[Chunk], StopRequest], Iterator[tuple[Chunk, Outcome]]]
 _POLL = 0.25  # seconds between looks at a stop request while waiting for workers
 
 
@@ -168,8 +189,9 @@ class _WorkerProcess:
         self.process.start()
         theirs.close()
 
-    def run(self, chunk: Chunk) -> None:
-        self.connection.send(chunk)
+    def send(self, message: MarketData | Chunk) -> None:
+        """The run's bars first, then one chunk at a time (a send waits until the process reads)."""
+        self.connection.send(message)
 
     def outcome(self) -> Outcome | None:
         """The running chunk's outcome once the process answered, DIED if it ended first, else None."""
@@ -197,43 +219,53 @@ def dask_setup(worker: Any) -> None:
 
 
 def _serve(connection: Any, stop: Any) -> None:
-    """A worker process: chunks in, outcomes out, until the calling process hangs up; `stop` is the
-    run's shared stop event."""
+    """A worker process: the run's checked bars, then chunks in and outcomes out until the calling
+    process hangs up; `stop` is the run's shared stop event."""
     _leave_ctrl_c_to_the_caller()
+    try:
+        root = worker_container(connection.recv())
+    except EOFError:
+        return
     while True:
         try:
             chunk = connection.recv()
         except EOFError:
             return
         try:
-            outcome: Outcome = run_chunk(chunk, stop.is_set)
+            outcome: Outcome = run_systems(root, chunk.entries, stop_requested=stop.is_set)
         except Exception as error:
             outcome = _reason(error)
         connection.send(outcome)
 
 
 @contextmanager
-def _on_processes(engine: ExecutionEngineConfig) -> Iterator[tuple[int, Execute]]:
+def _on_processes(engine: ExecutionEngineConfig, market: MarketData) -> Iterator[tuple[int, Execute]]:
     """Local worker processes, each taking the next chunk when free; one that dies fails only the chunk
     it was running, and a fresh process takes its place for the chunks still waiting."""
-    # spawn, never fork: the caller may hold threads (a Dask client, a progress display)
+    # spawn, never fork: the caller may hold threads (a Dask client, a plugin's pool)
     context = multiprocessing.get_context("spawn")
     workers = engine.workers or os.cpu_count() or 1
     started: list[_WorkerProcess] = []
     stop = context.Event()
 
-    def execute(chunks: Sequence[Chunk], stop_requested: StopRequest) -> Iterator[tuple[int, Outcome]]:
-        waiting = deque(range(len(chunks)))
-        busy: dict[_WorkerProcess, int] = {}  # worker → the chunk it runs
+    def execute(chunks: Sequence[Chunk], stop_requested: StopRequest) -> Iterator[tuple[Chunk, Outcome]]:
+        waiting = deque(chunks)
+        busy: dict[_WorkerProcess, Chunk] = {}  # worker → the chunk it runs
 
         def give(worker: _WorkerProcess) -> None:
             if waiting:
                 busy[worker] = waiting.popleft()
-                worker.run(chunks[busy[worker]])
+                worker.send(busy[worker])
 
-        for _ in range(min(len(chunks), workers)):
-            started.append(_WorkerProcess(context, stop))
-            give(started[-1])
+        def start(count: int) -> list[_WorkerProcess]:
+            fresh = [_WorkerProcess(context, stop) for _ in range(count)]
+            started.extend(fresh)
+            for worker in fresh:  # all started first: each reads the bars once its imports are done
+                worker.send(market)
+            return fresh
+
+        for worker in start(min(len(chunks), workers)):
+            give(worker)
         while busy:
             if stop_requested():
                 stop.set()
@@ -243,15 +275,14 @@ def _on_processes(engine: ExecutionEngineConfig) -> Iterator[tuple[int, Execute]
                 outcome = worker.outcome()
                 if outcome is None:
                     continue
-                index = busy.pop(worker)
+                chunk = busy.pop(worker)
                 if outcome == _WorkerProcess.DIED:
-                    outcome = _WORKER_DIED.format(names=_names(chunks[index]))
+                    outcome = _WORKER_DIED.format(names=_names(chunk))
                     worker.stop()
                     started.remove(worker)
                     if waiting:
-                        worker = _WorkerProcess(context, stop)
-                        started.append(worker)
-                yield index, outcome
+                        worker, = start(1)
+                yield chunk, outcome
                 give(worker)
 
     try:
@@ -262,35 +293,85 @@ def _on_processes(engine: ExecutionEngineConfig) -> Iterator[tuple[int, Execute]
 
 
 @contextmanager
-def _on_dask(engine: ExecutionEngineConfig) -> Iterator[tuple[int, Execute]]:
-    """A Dask cluster: the one at `address` (or DASK_SCHEDULER_ADDRESS), else a LocalCluster for this run."""
+def _on_dask(engine: ExecutionEngineConfig, market: MarketData) -> Iterator[tuple[int, Execute]]:
+    """A Dask cluster: the one at `address` (or DASK_SCHEDULER_ADDRESS), else a LocalCluster for this run.
+    The bars go to every worker once, from this process: the workers need not see its files."""
+    import dask
     from distributed import Event, KilledWorker
     from distributed import wait as wait_for
 
     with _dask_client(engine.address or os.environ.get("DASK_SCHEDULER_ADDRESS", ""), engine.workers) as client:
-        def execute(chunks: Sequence[Chunk], stop_requested: StopRequest) -> Iterator[tuple[int, Outcome]]:
-            running = {client.submit(run_chunk_on_dask, chunk, key=f"multifolio-{chunk.run}-{index}"): index
-                       for index, chunk in enumerate(chunks)}
-            stop = Event(_stop_event_name(chunks[0].run), client=client) if chunks else None
+        slots = max(1, sum(client.nthreads().values()))
+
+        def execute(chunks: Sequence[Chunk], stop_requested: StopRequest) -> Iterator[tuple[Chunk, Outcome]]:
+            run = chunks[0].run
+            # the bars go in the graph once, as a task's argument, never scattered: a chunk that crashes its
+            # worker twice can take every copy down with it, and scattered data would then be gone for the
+            # other chunks, while a task's result is computed again
+            with dask.config.set({"distributed.admin.large-graph-warning-threshold": "1 PiB"}):
+                bars = client.submit(_the_bars, market, key=f"multifolio-{run}-bars", pure=False)
+            # on every worker before the first chunk: else the scheduler would queue the chunks where the bars
+            # are rather than move them, and leave the other workers idle
+            client.replicate([bars])
+            waiting = deque(enumerate(chunks))
+            running: dict[Any, Chunk] = {}
+
+            def submit() -> None:
+                # one chunk per worker thread at a time, whatever the cluster's own queueing: a worker that
+                # dies then fails only the chunk it was running
+                index, chunk = waiting.popleft()
+                running[client.submit(run_chunk_on_dask, chunk, bars, key=f"multifolio-{run}-{index}")] = chunk
+
+            for _ in range(min(slots, len(waiting))):
+                submit()
+            stop = Event(_stop_event_name(run), client=client)
             try:
                 while running:
-                    if stop is not None and stop_requested() and not stop.is_set():
+                    if stop_requested() and not stop.is_set():
                         stop.set()
                     try:
                         finished, _ = wait_for(list(running), timeout=_POLL, return_when="FIRST_COMPLETED")
                     except TimeoutError:
                         continue
                     for future in finished:
-                        index = running.pop(future)
+                        chunk = running.pop(future)
+                        if waiting:
+                            submit()  # before fetching this result, so the worker is not left idle meanwhile
                         error = future.exception() if future.status == "error" else None
                         if isinstance(error, KilledWorker):
-                            yield index, _WORKER_DIED.format(names=_names(chunks[index]))
+                            yield chunk, _WORKER_DIED.format(names=_names(chunk))
                         else:
-                            yield index, future.result() if error is None else _reason(error)
+                            yield chunk, future.result() if error is None else _reason(error)
             finally:
-                client.cancel(list(running))
+                client.cancel([*running, bars])
+                client.run(_forget_run, run)
 
-        yield max(1, sum(client.nthreads().values())), execute
+        yield slots, execute
+
+
+def _the_bars(market: MarketData) -> MarketData:
+    """A Dask task whose result is the run's bars: the chunks' tasks depend on it, so each worker
+    fetches them once."""
+    return market
+
+
+def _forget_run(run: str) -> None:
+    """On each Dask worker after a run: let its bars and indicators go (the worker serves other work)."""
+    global _ROOT
+    with _ROOT_LOCK:
+        if _ROOT is not None and _ROOT[0] == run:
+            _ROOT = None
+
+
+LOCAL_CLUSTER_CONFIG = {
+    # one task per worker at a time, so a worker's death blames only the chunk it ran; a chunk that kills
+    # two workers fails (a backtest is deterministic: it would kill a third)
+    "distributed.scheduler.allowed-failures": 1,
+    "distributed.scheduler.worker-saturation": 1.0,
+    # the profiler samples the running task's stack every 10 ms, taking the GIL from the engine's
+    # pure-Python loop: about 15 % slower with it (bench/sweep.py)
+    "distributed.worker.profile.enabled": False,
+}
 
 
 @contextmanager
@@ -308,10 +389,7 @@ def _dask_client(address: str, workers: int | None) -> Iterator[Any]:
         return
     import dask
 
-    # one task per worker at a time, so a worker's death blames only the chunk it ran; a chunk that kills
-    # two workers fails (a backtest is deterministic: it would kill a third)
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
-                          "distributed.scheduler.worker-saturation": 1.0}):
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
         # one thread per worker: the engine is Python, threads of one process would only take turns
         cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=logging.ERROR, preload=[__name__])

@@ -30,6 +30,10 @@ class SymbolSeries:
     def __len__(self) -> int:
         return len(self.timeline_index)
 
+    def __reduce__(self) -> tuple:
+        # memoryviews do not pickle; a worker process rebuilds them from the arrays
+        return SymbolSeries, (self.symbol, self.timeline_index, self.arrays)
+
 
 class MarketData:
     """Bars of every symbol aligned on the union of their timestamps (shared, one per run).
@@ -47,6 +51,7 @@ class MarketData:
         n = len(timestamps)
         # position_of[symbol][t] = the symbol's own bar number at timeline index t, or -1
         self.position_of: dict[str, np.ndarray] = {}
+        self._closes_filled: dict[str, np.ndarray] = {}
         for symbol, one in self.series.items():
             positions = np.full(n, -1, dtype=np.int64)
             positions[one.timeline_index] = np.arange(len(one), dtype=np.int64)
@@ -55,6 +60,10 @@ class MarketData:
 
     def __len__(self) -> int:
         return len(self.timestamps)
+
+    def __reduce__(self) -> tuple:
+        # what a parallel run sends its workers: the bars, not the positions derived from them
+        return MarketData, (self.timestamps, self.series, self.dropped)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, symbols: tuple[str, ...], origin: str = "bars") -> MarketData:
@@ -91,14 +100,20 @@ class MarketData:
 
     def closes_filled(self, symbol: str) -> np.ndarray:
         """The symbol's close at every timeline index, carried forward over its gaps (NaN before
-        its first bar). A symbol with a bar at every timestamp gives its own array, uncopied."""
-        one = self.series[symbol]
-        if len(one) == len(self.timestamps):
-            return one.arrays["close"]
-        last = np.full(len(self.timestamps), -1, dtype=np.int64)
-        last[one.timeline_index] = np.arange(len(one))
-        np.maximum.accumulate(last, out=last)
-        return np.where(last >= 0, one.arrays["close"][np.maximum(last, 0)], np.nan)
+        its first bar). A symbol with a bar at every timestamp gives its own array, uncopied; one
+        with gaps a read-only array made once, shared by every system's equity curve."""
+        filled = self._closes_filled.get(symbol)
+        if filled is None:
+            one = self.series[symbol]
+            filled = one.arrays["close"]
+            if len(one) < len(self.timestamps):
+                last = np.full(len(self.timestamps), -1, dtype=np.int64)
+                last[one.timeline_index] = np.arange(len(one))
+                np.maximum.accumulate(last, out=last)
+                filled = np.where(last >= 0, one.arrays["close"][np.maximum(last, 0)], np.nan)
+                filled.flags.writeable = False
+            self._closes_filled[symbol] = filled
+        return filled
 
     def frame(self) -> pd.DataFrame:
         """The bars back as one long frame (for reports and exports)."""

@@ -52,8 +52,8 @@ class Portfolio:
     """Receives `order_filled`; keeps the ledger exact and sends `portfolio_updated`.
 
     Marking to market is lazy: the ledger records each change (bar, cash, position)
-    and `equity_curve()` marks every bar at its close afterwards, which gives the
-    same numbers as marking each bar but costs nothing on bars without fills.
+    and `equity_steps().frame()` marks every bar at its close afterwards, which gives
+    the same numbers as marking each bar but costs nothing on bars without fills.
     """
 
     def __init__(self, *, signals: SystemSignals, market: MarketData, namespace: str,
@@ -140,22 +140,26 @@ class Portfolio:
 
     # ------------------------------------------------------------------ results
 
+    def equity_steps(self, bars: int | None = None) -> EquitySteps:
+        """The ledger's changes over the first `bars` bars (all of them by default), from which
+        `EquitySteps.frame()` draws the curve."""
+        n = len(self._market) if bars is None else bars
+        changes = self._changes
+        indices = np.fromiter((change[0] for change in changes), dtype=np.int64, count=len(changes))
+        holdings = {}
+        for symbol in self._market.symbols:
+            mine = [i for i, change in enumerate(changes) if change[2] == symbol]
+            if mine:
+                holdings[symbol] = (indices[mine], np.array([changes[i][3] for i in mine], dtype=np.float64),
+                                    self._market.closes_filled(symbol))
+        return EquitySteps(timeline=self._market.timestamps, bars=n, initial_capital=self.initial_capital,
+                           indices=indices, cash=np.array([change[1] for change in changes], dtype=np.float64),
+                           holdings=holdings)
+
     def equity_curve(self, bars: int | None = None) -> pd.DataFrame:
         """Cash, position value and equity at the close of each of the first `bars` bars
         (all of them by default), after that bar's fills."""
-        n = len(self._market) if bars is None else bars
-        indices = np.fromiter((change[0] for change in self._changes), dtype=np.int64, count=len(self._changes))
-        cash = _step_values(n, indices, [change[1] for change in self._changes], self.initial_capital)
-        position_value = np.zeros(n)
-        for symbol in self._market.symbols:
-            mine = [i for i, change in enumerate(self._changes) if change[2] == symbol]
-            if not mine:
-                continue
-            quantities = _step_values(n, indices[mine], [self._changes[i][3] for i in mine], 0.0)
-            held = quantities != 0.0  # 0 × NaN (no close yet) must stay 0
-            position_value[held] += quantities[held] * self._market.closes_filled(symbol)[:n][held]
-        return pd.DataFrame({"timestamp": self._market.timestamps[:n], "cash": cash,
-                             "position_value": position_value, "equity": cash + position_value}, copy=False)
+        return self.equity_steps(bars).frame()
 
     def open_lots_frame(self) -> pd.DataFrame:
         """The lots still open, oldest first per symbol, with the entry costs not yet in a trade."""
@@ -168,7 +172,37 @@ class Portfolio:
                             columns=list(TRADE_COLUMNS))
 
 
-def _step_values(n: int, indices: np.ndarray, values: list[float], start: float) -> np.ndarray:
+@frozen
+class EquitySteps:
+    """A portfolio's cash and holdings as steps, one per fill; the curve is drawn from them on demand.
+
+    The curve is a row per bar (32 MB a system at a million bars), the steps a row per
+    fill: a parallel run's workers send these back, with the run's timeline and closes
+    (the same arrays for every system, so sent once per chunk), and the caller draws.
+    """
+
+    timeline: pd.DatetimeIndex  # the run's, whole
+    bars: int  # the curve covers the first `bars` bars of the timeline
+    initial_capital: float
+    indices: np.ndarray  # the bar of each change, ascending
+    cash: np.ndarray  # the cash after each change
+    holdings: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # symbol → (its changes' bars, the position
+    # after each, its close at every bar carried forward), for each symbol ever held
+
+    def frame(self) -> pd.DataFrame:
+        """Cash, position value and equity at the close of each bar, after that bar's fills."""
+        n = self.bars
+        cash = _step_values(n, self.indices, self.cash, self.initial_capital)
+        position_value = np.zeros(n)
+        for indices, positions, closes in self.holdings.values():
+            quantities = _step_values(n, indices, positions, 0.0)
+            held = quantities != 0.0  # 0 × NaN (no close yet) must stay 0
+            position_value[held] += quantities[held] * closes[:n][held]
+        return pd.DataFrame({"timestamp": self.timeline[:n], "cash": cash, "position_value": position_value,
+                             "equity": cash + position_value}, copy=False)
+
+
+def _step_values(n: int, indices: np.ndarray, values: np.ndarray, start: float) -> np.ndarray:
     """A length-`n` series that is `start` until the first index, then each value from its index on
     (indices ascending; of several at one index the last wins)."""
     series = np.full(n, start)
@@ -176,6 +210,6 @@ def _step_values(n: int, indices: np.ndarray, values: list[float], start: float)
         changes = np.zeros(n, dtype=np.int64)  # 1 + the position in `values` of the change in force
         changes[indices] = np.arange(1, len(indices) + 1)
         np.maximum.accumulate(changes, out=changes)
-        known = np.concatenate(([start], np.asarray(values, dtype=np.float64)))
+        known = np.concatenate(([start], values))
         series = known[changes]
     return series

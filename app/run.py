@@ -2,7 +2,7 @@
 
 With `app/cli.py` this is the composition root: the part of `app/` that reaches
 into `containers/` (to build the run) and `reports/` (to write it); `app/executors.py`
-builds containers too, on its workers.
+builds containers too, on its workers, and steps them (serially here).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 from attrs import frozen
 
 from app.config import BacktestConfig
-from app.engine import Engine, ProgressCallback, StopRequest
+from app.engine import ProgressCallback, StopRequest
 from app.errors import MultifolioError
-from app.executors import run_in_parallel
+from app.executors import run_in_parallel, run_systems
 from app.manifest import RunManifest, run_status
 from app.registry import PluginRegistry
 from app.system import SystemResult
@@ -42,26 +42,6 @@ def build_container(config: BacktestConfig, registry: PluginRegistry) -> Backtes
     root.plugins.override(registry)
     root.config.from_dict({"data": config.data_settings()})
     return root
-
-
-def run_systems(root: BacktestContainer, entries: Sequence[dict[str, Any]],
-                progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None
-                ) -> list[SystemResult]:
-    """Build one TradingSystem per entry (`TradingSystemConfig.settings()`), run them together."""
-    return run_containers(root, [root.trading_system(config=entry) for entry in entries], progress, stop_requested)
-
-
-def run_containers(root: BacktestContainer, systems: Sequence[Any], progress: ProgressCallback | None = None,
-                   stop_requested: StopRequest | None = None) -> list[SystemResult]:
-    """Run TradingSystem containers already made from `root` (a test may have overridden their
-    providers), then shut their resources down."""
-    try:
-        runners = [system.runner() for system in systems]
-        return Engine(market=root.data.market(), systems=runners, progress=progress,
-                      stop_requested=stop_requested).run()
-    finally:
-        for system in systems:
-            system.shutdown_resources()
 
 
 def run_folder(config: BacktestConfig, output_dir: str | Path | None) -> Path:
@@ -96,7 +76,7 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
                               "another with --output-dir or reporting.output_dir") from None
     entries = [entry.settings() for entry in config.trading_systems]
     results = run_systems(root, entries, progress, stop_requested) if config.execution_engine.type == "serial" \
-        else run_in_parallel(config.execution_engine, config.data_settings(), entries, progress, stop_requested)
+        else run_in_parallel(config.execution_engine, market, entries, progress, stop_requested)
     status = run_status(results)
     try:
         metrics, summary = write_results(config, results, market, folder)

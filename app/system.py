@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ from app.events import (
 from app.execution import ExecutionSimulator
 from app.features import SystemIndicators
 from app.market import MarketData
-from app.portfolio import Portfolio
+from app.portfolio import EquitySteps, Portfolio
 from app.risk import RiskManager
 from app.signals import SystemSignals, dispatcher
 from app.strategy import StrategyRunner
@@ -102,6 +103,7 @@ def connect_bus(*, signals: SystemSignals, strategy: StrategyRunner, risk: RiskM
     finally:
         for signal, receiver in wiring:
             signal.disconnect(receiver)
+        signals.seal()  # the sealed routes held the receivers: a cycle that only the garbage collector could free
 
 
 @frozen
@@ -112,7 +114,7 @@ class SystemResult:
     namespace: str
     initial_capital: float
     settings: dict  # the system's resolved configuration
-    equity: pd.DataFrame
+    equity_steps: EquitySteps | None  # None for a failed system: no figures
     trades: pd.DataFrame
     orders: pd.DataFrame
     open_positions: dict[str, float]
@@ -125,6 +127,12 @@ class SystemResult:
     last_bar: int = -1  # the timeline index of the last bar this system finished
     error: str = ""  # the traceback of a failed system
     failed_at: str = ""  # where a failed system stopped, e.g. "failed at bar 700 (2024-01-03T14:40:00)"
+
+    @cached_property
+    def equity(self) -> pd.DataFrame:
+        """Cash, position value and equity at every bar's close up to `last_bar` (empty if failed),
+        drawn on first use."""
+        return pd.DataFrame() if self.equity_steps is None else self.equity_steps.frame()
 
 
 class SystemRunner:
@@ -173,7 +181,7 @@ class SystemRunner:
         self.signals.emit(DataEnded(self.namespace, self._market.timestamps[last], last))
         return SystemResult(
             name=self.name, namespace=self.namespace, initial_capital=self.portfolio.initial_capital,
-            settings=self.settings, equity=self.portfolio.equity_curve(last + 1),
+            settings=self.settings, equity_steps=self.portfolio.equity_steps(last + 1),
             trades=self.portfolio.trades_frame(), orders=self._order_log.frame(),
             open_positions=self.portfolio.positions(), open_lots=self.portfolio.open_lots_frame(),
             indicators=tuple(self._indicators.keys()), indicator_values=self._indicator_arrays(),
@@ -185,7 +193,7 @@ class SystemRunner:
         empty = pd.DataFrame()
         return SystemResult(
             name=self.name, namespace=self.namespace, initial_capital=self.portfolio.initial_capital,
-            settings=self.settings, equity=empty, trades=empty, orders=empty, open_positions={},
+            settings=self.settings, equity_steps=None, trades=empty, orders=empty, open_positions={},
             open_lots=empty, indicators=tuple(self._indicators.keys()), status="failed", last_bar=index,
             error=error, failed_at=f"failed at bar {index} ({self._market.timestamps[index].isoformat()})")
 

@@ -10,8 +10,9 @@ from typing import Any
 import pandas as pd
 
 from app.config import BacktestConfig, validate_document
+from app.executors import run_containers
 from app.registry import PluginRegistry
-from app.run import build_container, run_containers
+from app.run import build_container
 from app.system import SystemResult
 
 

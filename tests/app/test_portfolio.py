@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
+
+import pandas as pd
 import pytest
 
 from app.events import OrderFilled
@@ -74,3 +77,23 @@ def test_equity_curve_marks_every_bar_at_its_close_after_that_bars_fills():
     assert curve["position_value"].tolist() == [0, 0, 1020, 1030, 1040, 1050]
     assert (curve["equity"] == curve["cash"] + curve["position_value"]).all()
     assert portfolio.equity_at(3) == 8_990 + 1030
+
+
+def test_equity_steps_cross_a_process_boundary_small_and_draw_the_same_curve():
+    """What a parallel run's worker sends back: a step per fill, the closes shared; the caller draws the curve."""
+    spy = bars_from_closes([100, 101, 102, 103, 104, 105])
+    qqq = bars_from_closes([50, 51, 52, 53], "QQQ", start="2024-01-02 09:32")  # no bar at the first two timestamps
+    market = MarketData.from_frame(pd.concat([spy, qqq], ignore_index=True), ("SPY", "QQQ"))
+    portfolio = Portfolio(signals=SystemSignals(namespace="alpha"), market=market, namespace="alpha",
+                          initial_capital=10_000.0)
+    portfolio.on_order_filled(fill(market, 1, 10, 100.0))
+    portfolio.on_order_filled(OrderFilled("alpha", market.timestamps[3], 3, 2, "QQQ", -4, 51.0, 0.5, 0.0))
+    steps = portfolio.equity_steps()
+    assert steps.holdings["QQQ"][2] is market.closes_filled("QQQ")  # one array for every system
+    copy = pickle.loads(pickle.dumps(steps))
+    pd.testing.assert_frame_equal(copy.frame(), portfolio.equity_curve(), check_exact=True)
+    curve = copy.frame()
+    assert curve["cash"].tolist() == [10_000, 9_000, 9_000, 9_203.5, 9_203.5, 9_203.5]
+    assert curve["position_value"].tolist() == [0, 1010, 1020, 1030 - 204, 1040 - 208, 1050 - 212]
+    assert len(steps.indices) == len(steps.cash) == 2  # a step per fill, not a row per bar
+    assert portfolio.equity_steps(4).frame().equals(curve.iloc[:4])

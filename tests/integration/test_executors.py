@@ -9,11 +9,16 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
+from app.config import ExecutionEngineConfig
+from app.executors import LOCAL_CLUSTER_CONFIG, run_in_parallel, run_systems, worker_container
+from app.market import MarketData
 from app.registry import PluginRegistry
 from app.run import run_backtest
-from tests.builders import backtest_config, checked, system_config
+from tests.builders import backtest_config, bars_from_closes, checked, system_config
 
 dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
@@ -56,8 +61,7 @@ def plugin_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def cluster(plugin_path):
     """One real LocalCluster for the module: two worker processes of one thread, as multifolio starts it."""
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1,
-                          "distributed.scheduler.worker-saturation": 1.0}):
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
         local = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     with local:
         yield local
@@ -107,20 +111,43 @@ def test_a_sweep_writes_byte_identical_files_serially_on_processes_and_on_dask(s
         assert sorted(done for done, _ in reported) == [0, 2, 4, 6, 8]
 
 
+def test_the_workers_step_the_callers_bars_and_never_ask_the_data_source(cluster):
+    """Bars that exist only in this process (no file, no source): every worker steps exactly these."""
+    closes = 100 + np.cumsum(np.random.default_rng(3).normal(0, 0.5, 2500))
+    market = MarketData.from_frame(bars_from_closes(closes.round(2)), ("SPY",))
+    entries = [entry.settings() for entry in checked(sweep()).trading_systems]
+    expected = run_systems(worker_container(market), entries)
+    for engine in (ExecutionEngineConfig(type="processes", workers=2),
+                   ExecutionEngineConfig(type="dask", address=cluster.scheduler_address)):
+        results = run_in_parallel(engine, market, entries)
+        assert [r.name for r in results] == [r.name for r in expected]
+        for got, want in zip(results, expected):
+            assert got.status == "completed" and len(got.trades) > 0
+            pd.testing.assert_frame_equal(got.trades, want.trades, check_exact=True)
+            pd.testing.assert_frame_equal(got.orders, want.orders, check_exact=True)
+            pd.testing.assert_frame_equal(got.equity, want.equity, check_exact=True)
+
+
 def killer_sweep() -> dict:
     return sweep(system_config("doomed", strategy={"type": "exits_at_bar", "parameters": {"bar": 500}}),
                  system_config("after", strategy={"type": "buy_and_hold"}))
 
 
 def assert_only_the_dead_workers_chunk_failed(outcome, serial_files: dict[str, bytes]) -> None:
-    """Ten systems in four chunks of 3, 3, 2, 2: the last holds `doomed` and `after`; the sweep survives whole."""
+    """Ten systems in four chunks, each taking every fourth: `doomed` (the ninth) shares the first with
+    the first and the fifth, which fail with it; the other seven finish as they do serially."""
+    held = ["sma.fast_period-5.slow_period-30", "sma.fast_period-15.slow_period-30", "doomed"]
     failed = {r.name: r.error for r in outcome.results if r.status == "failed"}
-    assert sorted(failed) == ["after", "doomed"]
-    assert all("worker process died" in error and "doomed, after" in error for error in failed.values())
-    assert [r.status for r in outcome.results[:8]] == ["completed"] * 8
+    assert sorted(failed) == sorted(held)
+    assert all("worker process died" in error and ", ".join(held) in error for error in failed.values())
+    assert [r.name for r in outcome.results if r.status == "completed"] == [
+        r.name for r in outcome.results if r.name not in held]
     files = result_files(outcome.folder)
-    sweep_files = {name: data for name, data in serial_files.items() if name.startswith("sma.")}
-    assert {name: files[name] for name in sweep_files} == sweep_files
+    survivors = {name: data for name, data in serial_files.items()
+                 if name.startswith("sma.") and name.split("/")[0] not in held}
+    assert len({name.split("/")[0] for name in survivors}) == 6
+    assert {name: files[name] for name in survivors} == survivors
+    assert "completed" == next(r.status for r in outcome.results if r.name == "after")
 
 
 def test_a_killed_worker_process_fails_only_the_systems_it_held_on_processes(serial_files, plugin_path, tmp_path):
