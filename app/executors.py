@@ -22,6 +22,7 @@ import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -123,31 +124,57 @@ def _stop_event_name(run: str) -> str:
 # ---------------------------------------------------------------- in the calling process
 
 
+Executor = Callable[..., list[SystemResult]]  # (root, entries, progress, stop_requested) → results
+
+
+@contextmanager
+def start_executor(engine: ExecutionEngineConfig, systems: int) -> Iterator[Executor]:
+    """The executor `engine` names, for a run of `systems` systems. A parallel one starts its worker
+    processes (or its LocalCluster) on entering, so they get ready while the caller loads the bars;
+    leaving stops them. The executor steps `entries` over `root`'s bars."""
+    if engine.type == "serial":
+        yield run_systems
+        return
+    backend = {"processes": _on_processes, "dask": _on_dask}[engine.type]
+    with backend(engine, systems) as (slots, execute):
+        def run_on_workers(root: BacktestContainer, entries: Sequence[dict[str, Any]],
+                           progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None
+                           ) -> list[SystemResult]:
+            return _run_chunks(execute, split(entries, slots()), root.data.market(), len(entries), progress,
+                               stop_requested or (lambda: False))
+
+        yield run_on_workers
+
+
 def run_in_parallel(engine: ExecutionEngineConfig, market: MarketData, entries: Sequence[dict[str, Any]],
                     progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None
                     ) -> list[SystemResult]:
-    """Run `entries` over `market` on `engine` (processes or dask); results in the order of `entries`.
+    """Run `entries` over `market` on `engine` (processes or dask); results in the order of `entries`."""
+    with start_executor(engine, len(entries)) as execute:
+        return execute(worker_container(market), entries, progress, stop_requested)
+
+
+def _run_chunks(execute: Execute, chunks: list[Chunk], market: MarketData, systems: int,
+                progress: ProgressCallback | None, stop_requested: StopRequest) -> list[SystemResult]:
+    """The chunks' results in the order of the run's entries.
 
     A chunk that does not come back (its worker died, or it raised outside the engine's
     own fault isolation) fails its systems only; `progress` gets (systems done, systems).
     A stop request is passed on to the workers, whose systems end at their next bar
     boundary marked interrupted, as in a serial run.
     """
-    entries = list(entries)
-    backend = {"processes": _on_processes, "dask": _on_dask}[engine.type]
     results: dict[int, SystemResult] = {}
     if progress is not None:
-        progress(0, len(entries))
-    with backend(engine, market) as (workers, execute):
-        chunks = split(entries, workers)
-        for chunk, outcome in execute(chunks, stop_requested or (lambda: False)):
-            held = chunk.entries
-            outcome = outcome if isinstance(outcome, list) else [_lost(entry, outcome) for entry in held]
-            results.update(zip(chunk.indices, outcome))
-            if progress is not None:
-                progress(len(results), len(entries))
+        progress(0, systems)
+    for chunk, outcome in execute(market, chunks, stop_requested):
+        outcome = outcome if isinstance(outcome, list) else [_lost(entry, outcome) for entry in chunk.entries]
+        results.update(zip(chunk.indices, outcome))
+        if progress is not None:
+            progress(len(results), systems)
     interrupted = "the run was interrupted before its worker finished it"
-    return [results.get(index) or _lost(entry, interrupted) for index, entry in enumerate(entries)]
+    held = sorted(((index, entry) for chunk in chunks for index, entry in zip(chunk.indices, chunk.entries)),
+                  key=lambda pair: pair[0])
+    return [results.get(index) or _lost(entry, interrupted) for index, entry in held]
 
 
 def split(entries: Sequence[dict[str, Any]], workers: int) -> list[Chunk]:
@@ -174,7 +201,7 @@ def _lost(entry: dict[str, Any], reason: str) -> SystemResult:
 
 
 Outcome = list[SystemResult] | str  # the chunk's results, or why it has none
-Execute = Callable[[Sequence[Chunk], StopRequest], Iterator[tuple[Chunk, Outcome]]]
+Execute = Callable[[MarketData, Sequence[Chunk], StopRequest], Iterator[tuple[Chunk, Outcome]]]
 _POLL = 0.25  # seconds between looks at a stop request while waiting for workers
 
 
@@ -186,7 +213,8 @@ class _WorkerProcess:
     def __init__(self, context: Any, stop: Any) -> None:
         self.connection, theirs = context.Pipe()
         self.process = context.Process(target=_serve, args=(theirs, stop), daemon=True)
-        self.process.start()
+        with _ctrl_c_ignored():  # from its first instruction: a Ctrl-C while it imports must not print its traceback
+            self.process.start()
         theirs.close()
 
     def send(self, message: MarketData | Chunk) -> None:
@@ -206,6 +234,20 @@ class _WorkerProcess:
         self.process.kill()
         self.process.join()
         self.connection.close()
+
+
+@contextmanager
+def _ctrl_c_ignored() -> Iterator[None]:
+    """SIGINT ignored meanwhile: a process started now is born ignoring it (an ignored signal stays
+    ignored across exec, and Python leaves it so)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set a handler; `_serve` ignores it once the worker runs
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _leave_ctrl_c_to_the_caller() -> None:
@@ -239,16 +281,18 @@ def _serve(connection: Any, stop: Any) -> None:
 
 
 @contextmanager
-def _on_processes(engine: ExecutionEngineConfig, market: MarketData) -> Iterator[tuple[int, Execute]]:
-    """Local worker processes, each taking the next chunk when free; one that dies fails only the chunk
-    it was running, and a fresh process takes its place for the chunks still waiting."""
+def _on_processes(engine: ExecutionEngineConfig, systems: int
+                  ) -> Iterator[tuple[Callable[[], int], Execute]]:
+    """Local worker processes, started at once, each taking the next chunk when free; one that dies fails
+    only the chunk it was running, and a fresh process takes its place for the chunks still waiting."""
     # spawn, never fork: the caller may hold threads (a Dask client, a plugin's pool)
     context = multiprocessing.get_context("spawn")
     workers = engine.workers or os.cpu_count() or 1
-    started: list[_WorkerProcess] = []
     stop = context.Event()
+    started = [_WorkerProcess(context, stop) for _ in range(min(workers, systems))]
 
-    def execute(chunks: Sequence[Chunk], stop_requested: StopRequest) -> Iterator[tuple[Chunk, Outcome]]:
+    def execute(market: MarketData, chunks: Sequence[Chunk], stop_requested: StopRequest
+                ) -> Iterator[tuple[Chunk, Outcome]]:
         waiting = deque(chunks)
         busy: dict[_WorkerProcess, Chunk] = {}  # worker → the chunk it runs
 
@@ -257,14 +301,8 @@ def _on_processes(engine: ExecutionEngineConfig, market: MarketData) -> Iterator
                 busy[worker] = waiting.popleft()
                 worker.send(busy[worker])
 
-        def start(count: int) -> list[_WorkerProcess]:
-            fresh = [_WorkerProcess(context, stop) for _ in range(count)]
-            started.extend(fresh)
-            for worker in fresh:  # all started first: each reads the bars once its imports are done
-                worker.send(market)
-            return fresh
-
-        for worker in start(min(len(chunks), workers)):
+        for worker in list(started):
+            worker.send(market)  # each reads it once its imports are done
             give(worker)
         while busy:
             if stop_requested():
@@ -281,19 +319,21 @@ def _on_processes(engine: ExecutionEngineConfig, market: MarketData) -> Iterator
                     worker.stop()
                     started.remove(worker)
                     if waiting:
-                        worker, = start(1)
+                        worker = _WorkerProcess(context, stop)
+                        started.append(worker)
+                        worker.send(market)
                 yield chunk, outcome
                 give(worker)
 
     try:
-        yield workers, execute
+        yield lambda: workers, execute
     finally:
         for worker in started:
             worker.stop()
 
 
 @contextmanager
-def _on_dask(engine: ExecutionEngineConfig, market: MarketData) -> Iterator[tuple[int, Execute]]:
+def _on_dask(engine: ExecutionEngineConfig, systems: int) -> Iterator[tuple[Callable[[], int], Execute]]:
     """A Dask cluster: the one at `address` (or DASK_SCHEDULER_ADDRESS), else a LocalCluster for this run.
     The bars go to every worker once, from this process: the workers need not see its files."""
     import dask
@@ -301,18 +341,20 @@ def _on_dask(engine: ExecutionEngineConfig, market: MarketData) -> Iterator[tupl
     from distributed import wait as wait_for
 
     with _dask_client(engine.address or os.environ.get("DASK_SCHEDULER_ADDRESS", ""), engine.workers) as client:
-        slots = max(1, sum(client.nthreads().values()))
+        def slots() -> int:
+            return max(1, sum(client().nthreads().values()))
 
-        def execute(chunks: Sequence[Chunk], stop_requested: StopRequest) -> Iterator[tuple[Chunk, Outcome]]:
-            run = chunks[0].run
+        def execute(market: MarketData, chunks: Sequence[Chunk], stop_requested: StopRequest
+                    ) -> Iterator[tuple[Chunk, Outcome]]:
+            dask_client, run = client(), chunks[0].run
             # the bars go in the graph once, as a task's argument, never scattered: a chunk that crashes its
             # worker twice can take every copy down with it, and scattered data would then be gone for the
             # other chunks, while a task's result is computed again
             with dask.config.set({"distributed.admin.large-graph-warning-threshold": "1 PiB"}):
-                bars = client.submit(_the_bars, market, key=f"multifolio-{run}-bars", pure=False)
+                bars = dask_client.submit(_the_bars, market, key=f"multifolio-{run}-bars", pure=False)
             # on every worker before the first chunk: else the scheduler would queue the chunks where the bars
             # are rather than move them, and leave the other workers idle
-            client.replicate([bars])
+            dask_client.replicate([bars])
             waiting = deque(enumerate(chunks))
             running: dict[Any, Chunk] = {}
 
@@ -320,11 +362,11 @@ def _on_dask(engine: ExecutionEngineConfig, market: MarketData) -> Iterator[tupl
                 # one chunk per worker thread at a time, whatever the cluster's own queueing: a worker that
                 # dies then fails only the chunk it was running
                 index, chunk = waiting.popleft()
-                running[client.submit(run_chunk_on_dask, chunk, bars, key=f"multifolio-{run}-{index}")] = chunk
+                running[dask_client.submit(run_chunk_on_dask, chunk, bars, key=f"multifolio-{run}-{index}")] = chunk
 
-            for _ in range(min(slots, len(waiting))):
+            for _ in range(min(slots(), len(waiting))):
                 submit()
-            stop = Event(_stop_event_name(run), client=client)
+            stop = Event(_stop_event_name(run), client=dask_client)
             try:
                 while running:
                     if stop_requested() and not stop.is_set():
@@ -343,8 +385,8 @@ def _on_dask(engine: ExecutionEngineConfig, market: MarketData) -> Iterator[tupl
                         else:
                             yield chunk, future.result() if error is None else _reason(error)
             finally:
-                client.cancel([*running, bars])
-                client.run(_forget_run, run)
+                dask_client.cancel([*running, bars])
+                dask_client.run(_forget_run, run)
 
         yield slots, execute
 
@@ -364,10 +406,8 @@ def _forget_run(run: str) -> None:
 
 
 LOCAL_CLUSTER_CONFIG = {
-    # one task per worker at a time, so a worker's death blames only the chunk it ran; a chunk that kills
-    # two workers fails (a backtest is deterministic: it would kill a third)
+    # a chunk that kills two workers fails (a backtest is deterministic: it would kill a third)
     "distributed.scheduler.allowed-failures": 1,
-    "distributed.scheduler.worker-saturation": 1.0,
     # the profiler samples the running task's stack every 10 ms, taking the GIL from the engine's
     # pure-Python loop: about 15 % slower with it (bench/sweep.py)
     "distributed.worker.profile.enabled": False,
@@ -375,8 +415,10 @@ LOCAL_CLUSTER_CONFIG = {
 
 
 @contextmanager
-def _dask_client(address: str, workers: int | None) -> Iterator[Any]:
-    from distributed import Client, LocalCluster
+def _dask_client(address: str, workers: int | None) -> Iterator[Callable[[], Any]]:
+    """The run's Dask client, as a call that waits for it: a LocalCluster starts on a thread of its own
+    meanwhile (about a second), a cluster at `address` is reached at once (a wrong address fails first)."""
+    from distributed import Client
 
     if address:
         try:
@@ -385,16 +427,27 @@ def _dask_client(address: str, workers: int | None) -> Iterator[Any]:
             raise MultifolioError(f"cannot reach the Dask scheduler at {address} (from execution_engine.address, "
                                   f"--address or DASK_SCHEDULER_ADDRESS): {error}") from None
         with client:
-            yield client
+            yield lambda: client
         return
+    with ThreadPoolExecutor(1, thread_name_prefix="multifolio-local-cluster") as pool:
+        starting = pool.submit(_local_cluster, workers or os.cpu_count() or 1)
+        try:
+            yield lambda: starting.result()[1]
+        finally:
+            cluster, client = starting.result()  # a run that failed meanwhile still waits for it, to close it
+            client.close()
+            cluster.close()
+
+
+def _local_cluster(workers: int) -> tuple[Any, Any]:
     import dask
+    from distributed import Client, LocalCluster
 
     with dask.config.set(LOCAL_CLUSTER_CONFIG):
         # one thread per worker: the engine is Python, threads of one process would only take turns
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR, preload=[__name__])
-    with cluster, Client(cluster) as client:
-        yield client
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR, preload=[__name__])
+    return cluster, Client(cluster)
 
 
 def _reason(error: BaseException) -> str:

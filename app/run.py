@@ -16,7 +16,7 @@ from attrs import frozen
 from app.config import BacktestConfig
 from app.engine import ProgressCallback, StopRequest
 from app.errors import MultifolioError
-from app.executors import run_in_parallel, run_systems
+from app.executors import start_executor
 from app.manifest import RunManifest, run_status
 from app.registry import PluginRegistry
 from app.system import SystemResult
@@ -59,24 +59,25 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
                  ) -> RunOutcome:
     """Run every system of `config` over its data and write the results.
 
-    The data is loaded and checked first; then the run folder and its manifest are
-    written, so an unwritable folder stops the run before its first bar. Every file is
+    The data is loaded and checked first (a parallel executor's workers start
+    meanwhile); then the run folder and its manifest are written, so an unwritable
+    folder stops the run before its first bar. Every file is
     written atomically; the manifest says `completed` only once all of them are.
     """
     folder = run_folder(config, output_dir)
     root = build_container(config, registry)
-    market = root.data.market()
-    source = root.data.source()
-    manifest = RunManifest(folder, config, registry)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        manifest.data_loaded(source.describe(), source.files(), len(market), market.dropped)
-    except OSError as error:
-        raise MultifolioError(f"cannot write to the output folder {folder}: {error.strerror or error}; choose "
-                              "another with --output-dir or reporting.output_dir") from None
     entries = [entry.settings() for entry in config.trading_systems]
-    results = run_systems(root, entries, progress, stop_requested) if config.execution_engine.type == "serial" \
-        else run_in_parallel(config.execution_engine, market, entries, progress, stop_requested)
+    with start_executor(config.execution_engine, len(entries)) as execute:  # parallel workers start meanwhile
+        market = root.data.market()
+        source = root.data.source()
+        manifest = RunManifest(folder, config, registry)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            manifest.data_loaded(source.describe(), source.files(), len(market), market.dropped)
+        except OSError as error:
+            raise MultifolioError(f"cannot write to the output folder {folder}: {error.strerror or error}; choose "
+                                  "another with --output-dir or reporting.output_dir") from None
+        results = execute(root, entries, progress, stop_requested)
     status = run_status(results)
     try:
         metrics, summary = write_results(config, results, market, folder)

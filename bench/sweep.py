@@ -1,28 +1,37 @@
 """A 16-system sweep on 1M synthetic bars: serial vs local processes vs Dask, wall time and peak memory.
 
-The SMA crossover over fast 5, 10, 15, 20 × slow 30, 40, 50, 60. Timed is what the
-executor does in `run_backtest`: every system stepped over every bar and its results
-back in the calling process (the data load in the calling process and the writing of
-the result files are the same for every executor and left out); `dask` includes starting
-its LocalCluster, `dask-running` uses one started before the clock. Peak memory is the
-largest resident set each process reached, sampled every 200 ms.
+The SMA crossover over fast 5, 10, 15, 20 × slow 30, 40, 50, 60. Timed is what
+`run_backtest` does before it writes the result files, which is the same for every
+executor: start the executor (`processes` its worker processes, `dask` its
+LocalCluster, both while the calling process loads the bars), load and check the
+bars, step every system over every bar, get the results back in the calling
+process, stop the executor. `dask-running` runs on a LocalCluster started before the
+clock, as a user's own cluster. Each run is a process of its own; a round runs every
+parallel executor once between two serial runs, and its speed-ups are taken over the
+mean of those two, because this machine's speed drifts by 10-30 % from one minute to
+the next. Peak memory is the largest resident set
+of the calling process (getrusage) and of each worker (sampled every 200 ms).
 
-    python bench/sweep.py                          # 1,000,000 bars, 2 workers
-    python bench/sweep.py --bars 100000 --workers 2
+    python bench/sweep.py                          # 1,000,000 bars, 2 workers, 3 rounds
+    python bench/sweep.py --bars 100000 --rounds 1
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import statistics
+import subprocess
+import sys
 import threading
 import time
 
 import psutil
 
 from app.config import validate_document
-from app.executors import LOCAL_CLUSTER_CONFIG, run_in_parallel, run_systems, with_executor
+from app.executors import LOCAL_CLUSTER_CONFIG, start_executor, with_executor
 from app.registry import PluginRegistry
 from app.run import build_container
 
@@ -79,11 +88,12 @@ class PeakMemory:
         return others[:count]
 
 
-def run_once(executor: str, config, registry: PluginRegistry, entries: list[dict], workers: int
-             ) -> tuple[float, int, list[int]]:
-    """One timed run: wall seconds, the caller's peak RSS, the workers' peak RSS."""
-    root = build_container(config, registry)
-    market = root.data.market()  # run_backtest loads the data in the calling process first, whatever the executor
+def measure(executor: str, bars: int, workers: int) -> dict:
+    """One timed run, in a process of its own (so each peak is this run's): wall seconds, the caller's peak
+    RSS (its data load included), the workers' peak RSS."""
+    registry = PluginRegistry()
+    config = validate_document(sweep_document(bars), registry)
+    entries = [entry.settings() for entry in config.trading_systems]
     cluster = None
     if executor == "dask-running":
         import dask
@@ -96,16 +106,16 @@ def run_once(executor: str, config, registry: PluginRegistry, entries: list[dict
         engine = with_executor(config, type=executor, workers=workers).execution_engine
     with PeakMemory() as memory:
         started = time.perf_counter()
-        if executor == "serial":
-            results = run_systems(root, entries)
-        else:
-            results = run_in_parallel(engine, market, entries)
+        root = build_container(config, registry)
+        with start_executor(engine, len(entries)) as execute:  # as run_backtest: workers start while the bars load
+            root.data.market()
+            results = execute(root, entries)
         seconds = time.perf_counter() - started
     assert [r.status for r in results] == ["completed"] * len(entries), [r.error for r in results]
     if cluster is not None:
         cluster.close()
-    caller = memory.peaks.get(os.getpid(), ("", 0))[1]
-    return seconds, caller, [] if executor == "serial" else memory.workers(workers)
+    return {"seconds": seconds, "caller": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "workers": [] if executor == "serial" else memory.workers(workers)}
 
 
 def main() -> None:
@@ -113,35 +123,43 @@ def main() -> None:
     parser.add_argument("--bars", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3,
-                        help="each round runs every executor once, serial first; the table gives medians")
-    parser.add_argument("--executors", default="serial,processes,dask,dask-running",
+                        help="each round runs every executor once, between two serial runs; the table gives medians")
+    parser.add_argument("--executors", default="processes,dask,dask-running",
                         help="dask-running: on a LocalCluster started before the clock starts, as a user's cluster")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)  # one run of this executor, its figures as JSON
     options = parser.parse_args()
+    if options.measure:
+        print(json.dumps(measure(options.measure, options.bars, options.workers)))
+        return
     executors = options.executors.split(",")
+    print(f"16 systems × {options.bars:,} bars, {options.workers} workers, {os.cpu_count()} cores, "
+          f"{options.rounds} round(s), each run in a fresh process")
 
-    registry = PluginRegistry()
-    config = validate_document(sweep_document(options.bars), registry)
-    entries = [entry.settings() for entry in config.trading_systems]
-    print(f"{len(entries)} systems × {options.bars:,} bars, {options.workers} workers, {os.cpu_count()} cores, "
-          f"{options.rounds} round(s)")
+    def run(executor: str, label: str) -> dict:
+        done = subprocess.run([sys.executable, __file__, "--measure", executor, "--bars", str(options.bars),
+                               "--workers", str(options.workers)], capture_output=True, text=True, check=True)
+        figures = json.loads(done.stdout.splitlines()[-1])
+        print(f"{label}: {executor} {figures['seconds']:.1f} s", flush=True)
+        return figures
 
-    runs: dict[str, list[tuple[float, int, list[int]]]] = {executor: [] for executor in executors}
-    for round_ in range(options.rounds):
-        for executor in executors:
-            runs[executor].append(run_once(executor, config, registry, entries, options.workers))
-            print(f"round {round_ + 1}: {executor} {runs[executor][-1][0]:.1f} s", flush=True)
-
-    # the machine's speed drifts between minutes (other tenants): a speed-up is taken within each round
-    serial = [seconds for seconds, _, _ in runs.get("serial", [])]
+    # the machine's speed drifts between minutes (other tenants): each round sits between two serial runs,
+    # and its speed-ups are taken over their mean
+    others = [executor for executor in executors if executor != "serial"]
+    runs: dict[str, list[dict]] = {"serial": [run("serial", "before round 1")], **{name: [] for name in others}}
+    for round_ in range(1, options.rounds + 1):
+        for executor in others:
+            runs[executor].append(run(executor, f"round {round_}"))
+        runs["serial"].append(run("serial", f"after round {round_}"))
+    serial = [(before["seconds"] + after["seconds"]) / 2 for before, after in zip(runs["serial"], runs["serial"][1:])]
     print("\n| executor | wall time (s), median | speed-up over serial, median | each round's speed-up | "
           "peak RSS per worker (MB) | peak RSS caller (MB) |")
     print("|---|---:|---:|---|---|---:|")
     for executor, measured in runs.items():
-        times = [seconds for seconds, _, _ in measured]
-        ratios = [before / after for before, after in zip(serial, times)]
-        workers = [max(peaks[i] for _, _, peaks in measured) for i in range(len(measured[0][2]))]
+        times = [figures["seconds"] for figures in measured]
+        ratios = [] if executor == "serial" else [before / after for before, after in zip(serial, times)]
+        workers = [max(figures["workers"][i] for figures in measured) for i in range(len(measured[0]["workers"]))]
         shown = ", ".join(f"{rss / 2**20:,.0f}" for rss in workers) or "– (in the caller)"
-        caller = max(peak for _, peak, _ in measured)
+        caller = max(figures["caller"] for figures in measured)
         print(f"| {executor} | {statistics.median(times):.1f} | "
               f"{f'{statistics.median(ratios):.2f}×' if ratios else '–'} | "
               f"{', '.join(f'{ratio:.2f}' for ratio in ratios) or '–'} | {shown} | {caller / 2**20:,.0f} |")
