@@ -4,9 +4,9 @@
 parallel executors split the systems into chunks and send each chunk's plain settings
 (never live containers) to a worker, and the caller's checked bars once to every
 worker: a worker builds its own BacktestContainer on them and keeps it for the run, so
-the bars are loaded and checked once, and indicators shared by systems on one worker
-are computed once there. A system's results depend on nothing but its own settings
-and the bars, so every executor writes the same bytes.
+the bars are loaded and checked once, by the caller, and indicators shared by systems
+on one worker are computed once there. A system's results depend on nothing but its
+own settings and the bars, so every executor writes the same bytes.
 """
 
 from __future__ import annotations
@@ -144,14 +144,6 @@ def start_executor(engine: ExecutionEngineConfig, systems: int) -> Iterator[Exec
                                stop_requested or (lambda: False))
 
         yield run_on_workers
-
-
-def run_in_parallel(engine: ExecutionEngineConfig, market: MarketData, entries: Sequence[dict[str, Any]],
-                    progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None
-                    ) -> list[SystemResult]:
-    """Run `entries` over `market` on `engine` (processes or dask); results in the order of `entries`."""
-    with start_executor(engine, len(entries)) as execute:
-        return execute(worker_container(market), entries, progress, stop_requested)
 
 
 def _run_chunks(execute: Execute, chunks: list[Chunk], market: MarketData, systems: int,

@@ -17,14 +17,14 @@ from tests.integration.cli import multifolio, write_config
 HINT = "; fix the file, or set data.on_invalid: drop to skip such rows"
 
 
-def run_on(tmp_path: Path, csv_text: str | None, **data) -> tuple:
+def run_on(tmp_path: Path, csv_text: str | None, *options: str, **data) -> tuple:
     path = tmp_path / "bars.csv"
     if csv_text is not None:
         path.write_text(csv_text)
     config = write_config(tmp_path, backtest_config(
         system_config("alpha", strategy={"type": "sma_crossover", "parameters": {"fast_period": 3, "slow_period": 5}}),
         data={"source": "csv", "symbols": ["GOOG"], "file_path": str(path), **data}, output_dir=tmp_path / "out"))
-    done = multifolio("run", str(config), "--quiet", cwd=tmp_path)
+    done = multifolio("run", str(config), "--quiet", *options, cwd=tmp_path)
     return done, path
 
 
@@ -56,6 +56,17 @@ def test_a_bad_row_is_refused_with_its_line_and_rule(tmp_path, edit, message):
     done, path = run_on(tmp_path, goog_csv(edit))
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip() == f"error: {path} {message}{HINT}"
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_a_bad_row_stops_a_parallel_run_whose_workers_were_starting_with_the_same_one_line(tmp_path, executor):
+    """The workers (or the LocalCluster) start while the bars load: they are stopped, and say nothing."""
+    if executor == "dask":
+        pytest.importorskip("distributed")
+    done, path = run_on(tmp_path, goog_csv(set_cell(3, "High", 1.0)), "--executor", executor, "--workers", "2")
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {path} line 5: high is below max(open, close){HINT}"
     assert not (tmp_path / "out").exists()
 
 

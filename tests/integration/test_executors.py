@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from app.config import ExecutionEngineConfig
-from app.executors import LOCAL_CLUSTER_CONFIG, run_in_parallel, run_systems, worker_container
+from app.executors import LOCAL_CLUSTER_CONFIG, run_systems, start_executor, worker_container
 from app.market import MarketData
 from app.registry import PluginRegistry
 from app.run import run_backtest
@@ -119,7 +119,8 @@ def test_the_workers_step_the_callers_bars_and_never_ask_the_data_source(cluster
     expected = run_systems(worker_container(market), entries)
     for engine in (ExecutionEngineConfig(type="processes", workers=2),
                    ExecutionEngineConfig(type="dask", address=cluster.scheduler_address)):
-        results = run_in_parallel(engine, market, entries)
+        with start_executor(engine, len(entries)) as execute:
+            results = execute(worker_container(market), entries)
         assert [r.name for r in results] == [r.name for r in expected]
         for got, want in zip(results, expected):
             assert got.status == "completed" and len(got.trades) > 0
