@@ -105,10 +105,27 @@ def test_a_sweep_writes_byte_identical_files_serially_on_processes_and_on_dask(s
     assert len(serial_files) > 8 * 4
     assert result_files(processes.folder) == serial_files
     assert result_files(on_dask.folder) == serial_files
-    # four chunks of two systems: progress counts systems
     for reported in progress.values():
-        assert reported[0] == (0, 8) and reported[-1] == (8, 8)
-        assert sorted(done for done, _ in reported) == [0, 2, 4, 6, 8]
+        assert_progress_counts_systems(reported, 8)
+
+
+def assert_progress_counts_systems(reported: list[tuple[float, int]], systems: int) -> None:
+    """Systems done, the running chunks' share of their bars included: from 0 to all, never back."""
+    done = [value for value, _ in reported]
+    assert reported[0] == (0, systems) and reported[-1] == (systems, systems)
+    assert {total for _, total in reported} == {systems}
+    assert all(later >= earlier - 1e-9 for earlier, later in zip(done, done[1:]))
+
+
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_progress_moves_while_the_chunks_run(cluster, tmp_path, executor):
+    progress: list[tuple[float, int]] = []
+    engine = {"type": "processes", "workers": 2} if executor == "processes" else {
+        "type": "dask", "address": cluster.scheduler_address}
+    outcome = run(sweep(bars=150_000), tmp_path, progress, **engine)
+    assert outcome.status == "completed"
+    assert_progress_counts_systems(progress, 8)
+    assert any(0 < value < 8 and value % 1 for value, _ in progress)  # within a chunk, not only at its end
 
 
 def test_the_workers_step_the_callers_bars_and_never_ask_the_data_source(cluster):
