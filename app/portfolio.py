@@ -156,11 +156,6 @@ class Portfolio:
                            indices=indices, cash=np.array([change[1] for change in changes], dtype=np.float64),
                            holdings=holdings)
 
-    def equity_curve(self, bars: int | None = None) -> pd.DataFrame:
-        """Cash, position value and equity at the close of each of the first `bars` bars
-        (all of them by default), after that bar's fills."""
-        return self.equity_steps(bars).frame()
-
     def open_lots_frame(self) -> pd.DataFrame:
         """The lots still open, oldest first per symbol, with the entry costs not yet in a trade."""
         rows = [[symbol, lot.quantity, lot.timestamp, lot.price, lot.commission, lot.slippage]

@@ -2,7 +2,7 @@
 
 With `app/cli.py` this is the composition root: the part of `app/` that reaches
 into `containers/` (to build the run) and `reports/` (to write it); `app/executors.py`
-builds containers too, on its workers, and steps them (serially here).
+builds and steps the systems' containers, in this process or on its workers.
 """
 
 from __future__ import annotations
@@ -61,8 +61,8 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
 
     The data is loaded and checked first (a parallel executor's workers start
     meanwhile); then the run folder and its manifest are written, so an unwritable
-    folder stops the run before its first bar. Every file is
-    written atomically; the manifest says `completed` only once all of them are.
+    folder stops the run before its first bar. Every file is written atomically;
+    the manifest says `completed` only once all of them are.
     """
     folder = run_folder(config, output_dir)
     root = build_container(config, registry)

@@ -103,7 +103,9 @@ def connect_bus(*, signals: SystemSignals, strategy: StrategyRunner, risk: RiskM
     finally:
         for signal, receiver in wiring:
             signal.disconnect(receiver)
-        signals.seal()  # the sealed routes held the receivers: a cycle that only the garbage collector could free
+        # sealed again with nothing connected: the routes held the components' methods, a reference cycle
+        # with them that only the garbage collector could free
+        signals.seal()
 
 
 @frozen

@@ -59,7 +59,7 @@ def test_final_equity_minus_capital_is_realised_plus_unrealised_with_commissions
     portfolio.on_order_filled(fill(market, 1, 10, 100.5, commission=0.7))
     portfolio.on_order_filled(fill(market, 2, -4, 101.3, commission=0.3))
     portfolio.on_order_filled(fill(market, 4, -20, 103.9, commission=1.1))
-    equity = portfolio.equity_curve()
+    equity = portfolio.equity_steps().frame()
     last_close = 105.0
     realised = sum(t.net_pnl for t in portfolio.trades)
     unrealised = sum((last_close - lot.price) * lot.quantity - lot.commission for lot in portfolio.open_lots("SPY"))
@@ -72,7 +72,7 @@ def test_final_equity_minus_capital_is_realised_plus_unrealised_with_commissions
 def test_equity_curve_marks_every_bar_at_its_close_after_that_bars_fills():
     portfolio, market, _ = make_portfolio()
     portfolio.on_order_filled(fill(market, 2, 10, 101.0))
-    curve = portfolio.equity_curve()
+    curve = portfolio.equity_steps().frame()
     assert curve["cash"].tolist() == [10_000] * 2 + [8_990] * 4
     assert curve["position_value"].tolist() == [0, 0, 1020, 1030, 1040, 1050]
     assert (curve["equity"] == curve["cash"] + curve["position_value"]).all()
@@ -91,7 +91,7 @@ def test_equity_steps_cross_a_process_boundary_small_and_draw_the_same_curve():
     steps = portfolio.equity_steps()
     assert steps.holdings["QQQ"][2] is market.closes_filled("QQQ")  # one array for every system
     copy = pickle.loads(pickle.dumps(steps))
-    pd.testing.assert_frame_equal(copy.frame(), portfolio.equity_curve(), check_exact=True)
+    pd.testing.assert_frame_equal(copy.frame(), portfolio.equity_steps().frame(), check_exact=True)
     curve = copy.frame()
     assert curve["cash"].tolist() == [10_000, 9_000, 9_000, 9_203.5, 9_203.5, 9_203.5]
     assert curve["position_value"].tolist() == [0, 1010, 1020, 1030 - 204, 1040 - 208, 1050 - 212]
