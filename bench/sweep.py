@@ -19,6 +19,7 @@ of the calling process (getrusage) and of each worker (sampled every 200 ms).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import resource
@@ -150,7 +151,7 @@ def main() -> None:
         for executor in others:
             runs[executor].append(run(executor, f"round {round_}"))
         runs["serial"].append(run("serial", f"after round {round_}"))
-    serial = [(before["seconds"] + after["seconds"]) / 2 for before, after in zip(runs["serial"], runs["serial"][1:])]
+    serial = [(before["seconds"] + after["seconds"]) / 2 for before, after in itertools.pairwise(runs["serial"])]
     print("\n| executor | wall time (s), median | speed-up over serial, median | each round's speed-up | "
           "peak RSS per worker (MB) | peak RSS caller (MB) |")
     print("|---|---:|---:|---|---|---:|")

@@ -3,6 +3,7 @@ bytes; a worker process that dies fails only the systems it held."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -27,6 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 MULTIFOLIO = Path(sys.executable).parent / "multifolio"
 EXIT_PLUGIN = '''
 """A third-party strategy that ends its own process at a bar: a crashed extension, an OOM kill."""
+import itertools
 import os
 
 from app.protocols import Strategy
@@ -114,7 +116,7 @@ def assert_progress_counts_systems(reported: list[tuple[float, int]], systems: i
     done = [value for value, _ in reported]
     assert reported[0] == (0, systems) and reported[-1] == (systems, systems)
     assert {total for _, total in reported} == {systems}
-    assert all(later >= earlier - 1e-9 for earlier, later in zip(done, done[1:]))
+    assert all(later >= earlier - 1e-9 for earlier, later in itertools.pairwise(done))
 
 
 @pytest.mark.parametrize("executor", ["processes", "dask"])
