@@ -47,7 +47,7 @@ def figures_table(title: str, rows: dict[str, dict]) -> Table:
 
 
 @contextmanager
-def bar_progress(description: str, console: Console, unit: str = "bars") -> Iterator[Callable[[int, int], None]]:
+def bar_progress(description: str, console: Console, unit: str = "bars") -> Iterator[Callable[[float, int], None]]:
     """A progress bar for the engine's callback, drawn at most four times a second.
 
     rich's own refresh thread would redraw ten times a second and contend with the
@@ -59,7 +59,7 @@ def bar_progress(description: str, console: Console, unit: str = "bars") -> Iter
         task = progress.add_task(description, total=None)
         drawn = 0.0
 
-        def advance(done: int, total: int) -> None:
+        def advance(done: float, total: int) -> None:
             nonlocal drawn
             progress.update(task, completed=done, total=total)
             now = time.monotonic()

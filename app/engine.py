@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from app.market import MarketData
 from app.system import SystemResult, SystemRunner
 
-ProgressCallback = Callable[[int, int], None]  # (bars done, bars in all)
+ProgressCallback = Callable[[float, int], None]  # (done, in all): bars; from a parallel executor, systems
 StopRequest = Callable[[], bool]  # asked between chunks of bars: True stops the run at that bar boundary
 
 
