@@ -150,15 +150,15 @@ def start_executor(engine: ExecutionEngineConfig, systems: int) -> Iterator[Exec
         def run_on_workers(root: BacktestContainer, entries: Sequence[dict[str, Any]],
                            progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None
                            ) -> list[SystemResult]:
-            return _run_chunks(execute, split(entries, slots()), root.data.market(), len(entries), progress,
+            return _run_chunks(execute, list(entries), slots(), root.data.market(), progress,
                                stop_requested or (lambda: False))
 
         yield run_on_workers
 
 
-def _run_chunks(execute: Execute, chunks: list[Chunk], market: MarketData, systems: int,
+def _run_chunks(execute: Execute, entries: list[dict[str, Any]], workers: int, market: MarketData,
                 progress: ProgressCallback | None, stop_requested: StopRequest) -> list[SystemResult]:
-    """The chunks' results in the order of the run's entries.
+    """`entries` split into chunks for `workers` and run by `execute`; results in the order of `entries`.
 
     A chunk that does not come back (its worker died, or it raised outside the engine's
     own fault isolation) fails its systems only; `progress` gets (systems done, systems), the
@@ -168,19 +168,17 @@ def _run_chunks(execute: Execute, chunks: list[Chunk], market: MarketData, syste
     """
     results: dict[int, SystemResult] = {}
     if progress is not None:
-        progress(0, systems)
+        progress(0, len(entries))
 
     def running(part: float) -> None:  # `part` systems' worth of the running chunks' bars are done
         if progress is not None:
-            progress(len(results) + part, systems)
+            progress(len(results) + part, len(entries))
 
-    for chunk, outcome in execute(market, chunks, stop_requested, running):
+    for chunk, outcome in execute(market, split(entries, workers), stop_requested, running):
         outcome = outcome if isinstance(outcome, list) else [_lost(entry, outcome) for entry in chunk.entries]
         results.update(zip(chunk.indices, outcome))
     interrupted = "the run was interrupted before its worker finished it"
-    held = sorted(((index, entry) for chunk in chunks for index, entry in zip(chunk.indices, chunk.entries)),
-                  key=lambda pair: pair[0])
-    return [results.get(index) or _lost(entry, interrupted) for index, entry in held]
+    return [results.get(index) or _lost(entry, interrupted) for index, entry in enumerate(entries)]
 
 
 def split(entries: Sequence[dict[str, Any]], workers: int) -> list[Chunk]:

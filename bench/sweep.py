@@ -9,8 +9,8 @@ process, stop the executor. `dask-running` runs on a LocalCluster started before
 clock, as a user's own cluster. Each run is a process of its own; a round runs every
 parallel executor once between two serial runs, and its speed-ups are taken over the
 mean of those two, because this machine's speed drifts by 10-30 % from one minute to
-the next. Peak memory is the largest resident set
-of the calling process (getrusage) and of each worker (sampled every 200 ms).
+the next. Peak memory is the largest resident set of the calling process (getrusage)
+and of each worker (sampled every 200 ms).
 
     python bench/sweep.py                          # 1,000,000 bars, 2 workers, 3 rounds
     python bench/sweep.py --bars 100000 --rounds 1
