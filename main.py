@@ -2,7 +2,7 @@
 
 import argparse
 
-from app.cli import main
+from multifolio.cli import main
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Run a multifolio backtest (same as `multifolio run`).")

@@ -1,5 +1,5 @@
-"""`python -m app run ...`: the same command line as `multifolio`."""
+"""`python -m multifolio run ...`: the same command line as `multifolio`."""
 
-from app.cli import main
+from multifolio.cli import main
 
 main()

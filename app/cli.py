@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from app.errors import MultifolioError
-from app.registry import PluginKind, PluginRegistry
+from multifolio.errors import MultifolioError
+from multifolio.config.registry import PluginKind, PluginRegistry
 
 USER_ERROR = 2  # bad config, bad data: a message, no traceback
 SYSTEM_FAILED = 3  # a plugin raised: its system failed, the others finished
@@ -129,9 +129,9 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
     Exit codes: 0 done, 2 bad input, 3 a system failed (the others finished),
     130 interrupted (Ctrl-C: results up to the last bar are written and marked so).
     """
-    from app.config import load_config
-    from app.executors import with_executor
-    from app.run import run_backtest
+    from multifolio.config.model import load_config
+    from multifolio.running.executors import with_executor
+    from multifolio.running.run import run_backtest
 
     if dry_run:
         ctx.invoke(validate, config_path=config_path, output_dir=output_dir)
@@ -180,7 +180,7 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
 @click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def report(results_dir: Path) -> None:
     """Render the HTML reports of RESULTS_DIR (a run's folder) again from its saved files."""
-    from reports.html import render_run
+    from multifolio.reports.html import render_run
 
     written = render_run(results_dir)
     if not written:
@@ -197,9 +197,9 @@ def report(results_dir: Path) -> None:
               help="Folder for results (overrides reporting.output_dir).")
 def validate(config_path: Path, output_dir: Path | None) -> None:
     """Check CONFIG_PATH completely (keys, plugins, data) and print each system's plan, without running it."""
-    from app.config import load_config
-    from app.run import describe_plan
-    from app.sweep import describe_sweeps
+    from multifolio.config.model import load_config
+    from multifolio.running.run import describe_plan
+    from multifolio.config.sweep import describe_sweeps
 
     registry = PluginRegistry()
     config = load_config(config_path, registry)
@@ -213,7 +213,7 @@ def schema() -> None:
     """Print a JSON Schema of the config file (for editors), with the installed plugins' names."""
     import json
 
-    from app.schema import config_schema
+    from multifolio.config.schema import config_schema
 
     click.echo(json.dumps(config_schema(PluginRegistry()), indent=2))
 
@@ -247,7 +247,7 @@ def plugins() -> None:
 @click.option("--seed", default=7, show_default=True, type=int)
 def sample_data(path: Path, symbol: str, bars: int, frequency: str, seed: int) -> None:
     """Write synthetic OHLCV bars to PATH (.csv or .parquet), the same as `source: synthetic` makes."""
-    from app.files import atomic_write
+    from multifolio.running.files import atomic_write
 
     registry = PluginRegistry()
     source = registry.create(PluginKind.DATA_SOURCE, "synthetic",

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 from attrs import frozen
 
-from app.errors import ConfigError, DataError
-from app.events import BarClosed, Direction
+from multifolio.errors import ConfigError, DataError
+from multifolio.trading.events import BarClosed, Direction
 
 __all__ = [
     "BarClosed", "CommissionModel", "ConfigError", "DataError", "DataSource", "Direction",

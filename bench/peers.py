@@ -42,7 +42,7 @@ def data_file(bars: int) -> Path:
     """The benchmark bars as Parquet (made once by multifolio's synthetic source)."""
     path = DATA_DIR / f"synthetic_{bars}_seed{SEED}.parquet"
     if not path.exists():
-        from app.registry import PluginKind, PluginRegistry
+        from multifolio.config.registry import PluginKind, PluginRegistry
         source = PluginRegistry().create(PluginKind.DATA_SOURCE, "synthetic",
                                          {"symbols": ["SPY"], "bars": bars, "seed": SEED})
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,10 +60,10 @@ def peer_frame(path: Path) -> pd.DataFrame:
 
 def run_multifolio(path: Path, systems: int) -> dict:
     sys.path.insert(0, str(REPO))
-    from app.config import validate_document
-    from app.engine import Engine
-    from app.registry import PluginRegistry
-    from app.run import build_container
+    from multifolio.config.model import validate_document
+    from multifolio.running.engine import Engine
+    from multifolio.config.registry import PluginRegistry
+    from multifolio.running.run import build_container
 
     registry = PluginRegistry()
     entry = {"portfolio": {"initial_capital": CASH},

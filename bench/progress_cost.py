@@ -15,11 +15,11 @@ sys.path.insert(0, str(REPO))
 
 from rich.console import Console  # noqa: E402
 
-from app.cli import bar_progress  # noqa: E402
-from app.config import validate_document  # noqa: E402
-from app.engine import Engine  # noqa: E402
-from app.registry import PluginRegistry  # noqa: E402
-from app.run import build_container  # noqa: E402
+from multifolio.cli import bar_progress  # noqa: E402
+from multifolio.config.model import validate_document  # noqa: E402
+from multifolio.running.engine import Engine  # noqa: E402
+from multifolio.config.registry import PluginRegistry  # noqa: E402
+from multifolio.running.run import build_container  # noqa: E402
 from bench.peers import FAST, SIZE, SLOW, data_file  # noqa: E402
 
 

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import yaml
 
-from app.config import validate_document
-from app.registry import PluginRegistry
-from app.run import run_backtest
-from reports.html import render_run
+from multifolio.config.model import validate_document
+from multifolio.config.registry import PluginRegistry
+from multifolio.running.run import run_backtest
+from multifolio.reports.html import render_run
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

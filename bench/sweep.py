@@ -31,10 +31,10 @@ import time
 
 import psutil
 
-from app.config import validate_document
-from app.executors import LOCAL_CLUSTER_CONFIG, start_executor, with_executor
-from app.registry import PluginRegistry
-from app.run import build_container
+from multifolio.config.model import validate_document
+from multifolio.running.executors import LOCAL_CLUSTER_CONFIG, start_executor, with_executor
+from multifolio.config.registry import PluginRegistry
+from multifolio.running.run import build_container
 
 
 def sweep_document(bars: int) -> dict:

@@ -2,9 +2,9 @@
 
 from dependency_injector import containers, providers
 
-from app.registry import PluginRegistry
-from containers.data import DataContainer
-from containers.trading_system import TradingSystem
+from multifolio.config.registry import PluginRegistry
+from multifolio.containers.data import DataContainer
+from multifolio.containers.trading_system import TradingSystem
 
 
 class BacktestContainer(containers.DeclarativeContainer):

@@ -2,10 +2,10 @@
 
 from dependency_injector import containers, providers
 
-from app.features import IndicatorCache
-from app.market import load_market_data
-from app.plugins import build_data_source
-from app.registry import PluginRegistry
+from multifolio.data.indicators import IndicatorCache
+from multifolio.data.market import load_market_data
+from multifolio.trading.plugins import build_data_source
+from multifolio.config.registry import PluginRegistry
 
 
 class DataContainer(containers.DeclarativeContainer):

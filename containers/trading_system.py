@@ -2,15 +2,15 @@
 
 from dependency_injector import containers, providers
 
-from app.execution import ExecutionSimulator
-from app.features import SystemIndicators
-from app.plugins import build_plugin, build_plugins
-from app.portfolio import Portfolio
-from app.registry import PluginKind, PluginRegistry
-from app.risk import RiskManager
-from app.signals import SystemSignals
-from app.strategy import StrategyRunner
-from app.system import OrderLog, SystemRunner, connect_bus
+from multifolio.trading.execution import ExecutionSimulator
+from multifolio.data.indicators import SystemIndicators
+from multifolio.trading.plugins import build_plugin, build_plugins
+from multifolio.trading.portfolio import Portfolio
+from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.trading.risk import RiskManager
+from multifolio.trading.signals import SystemSignals
+from multifolio.trading.strategy import StrategyRunner
+from multifolio.trading.system import OrderLog, SystemRunner, connect_bus
 
 
 class TradingSystem(containers.DeclarativeContainer):

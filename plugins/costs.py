@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.protocols import CommissionModel, ConfigError, SlippageModel
+from multifolio.protocols import CommissionModel, ConfigError, SlippageModel
 
 
 class BpsSlippage(SlippageModel):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.protocols import ConfigError, RiskContext, RiskLimit
+from multifolio.protocols import ConfigError, RiskContext, RiskLimit
 
 
 class MaxPositionValue(RiskLimit):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.protocols import ConfigError, PositionSizer, RiskContext
+from multifolio.protocols import ConfigError, PositionSizer, RiskContext
 
 
 class FixedSizer(PositionSizer):

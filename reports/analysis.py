@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports.metrics import drawdowns
+from multifolio.reports.metrics import drawdowns
 
 
 def correlations(equity: pd.DataFrame, capital: Mapping[str, float]) -> dict[str, dict[str, dict[str, float]]]:

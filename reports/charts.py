@@ -9,8 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from reports.downsample import display_indices
-from reports.metrics import drawdowns
+from multifolio.reports.downsample import display_indices
+from multifolio.reports.metrics import drawdowns
 
 MARKER_LIMIT = 5000  # trades drawn as markers; beyond it the largest by |net PnL| (an SVG stays responsive)
 GREEN, RED, GREY = "#1a9850", "#d73027", "#6b7280"

@@ -18,8 +18,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from app.files import atomic_write_text
-from reports import charts
+from multifolio.running.files import atomic_write_text
+from multifolio.reports import charts
 
 PLOTLY_FILE = "plotly.min.js"  # once per run folder: 4.8 MB, shared by every report of the run
 TRADE_ROWS_LIMIT = 10_000  # trades listed in the page; trades.csv always has them all
@@ -61,7 +61,7 @@ METRICS: tuple[tuple[str, str, str, str | None], ...] = (
 _FORMATS = {"money": "{:,.2f}", "percent": "{:.2%}", "ratio": "{:.3f}", "count": "{:,.0f}", "days": "{:,.1f}",
             "number": "{:,.2f}"}
 
-_ENVIRONMENT = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"),
+_ENVIRONMENT = jinja2.Environment(loader=jinja2.PackageLoader("multifolio.reports", "templates"),
                                   autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
                                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 

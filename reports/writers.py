@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from app.files import atomic_write, atomic_write_text
-from app.market import MarketData
-from app.sweep import sweep_summary
-from app.system import SystemResult
-from reports.analysis import correlations, drawdown_contributions, opposing_positions
-from reports.metrics import equity_metrics, trade_metrics
+from multifolio.running.files import atomic_write, atomic_write_text
+from multifolio.data.market import MarketData
+from multifolio.config.sweep import sweep_summary
+from multifolio.trading.system import SystemResult
+from multifolio.reports.analysis import correlations, drawdown_contributions, opposing_positions
+from multifolio.reports.metrics import equity_metrics, trade_metrics
 
 
 def performance(result: SystemResult) -> dict[str, Any]:

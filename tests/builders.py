@@ -9,11 +9,11 @@ from typing import Any
 
 import pandas as pd
 
-from app.config import BacktestConfig, validate_document
-from app.executors import run_containers
-from app.registry import PluginRegistry
-from app.run import build_container
-from app.system import SystemResult
+from multifolio.config.model import BacktestConfig, validate_document
+from multifolio.running.executors import run_containers
+from multifolio.config.registry import PluginRegistry
+from multifolio.running.run import build_container
+from multifolio.trading.system import SystemResult
 
 
 def make_bars(rows: Sequence[Sequence[float]], symbol: str = "SPY", start: str = "2024-01-02 09:30",

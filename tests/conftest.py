@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.registry import PluginRegistry
+from multifolio.config.registry import PluginRegistry
 
 
 def pytest_addoption(parser):

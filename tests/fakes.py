@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from app.protocols import BarClosed, DataSource, Direction, IndicatorValues, Strategy
+from multifolio.protocols import BarClosed, DataSource, Direction, IndicatorValues, Strategy
 
 
 class ScriptedStrategy(Strategy):

@@ -7,7 +7,7 @@ import zlib
 import numpy as np
 import pandas as pd
 
-from app.protocols import ConfigError, DataSource
+from multifolio.protocols import ConfigError, DataSource
 
 _SESSION_OPEN = pd.Timedelta(hours=9, minutes=30)
 _SESSION_LENGTH = pd.Timedelta(hours=6, minutes=30)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import talib
 
-from app.protocols import ConfigError, Indicator
+from multifolio.protocols import ConfigError, Indicator
 
 
 def _check_period(name: str, value: int, minimum: int) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.protocols import BarClosed, Direction, IndicatorValues, Strategy
+from multifolio.protocols import BarClosed, Direction, IndicatorValues, Strategy
 
 
 class BuyAndHoldStrategy(Strategy):

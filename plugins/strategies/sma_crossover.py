@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.protocols import BarClosed, ConfigError, Direction, IndicatorValues, Strategy
+from multifolio.protocols import BarClosed, ConfigError, Direction, IndicatorValues, Strategy
 
 
 class SmaCrossoverStrategy(Strategy):

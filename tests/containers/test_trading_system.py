@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dependency_injector import providers
 
-from app.events import BarClosed, Direction
-from app.run import build_container
+from multifolio.trading.events import BarClosed, Direction
+from multifolio.running.run import build_container
 from tests.builders import backtest_config, bars_from_closes, checked, run_in_memory, system_config
 from tests.fakes import FrameSource, ScriptedStrategy
 
@@ -39,7 +39,7 @@ def test_a_handler_of_one_system_never_hears_another_systems_events(registry):
     for name, system in (("alpha", alpha), ("beta", beta)):
         for signal in system.signals().all().values():
             signal.connect(lambda event, name=name: heard[name].append(event), weak=False)
-    from app.engine import Engine
+    from multifolio.running.engine import Engine
     runners = [alpha.runner(), beta.runner()]
     Engine(market=root.data.market(), systems=runners).run()
     for name in ("alpha", "beta"):

@@ -69,7 +69,7 @@ def test_main_py_and_python_m_app_give_byte_identical_results(dual_run, tmp_path
     expected = result_files(cwd / "results" / "dual_portfolio_test")
     seed_command = run(sys.executable, str(REPO / "main.py"), "--config", str(DUAL), cwd=tmp_path / "a"
                        if (tmp_path / "a").mkdir() is None else tmp_path)
-    module_command = run(sys.executable, "-m", "app", "run", str(DUAL), "--quiet", cwd=tmp_path / "b"
+    module_command = run(sys.executable, "-m", "multifolio", "run", str(DUAL), "--quiet", cwd=tmp_path / "b"
                          if (tmp_path / "b").mkdir() is None else tmp_path)
     assert seed_command.returncode == 0, seed_command.stderr
     assert module_command.returncode == 0, module_command.stderr

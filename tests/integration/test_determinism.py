@@ -15,7 +15,7 @@ def test_separate_processes_with_different_hash_seeds_write_identical_results(tm
     for seed in ("1", "4242"):
         out = tmp_path / f"seed{seed}"
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        done = subprocess.run([sys.executable, "-m", "app", "run", str(REPO / "configs/dual_portfolio_backtest.yaml"),
+        done = subprocess.run([sys.executable, "-m", "multifolio", "run", str(REPO / "configs/dual_portfolio_backtest.yaml"),
                                "--quiet", "--output-dir", str(out)], env=env, capture_output=True, text=True,
                               cwd=tmp_path)
         assert done.returncode == 0, done.stderr

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.config import ExecutionEngineConfig
-from app.executors import LOCAL_CLUSTER_CONFIG, run_systems, start_executor, worker_container
-from app.market import MarketData
-from app.registry import PluginRegistry
-from app.run import run_backtest
+from multifolio.config.model import ExecutionEngineConfig
+from multifolio.running.executors import LOCAL_CLUSTER_CONFIG, run_systems, start_executor, worker_container
+from multifolio.data.market import MarketData
+from multifolio.config.registry import PluginRegistry
+from multifolio.running.run import run_backtest
 from tests.builders import backtest_config, bars_from_closes, checked, system_config
 
 dask = pytest.importorskip("dask")
@@ -31,7 +31,7 @@ EXIT_PLUGIN = '''
 import itertools
 import os
 
-from app.protocols import Strategy
+from multifolio.protocols import Strategy
 
 
 class ExitAtBar(Strategy):

@@ -20,7 +20,7 @@ from tests.integration.distributions import install_distribution, with_path
 
 FAULTY = '''
 """Strategies that misbehave on purpose."""
-from app.protocols import Direction, Strategy
+from multifolio.protocols import Direction, Strategy
 
 
 class Faulty(Strategy):
@@ -102,14 +102,14 @@ def test_an_installed_plugin_is_imported_only_when_a_config_names_it(tmp_path, p
 
 
 def test_a_name_registered_by_two_distributions_names_both(tmp_path):
-    clash = install_distribution(tmp_path / "clash", "multifolio-clash", {"mf_clash": "from plugins.strategies."
+    clash = install_distribution(tmp_path / "clash", "multifolio-clash", {"mf_clash": "from multifolio.plugins.strategies."
                                                                                      "momentum import *\n"},
                                  {"multifolio.strategies": {"momentum": "mf_clash:MomentumStrategy"}})
     config = write_config(tmp_path, backtest_config(system_config(strategy={"type": "momentum"})))
     done = multifolio("validate", str(config), cwd=tmp_path, env=with_path(clash))
     assert done.returncode == 2
     assert ("trading_systems[0].strategy.type: strategy 'momentum' is registered twice, by multifolio "
-            "(plugins.strategies.momentum:MomentumStrategy) and multifolio-clash (mf_clash:MomentumStrategy); "
+            "(multifolio.plugins.strategies.momentum:MomentumStrategy) and multifolio-clash (mf_clash:MomentumStrategy); "
             "uninstall one") in done.stderr
 
 

@@ -39,7 +39,7 @@ def golden_of(folder: Path) -> dict:
 def run_config(config: Path, workdir: Path) -> Path:
     """Run `config` from a copy of configs/ in `workdir`, with the seed's data file made as the README says."""
     shutil.copytree(REPO / "configs", workdir / "configs", dirs_exist_ok=True)
-    multifolio = [sys.executable, "-m", "app"]
+    multifolio = [sys.executable, "-m", "multifolio"]
     if not (workdir / "data" / "SPY_1m.csv").exists():
         subprocess.run([*multifolio, "sample-data", "data/SPY_1m.csv"], cwd=workdir, check=True, capture_output=True)
     done = subprocess.run([*multifolio, "run", f"configs/{config.name}", "--quiet", "--output-dir", "out"],

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from dependency_injector import providers
 
-from app.events import Direction
+from multifolio.trading.events import Direction
 from tests.builders import backtest_config, make_bars, run_in_memory, system_config
 from tests.fakes import FrameSource, ScriptedStrategy
 

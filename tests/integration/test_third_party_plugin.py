@@ -14,7 +14,7 @@ from tests.integration.distributions import install_distribution, with_path
 
 PLUGIN_MODULE = '''
 """A third-party strategy: imports only multifolio's public protocols."""
-from app.protocols import Direction, Strategy
+from multifolio.protocols import Direction, Strategy
 
 
 class Contrarian(Strategy):

@@ -10,10 +10,10 @@ import pytest
 from backtesting.test import GOOG
 
 import backtesting
-from app.errors import ConfigErrors, DataError
-from app.events import Direction
-from app.market import load_market_data
-from app.registry import PluginKind
+from multifolio.errors import ConfigErrors, DataError
+from multifolio.trading.events import Direction
+from multifolio.data.market import load_market_data
+from multifolio.config.registry import PluginKind
 from tests.builders import backtest_config, checked, make_bars, run_in_memory, system_config
 from tests.fakes import ScriptedStrategy
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from dependency_injector import providers
 
-from app.errors import ConfigError
-from plugins.strategies.mean_reversion import MeanReversionStrategy
-from plugins.strategies.sma_crossover import SmaCrossoverStrategy
+from multifolio.errors import ConfigError
+from multifolio.plugins.strategies.mean_reversion import MeanReversionStrategy
+from multifolio.plugins.strategies.sma_crossover import SmaCrossoverStrategy
 from tests.builders import backtest_config, bars_from_closes, run_in_memory, system_config
 from tests.fakes import FrameSource
 
@@ -95,7 +95,7 @@ class ScriptedValues:
     ([(float("nan"), 2), (1, 2), (3, 2)], [None, None, "LONG"]),  # warm-up, first sign, cross
 ])
 def test_sma_crossover_counts_a_change_of_sign_and_ignores_ties(pairs, expected):
-    from app.events import BarClosed
+    from multifolio.trading.events import BarClosed
     strategy = SmaCrossoverStrategy(fast_period=2, slow_period=4)
     values = ScriptedValues(pairs)
     seen = []

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
-from app.events import Direction
+from multifolio.trading.events import Direction
 from tests.builders import make_bars, system_config
 
 

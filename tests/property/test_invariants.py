@@ -9,7 +9,7 @@ from dependency_injector import providers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.events import Direction
+from multifolio.trading.events import Direction
 from tests.builders import backtest_config, make_bars, run_in_memory, system_config
 from tests.fakes import FrameSource, ScriptedStrategy
 from tests.property.strategies import bar_frames, scripts, system_settings

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from app.registry import PluginRegistry
-from app.run import RunOutcome, run_backtest
+from multifolio.config.registry import PluginRegistry
+from multifolio.running.run import RunOutcome, run_backtest
 from tests.builders import backtest_config, checked, system_config
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-# more bars than a chart draws (reports.downsample.DISPLAY_POINTS), so downsampling is part of every check
+# more bars than a chart draws (multifolio.reports.downsample.DISPLAY_POINTS), so downsampling is part of every check
 BARS = 6000
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.analysis import correlations, drawdown_contributions, opposing_positions
+from multifolio.reports.analysis import correlations, drawdown_contributions, opposing_positions
 
 BARS = pd.date_range("2024-01-02 09:30", periods=6, freq="1min")
 

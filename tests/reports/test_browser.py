@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from app.registry import PluginRegistry
-from app.run import run_backtest
-from reports.analysis import correlations
-from reports.downsample import DISPLAY_POINTS
-from reports.html import PLOTLY_FILE, format_metric, metric_rows
+from multifolio.config.registry import PluginRegistry
+from multifolio.running.run import run_backtest
+from multifolio.reports.analysis import correlations
+from multifolio.reports.downsample import DISPLAY_POINTS
+from multifolio.reports.html import PLOTLY_FILE, format_metric, metric_rows
 from tests.builders import backtest_config, checked, system_config
 from tests.reports.conftest import BARS
 

@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
-from reports.downsample import DISPLAY_POINTS, display_indices
-from reports.html import PLOTLY_FILE, config_items, metric_rows
+from multifolio.reports.downsample import DISPLAY_POINTS, display_indices
+from multifolio.reports.html import PLOTLY_FILE, config_items, metric_rows
 from tests.reports.conftest import report_config, run_report_config
-from app.registry import PluginRegistry
-from app.run import run_backtest
+from multifolio.config.registry import PluginRegistry
+from multifolio.running.run import run_backtest
 from tests.builders import checked
 
 MULTIFOLIO = Path(sys.executable).parent / "multifolio"

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.metrics import drawdown_episodes, equity_metrics, periods_per_year, trade_metrics
+from multifolio.reports.metrics import drawdown_episodes, equity_metrics, periods_per_year, trade_metrics
 
 DAYS = pd.date_range("2024-01-01", periods=5, freq="D")
 

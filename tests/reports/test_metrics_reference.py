@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports.metrics import equity_metrics, periods_per_year
+from multifolio.reports.metrics import equity_metrics, periods_per_year
 
 TOLERANCE = {"rel": 1e-9, "abs": 1e-12}
 

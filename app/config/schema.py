@@ -1,0 +1,99 @@
+"""A JSON Schema of the config, made from the attrs model (for editors and other tools)."""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+import attrs
+
+from multifolio.config.model import (
+    EXECUTORS, BacktestConfig, DataConfig, ExecutionConfig, ExecutionEngineConfig, IndicatorRequest, PluginSpec,
+    ReportingConfig, RiskConfig, StrategyConfig, TradingSystemConfig,
+)
+from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.config.sweep import SWEEP_METRICS
+
+# where a plugin is named: (class, field) → the kind whose registered names are allowed
+_PLUGIN_FIELDS = {
+    (DataConfig, "source"): PluginKind.DATA_SOURCE,
+    (StrategyConfig, "type"): PluginKind.STRATEGY,
+    (RiskConfig, "position_sizers"): PluginKind.SIZER,
+    (RiskConfig, "limits"): PluginKind.RISK_LIMIT,
+    (ExecutionConfig, "slippage"): PluginKind.SLIPPAGE,
+    (ExecutionConfig, "commission"): PluginKind.COMMISSION,
+}
+_SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean"}
+_CHOICES = {(ReportingConfig, "sweep_metric"): list(SWEEP_METRICS), (ExecutionEngineConfig, "type"): list(EXECUTORS)}
+# what a trading_systems entry may carry that multifolio.config.sweep expands before the model sees it
+_SWEEP_KEYS = {
+    "sweep": {"type": "object", "description": "dotted key path in this entry → values to try",
+              "additionalProperties": {"anyOf": [
+                  {"type": "array", "minItems": 1},
+                  {"type": "object", "required": ["start", "stop", "step"], "additionalProperties": False,
+                   "properties": {name: {"type": "number"} for name in ("start", "stop", "step")}}]}},
+    "constraint": {"type": "string", "description": "keeps the combinations for which it holds, "
+                                                    "e.g. fast_period < slow_period"},
+}
+
+
+def config_schema(registry: PluginRegistry) -> dict[str, Any]:
+    """The schema of a whole config file; plugin names are those installed now."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "multifolio configuration",
+            **_class_schema(BacktestConfig, registry)}
+
+
+def _class_schema(cls: type, registry: PluginRegistry) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    properties, required = {}, []
+    for field in attrs.fields(cls):
+        if (cls, field.name) in ((DataConfig, "params"), (TradingSystemConfig, "swept")):
+            continue  # the source's own parameters (any further key), and what a sweep records
+        kind = _PLUGIN_FIELDS.get((cls, field.name))
+        schema = _type_schema(hints[field.name], registry, kind)
+        if (cls, field.name) in _CHOICES:
+            schema["enum"] = _CHOICES[(cls, field.name)]
+        if field.default is attrs.NOTHING:
+            required.append(field.name)
+        elif not isinstance(field.default, attrs.Factory):
+            schema["default"] = field.default
+        properties[field.name] = schema
+    schema = {"type": "object", "description": (cls.__doc__ or "").strip().splitlines()[0],
+              "properties": properties, "additionalProperties": cls is DataConfig}
+    if required:
+        schema["required"] = required
+    if cls is TradingSystemConfig:
+        properties.update(_SWEEP_KEYS)
+    if cls is ExecutionConfig:  # `commission: 0.005` is shorthand for the per-share plugin
+        schema["properties"]["commission"] = {"anyOf": [{"type": "number", "minimum": 0},
+                                                        schema["properties"]["commission"]]}
+    return schema
+
+
+def _type_schema(annotation: Any, registry: PluginRegistry, kind: PluginKind | None) -> dict[str, Any]:
+    origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation in _SCALARS:
+        schema = {"type": _SCALARS[annotation]}
+        if kind is not None:
+            schema["enum"] = registry.names(kind)
+        return schema
+    if origin is list:
+        return {"type": "array", "items": _type_schema(arguments[0], registry, kind)}
+    if origin is dict:
+        return {"type": "object"}
+    if type(None) in arguments:  # `X | None`
+        [inner] = [argument for argument in arguments if argument is not type(None)]
+        return {"anyOf": [_type_schema(inner, registry, kind), {"type": "null"}]}
+    if annotation is IndicatorRequest:
+        names = "|".join(registry.names(PluginKind.INDICATOR))
+        return {"anyOf": [{"type": "string", "pattern": f"^({names})(_[^_]+)*$",
+                           "description": "NAME or NAME_P1_P2..., parameters in order"},
+                          {"type": "object", "required": ["type"],
+                           "properties": {"type": {"enum": registry.names(PluginKind.INDICATOR)}}}]}
+    if annotation is PluginSpec:
+        names = {"enum": registry.names(kind)} if kind is not None else {"type": "string"}
+        return {"anyOf": [names, {"type": "object", "required": ["type"], "properties": {"type": names},
+                                  "description": "the plugin's `type` and its parameters"}]}
+    if attrs.has(annotation):
+        return _class_schema(annotation, registry)
+    raise TypeError(f"no JSON Schema for {annotation!r}")

@@ -1,0 +1,456 @@
+"""Parameter sweeps: a `trading_systems` entry with `sweep:` becomes one isolated system per combination.
+
+`expand_sweeps` works on the parsed YAML, before the attrs model is built, so every
+expanded system is checked exactly like a system written out by hand. Each one
+carries a `swept` record (its entry, the values it was given) that the combined
+summary turns into a leaderboard and, for two parameters, a heatmap.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import itertools
+import math
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from multifolio.errors import ConfigError, ConfigErrors, did_you_mean
+
+SWEEP, CONSTRAINT, SWEPT = "sweep", "constraint", "swept"
+_DERIVED = ("name", "portfolio.namespace", SWEEP, CONSTRAINT, SWEPT)  # a sweep sets these itself
+_MAX_RANGE_VALUES = 100_000  # more values in one range is a mistyped step, not a study
+_STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
+_INDEX = re.compile(r"\[(\d+)\]")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
+_ENTRY_INDEX = re.compile(r"trading_systems\[(\d+)\]")
+
+# higher is better unless listed here; a missing value (no trades, a failed system) always ranks last
+LOWER_IS_BETTER = frozenset({"volatility", "max_drawdown_duration_bars", "max_drawdown_duration_days",
+                             "total_commission", "total_slippage", "orders_rejected", "orders_cancelled",
+                             "average_bars_held"})
+SWEEP_METRICS = ("sharpe", "sortino", "calmar", "total_return", "cagr", "final_equity", "net_pnl", "gross_pnl",
+                 "max_drawdown", "average_drawdown", "volatility", "max_drawdown_duration_bars",
+                 "max_drawdown_duration_days", "exposure", "num_trades", "win_rate", "profit_factor",
+                 "expectancy", "sqn", "best_trade", "worst_trade", "average_trade_return", "average_bars_held",
+                 "total_commission", "total_slippage", "orders_filled", "orders_rejected", "orders_cancelled")
+
+
+# ---------------------------------------------------------------- paths
+
+
+def parse_path(path: str) -> list[str | int]:
+    """`risk.position_sizers[0].size` → ['risk', 'position_sizers', 0, 'size']; ValueError when malformed."""
+    steps: list[str | int] = []
+    for part in str(path).split("."):
+        match = _STEP.fullmatch(part)
+        if match is None:
+            raise ValueError(f"{part!r} is not a key (letters, digits, '_') optionally followed by [index]")
+        steps.append(match.group(1))
+        steps.extend(int(index) for index in _INDEX.findall(match.group(2)))
+    return steps
+
+
+def _format_path(steps: Sequence[str | int]) -> str:
+    text = ""
+    for step in steps:
+        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+    return text
+
+
+def _check_target(entry: Mapping, steps: Sequence[str | int]) -> None:
+    """That `steps` names a value the entry already has: a sweep replaces values, it never invents keys."""
+    node: Any = entry
+    for depth, step in enumerate(steps):
+        here = _format_path(steps[:depth]) or "the entry"
+        if isinstance(step, int):
+            if not isinstance(node, list):
+                raise ValueError(f"{here} is not a list, so [{step}] names nothing")
+            if step >= len(node):
+                raise ValueError(f"{here} has {len(node)} item(s); [{step}] is out of range")
+        else:
+            if not isinstance(node, Mapping):
+                raise ValueError(f"{here} is not a mapping, so it has no key {step!r}")
+            if step not in node:
+                raise ValueError(f"{here} has no key {step!r}; {did_you_mean(step, map(str, node))}; give it a "
+                                 "value in the entry first, the sweep replaces it")
+        node = node[step]
+
+
+def _set(entry: Any, steps: Sequence[str | int], value: Any) -> None:
+    node = entry
+    for step in steps[:-1]:
+        node = node[step]
+    node[steps[-1]] = value
+
+
+def _labels(paths: Sequence[str]) -> dict[str, str]:
+    """Path → the shortest dotted tail that tells it apart from the others (`fast_period`, `size`)."""
+    parts = {path: path.split(".") for path in paths}
+    labels = {}
+    for path, pieces in parts.items():
+        for length in range(1, len(pieces) + 1):
+            tail = ".".join(pieces[-length:])
+            if not any(other != path and ".".join(p[-length:]) == tail for other, p in parts.items()):
+                labels[path] = tail
+                break
+    return labels
+
+
+# ---------------------------------------------------------------- values
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _range_values(spec: Mapping) -> list[int | float]:
+    """`{start, stop, step}`, stop included; decimal arithmetic, so 0.1 steps land on 0.3, not 0.30000000000000004."""
+    keys = {"start", "stop", "step"}
+    if set(spec) != keys:
+        missing, extra = sorted(keys - set(spec)), sorted(map(str, set(spec) - keys))
+        raise ValueError("a range needs exactly start, stop and step" + (f"; missing {', '.join(missing)}" if missing
+                         else "") + (f"; unknown {', '.join(extra)}" if extra else ""))
+    for key in ("start", "stop", "step"):
+        if not _is_number(spec[key]) or not math.isfinite(spec[key]):
+            raise ValueError(f"range {key} must be a number, found {spec[key]!r}")
+    start, stop, step = (Decimal(repr(spec[key])) for key in ("start", "stop", "step"))
+    if step <= 0:
+        raise ValueError(f"range step must be > 0, was {spec['step']}")
+    if stop < start:
+        raise ValueError(f"range stop ({spec['stop']}) is below start ({spec['start']})")
+    count = int((stop - start) / step) + 1
+    if count > _MAX_RANGE_VALUES:
+        raise ValueError(f"the range gives {count:,} values (more than {_MAX_RANGE_VALUES:,}); is the step right?")
+    integral = all(isinstance(spec[key], int) for key in ("start", "stop", "step"))
+    return [int(start + i * step) if integral else float(start + i * step) for i in range(count)]
+
+
+def _sweep_values(spec: Any) -> list[Any]:
+    """The values of one swept key: a list of scalars, or a range mapping."""
+    if isinstance(spec, Mapping):
+        return _range_values(spec)
+    if not isinstance(spec, list):
+        raise ValueError(f"expected a list of values or {{start, stop, step}}, found {spec!r}")
+    if not spec:
+        raise ValueError("the list of values is empty; give at least one value")
+    seen = set()
+    for value in spec:
+        if not (value is None or isinstance(value, (bool, int, float, str))):
+            raise ValueError(f"values must be numbers, strings or booleans, found {value!r}")
+        key = (type(value).__name__, value)
+        if key in seen:
+            raise ValueError(f"{value!r} is listed twice")
+        seen.add(key)
+    return list(spec)
+
+
+def _name_fragment(value: Any) -> str:
+    """A value as it appears in a system name: only letters, digits, '_', '-' and '.'."""
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    return _UNSAFE.sub("_", repr(value) if isinstance(value, float) else str(value))
+
+
+# ---------------------------------------------------------------- constraints
+
+_OPERATORS: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.Mod: operator.mod, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.USub: operator.neg, ast.UAdd: operator.pos,
+    ast.Not: operator.not_,
+}
+_ALLOWED = "names, numbers, strings, comparisons, and/or/not, + - * / % and parentheses"
+
+
+def _dotted(node: ast.AST) -> str | None:
+    """`strategy.parameters.fast_period` or `risk.position_sizers[0].size` read back from the syntax tree."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        inner = _dotted(node.value)
+        return None if inner is None else f"{inner}.{node.attr}"
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
+            and type(node.slice.value) is int:
+        inner = _dotted(node.value)
+        return None if inner is None else f"{inner}[{node.slice.value}]"
+    return None
+
+
+class Constraint:
+    """A checked `constraint:` expression, evaluated per combination without `eval`."""
+
+    def __init__(self, text: str, names: Mapping[str, str]) -> None:
+        """`names`: every name the expression may use (labels and full paths) → the label it stands for."""
+        try:
+            tree = ast.parse(text.strip(), mode="eval")
+        except SyntaxError as error:
+            raise ValueError(f"{text!r} is not an expression: {error.msg}") from None
+        self.text = text
+        self._names = names
+        self._check(tree.body)
+        self._tree = tree.body
+
+    def _check(self, node: ast.AST) -> None:
+        if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)):
+            name = _dotted(node)
+            if name is None:
+                raise ValueError(f"{ast.unparse(node)!r} is not allowed; use {_ALLOWED}")
+            if name not in self._names:
+                raise ValueError(f"unknown name {name!r}; {did_you_mean(name, self._names)}")
+            return
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
+            return  # True and False are ints here
+        if isinstance(node, ast.BoolOp) or (isinstance(node, (ast.BinOp, ast.UnaryOp)) and type(node.op) in
+                                            _OPERATORS) or (isinstance(node, ast.Compare) and
+                                                            all(type(op) in _OPERATORS for op in node.ops)):
+            for child in ast.iter_child_nodes(node):
+                if not isinstance(child, (ast.operator, ast.unaryop, ast.cmpop, ast.boolop)):
+                    self._check(child)
+            return
+        raise ValueError(f"{ast.unparse(node)!r} is not allowed; use {_ALLOWED}")
+
+    def __call__(self, values: Mapping[str, Any]) -> bool:
+        """Whether the combination (label → value) passes; ValueError when it cannot be evaluated."""
+        try:
+            return bool(self._evaluate(self._tree, values))
+        except (ArithmeticError, TypeError) as error:
+            shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
+            raise ValueError(f"{self.text!r} cannot be evaluated for {shown}: {error}") from None
+
+    def _evaluate(self, node: ast.AST, values: Mapping[str, Any]) -> Any:
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.BoolOp):
+            parts = (self._evaluate(value, values) for value in node.values)
+            return all(parts) if isinstance(node.op, ast.And) else any(parts)
+        if isinstance(node, ast.UnaryOp):
+            return _OPERATORS[type(node.op)](self._evaluate(node.operand, values))
+        if isinstance(node, ast.BinOp):
+            return _OPERATORS[type(node.op)](self._evaluate(node.left, values), self._evaluate(node.right, values))
+        if isinstance(node, ast.Compare):
+            left = self._evaluate(node.left, values)
+            for op, right_node in zip(node.ops, node.comparators):
+                right = self._evaluate(right_node, values)
+                if not _OPERATORS[type(op)](left, right):
+                    return False
+                left = right
+            return True
+        return values[self._names[_dotted(node)]]
+
+
+# ---------------------------------------------------------------- expansion
+
+
+def expand_sweeps(document: Any, source: str = "") -> Any:
+    """The document with every swept entry replaced by its systems (a new document; the input is untouched).
+
+    Anything that is not a well-formed sweep is passed on as it is, for the config
+    model to report; problems of the sweeps themselves raise ConfigErrors, all at once.
+    """
+    if not isinstance(document, Mapping) or not isinstance(document.get("trading_systems"), list):
+        return document
+    systems: list[Any] = []
+    errors: list[ConfigError] = []
+    for index, entry in enumerate(document["trading_systems"]):
+        where = f"trading_systems[{index}]"
+        if not isinstance(entry, Mapping):
+            systems.append(entry)
+        elif SWEPT in entry:
+            errors.append(ConfigError(f"{where}.{SWEPT}", f"is written by the sweep expansion; use `{SWEEP}:`"))
+        elif SWEEP not in entry:
+            if CONSTRAINT in entry:
+                errors.append(ConfigError(f"{where}.{CONSTRAINT}", f"a constraint filters a sweep; this entry "
+                                                                   f"has no `{SWEEP}:`"))
+            systems.append(entry)
+        else:
+            try:
+                systems.extend(_expand_entry(entry, index))
+            except ConfigErrors as failed:
+                errors.extend(failed.errors)
+    if errors:
+        raise ConfigErrors(errors, source)
+    return {**document, "trading_systems": systems}
+
+
+def _expand_entry(entry: Mapping, index: int) -> list[dict]:
+    where = f"trading_systems[{index}]"
+    sweep = entry[SWEEP]
+    if not isinstance(sweep, Mapping) or not sweep:
+        raise ConfigErrors([ConfigError(f"{where}.{SWEEP}", f"expected a mapping of key paths to values, found "
+                                                            f"{sweep!r}")])
+    if not isinstance(entry.get("name"), str):
+        raise ConfigErrors([ConfigError(f"{where}.name", "a swept entry needs a name: its systems are named "
+                                                         "after it")])
+    errors: list[ConfigError] = []
+    targets: dict[str, tuple[list[str | int], list[Any]]] = {}
+    for path, spec in sweep.items():
+        try:
+            steps = parse_path(path)
+            if any(str(path) == derived or str(path).startswith(f"{derived}.") for derived in _DERIVED):
+                raise ValueError("is derived from the sweep and cannot be swept")
+            _check_target(entry, steps)
+            targets[str(path)] = (steps, _sweep_values(spec))
+        except ValueError as error:
+            errors.append(ConfigError(f"{where}.{SWEEP}.{path}", str(error)))
+    constraint = None
+    if not errors and CONSTRAINT in entry:
+        labels = _labels(list(targets))
+        try:
+            if not isinstance(entry[CONSTRAINT], str):
+                raise ValueError(f"expected an expression such as 'fast_period < slow_period', found "
+                                 f"{entry[CONSTRAINT]!r}")
+            constraint = Constraint(entry[CONSTRAINT], {**{label: label for label in labels.values()},
+                                                        **labels})
+        except ValueError as error:
+            errors.append(ConfigError(f"{where}.{CONSTRAINT}", str(error)))
+    if errors:
+        raise ConfigErrors(errors)
+    return _combinations(entry, index, targets, constraint)
+
+
+def _combinations(entry: Mapping, index: int, targets: Mapping[str, tuple[list[str | int], list[Any]]],
+                  constraint: Constraint | None) -> list[dict]:
+    """One entry per combination that passes the constraint, in the order of the sweep's keys and values."""
+    labels = _labels(list(targets))
+    base = {key: value for key, value in entry.items() if key not in (SWEEP, CONSTRAINT)}
+    portfolio = base.get("portfolio")
+    namespace = portfolio.get("namespace") if isinstance(portfolio, Mapping) else None
+    namespace = namespace if isinstance(namespace, str) and namespace else base["name"]
+    combinations = list(itertools.product(*(values for _, values in targets.values())))
+    name_labels = {label: _INDEX.sub(r"_\1", label) for label in labels.values()}  # no brackets in folder names
+    # one record of the sweep's shape, shared by its systems
+    axes = {labels[path]: list(values) for path, (_, values) in targets.items()}
+    paths = {labels[path]: path for path in targets}
+    systems = []
+    for combination in combinations:
+        values = {labels[path]: value for path, value in zip(targets, combination)}
+        try:
+            if constraint is not None and not constraint(values):
+                continue
+        except ValueError as error:
+            raise ConfigErrors([ConfigError(f"trading_systems[{index}].{CONSTRAINT}", str(error))]) from None
+        system = copy.deepcopy(base)
+        for (steps, _), value in zip(targets.values(), combination):
+            _set(system, steps, value)
+        suffix = ".".join(f"{name_labels[label]}-{_name_fragment(value)}" for label, value in values.items())
+        system["name"] = f"{base['name']}.{suffix}"
+        if isinstance(system.get("portfolio"), dict):
+            system["portfolio"]["namespace"] = f"{namespace}.{suffix}"
+        system[SWEPT] = {"entry": index, "group": base["name"], "values": values, "paths": paths, "axes": axes,
+                         "combinations": len(combinations)}
+        systems.append(system)
+    if not systems:
+        raise ConfigErrors([ConfigError(f"trading_systems[{index}].{CONSTRAINT}",
+                                        f"{constraint.text!r} rejects all {len(combinations)} combination(s); the "
+                                        "sweep expands to no system")])
+    return systems
+
+
+# ---------------------------------------------------------------- after expansion
+
+
+def _record(entry: Any) -> Mapping | None:
+    """The `swept` record of a raw expanded entry or of a TradingSystemConfig (None if not swept)."""
+    record = entry.get(SWEPT) if isinstance(entry, Mapping) else getattr(entry, SWEPT, None)
+    return record if isinstance(record, Mapping) else None
+
+
+def errors_in_file(errors: Iterable[ConfigError], systems: Any) -> list[ConfigError]:
+    """Errors of expanded systems pointed back at the entries of the file.
+
+    `trading_systems[k]` of the expanded list becomes the index the user wrote; a
+    problem shared by every system of a sweep is reported once, one that only some
+    combinations have names the first of them. `systems`: the expanded entries (raw
+    or structured); anything else leaves the errors as they are.
+    """
+    if not isinstance(systems, Sequence) or not any(_record(entry) for entry in systems):
+        return list(errors)
+    file_index, next_index = [], 0
+    for entry in systems:
+        record = _record(entry)
+        file_index.append(record["entry"] if record else next_index)
+        next_index = file_index[-1] + 1
+    size = {}
+    for entry in systems:
+        if (record := _record(entry)) is not None:
+            size[record["entry"]] = size.get(record["entry"], 0) + 1
+
+    def in_file(text: str) -> str:
+        return _ENTRY_INDEX.sub(lambda m: f"trading_systems[{file_index[int(m.group(1))]}]"
+                                if int(m.group(1)) < len(file_index) else m.group(0), text)
+
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for error in errors:
+        match = _ENTRY_INDEX.match(error.path)
+        k = int(match.group(1)) if match else -1
+        record = _record(systems[k]) if 0 <= k < len(systems) else None
+        names = grouped.setdefault((in_file(error.path), in_file(error.message)), [])
+        if record is not None:
+            names.append(systems[k].get("name") if isinstance(systems[k], Mapping) else systems[k].name)
+    located = []
+    for (path, message), names in grouped.items():
+        match = _ENTRY_INDEX.match(path)
+        everywhere = not names or len(names) == size.get(int(match.group(1)) if match else -1)
+        if not everywhere:
+            more = f" and {len(names) - 1} more" if len(names) > 1 else ""
+            message = f"{message} (in the sweep's system {names[0]}{more})"
+        located.append(ConfigError(path, message))
+    return located
+
+
+def describe_sweeps(systems: Sequence[Any]) -> list[str]:
+    """One line per swept entry, for `multifolio validate`: its keys, combinations and systems."""
+    lines, counted = [], {}
+    for entry in systems:
+        record = _record(entry)
+        if record is not None:
+            counted.setdefault(record["entry"], [record, 0])[1] += 1
+    for index, (record, count) in counted.items():
+        keys = " × ".join(record["paths"].values())
+        lines.append(f"sweep trading_systems[{index}] ({record['group']}) over {keys}: "
+                     f"{record['combinations']} combination(s), expands to {count} system(s)")
+    return lines
+
+
+def sweep_summary(systems: Sequence[tuple[str, Mapping | None]], metrics: Mapping[str, Mapping[str, Any]],
+                  metric: str) -> dict[str, Any] | None:
+    """The `sweeps` section of combined_summary.json: per swept entry a leaderboard by `metric`
+    and, for exactly two swept keys, a heatmap of it; None when the run has no sweep.
+
+    `systems`: (name, swept record or None) in YAML order; `metrics`: name → figures.
+    """
+    groups: dict[int, dict[str, Any]] = {}
+    for name, record in systems:
+        if record is None:
+            continue
+        group = groups.setdefault(record["entry"], {
+            "entry": record["group"], "index": record["entry"], "parameters": list(record["paths"]),
+            "paths": dict(record["paths"]), "axes": dict(record["axes"]), "combinations": record["combinations"],
+            "systems": 0, "leaderboard": []})
+        group["systems"] += 1
+        value = metrics.get(name, {}).get(metric)
+        group["leaderboard"].append({"system": name, "values": dict(record["values"]),
+                                     "value": value if _is_number(value) and math.isfinite(value) else None})
+    if not groups:
+        return None
+    sign = 1 if metric in LOWER_IS_BETTER else -1
+    for group in groups.values():
+        # a stable sort: equal values keep the sweep's order
+        ranked = sorted(group["leaderboard"], key=lambda row: (row["value"] is None, sign * (row["value"] or 0.0)))
+        group["leaderboard"] = [{"rank": rank, **row} for rank, row in enumerate(ranked, start=1)]
+        group["heatmap"] = _heatmap(group) if len(group["parameters"]) == 2 else None
+    return {"metric": metric, "better": "lower" if sign > 0 else "higher", "groups": list(groups.values())}
+
+
+def _heatmap(group: Mapping[str, Any]) -> dict[str, Any]:
+    """Rows: the second key's values, columns: the first key's, both in the sweep's order; null where a
+    combination was left out by the constraint or has no value."""
+    x, y = group["parameters"]
+    cell = {(row["values"][x], row["values"][y]): row["value"] for row in group["leaderboard"]}
+    x_values, y_values = group["axes"][x], group["axes"][y]
+    return {"x": x, "y": y, "x_values": list(x_values), "y_values": list(y_values),
+            "cells": [[cell.get((xv, yv)) for xv in x_values] for yv in y_values]}

@@ -1,0 +1,70 @@
+"""Indicators: the shared cache (each series computed once per run) and one system's view of it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from multifolio.config.model import IndicatorSpec, PluginSpec, parse_indicator, resolve_indicator
+from multifolio.data.market import MarketData
+from multifolio.protocols import PRICE_FIELDS, Strategy
+from multifolio.config.registry import PluginKind, PluginRegistry
+
+
+class IndicatorCache:
+    """Every (symbol, indicator key) computed once over the whole series (shared, one per run).
+
+    Values are read-only arrays in the symbol's own bar numbering; TA-Lib's functions
+    are causal, so the value at bar k depends on bars ≤ k only.
+    """
+
+    def __init__(self, *, market: MarketData, plugins: PluginRegistry) -> None:
+        self._market = market
+        self._plugins = plugins
+        self._values: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+        self.computations = 0  # how many series were actually computed (tests read it)
+
+    def get(self, symbol: str, spec: IndicatorSpec) -> dict[str, np.ndarray]:
+        """Output key → array for `spec` on `symbol`, computing it on first request only."""
+        cached = self._values.get((symbol, spec.key))
+        if cached is None:
+            indicator = self._plugins.create(PluginKind.INDICATOR, spec.type, spec.params)
+            outputs = indicator.compute(self._market.series[symbol].arrays)
+            cached = {}
+            for key, output in zip(spec.output_keys(), spec.outputs):
+                array = np.ascontiguousarray(outputs[output], dtype=np.float64)
+                array.flags.writeable = False
+                cached[key] = array
+            self._values[(symbol, spec.key)] = cached
+            self.computations += 1
+        return cached
+
+
+class SystemIndicators:
+    """The indicators one system uses: its YAML list plus what its strategy asks for (one per system)."""
+
+    def __init__(self, *, cache: IndicatorCache, plugins: PluginRegistry, market: MarketData,
+                 specs: Iterable[Mapping | str], strategy: Strategy) -> None:
+        wanted = [PluginSpec(s["type"], dict(s.get("params", {}))) if isinstance(s, Mapping)
+                  else parse_indicator(s) for s in specs]
+        wanted += [parse_indicator(s) for s in strategy.indicators()]
+        resolved: dict[str, IndicatorSpec] = {}
+        for spec in wanted:
+            one = resolve_indicator(spec, plugins, "indicators")
+            resolved.setdefault(one.key, one)
+        self.specs: tuple[IndicatorSpec, ...] = tuple(resolved.values())
+        self._arrays = {symbol: self._arrays_for(cache, market, symbol) for symbol in market.symbols}
+
+    def _arrays_for(self, cache: IndicatorCache, market: MarketData, symbol: str) -> dict[str, np.ndarray]:
+        arrays = {name: market.series[symbol].arrays[name] for name in PRICE_FIELDS}
+        for spec in self.specs:
+            arrays.update(cache.get(symbol, spec))
+        return arrays
+
+    def arrays(self, symbol: str) -> Mapping[str, np.ndarray]:
+        """Key → full array for `symbol` (prices and indicators), for reports after the run."""
+        return self._arrays[symbol]
+
+    def keys(self) -> Sequence[str]:
+        return [key for spec in self.specs for key in spec.output_keys()]

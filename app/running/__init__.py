@@ -1,0 +1,5 @@
+"""Running a backtest: the engine loop, executors, the run itself, its manifest and atomic files.
+
+The composition root: with `multifolio.containers` the only part of the core that imports
+dependency-injector and `multifolio.reports`.
+"""

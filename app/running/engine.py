@@ -1,0 +1,64 @@
+"""The loop: one pass over the shared timeline, every system stepped at every bar (one per run)."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Sequence
+
+from multifolio.data.market import MarketData
+from multifolio.trading.system import SystemResult, SystemRunner
+
+ProgressCallback = Callable[[float, int], None]  # (done, in all): bars; from a parallel executor, systems
+StopRequest = Callable[[], bool]  # asked between chunks of bars: True stops the run at that bar boundary
+
+
+class Engine:
+    """Steps every system through each timestamp in turn, then ends the data for each.
+
+    Systems never see each other, so the order in which they are stepped cannot
+    change any result; it is the YAML order. A system whose plugin raises is failed
+    at that bar and stepped no more; the others go on. A stop request (Ctrl-C) ends
+    every system at the last bar completed.
+    """
+
+    def __init__(self, *, market: MarketData, systems: Sequence[SystemRunner],
+                 progress: ProgressCallback | None = None, progress_every: int = 0,
+                 stop_requested: StopRequest | None = None) -> None:
+        self._market = market
+        self._systems = tuple(systems)
+        self._progress = progress
+        self._stop_requested = stop_requested
+        total = len(market)
+        # a few hundred updates at most: a progress display must cost nothing per bar
+        self._progress_every = progress_every or max(1000, total // 200)
+
+    def run(self) -> list[SystemResult]:
+        total = len(self._market)
+        failed: dict[str, SystemResult] = {}
+        for system in self._systems:
+            system.start()
+        running = [(system, system.step) for system in self._systems]
+        last, status = total - 1, "completed"
+        # bars in chunks between progress updates and stop checks: no per-bar bookkeeping
+        for start in range(0, total, self._progress_every):
+            stop = min(start + self._progress_every, total)
+            for index in range(start, stop):
+                for system, step in running:
+                    try:
+                        step(index)
+                    except Exception:  # a plugin's fault fails its own system only
+                        failed[system.name] = system.failed(index, traceback.format_exc())
+                        running = [pair for pair in running if pair[0].name not in failed]
+            if self._progress is not None:
+                self._progress(stop, total)
+            if self._stop_requested is not None and self._stop_requested() and stop < total:
+                last, status = stop - 1, "interrupted"
+                break
+        return [failed.get(system.name) or self._finish(system, last, status) for system in self._systems]
+
+    @staticmethod
+    def _finish(system: SystemRunner, last: int, status: str) -> SystemResult:
+        try:
+            return system.finish(last, status)
+        except Exception:  # raised while ending the data: as failed as any other bar
+            return system.failed(last, traceback.format_exc())

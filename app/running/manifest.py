@@ -1,0 +1,115 @@
+"""The run manifest: what ran, on which data, with which versions, and how it ended (one per run)."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import platform
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import cattrs
+
+from multifolio.config.model import BacktestConfig
+from multifolio.running.files import atomic_write_text
+from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.trading.system import SystemResult
+
+RUNNING, COMPLETED, INTERRUPTED, FAILED = "running", "completed", "interrupted", "failed"
+_LIBRARIES = ("pandas", "numpy", "TA-Lib", "dependency-injector", "blinker", "attrs", "cattrs", "pyarrow")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def fingerprint(path: Path) -> dict[str, Any]:
+    """A data file's identity: its path, size and SHA-256."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return {"path": str(path), "bytes": path.stat().st_size, "sha256": digest.hexdigest()}
+
+
+def config_hash(config: BacktestConfig) -> str:
+    """SHA-256 of the checked config in canonical JSON: the same settings give the same hash."""
+    canonical = json.dumps(cattrs.unstructure(config), sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class RunManifest:
+    """manifest.json in the run folder, rewritten (atomically) at each stage of the run.
+
+    Unlike the result files it holds wall-clock times; a run that did not end says
+    `running`, so a folder left by a killed run never looks complete.
+    """
+
+    def __init__(self, folder: Path, config: BacktestConfig, registry: PluginRegistry) -> None:
+        self.path = folder / "manifest.json"
+        self.document: dict[str, Any] = {
+            "run": config.run_name,
+            "status": RUNNING,
+            "started": _now(),
+            "ended": None,
+            "config_sha256": config_hash(config),
+            "versions": {"multifolio": _version("multifolio"), "python": platform.python_version(),
+                         **{name: _version(name) for name in _LIBRARIES}},
+            "plugins": _plugin_origins(config, registry),
+            "data": {"source": config.data.source, "symbols": list(config.data.symbols)},
+            "systems": {entry.name: {"status": RUNNING} for entry in config.trading_systems},
+        }
+
+    def write(self) -> None:
+        atomic_write_text(self.path, json.dumps(self.document, indent=2) + "\n")
+
+    def data_loaded(self, description: str, files: Sequence[Path], bars: int, dropped: dict[str, int]) -> None:
+        self.document["data"].update(description=description, bars=bars,
+                                     files=[fingerprint(Path(path)) for path in files], dropped=dropped)
+        self.write()
+
+    def finished(self, results: Sequence[SystemResult], status: str) -> None:
+        for result in results:
+            entry = {"status": result.status, "last_bar": result.last_bar}
+            if result.error:
+                entry["error"] = result.error.strip().splitlines()[-1]
+            self.document["systems"][result.name] = entry
+        self.document.update(status=status, ended=_now())
+        self.write()
+
+    def failed(self, reason: str) -> None:
+        """Record why the run ended without its results (best effort: the folder may be the problem)."""
+        self.document.update(status=FAILED, ended=_now(), error=reason)
+        try:
+            self.write()
+        except OSError:
+            pass
+
+
+def run_status(results: Sequence[SystemResult]) -> str:
+    """`failed` if any system failed, else `interrupted` if the run was stopped, else `completed`."""
+    statuses = {result.status for result in results}
+    return FAILED if FAILED in statuses else INTERRUPTED if INTERRUPTED in statuses else COMPLETED
+
+
+def _plugin_origins(config: BacktestConfig, registry: PluginRegistry) -> dict[str, str]:
+    """`kind:name` → `distribution version (module:Class)` for every plugin the config names."""
+    named = {(PluginKind.DATA_SOURCE, config.data.source)}
+    for entry in config.trading_systems:
+        settings = entry.settings()
+        named.add((PluginKind.STRATEGY, settings["strategy"]["type"]))
+        named.update((PluginKind.SIZER, s["type"]) for s in settings["risk"]["position_sizers"])
+        named.update((PluginKind.RISK_LIMIT, s["type"]) for s in settings["risk"]["limits"])
+        named.add((PluginKind.SLIPPAGE, settings["execution"]["slippage"]["type"]))
+        named.add((PluginKind.COMMISSION, settings["execution"]["commission"]["type"]))
+    return {f"{kind.group}:{name}": registry.origin(kind, name) for kind, name in sorted(named, key=str)}

@@ -1,0 +1,142 @@
+"""One backtest run from a checked config to its result files.
+
+With `app/cli.py` this is the composition root: the part of `app/` that reaches
+into `containers/` (to build the run) and `reports/` (to write it); `app/executors.py`
+builds and steps the systems' containers, in this process or on its workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from attrs import frozen
+
+from multifolio.config.model import BacktestConfig
+from multifolio.running.engine import ProgressCallback, StopRequest
+from multifolio.errors import MultifolioError
+from multifolio.running.executors import start_executor
+from multifolio.running.manifest import RunManifest, run_status
+from multifolio.config.registry import PluginRegistry
+from multifolio.trading.system import SystemResult
+from multifolio.containers.backtest import BacktestContainer
+from multifolio.reports.html import render_run
+from multifolio.reports.writers import performance, write_bars, write_failed_system, write_summary, write_system
+
+
+@frozen
+class RunOutcome:
+    """What a finished run produced, for the CLI's table and for tests."""
+
+    folder: Path
+    results: list[SystemResult]
+    metrics: dict[str, dict[str, Any]]  # system name → performance figures (systems that did not fail)
+    summary: dict[str, Any] | None
+    status: str  # completed, interrupted or failed (some system failed), as in manifest.json
+
+
+def build_container(config: BacktestConfig, registry: PluginRegistry) -> BacktestContainer:
+    """A new root container for `config` (never reuse one across runs)."""
+    root = BacktestContainer()
+    root.plugins.override(registry)
+    root.config.from_dict({"data": config.data_settings()})
+    return root
+
+
+def run_folder(config: BacktestConfig, output_dir: str | Path | None) -> Path:
+    """Where the run writes: `<output_dir>/<run name>`, refused if it would leave the output folder."""
+    base = Path(output_dir if output_dir is not None else config.reporting.output_dir)
+    folder = base / config.run_name
+    for entry in config.trading_systems:  # names are checked safe; this guards the guarantee itself
+        if not (folder / entry.name).resolve().is_relative_to(base.resolve()):
+            raise MultifolioError(f"trading system {entry.name!r} would write outside {base}")
+    return folder
+
+
+def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir: str | Path | None = None,
+                 progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None
+                 ) -> RunOutcome:
+    """Run every system of `config` over its data and write the results.
+
+    The data is loaded and checked first (a parallel executor's workers start
+    meanwhile); then the run folder and its manifest are written, so an unwritable
+    folder stops the run before its first bar. Every file is written atomically;
+    the manifest says `completed` only once all of them are.
+    """
+    folder = run_folder(config, output_dir)
+    root = build_container(config, registry)
+    entries = [entry.settings() for entry in config.trading_systems]
+    with start_executor(config.execution_engine, len(entries)) as execute:  # parallel workers start meanwhile
+        market = root.data.market()
+        source = root.data.source()
+        manifest = RunManifest(folder, config, registry)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            manifest.data_loaded(source.describe(), source.files(), len(market), market.dropped)
+        except OSError as error:
+            raise MultifolioError(f"cannot write to the output folder {folder}: {error.strerror or error}; choose "
+                                  "another with --output-dir or reporting.output_dir") from None
+        results = execute(root, entries, progress, stop_requested)
+    status = run_status(results)
+    try:
+        metrics, summary = write_results(config, results, market, folder)
+        manifest.finished(results, status)
+    except OSError as error:
+        manifest.failed(f"writing results failed: {error}")
+        raise MultifolioError(f"writing the results to {folder} failed: {error.strerror or error}; the files "
+                              "written are complete, but manifest.json does not say completed") from None
+    return RunOutcome(folder=folder, results=results, metrics=metrics, summary=summary, status=status)
+
+
+def write_results(config: BacktestConfig, results: Sequence[SystemResult], market, folder: Path
+                  ) -> tuple[dict[str, dict[str, Any]], dict[str, Any] | None]:
+    """Each system's folder (a failed one's says where it failed), the combined summary, the reports."""
+    reported = [result for result in results if result.status != "failed"]
+    metrics = {result.name: performance(result) for result in reported}
+    if config.reporting.separate_reports:
+        write_bars(market.frame(), folder)
+        for result in results:
+            if result.status == "failed":
+                write_failed_system(result, folder / result.name)
+            else:
+                write_system(result, folder / result.name, metrics[result.name], market)
+    summary = None
+    if config.reporting.combined_summary and reported:
+        summary = write_summary(config.run_name, reported, metrics, folder, config.reporting.sweep_metric)
+    render_run(folder)  # from the files just written, exactly as `multifolio report` does
+    return metrics, summary
+
+
+def describe_plan(config: BacktestConfig, registry: PluginRegistry, output_dir: str | Path | None = None
+                  ) -> list[str]:
+    """What a run of `config` would do, line by line; loads and checks the data on the way."""
+    root = build_container(config, registry)
+    market, source = root.data.market(), root.data.source()
+    dropped = ", ".join(f"{count} ({rule})" for rule, count in market.dropped.items()) or "none"
+    lines = [f"data: {source.describe()}: {len(market):,} bars of {', '.join(market.symbols)}, "
+             f"{market.timestamps[0]} → {market.timestamps[-1]}; rows dropped: {dropped}",
+             f"output: {run_folder(config, output_dir)}",
+             f"{len(config.trading_systems)} trading system(s):"]
+
+    def plugin(spec: dict[str, Any]) -> str:
+        params = ", ".join(f"{key}={value}" for key, value in spec["params"].items())
+        return f"{spec['type']}({params})"
+
+    for entry in config.trading_systems:
+        settings = entry.settings()
+        system = root.trading_system(config=settings)
+        indicators = ", ".join(system.indicators().keys())
+        execution = settings["execution"]
+        lines += [
+            f"- {entry.name} (namespace {entry.namespace}), capital {entry.portfolio.initial_capital:,.2f}",
+            f"    strategy    {plugin(settings['strategy'])}",
+            f"    indicators  {indicators or 'none'}",
+            f"    sizers      {'; '.join(plugin(s) for s in settings['risk']['position_sizers'])}",
+            f"    limits      {'; '.join(plugin(s) for s in settings['risk']['limits']) or 'none'}"
+            f" (lots of {settings['risk']['lot_size']:g})",
+            f"    costs       slippage {plugin(execution['slippage'])}; commission {plugin(execution['commission'])}",
+            f"    fills       {execution['fill_at']}; open positions at the end "
+            f"{'closed' if settings['portfolio']['close_at_end'] else 'kept and valued at the last close'}",
+        ]
+    return lines

@@ -1,0 +1,210 @@
+"""One system's own account: cash, positions, open lots and closed trades (one per system)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pandas as pd
+from attrs import define, frozen
+
+from multifolio.trading.events import OrderFilled, PortfolioUpdated
+from multifolio.data.market import MarketData
+from multifolio.trading.signals import SystemSignals
+
+TRADE_COLUMNS = ("symbol", "side", "quantity", "entry_time", "entry_price", "exit_time", "exit_price",
+                 "bars_held", "gross_pnl", "commission", "slippage", "net_pnl", "return_pct")
+OPEN_LOT_COLUMNS = ("symbol", "quantity", "entry_time", "entry_price", "commission", "slippage")
+
+
+@define(slots=True)
+class Lot:
+    """Units bought (or sold short) in one fill and not yet closed; closed first in, first out."""
+
+    quantity: float  # signed, shrinks toward 0 as it is closed
+    price: float
+    timestamp: pd.Timestamp
+    bar: int  # the symbol's own bar number of the entry fill
+    commission: float  # the entry commission not yet assigned to a closed trade
+    slippage: float
+
+
+@frozen(slots=True)
+class Trade:
+    """A closed (part of a) lot: one row of trades.csv."""
+
+    symbol: str
+    side: str  # "long" or "short"
+    quantity: float  # > 0
+    entry_time: pd.Timestamp
+    entry_price: float
+    exit_time: pd.Timestamp
+    exit_price: float
+    bars_held: int
+    gross_pnl: float
+    commission: float  # entry and exit commission of these units
+    slippage: float  # entry and exit slippage cost of these units (already inside the prices)
+    net_pnl: float  # gross_pnl - commission
+    return_pct: float  # price return on the side held, before costs
+
+
+class Portfolio:
+    """Receives `order_filled`; keeps the ledger exact and sends `portfolio_updated`.
+
+    Marking to market is lazy: the ledger records each change (bar, cash, position)
+    and `equity_steps().frame()` marks every bar at its close afterwards, which gives
+    the same numbers as marking each bar but costs nothing on bars without fills.
+    """
+
+    def __init__(self, *, signals: SystemSignals, market: MarketData, namespace: str,
+                 initial_capital: float) -> None:
+        self._signals = signals
+        self._market = market
+        self.namespace = namespace
+        self.initial_capital = float(initial_capital)
+        self.cash = self.initial_capital
+        self._positions: dict[str, float] = {}
+        self._lots: dict[str, deque[Lot]] = {symbol: deque() for symbol in market.symbols}
+        self.trades: list[Trade] = []
+        self._changes: list[tuple[int, float, str, float]] = []  # (bar index, cash, symbol, position)
+
+    # ------------------------------------------------------------------ queries
+
+    def position(self, symbol: str) -> float:
+        return self._positions.get(symbol, 0.0)
+
+    def positions(self) -> dict[str, float]:
+        """Every non-zero position, by symbol."""
+        return dict(self._positions)
+
+    def open_lots(self, symbol: str) -> tuple[Lot, ...]:
+        return tuple(self._lots[symbol])
+
+    def equity_at(self, index: int) -> float:
+        """Cash plus every position at its last close at timeline index `index`."""
+        return self.cash + sum(q * self._market.last_close(s, index) for s, q in self._positions.items())
+
+    def gross_exposure_at(self, index: int, excluding: str = "") -> float:
+        """Σ |quantity| × last close over the positions, leaving out `excluding`."""
+        return sum(abs(q) * self._market.last_close(s, index)
+                   for s, q in self._positions.items() if s != excluding)
+
+    # ------------------------------------------------------------------ fills
+
+    def on_order_filled(self, fill: OrderFilled) -> None:
+        self.cash -= fill.quantity * fill.price + fill.commission
+        bar = self._market.last_bar(fill.symbol, fill.index)
+        self._match_lots(fill, bar)
+        position = self.position(fill.symbol) + fill.quantity
+        if abs(position) < 1e-12 * max(1.0, abs(fill.quantity)):  # float residue of a full close
+            position = 0.0
+        if position:
+            self._positions[fill.symbol] = position
+        else:
+            self._positions.pop(fill.symbol, None)
+        self._changes.append((fill.index, self.cash, fill.symbol, position))
+        self._signals.emit(PortfolioUpdated(
+            self.namespace, fill.timestamp, fill.index, self.cash,
+            tuple(sorted(self._positions.items()))))
+
+    def _match_lots(self, fill: OrderFilled, bar: int) -> None:
+        """Close open lots first in, first out; what is left of the fill opens a new lot."""
+        lots = self._lots[fill.symbol]
+        remaining = fill.quantity
+        per_unit_commission = fill.commission / abs(fill.quantity)
+        per_unit_slippage = fill.slippage / abs(fill.quantity)
+        while lots and remaining and (lots[0].quantity > 0) != (remaining > 0):
+            lot = lots[0]
+            units = min(abs(remaining), abs(lot.quantity))
+            share = units / abs(lot.quantity)
+            entry_commission, entry_slippage = lot.commission * share, lot.slippage * share
+            sign = 1.0 if lot.quantity > 0 else -1.0
+            gross = (fill.price - lot.price) * units * sign
+            commission = entry_commission + per_unit_commission * units
+            self.trades.append(Trade(
+                symbol=fill.symbol, side="long" if sign > 0 else "short", quantity=units,
+                entry_time=lot.timestamp, entry_price=lot.price, exit_time=fill.timestamp,
+                exit_price=fill.price, bars_held=bar - lot.bar, gross_pnl=gross, commission=commission,
+                slippage=entry_slippage + per_unit_slippage * units, net_pnl=gross - commission,
+                return_pct=(fill.price / lot.price - 1.0) * sign))
+            if units == abs(lot.quantity):
+                lots.popleft()
+            else:
+                lot.quantity -= units * sign
+                lot.commission -= entry_commission
+                lot.slippage -= entry_slippage
+            remaining += units * sign
+        if remaining:
+            lots.append(Lot(remaining, fill.price, fill.timestamp, bar,
+                            per_unit_commission * abs(remaining), per_unit_slippage * abs(remaining)))
+
+    # ------------------------------------------------------------------ results
+
+    def equity_steps(self, bars: int | None = None) -> EquitySteps:
+        """The ledger's changes over the first `bars` bars (all of them by default), from which
+        `EquitySteps.frame()` draws the curve."""
+        n = len(self._market) if bars is None else bars
+        changes = self._changes
+        indices = np.fromiter((change[0] for change in changes), dtype=np.int64, count=len(changes))
+        holdings = {}
+        for symbol in self._market.symbols:
+            mine = [i for i, change in enumerate(changes) if change[2] == symbol]
+            if mine:
+                holdings[symbol] = (indices[mine], np.array([changes[i][3] for i in mine], dtype=np.float64),
+                                    self._market.closes_filled(symbol))
+        return EquitySteps(timeline=self._market.timestamps, bars=n, initial_capital=self.initial_capital,
+                           indices=indices, cash=np.array([change[1] for change in changes], dtype=np.float64),
+                           holdings=holdings)
+
+    def open_lots_frame(self) -> pd.DataFrame:
+        """The lots still open, oldest first per symbol, with the entry costs not yet in a trade."""
+        rows = [[symbol, lot.quantity, lot.timestamp, lot.price, lot.commission, lot.slippage]
+                for symbol, lots in self._lots.items() for lot in lots]
+        return pd.DataFrame(rows, columns=list(OPEN_LOT_COLUMNS))
+
+    def trades_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([[getattr(t, c) for c in TRADE_COLUMNS] for t in self.trades],
+                            columns=list(TRADE_COLUMNS))
+
+
+@frozen
+class EquitySteps:
+    """A portfolio's cash and holdings as steps, one per fill; the curve is drawn from them on demand.
+
+    The curve is a row per bar (32 MB a system at a million bars), the steps a row per
+    fill: a parallel run's workers send these back, with the run's timeline and closes
+    (the same arrays for every system, so sent once per chunk), and the caller draws.
+    """
+
+    timeline: pd.DatetimeIndex  # the run's, whole
+    bars: int  # the curve covers the first `bars` bars of the timeline
+    initial_capital: float
+    indices: np.ndarray  # the bar of each change, ascending
+    cash: np.ndarray  # the cash after each change
+    holdings: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # symbol → (its changes' bars, the position
+    # after each, its close at every bar carried forward), for each symbol ever held
+
+    def frame(self) -> pd.DataFrame:
+        """Cash, position value and equity at the close of each bar, after that bar's fills."""
+        n = self.bars
+        cash = _step_values(n, self.indices, self.cash, self.initial_capital)
+        position_value = np.zeros(n)
+        for indices, positions, closes in self.holdings.values():
+            quantities = _step_values(n, indices, positions, 0.0)
+            held = quantities != 0.0  # 0 × NaN (no close yet) must stay 0
+            position_value[held] += quantities[held] * closes[:n][held]
+        return pd.DataFrame({"timestamp": self.timeline[:n], "cash": cash, "position_value": position_value,
+                             "equity": cash + position_value}, copy=False)
+
+
+def _step_values(n: int, indices: np.ndarray, values: np.ndarray, start: float) -> np.ndarray:
+    """A length-`n` series that is `start` until the first index, then each value from its index on
+    (indices ascending; of several at one index the last wins)."""
+    series = np.full(n, start)
+    if len(indices):
+        changes = np.zeros(n, dtype=np.int64)  # 1 + the position in `values` of the change in force
+        changes[indices] = np.arange(1, len(indices) + 1)
+        np.maximum.accumulate(changes, out=changes)
+        known = np.concatenate(([start], values))
+        series = known[changes]
+    return series

@@ -1,0 +1,204 @@
+"""One trading system at run time: its bus wiring, its per-bar step and its results (one per system)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from attrs import Factory, frozen
+
+from multifolio.trading.events import (
+    BarClosed, DataEnded, OrderCancelled, OrderFilled, OrderRejected, OrderSubmitted,
+)
+from multifolio.trading.execution import ExecutionSimulator
+from multifolio.data.indicators import SystemIndicators
+from multifolio.data.market import MarketData
+from multifolio.trading.portfolio import EquitySteps, Portfolio
+from multifolio.trading.risk import RiskManager
+from multifolio.trading.signals import SystemSignals, dispatcher
+from multifolio.trading.strategy import StrategyRunner
+
+ORDER_COLUMNS = ("order_id", "submitted_time", "symbol", "requested", "quantity", "status", "reason",
+                 "fill_time", "fill_price", "commission", "slippage")
+
+
+class OrderLog:
+    """Every order's life, including the rejected and cancelled ones: orders.csv (one per system).
+
+    A row is a short list holding bar indices, not timestamps (a million-bar run sends
+    tens of thousands of orders); `frame()` turns indices into times once.
+    """
+
+    _ID, _SUBMITTED, _SYMBOL, _REQUESTED, _QUANTITY, _STATUS, _REASON, _FILLED, _PRICE, _COMMISSION, \
+        _SLIPPAGE = range(len(ORDER_COLUMNS))
+
+    def __init__(self, *, timeline: pd.DatetimeIndex) -> None:
+        self._timeline = timeline
+        self._rows: dict[int, list] = {}
+
+    def _row(self, order_id: int) -> list:
+        row = self._rows.get(order_id)
+        if row is None:
+            row = self._rows[order_id] = [order_id, -1, None, None, None, None, "", -1, None, None, None]
+        return row
+
+    def on_order_submitted(self, order: OrderSubmitted) -> None:
+        # with `fill_at: close` the fill may be logged first: keep its status
+        row = self._row(order.order_id)
+        row[self._SUBMITTED:self._STATUS] = [order.index, order.symbol, order.requested, order.quantity]
+        row[self._STATUS] = row[self._STATUS] or "submitted"
+        row[self._REASON] = order.reason
+
+    def on_order_rejected(self, order: OrderRejected) -> None:
+        self._row(order.order_id)[self._SUBMITTED:self._FILLED] = [
+            order.index, order.symbol, order.requested, 0.0, "rejected", order.reason]
+
+    def on_order_filled(self, fill: OrderFilled) -> None:
+        row = self._row(fill.order_id)
+        if fill.order_id < 0:  # closing at the end of data: no order was submitted
+            row[self._SUBMITTED:self._FILLED] = [fill.index, fill.symbol, fill.quantity, fill.quantity, None,
+                                                 "closed at the end of data"]
+        row[self._STATUS], row[self._FILLED], row[self._PRICE] = "filled", fill.index, fill.price
+        row[self._COMMISSION], row[self._SLIPPAGE] = fill.commission, fill.slippage
+
+    def on_order_cancelled(self, order: OrderCancelled) -> None:
+        row = self._rows[order.order_id]
+        row[self._STATUS], row[self._REASON] = "cancelled", order.reason
+
+    def frame(self) -> pd.DataFrame:
+        rows = [self._rows[k] for k in sorted(self._rows, key=lambda k: (k < 0, abs(k)))]
+        frame = pd.DataFrame(rows, columns=list(ORDER_COLUMNS))
+        for column in ("submitted_time", "fill_time"):
+            indices = frame[column].to_numpy(dtype=np.int64)
+            times = self._timeline[np.maximum(indices, 0)]
+            frame[column] = pd.Series(times, dtype=times.dtype).where(indices >= 0)
+        return frame
+
+
+def connect_bus(*, signals: SystemSignals, strategy: StrategyRunner, risk: RiskManager,
+                execution: ExecutionSimulator, portfolio: Portfolio, order_log: OrderLog) -> Iterator[SystemSignals]:
+    """Connect one system's components to its own signals; disconnect them on shutdown.
+
+    Strong references (`weak=False`): blinker would silently drop bound methods of
+    objects nobody else holds. Where order matters there is one receiver; the order
+    log only records, so it may hear an event before or after the component.
+    """
+    wiring = [
+        (signals.bar_closed, strategy.on_bar_closed),
+        (signals.signal_generated, risk.on_signal_generated),
+        (signals.order_submitted, execution.on_order_submitted),
+        (signals.order_submitted, order_log.on_order_submitted),
+        (signals.order_rejected, order_log.on_order_rejected),
+        (signals.order_filled, portfolio.on_order_filled),
+        (signals.order_filled, order_log.on_order_filled),
+        (signals.order_cancelled, order_log.on_order_cancelled),
+        (signals.data_ended, execution.on_data_ended),
+    ]
+    for signal, receiver in wiring:
+        signal.connect(receiver, weak=False)
+    try:
+        yield signals
+    finally:
+        for signal, receiver in wiring:
+            signal.disconnect(receiver)
+        # sealed again with nothing connected: the routes held the components' methods, a reference cycle
+        # with them that only the garbage collector could free
+        signals.seal()
+
+
+@frozen
+class SystemResult:
+    """What one system produced: the inputs reports need, nothing live."""
+
+    name: str
+    namespace: str
+    initial_capital: float
+    settings: dict  # the system's resolved configuration
+    equity_steps: EquitySteps | None  # None for a failed system: no figures
+    trades: pd.DataFrame
+    orders: pd.DataFrame
+    open_positions: dict[str, float]
+    open_lots: pd.DataFrame  # what is still held, lot by lot (OPEN_LOT_COLUMNS)
+    indicators: tuple[str, ...]
+    # the indicator values this system used, for its report: symbol → key → values by the symbol's bar
+    # (the shared cache's read-only arrays, not copies)
+    indicator_values: dict[str, dict[str, np.ndarray]] = Factory(dict)
+    status: str = "completed"  # or "interrupted" (stopped at `last_bar`), "failed" (at `last_bar`)
+    last_bar: int = -1  # the timeline index of the last bar this system finished
+    error: str = ""  # the traceback of a failed system
+    failed_at: str = ""  # where a failed system stopped, e.g. "failed at bar 700 (2024-01-03T14:40:00)"
+
+    @cached_property
+    def equity(self) -> pd.DataFrame:
+        """Cash, position value and equity at every bar's close up to `last_bar` (empty if failed),
+        drawn on first use."""
+        return pd.DataFrame() if self.equity_steps is None else self.equity_steps.frame()
+
+
+class SystemRunner:
+    """Steps one system through the shared timeline (one per system).
+
+    Per bar: fill the orders queued before it at its open, then publish the bar of
+    every symbol that has one; the strategy, risk and execution react on the bus.
+    """
+
+    def __init__(self, *, name: str, settings: dict, bus: SystemSignals, market: MarketData,
+                 execution: ExecutionSimulator, portfolio: Portfolio, order_log: OrderLog,
+                 indicators: SystemIndicators) -> None:
+        self.name = name
+        self.namespace = bus.namespace
+        self.settings = settings
+        self.signals = bus
+        self.execution = execution
+        self.portfolio = portfolio
+        self._order_log = order_log
+        self._indicators = indicators
+        self._market = market
+        self._symbols = [(symbol, memoryview(market.position_of[symbol]),
+                          *(market.series[symbol].views[field] for field in ("open", "high", "low", "close",
+                                                                            "volume")))
+                         for symbol in market.symbols]
+        self._deliver_bar = self.signals.bar_closed.send
+
+    def start(self) -> None:
+        """Called once before the first bar: seal the bus, so events go straight to their receivers."""
+        self.signals.seal()
+        self._deliver_bar = dispatcher(self.signals.bar_closed)
+
+    def step(self, index: int) -> None:
+        if self.execution.pending:
+            self.execution.fill_due(index)
+        timeline, namespace, deliver = self._market.timestamps, self.namespace, self._deliver_bar
+        for symbol, positions, open_, high, low, close, volume in self._symbols:
+            k = positions[index]
+            if k >= 0:
+                deliver(BarClosed(namespace, index, symbol, open_[k], high[k], low[k], close[k], volume[k], timeline))
+
+    def finish(self, last: int | None = None, status: str = "completed") -> SystemResult:
+        """End the data after bar `last` (the final bar unless the run was stopped): `data_ended`
+        cancels pending orders; then collect the results up to that bar."""
+        last = len(self._market) - 1 if last is None else last
+        self.signals.emit(DataEnded(self.namespace, self._market.timestamps[last], last))
+        return SystemResult(
+            name=self.name, namespace=self.namespace, initial_capital=self.portfolio.initial_capital,
+            settings=self.settings, equity_steps=self.portfolio.equity_steps(last + 1),
+            trades=self.portfolio.trades_frame(), orders=self._order_log.frame(),
+            open_positions=self.portfolio.positions(), open_lots=self.portfolio.open_lots_frame(),
+            indicators=tuple(self._indicators.keys()), indicator_values=self._indicator_arrays(),
+            status=status, last_bar=last)
+
+    def failed(self, index: int, error: str) -> SystemResult:
+        """The result of a system whose plugin raised at bar `index`: its traceback, no figures
+        (what it held at that moment may be half-updated, so nothing of it is reported as a result)."""
+        empty = pd.DataFrame()
+        return SystemResult(
+            name=self.name, namespace=self.namespace, initial_capital=self.portfolio.initial_capital,
+            settings=self.settings, equity_steps=None, trades=empty, orders=empty, open_positions={},
+            open_lots=empty, indicators=tuple(self._indicators.keys()), status="failed", last_bar=index,
+            error=error, failed_at=f"failed at bar {index} ({self._market.timestamps[index].isoformat()})")
+
+    def _indicator_arrays(self) -> dict[str, dict[str, np.ndarray]]:
+        keys = self._indicators.keys()
+        return {symbol: {key: self._indicators.arrays(symbol)[key] for key in keys} for symbol in self._market.symbols}
