@@ -15,34 +15,30 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from multifolio.errors import MultifolioError
 from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.errors import MultifolioError
 
 USER_ERROR = 2  # bad config, bad data: a message, no traceback
 SYSTEM_FAILED = 3  # a plugin raised: its system failed, the others finished
 INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
-_FIGURES = (("final_equity", "Equity", "{:,.2f}"), ("total_return", "Return", "{:.2%}"),
-            ("cagr", "CAGR", "{:.2%}"), ("sharpe", "Sharpe", "{:.2f}"), ("max_drawdown", "Max DD", "{:.2%}"),
-            ("num_trades", "Trades", "{:d}"), ("win_rate", "Win %", "{:.1%}"),
-            ("profit_factor", "PF", "{:.2f}"), ("total_commission", "Commission", "{:,.2f}"))
 _PIPE_WIDTH = 160  # rich assumes 80 columns when stdout is not a terminal; a log file has room
 
 
-def _format(value, pattern: str) -> str:
-    if value is None or value != value:
-        return "–"
-    return pattern.format(value)
+def figures_table(title: str, rows: dict[str, dict], ranked: list[str]) -> Table:
+    """The end-of-run table: one row per system (and the combined book); the best of the `ranked`
+    rows in each column is marked ★, by the same rule as the HTML pages (the metric catalogue)."""
+    from multifolio.running.run import TABLE_FIGURES
 
-
-def figures_table(title: str, rows: dict[str, dict]) -> Table:
-    """The end-of-run table: one row per system (and the combined book)."""
     table = Table(title=title)
     table.add_column("System", style="bold", no_wrap=True)
-    for _, label, _ in _FIGURES:
-        table.add_column(label, justify="right", no_wrap=True)
+    for figure in TABLE_FIGURES:
+        table.add_column(figure.short, justify="right", no_wrap=True)
+    best = {figure.key: figure.best({name: rows[name].get(figure.key) for name in ranked})
+            for figure in TABLE_FIGURES}
     for name, metrics in rows.items():
-        table.add_row(name, *(_format(metrics.get(key), pattern) for key, _, pattern in _FIGURES))
+        table.add_row(name, *(figure.text(metrics.get(figure.key)) + (" ★" if name in best[figure.key] else "")
+                              for figure in TABLE_FIGURES))
     return table
 
 
@@ -129,9 +125,8 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
     Exit codes: 0 done, 2 bad input, 3 a system failed (the others finished),
     130 interrupted (Ctrl-C: results up to the last bar are written and marked so).
     """
-    from multifolio.config.model import load_config
     from multifolio.running.executors import with_executor
-    from multifolio.running.run import run_backtest
+    from multifolio.running.run import load_config, run_backtest
 
     if dry_run:
         ctx.invoke(validate, config_path=config_path, output_dir=output_dir)
@@ -155,12 +150,13 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
     elapsed = time.perf_counter() - started
     if not quiet:
         rows = dict(outcome.metrics)
+        systems = list(rows)
         if outcome.summary is not None and len(rows) > 1:
             rows["combined"] = outcome.summary["combined"]
         console = Console()
         if not console.is_terminal:
             console = Console(width=_PIPE_WIDTH)
-        console.print(figures_table(f"{config.workflow.name} — {len(outcome.results)} systems", rows))
+        console.print(figures_table(f"{config.workflow.name} — {len(outcome.results)} systems", rows, systems))
     click.echo(f"results: {outcome.folder}  ({elapsed:.2f} s)")
     for result in outcome.results:
         if result.status == "failed":
@@ -180,7 +176,7 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
 @click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
 def report(results_dir: Path) -> None:
     """Render the HTML reports of RESULTS_DIR (a run's folder) again from its saved files."""
-    from multifolio.reports.html import render_run
+    from multifolio.running.run import render_run
 
     written = render_run(results_dir)
     if not written:
@@ -197,14 +193,13 @@ def report(results_dir: Path) -> None:
               help="Folder for results (overrides reporting.output_dir).")
 def validate(config_path: Path, output_dir: Path | None) -> None:
     """Check CONFIG_PATH completely (keys, plugins, data) and print each system's plan, without running it."""
-    from multifolio.config.model import load_config
-    from multifolio.running.run import describe_plan
     from multifolio.config.sweep import describe_sweeps
+    from multifolio.running.run import describe_plan, load_config
 
     registry = PluginRegistry()
     config = load_config(config_path, registry)
     click.echo(f"{config_path}: valid")
-    for line in [*describe_sweeps(config.trading_systems), *describe_plan(config, registry, output_dir)]:
+    for line in [*describe_sweeps(config.systems), *describe_plan(config, registry, output_dir)]:
         click.echo(line)
 
 
@@ -214,8 +209,9 @@ def schema() -> None:
     import json
 
     from multifolio.config.schema import config_schema
+    from multifolio.running.run import RANKING_FIGURES
 
-    click.echo(json.dumps(config_schema(PluginRegistry()), indent=2))
+    click.echo(json.dumps(config_schema(PluginRegistry(), RANKING_FIGURES), indent=2))
 
 
 @cli.command()
@@ -247,7 +243,7 @@ def plugins() -> None:
 @click.option("--seed", default=7, show_default=True, type=int)
 def sample_data(path: Path, symbol: str, bars: int, frequency: str, seed: int) -> None:
     """Write synthetic OHLCV bars to PATH (.csv or .parquet), the same as `source: synthetic` makes."""
-    from multifolio.running.files import atomic_write
+    from multifolio.files import atomic_write
 
     registry = PluginRegistry()
     source = registry.create(PluginKind.DATA_SOURCE, "synthetic",

@@ -42,6 +42,10 @@ class DataError(MultifolioError):
     """Market data that cannot be used: names the file, the rows and the rule broken."""
 
 
+class UndeclaredIndicatorError(MultifolioError, LookupError):
+    """A strategy read an indicator key it did not declare: names the strategy, the key and those declared."""
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """`known: a, b, c (did you mean b?)`, the tail of every unknown-name message."""
     known = sorted(known)

@@ -60,10 +60,9 @@ def peer_frame(path: Path) -> pd.DataFrame:
 
 def run_multifolio(path: Path, systems: int) -> dict:
     sys.path.insert(0, str(REPO))
-    from multifolio.config.model import validate_document
-    from multifolio.running.engine import Engine
     from multifolio.config.registry import PluginRegistry
-    from multifolio.running.run import build_container
+    from multifolio.running.engine import Engine
+    from multifolio.running.run import build_container, validate_document
 
     registry = PluginRegistry()
     entry = {"portfolio": {"initial_capital": CASH},
@@ -75,7 +74,7 @@ def run_multifolio(path: Path, systems: int) -> dict:
     started = time.perf_counter()
     market = root.data.market()
     loaded = time.perf_counter()
-    containers = [root.trading_system(config=e.settings()) for e in config.trading_systems]
+    containers = [root.trading_system(spec=spec) for spec in config.systems]
     results = Engine(market=market, systems=[c.runner() for c in containers]).run()
     finished = time.perf_counter()
     trades = results[0].trades

@@ -15,12 +15,14 @@ sys.path.insert(0, str(REPO))
 
 from rich.console import Console  # noqa: E402
 
-from multifolio.cli import bar_progress  # noqa: E402
-from multifolio.config.model import validate_document  # noqa: E402
-from multifolio.running.engine import Engine  # noqa: E402
-from multifolio.config.registry import PluginRegistry  # noqa: E402
-from multifolio.running.run import build_container  # noqa: E402
 from bench.peers import FAST, SIZE, SLOW, data_file  # noqa: E402
+from multifolio.cli import bar_progress  # noqa: E402
+from multifolio.config.registry import PluginRegistry  # noqa: E402
+from multifolio.running.engine import Engine  # noqa: E402
+from multifolio.running.run import (
+    build_container,  # noqa: E402
+    validate_document,  # noqa: E402
+)
 
 
 def timed_run(path: Path, progress) -> float:
@@ -33,7 +35,7 @@ def timed_run(path: Path, progress) -> float:
                              "risk": {"position_sizers": [{"type": "fixed", "size": SIZE}]}}]}, registry)
     root = build_container(config, registry)
     market = root.data.market()
-    runners = [root.trading_system(config=e.settings()).runner() for e in config.trading_systems]
+    runners = [root.trading_system(spec=spec).runner() for spec in config.systems]
     started = time.perf_counter()
     Engine(market=market, systems=runners, progress=progress).run()
     return time.perf_counter() - started

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from multifolio.config.model import validate_document
 from multifolio.config.registry import PluginRegistry
-from multifolio.running.run import run_backtest
 from multifolio.reports.html import render_run
+from multifolio.running.run import run_backtest, validate_document
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -31,10 +31,10 @@ import time
 
 import psutil
 
-from multifolio.config.model import validate_document
-from multifolio.running.executors import LOCAL_CLUSTER_CONFIG, start_executor, with_executor
 from multifolio.config.registry import PluginRegistry
-from multifolio.running.run import build_container
+from multifolio.running.executors import start_executor, with_executor
+from multifolio.running.executors.dask import LOCAL_CLUSTER_CONFIG
+from multifolio.running.run import build_container, validate_document
 
 
 def sweep_document(bars: int) -> dict:
@@ -94,7 +94,7 @@ def measure(executor: str, bars: int, workers: int) -> dict:
     RSS (its data load included), the workers' peak RSS."""
     registry = PluginRegistry()
     config = validate_document(sweep_document(bars), registry)
-    entries = [entry.settings() for entry in config.trading_systems]
+    entries = config.systems
     cluster = None
     if executor == "dask-running":
         import dask

@@ -2,15 +2,16 @@
 
 from dependency_injector import containers, providers
 
+from multifolio.config.model import DataConfig
 from multifolio.config.registry import PluginRegistry
 from multifolio.containers.data import DataContainer
 from multifolio.containers.trading_system import TradingSystem
 
 
 class BacktestContainer(containers.DeclarativeContainer):
-    """One per run. `trading_system(config=entry)` returns a new, isolated system each call."""
+    """One per run. `trading_system(spec=system_spec)` returns a new, isolated system each call."""
 
-    config = providers.Configuration(strict=True)  # {"data": DataConfig as a dict}
+    data_spec = providers.Dependency(instance_of=DataConfig)  # BacktestConfig.data
     plugins = providers.Singleton(PluginRegistry)
-    data = providers.Container(DataContainer, config=config.data, plugins=plugins)  # one, shared
+    data = providers.Container(DataContainer, spec=data_spec, plugins=plugins)  # one, shared
     trading_system = providers.Factory(TradingSystem, data=data, plugins=plugins)  # a new one per call

@@ -2,19 +2,19 @@
 
 from dependency_injector import containers, providers
 
+from multifolio.config.model import DataConfig
+from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.data.indicators import IndicatorCache
 from multifolio.data.market import load_market_data
-from multifolio.trading.plugins import build_data_source
-from multifolio.config.registry import PluginRegistry
 
 
 class DataContainer(containers.DeclarativeContainer):
     """Shared by every trading system of a run: one load, one cache."""
 
-    config = providers.Configuration(strict=True)  # BacktestConfig.data_settings()
+    spec = providers.Dependency(instance_of=DataConfig)  # the checked `data` section
     plugins = providers.Dependency(instance_of=PluginRegistry)
 
-    source = providers.Singleton(build_data_source, plugins, config.source, config.symbols, config.params)
-    market = providers.Singleton(load_market_data, source=source, symbols=config.symbols,
-                                 on_invalid=config.on_invalid, timezone=config.timezone)
+    source = providers.Singleton(PluginRegistry.build, plugins, PluginKind.DATA_SOURCE, spec.provided.source_spec)
+    market = providers.Singleton(load_market_data, source=source, symbols=spec.provided.symbols,
+                                 on_invalid=spec.provided.on_invalid, timezone=spec.provided.timezone)
     features = providers.Singleton(IndicatorCache, market=market, plugins=plugins)

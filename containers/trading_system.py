@@ -1,12 +1,12 @@
-"""One trading system's container: fresh components joined by its own signals (one per YAML entry)."""
+"""One trading system's container: fresh components joined by its own signals (one per system)."""
 
 from dependency_injector import containers, providers
 
-from multifolio.trading.execution import ExecutionSimulator
-from multifolio.data.indicators import SystemIndicators
-from multifolio.trading.plugins import build_plugin, build_plugins
-from multifolio.trading.portfolio import Portfolio
 from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.config.spec import SystemSpec
+from multifolio.data.indicators import SystemIndicators
+from multifolio.trading.execution import ExecutionSimulator
+from multifolio.trading.portfolio import Portfolio
 from multifolio.trading.risk import RiskManager
 from multifolio.trading.signals import SystemSignals
 from multifolio.trading.strategy import StrategyRunner
@@ -14,41 +14,42 @@ from multifolio.trading.system import OrderLog, SystemRunner, connect_bus
 
 
 class TradingSystem(containers.DeclarativeContainer):
-    """One per YAML entry: its own signals, strategy, risk, execution and portfolio.
+    """One per system: its own signals, strategy, risk, execution and portfolio, built from its spec.
 
     Every provider is a Singleton of *this* container, so two systems never share
     an object; the data comes in through `data` and is the same for all.
     """
 
-    config = providers.Configuration(strict=True)  # TradingSystemConfig.settings()
+    spec = providers.Dependency(instance_of=SystemSpec)  # checked and resolved at validation
     data = providers.DependenciesContainer()  # the shared DataContainer
     plugins = providers.Dependency(instance_of=PluginRegistry)
 
-    signals = providers.Singleton(SystemSignals, namespace=config.portfolio.namespace)
+    signals = providers.Singleton(SystemSignals, namespace=spec.provided.namespace)
 
-    strategy = providers.Singleton(build_plugin, plugins, PluginKind.STRATEGY, config.strategy)
-    sizers = providers.Singleton(build_plugins, plugins, PluginKind.SIZER, config.risk.position_sizers)
-    limits = providers.Singleton(build_plugins, plugins, PluginKind.RISK_LIMIT, config.risk.limits)
-    slippage = providers.Singleton(build_plugin, plugins, PluginKind.SLIPPAGE, config.execution.slippage)
-    commission = providers.Singleton(build_plugin, plugins, PluginKind.COMMISSION, config.execution.commission)
+    strategy = providers.Singleton(PluginRegistry.build, plugins, PluginKind.STRATEGY, spec.provided.strategy)
+    sizers = providers.Singleton(PluginRegistry.build_all, plugins, PluginKind.SIZER,
+                                 spec.provided.risk.position_sizers)
+    limits = providers.Singleton(PluginRegistry.build_all, plugins, PluginKind.RISK_LIMIT, spec.provided.risk.limits)
+    slippage = providers.Singleton(PluginRegistry.build, plugins, PluginKind.SLIPPAGE, spec.provided.execution.slippage)
+    commission = providers.Singleton(PluginRegistry.build, plugins, PluginKind.COMMISSION,
+                                     spec.provided.execution.commission)
 
-    indicators = providers.Singleton(SystemIndicators, cache=data.features, plugins=plugins, market=data.market,
-                                     specs=config.indicators, strategy=strategy)
+    indicators = providers.Singleton(SystemIndicators, cache=data.features, market=data.market,
+                                     specs=spec.provided.indicators)
     strategy_runner = providers.Singleton(StrategyRunner, strategy=strategy, signals=signals,
-                                          indicators=indicators, market=data.market)
-    portfolio = providers.Singleton(Portfolio, signals=signals, market=data.market,
-                                    namespace=config.portfolio.namespace,
-                                    initial_capital=config.portfolio.initial_capital)
+                                          indicators=indicators, market=data.market,
+                                          strategy_name=spec.provided.strategy.type)
+    portfolio = providers.Singleton(Portfolio, market=data.market,
+                                    namespace=spec.provided.namespace, initial_capital=spec.provided.initial_capital)
     risk = providers.Singleton(RiskManager, signals=signals, portfolio=portfolio, sizers=sizers, limits=limits,
-                               lot_size=config.risk.lot_size)
+                               lot_size=spec.provided.risk.lot_size)
     execution = providers.Singleton(ExecutionSimulator, signals=signals, market=data.market, portfolio=portfolio,
-                                    slippage=slippage, commission=commission, fill_at=config.execution.fill_at,
-                                    close_at_end=config.portfolio.close_at_end)
+                                    slippage=slippage, commission=commission, fill_at=spec.provided.execution.fill_at,
+                                    close_at_end=spec.provided.portfolio.close_at_end)
     order_log = providers.Singleton(OrderLog, timeline=data.market.provided.timestamps)
 
     bus = providers.Resource(connect_bus, signals=signals, strategy=strategy_runner, risk=risk,
                              execution=execution, portfolio=portfolio, order_log=order_log)
 
-    runner = providers.Singleton(SystemRunner, name=config.name, settings=config, bus=bus, market=data.market,
-                                 execution=execution, portfolio=portfolio, order_log=order_log,
-                                 indicators=indicators)
+    runner = providers.Singleton(SystemRunner, spec=spec, bus=bus, market=data.market, execution=execution,
+                                 portfolio=portfolio, order_log=order_log, indicators=indicators)

@@ -18,89 +18,36 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
-from multifolio.running.files import atomic_write_text
+from multifolio.files import atomic_write_text
 from multifolio.reports import charts
+from multifolio.reports.catalogue import CATALOGUE, format_metric
 
 PLOTLY_FILE = "plotly.min.js"  # once per run folder: 4.8 MB, shared by every report of the run
 TRADE_ROWS_LIMIT = 10_000  # trades listed in the page; trades.csv always has them all
 PERIOD_ROWS_LIMIT = 2_000
-
-# (key, label, format, which value is best: "high", "low" or None when neither is better)
-METRICS: tuple[tuple[str, str, str, str | None], ...] = (
-    ("initial_capital", "Initial capital", "money", None),
-    ("final_equity", "Final equity", "money", "high"),
-    ("total_return", "Total return", "percent", "high"),
-    ("cagr", "CAGR", "percent", "high"),
-    ("volatility", "Volatility (annualised)", "percent", "low"),
-    ("sharpe", "Sharpe ratio", "ratio", "high"),
-    ("sortino", "Sortino ratio", "ratio", "high"),
-    ("calmar", "Calmar ratio", "ratio", "high"),
-    ("max_drawdown", "Max drawdown", "percent", "high"),
-    ("max_drawdown_duration_bars", "Max drawdown duration (bars)", "count", "low"),
-    ("max_drawdown_duration_days", "Max drawdown duration (days)", "days", "low"),
-    ("average_drawdown", "Average drawdown", "percent", "high"),
-    ("exposure", "Exposure time", "percent", None),
-    ("num_trades", "Number of trades", "count", None),
-    ("win_rate", "Win rate", "percent", "high"),
-    ("best_trade", "Best trade", "money", "high"),
-    ("worst_trade", "Worst trade", "money", "high"),
-    ("average_trade_return", "Average trade return", "percent", "high"),
-    ("profit_factor", "Profit factor", "ratio", "high"),
-    ("expectancy", "Expectancy (per trade)", "money", "high"),
-    ("sqn", "SQN", "ratio", "high"),
-    ("average_bars_held", "Average bars held", "number", None),
-    ("gross_pnl", "Gross PnL", "money", "high"),
-    ("net_pnl", "Net PnL", "money", "high"),
-    ("total_commission", "Total commission", "money", "low"),
-    ("total_slippage", "Total slippage cost", "money", "low"),
-    ("orders_filled", "Orders filled", "count", None),
-    ("orders_rejected", "Orders rejected", "count", "low"),
-    ("orders_cancelled", "Orders cancelled", "count", "low"),
-    ("periods_per_year", "Bars per year (annualisation)", "number", None),
-)
-_FORMATS = {"money": "{:,.2f}", "percent": "{:.2%}", "ratio": "{:.3f}", "count": "{:,.0f}", "days": "{:,.1f}",
-            "number": "{:,.2f}"}
 
 _ENVIRONMENT = jinja2.Environment(loader=jinja2.PackageLoader("multifolio.reports", "templates"),
                                   autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
                                   trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
-def format_metric(value: Any, kind: str) -> str:
-    """A figure as the tables show it; a missing or undefined one is '–'."""
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "–"
-    return _FORMATS[kind].format(value)
-
-
 def metric_rows(columns: Mapping[str, Mapping[str, Any]], ranked: Iterable[str] = ()) -> list[dict[str, Any]]:
     """One row per figure, one cell per column; the best of the `ranked` columns is marked."""
     ranked = list(ranked)
     rows = []
-    for key, label, kind, better in METRICS:
-        if not any(key in metrics for metrics in columns.values()):
+    for figure in CATALOGUE:
+        if not any(figure.key in metrics for metrics in columns.values()):
             continue
-        best = _best(key, better, {name: columns[name].get(key) for name in ranked})
-        cells = [{"column": name, "value": metrics.get(key), "text": format_metric(metrics.get(key), kind),
+        best = figure.best({name: columns[name].get(figure.key) for name in ranked})
+        cells = [{"column": name, "value": metrics.get(figure.key), "text": figure.text(metrics.get(figure.key)),
                   "best": name in best} for name, metrics in columns.items()]
-        rows.append({"key": key, "label": label, "cells": cells})
+        rows.append({"key": figure.key, "label": figure.label, "cells": cells})
     return rows
 
 
-def _best(key: str, better: str | None, values: Mapping[str, Any]) -> set[str]:
-    finite = {name: value for name, value in values.items() if value is not None and np.isfinite(value)}
-    if better is None or len(finite) < 2 or len(set(finite.values())) < 2:
-        return set()
-    target = max(finite.values()) if better == "high" else min(finite.values())
-    return {name for name, value in finite.items() if value == target}
-
-
 def _spec(spec: Mapping[str, Any]) -> str:
-    """`{type: SMA, params: {_positional: [20]}}` → 'SMA(20)'; keyword parameters as name=value."""
-    params = dict(spec.get("params", {}))
-    shown = [str(value) for value in params.pop("_positional", [])]
-    shown += [f"{name}={value}" for name, value in params.items()]
-    return f"{spec['type']}({', '.join(shown)})"
+    """`{type: fixed, params: {size: 10}}` → 'fixed(size=10)'."""
+    return f"{spec['type']}({', '.join(f'{name}={value}' for name, value in spec['params'].items())})"
 
 
 def config_items(config: Mapping[str, Any], indicators: Iterable[str]) -> list[tuple[str, str]]:

@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from multifolio.running.files import atomic_write, atomic_write_text
 from multifolio.data.market import MarketData
-from multifolio.config.sweep import sweep_summary
-from multifolio.trading.system import SystemResult
+from multifolio.files import atomic_write, atomic_write_text
 from multifolio.reports.analysis import correlations, drawdown_contributions, opposing_positions
+from multifolio.reports.leaderboard import sweep_summary
 from multifolio.reports.metrics import equity_metrics, trade_metrics
+from multifolio.trading.system import SystemResult
 
 
 def performance(result: SystemResult) -> dict[str, Any]:
@@ -94,7 +94,7 @@ def write_system(result: SystemResult, folder: Path, metrics: dict[str, Any], ma
         "open_positions": dict(sorted(result.open_positions.items())),
         "open_lots": result.open_lots.to_dict("records"),
         "indicators": list(result.indicators),
-        "config": result.settings,
+        "config": result.spec.as_dict(),
     })
     return folder
 
@@ -111,7 +111,7 @@ def write_failed_system(result: SystemResult, folder: Path) -> Path:
         "failed_at": result.failed_at,
         "error": result.error.strip().splitlines()[-1] if result.error else "",
         "log": "error.log",
-        "config": result.settings,
+        "config": result.spec.as_dict(),
     })
     return folder
 
@@ -139,7 +139,7 @@ def write_summary(run_name: str, results: Sequence[SystemResult], metrics: dict[
                                                  pd.DatetimeIndex(book["timestamp"])),
         "combined_equity_file": "combined_equity.csv",
     }
-    sweeps = sweep_summary([(r.name, r.settings.get("swept")) for r in results], metrics, sweep_metric)
+    sweeps = sweep_summary([(r.name, r.spec.swept) for r in results], metrics, sweep_metric)
     if sweeps is not None:
         summary["sweeps"] = sweeps
     write_json(folder / "combined_summary.json", summary)

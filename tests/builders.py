@@ -9,10 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-from multifolio.config.model import BacktestConfig, validate_document
-from multifolio.running.executors import run_containers
+from multifolio.config.model import BacktestConfig
 from multifolio.config.registry import PluginRegistry
-from multifolio.running.run import build_container
+from multifolio.running.executors import run_containers
+from multifolio.running.run import build_container, validate_document
 from multifolio.trading.system import SystemResult
 
 
@@ -74,9 +74,8 @@ def run_in_memory(document: Mapping, *, source: Any = None, overrides: Mapping[s
     root = build_container(config, registry)
     if source is not None:
         root.data.source.override(source)
-    entries = [entry.settings() for entry in config.trading_systems]
-    systems = [root.trading_system(config=entry) for entry in entries]
-    for system, entry in zip(systems, entries):
-        for provider, fake in dict(overrides).get(entry["name"], {}).items():
+    systems = [root.trading_system(spec=spec) for spec in config.systems]
+    for system, spec in zip(systems, config.systems):
+        for provider, fake in dict(overrides).get(spec.name, {}).items():
             getattr(system, provider).override(fake)  # before first use: overrides miss built Singletons
     return run_containers(root, systems)

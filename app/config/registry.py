@@ -12,7 +12,13 @@ from typing import Any
 
 from multifolio.errors import ConfigError, did_you_mean
 from multifolio.protocols import (
-    CommissionModel, DataSource, Indicator, PositionSizer, RiskLimit, SlippageModel, Strategy,
+    CommissionModel,
+    DataSource,
+    Indicator,
+    PositionSizer,
+    RiskLimit,
+    SlippageModel,
+    Strategy,
 )
 
 
@@ -70,16 +76,29 @@ class PluginRegistry:
         self._loaded[(kind, name)] = plugin
         return plugin
 
+    def bind(self, kind: PluginKind, name: str, parameters: Mapping[str, Any], path: str = "") -> dict[str, Any]:
+        """`parameters` checked against plugin `name`'s keywords and coerced to their annotated types."""
+        plugin = self.load(kind, name, path + ".type" if path else "")
+        return bind_parameters(plugin, parameters, f"{kind.label} {name!r}", path)
+
     def create(self, kind: PluginKind, name: str, parameters: Mapping[str, Any], path: str = "") -> Any:
         """An instance of plugin `name` built from `parameters` (checked against its signature)."""
         plugin = self.load(kind, name, path + ".type" if path else "")
-        arguments = bind_parameters(plugin, parameters, f"{kind.label} {name!r}", path)
+        arguments = self.bind(kind, name, parameters, path)
         try:
             return plugin(**arguments)
         except ConfigError as error:
             raise error.under(path) from None
         except (TypeError, ValueError) as error:
             raise ConfigError(path, f"{kind.label} {name!r} refused its parameters: {error}") from None
+
+    def build(self, kind: PluginKind, spec: Any) -> Any:
+        """The plugin a checked spec names (`PluginSpec`, `IndicatorSpec`): what containers call."""
+        return self.create(kind, spec.type, spec.params)
+
+    def build_all(self, kind: PluginKind, specs: Iterable[Any]) -> list[Any]:
+        """A plugin per spec, in order."""
+        return [self.build(kind, spec) for spec in specs]
 
     def origin(self, kind: PluginKind, name: str) -> str:
         """Where plugin `name` comes from: `distribution version (module:Class)`."""

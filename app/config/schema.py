@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import typing
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import attrs
 
 from multifolio.config.model import (
-    EXECUTORS, BacktestConfig, DataConfig, ExecutionConfig, ExecutionEngineConfig, IndicatorRequest, PluginSpec,
-    ReportingConfig, RiskConfig, StrategyConfig, TradingSystemConfig,
+    EXECUTORS,
+    BacktestConfig,
+    DataConfig,
+    ExecutionConfig,
+    ExecutionEngineConfig,
+    IndicatorRequest,
+    PluginSpec,
+    ReportingConfig,
+    RiskConfig,
+    StrategyConfig,
+    TradingSystemConfig,
 )
 from multifolio.config.registry import PluginKind, PluginRegistry
-from multifolio.config.sweep import SWEEP_METRICS
 
 # where a plugin is named: (class, field) → the kind whose registered names are allowed
 _PLUGIN_FIELDS = {
@@ -24,7 +33,7 @@ _PLUGIN_FIELDS = {
     (ExecutionConfig, "commission"): PluginKind.COMMISSION,
 }
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean"}
-_CHOICES = {(ReportingConfig, "sweep_metric"): list(SWEEP_METRICS), (ExecutionEngineConfig, "type"): list(EXECUTORS)}
+_CHOICES = {(ExecutionEngineConfig, "type"): list(EXECUTORS)}
 # what a trading_systems entry may carry that multifolio.config.sweep expands before the model sees it
 _SWEEP_KEYS = {
     "sweep": {"type": "object", "description": "dotted key path in this entry → values to try",
@@ -37,22 +46,28 @@ _SWEEP_KEYS = {
 }
 
 
-def config_schema(registry: PluginRegistry) -> dict[str, Any]:
-    """The schema of a whole config file; plugin names are those installed now."""
+def config_schema(registry: PluginRegistry, figures: Collection[str]) -> dict[str, Any]:
+    """The schema of a whole config file; plugin names are those installed now, `figures` those that
+    may rank a sweep."""
+    choices = {**_CHOICES, (ReportingConfig, "sweep_metric"): list(figures)}
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "multifolio configuration",
-            **_class_schema(BacktestConfig, registry)}
+            **_class_schema(BacktestConfig, registry, choices)}
 
 
-def _class_schema(cls: type, registry: PluginRegistry) -> dict[str, Any]:
+# not keys of the file: the source's own parameters (any further key), what a sweep records, what validation resolves
+_NOT_WRITTEN = ((DataConfig, "params"), (TradingSystemConfig, "swept"), (BacktestConfig, "systems"))
+
+
+def _class_schema(cls: type, registry: PluginRegistry, choices: Mapping[tuple[type, str], list]) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     properties, required = {}, []
     for field in attrs.fields(cls):
-        if (cls, field.name) in ((DataConfig, "params"), (TradingSystemConfig, "swept")):
-            continue  # the source's own parameters (any further key), and what a sweep records
+        if (cls, field.name) in _NOT_WRITTEN:
+            continue
         kind = _PLUGIN_FIELDS.get((cls, field.name))
-        schema = _type_schema(hints[field.name], registry, kind)
-        if (cls, field.name) in _CHOICES:
-            schema["enum"] = _CHOICES[(cls, field.name)]
+        schema = _type_schema(hints[field.name], registry, kind, choices)
+        if (cls, field.name) in choices:
+            schema["enum"] = choices[(cls, field.name)]
         if field.default is attrs.NOTHING:
             required.append(field.name)
         elif not isinstance(field.default, attrs.Factory):
@@ -70,7 +85,8 @@ def _class_schema(cls: type, registry: PluginRegistry) -> dict[str, Any]:
     return schema
 
 
-def _type_schema(annotation: Any, registry: PluginRegistry, kind: PluginKind | None) -> dict[str, Any]:
+def _type_schema(annotation: Any, registry: PluginRegistry, kind: PluginKind | None,
+                 choices: Mapping[tuple[type, str], list]) -> dict[str, Any]:
     origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
     if annotation in _SCALARS:
         schema = {"type": _SCALARS[annotation]}
@@ -78,12 +94,12 @@ def _type_schema(annotation: Any, registry: PluginRegistry, kind: PluginKind | N
             schema["enum"] = registry.names(kind)
         return schema
     if origin is list:
-        return {"type": "array", "items": _type_schema(arguments[0], registry, kind)}
+        return {"type": "array", "items": _type_schema(arguments[0], registry, kind, choices)}
     if origin is dict:
         return {"type": "object"}
     if type(None) in arguments:  # `X | None`
         [inner] = [argument for argument in arguments if argument is not type(None)]
-        return {"anyOf": [_type_schema(inner, registry, kind), {"type": "null"}]}
+        return {"anyOf": [_type_schema(inner, registry, kind, choices), {"type": "null"}]}
     if annotation is IndicatorRequest:
         names = "|".join(registry.names(PluginKind.INDICATOR))
         return {"anyOf": [{"type": "string", "pattern": f"^({names})(_[^_]+)*$",
@@ -95,5 +111,5 @@ def _type_schema(annotation: Any, registry: PluginRegistry, kind: PluginKind | N
         return {"anyOf": [names, {"type": "object", "required": ["type"], "properties": {"type": names},
                                   "description": "the plugin's `type` and its parameters"}]}
     if attrs.has(annotation):
-        return _class_schema(annotation, registry)
+        return _class_schema(annotation, registry, choices)
     raise TypeError(f"no JSON Schema for {annotation!r}")

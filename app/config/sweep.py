@@ -8,16 +8,16 @@ summary turns into a leaderboard and, for two parameters, a heatmap.
 
 from __future__ import annotations
 
-import ast
 import copy
 import itertools
 import math
-import operator
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from multifolio.config.constraint import Constraint
+from multifolio.config.spec import SweepPoint
 from multifolio.errors import ConfigError, ConfigErrors, did_you_mean
 
 SWEEP, CONSTRAINT, SWEPT = "sweep", "constraint", "swept"
@@ -28,15 +28,6 @@ _INDEX = re.compile(r"\[(\d+)\]")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 _ENTRY_INDEX = re.compile(r"trading_systems\[(\d+)\]")
 
-# higher is better unless listed here; a missing value (no trades, a failed system) always ranks last
-LOWER_IS_BETTER = frozenset({"volatility", "max_drawdown_duration_bars", "max_drawdown_duration_days",
-                             "total_commission", "total_slippage", "orders_rejected", "orders_cancelled",
-                             "average_bars_held"})
-SWEEP_METRICS = ("sharpe", "sortino", "calmar", "total_return", "cagr", "final_equity", "net_pnl", "gross_pnl",
-                 "max_drawdown", "average_drawdown", "volatility", "max_drawdown_duration_bars",
-                 "max_drawdown_duration_days", "exposure", "num_trades", "win_rate", "profit_factor",
-                 "expectancy", "sqn", "best_trade", "worst_trade", "average_trade_return", "average_bars_held",
-                 "total_commission", "total_slippage", "orders_filled", "orders_rejected", "orders_cancelled")
 
 
 # ---------------------------------------------------------------- paths
@@ -155,93 +146,6 @@ def _name_fragment(value: Any) -> str:
     return _UNSAFE.sub("_", repr(value) if isinstance(value, float) else str(value))
 
 
-# ---------------------------------------------------------------- constraints
-
-_OPERATORS: dict[type, Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-    ast.Mod: operator.mod, ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
-    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.USub: operator.neg, ast.UAdd: operator.pos,
-    ast.Not: operator.not_,
-}
-_ALLOWED = "names, numbers, strings, comparisons, and/or/not, + - * / % and parentheses"
-
-
-def _dotted(node: ast.AST) -> str | None:
-    """`strategy.parameters.fast_period` or `risk.position_sizers[0].size` read back from the syntax tree."""
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        inner = _dotted(node.value)
-        return None if inner is None else f"{inner}.{node.attr}"
-    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) \
-            and type(node.slice.value) is int:
-        inner = _dotted(node.value)
-        return None if inner is None else f"{inner}[{node.slice.value}]"
-    return None
-
-
-class Constraint:
-    """A checked `constraint:` expression, evaluated per combination without `eval`."""
-
-    def __init__(self, text: str, names: Mapping[str, str]) -> None:
-        """`names`: every name the expression may use (labels and full paths) → the label it stands for."""
-        try:
-            tree = ast.parse(text.strip(), mode="eval")
-        except SyntaxError as error:
-            raise ValueError(f"{text!r} is not an expression: {error.msg}") from None
-        self.text = text
-        self._names = names
-        self._check(tree.body)
-        self._tree = tree.body
-
-    def _check(self, node: ast.AST) -> None:
-        if isinstance(node, (ast.Name, ast.Attribute, ast.Subscript)):
-            name = _dotted(node)
-            if name is None:
-                raise ValueError(f"{ast.unparse(node)!r} is not allowed; use {_ALLOWED}")
-            if name not in self._names:
-                raise ValueError(f"unknown name {name!r}; {did_you_mean(name, self._names)}")
-            return
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float, str)):
-            return  # True and False are ints here
-        if isinstance(node, ast.BoolOp) or (isinstance(node, (ast.BinOp, ast.UnaryOp)) and type(node.op) in
-                                            _OPERATORS) or (isinstance(node, ast.Compare) and
-                                                            all(type(op) in _OPERATORS for op in node.ops)):
-            for child in ast.iter_child_nodes(node):
-                if not isinstance(child, (ast.operator, ast.unaryop, ast.cmpop, ast.boolop)):
-                    self._check(child)
-            return
-        raise ValueError(f"{ast.unparse(node)!r} is not allowed; use {_ALLOWED}")
-
-    def __call__(self, values: Mapping[str, Any]) -> bool:
-        """Whether the combination (label → value) passes; ValueError when it cannot be evaluated."""
-        try:
-            return bool(self._evaluate(self._tree, values))
-        except (ArithmeticError, TypeError) as error:
-            shown = ", ".join(f"{k}={v!r}" for k, v in values.items())
-            raise ValueError(f"{self.text!r} cannot be evaluated for {shown}: {error}") from None
-
-    def _evaluate(self, node: ast.AST, values: Mapping[str, Any]) -> Any:
-        if isinstance(node, ast.Constant):
-            return node.value
-        if isinstance(node, ast.BoolOp):
-            parts = (self._evaluate(value, values) for value in node.values)
-            return all(parts) if isinstance(node.op, ast.And) else any(parts)
-        if isinstance(node, ast.UnaryOp):
-            return _OPERATORS[type(node.op)](self._evaluate(node.operand, values))
-        if isinstance(node, ast.BinOp):
-            return _OPERATORS[type(node.op)](self._evaluate(node.left, values), self._evaluate(node.right, values))
-        if isinstance(node, ast.Compare):
-            left = self._evaluate(node.left, values)
-            for op, right_node in zip(node.ops, node.comparators):
-                right = self._evaluate(right_node, values)
-                if not _OPERATORS[type(op)](left, right):
-                    return False
-                left = right
-            return True
-        return values[self._names[_dotted(node)]]
-
-
 # ---------------------------------------------------------------- expansion
 
 
@@ -340,8 +244,8 @@ def _combinations(entry: Mapping, index: int, targets: Mapping[str, tuple[list[s
         system["name"] = f"{base['name']}.{suffix}"
         if isinstance(system.get("portfolio"), dict):
             system["portfolio"]["namespace"] = f"{namespace}.{suffix}"
-        system[SWEPT] = {"entry": index, "group": base["name"], "values": values, "paths": paths, "axes": axes,
-                         "combinations": len(combinations)}
+        system[SWEPT] = SweepPoint(entry=index, group=base["name"], values=values, paths=paths, axes=axes,
+                                   combinations=len(combinations))
         systems.append(system)
     if not systems:
         raise ConfigErrors([ConfigError(f"trading_systems[{index}].{CONSTRAINT}",
@@ -353,10 +257,10 @@ def _combinations(entry: Mapping, index: int, targets: Mapping[str, tuple[list[s
 # ---------------------------------------------------------------- after expansion
 
 
-def _record(entry: Any) -> Mapping | None:
-    """The `swept` record of a raw expanded entry or of a TradingSystemConfig (None if not swept)."""
+def _record(entry: Any) -> SweepPoint | None:
+    """The sweep point of a raw expanded entry, a TradingSystemConfig or a SystemSpec (None if not swept)."""
     record = entry.get(SWEPT) if isinstance(entry, Mapping) else getattr(entry, SWEPT, None)
-    return record if isinstance(record, Mapping) else None
+    return record if isinstance(record, SweepPoint) else None
 
 
 def errors_in_file(errors: Iterable[ConfigError], systems: Any) -> list[ConfigError]:
@@ -372,12 +276,12 @@ def errors_in_file(errors: Iterable[ConfigError], systems: Any) -> list[ConfigEr
     file_index, next_index = [], 0
     for entry in systems:
         record = _record(entry)
-        file_index.append(record["entry"] if record else next_index)
+        file_index.append(record.entry if record else next_index)
         next_index = file_index[-1] + 1
     size = {}
     for entry in systems:
         if (record := _record(entry)) is not None:
-            size[record["entry"]] = size.get(record["entry"], 0) + 1
+            size[record.entry] = size.get(record.entry, 0) + 1
 
     def in_file(text: str) -> str:
         return _ENTRY_INDEX.sub(lambda m: f"trading_systems[{file_index[int(m.group(1))]}]"
@@ -408,49 +312,9 @@ def describe_sweeps(systems: Sequence[Any]) -> list[str]:
     for entry in systems:
         record = _record(entry)
         if record is not None:
-            counted.setdefault(record["entry"], [record, 0])[1] += 1
+            counted.setdefault(record.entry, [record, 0])[1] += 1
     for index, (record, count) in counted.items():
-        keys = " × ".join(record["paths"].values())
-        lines.append(f"sweep trading_systems[{index}] ({record['group']}) over {keys}: "
-                     f"{record['combinations']} combination(s), expands to {count} system(s)")
+        keys = " × ".join(record.paths.values())
+        lines.append(f"sweep trading_systems[{index}] ({record.group}) over {keys}: "
+                     f"{record.combinations} combination(s), expands to {count} system(s)")
     return lines
-
-
-def sweep_summary(systems: Sequence[tuple[str, Mapping | None]], metrics: Mapping[str, Mapping[str, Any]],
-                  metric: str) -> dict[str, Any] | None:
-    """The `sweeps` section of combined_summary.json: per swept entry a leaderboard by `metric`
-    and, for exactly two swept keys, a heatmap of it; None when the run has no sweep.
-
-    `systems`: (name, swept record or None) in YAML order; `metrics`: name → figures.
-    """
-    groups: dict[int, dict[str, Any]] = {}
-    for name, record in systems:
-        if record is None:
-            continue
-        group = groups.setdefault(record["entry"], {
-            "entry": record["group"], "index": record["entry"], "parameters": list(record["paths"]),
-            "paths": dict(record["paths"]), "axes": dict(record["axes"]), "combinations": record["combinations"],
-            "systems": 0, "leaderboard": []})
-        group["systems"] += 1
-        value = metrics.get(name, {}).get(metric)
-        group["leaderboard"].append({"system": name, "values": dict(record["values"]),
-                                     "value": value if _is_number(value) and math.isfinite(value) else None})
-    if not groups:
-        return None
-    sign = 1 if metric in LOWER_IS_BETTER else -1
-    for group in groups.values():
-        # a stable sort: equal values keep the sweep's order
-        ranked = sorted(group["leaderboard"], key=lambda row: (row["value"] is None, sign * (row["value"] or 0.0)))
-        group["leaderboard"] = [{"rank": rank, **row} for rank, row in enumerate(ranked, start=1)]
-        group["heatmap"] = _heatmap(group) if len(group["parameters"]) == 2 else None
-    return {"metric": metric, "better": "lower" if sign > 0 else "higher", "groups": list(groups.values())}
-
-
-def _heatmap(group: Mapping[str, Any]) -> dict[str, Any]:
-    """Rows: the second key's values, columns: the first key's, both in the sweep's order; null where a
-    combination was left out by the constraint or has no value."""
-    x, y = group["parameters"]
-    cell = {(row["values"][x], row["values"][y]): row["value"] for row in group["leaderboard"]}
-    x_values, y_values = group["axes"][x], group["axes"][y]
-    return {"x": x, "y": y, "x_values": list(x_values), "y_values": list(y_values),
-            "cells": [[cell.get((xv, yv)) for xv in x_values] for yv in y_values]}

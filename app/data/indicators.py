@@ -6,10 +6,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from multifolio.config.model import IndicatorSpec, PluginSpec, parse_indicator, resolve_indicator
-from multifolio.data.market import MarketData
-from multifolio.protocols import PRICE_FIELDS, Strategy
 from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.config.spec import IndicatorSpec
+from multifolio.data.market import MarketData
+from multifolio.protocols import PRICE_FIELDS
 
 
 class IndicatorCache:
@@ -29,7 +29,7 @@ class IndicatorCache:
         """Output key → array for `spec` on `symbol`, computing it on first request only."""
         cached = self._values.get((symbol, spec.key))
         if cached is None:
-            indicator = self._plugins.create(PluginKind.INDICATOR, spec.type, spec.params)
+            indicator = self._plugins.build(PluginKind.INDICATOR, spec)
             outputs = indicator.compute(self._market.series[symbol].arrays)
             cached = {}
             for key, output in zip(spec.output_keys(), spec.outputs):
@@ -42,18 +42,11 @@ class IndicatorCache:
 
 
 class SystemIndicators:
-    """The indicators one system uses: its YAML list plus what its strategy asks for (one per system)."""
+    """The indicators one system uses, resolved at validation: its YAML list plus what its strategy
+    asks for (one per system)."""
 
-    def __init__(self, *, cache: IndicatorCache, plugins: PluginRegistry, market: MarketData,
-                 specs: Iterable[Mapping | str], strategy: Strategy) -> None:
-        wanted = [PluginSpec(s["type"], dict(s.get("params", {}))) if isinstance(s, Mapping)
-                  else parse_indicator(s) for s in specs]
-        wanted += [parse_indicator(s) for s in strategy.indicators()]
-        resolved: dict[str, IndicatorSpec] = {}
-        for spec in wanted:
-            one = resolve_indicator(spec, plugins, "indicators")
-            resolved.setdefault(one.key, one)
-        self.specs: tuple[IndicatorSpec, ...] = tuple(resolved.values())
+    def __init__(self, *, cache: IndicatorCache, market: MarketData, specs: Iterable[IndicatorSpec]) -> None:
+        self.specs: tuple[IndicatorSpec, ...] = tuple(specs)
         self._arrays = {symbol: self._arrays_for(cache, market, symbol) for symbol in market.symbols}
 
     def _arrays_for(self, cache: IndicatorCache, market: MarketData, symbol: str) -> dict[str, np.ndarray]:

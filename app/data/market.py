@@ -137,7 +137,6 @@ class CheckedBars:
     dropped: dict[str, int]  # rule → rows dropped for it (`on_invalid: drop`)
 
 
-ON_INVALID = ("error", "drop")
 _AWARE = r"(?:Z|[+-]\d\d:?\d\d)$"  # a time written with its UTC offset
 
 

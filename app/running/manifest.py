@@ -14,8 +14,8 @@ from typing import Any
 import cattrs
 
 from multifolio.config.model import BacktestConfig
-from multifolio.running.files import atomic_write_text
 from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.files import atomic_write_text
 from multifolio.trading.system import SystemResult
 
 RUNNING, COMPLETED, INTERRUPTED, FAILED = "running", "completed", "interrupted", "failed"
@@ -43,8 +43,12 @@ def fingerprint(path: Path) -> dict[str, Any]:
 
 
 def config_hash(config: BacktestConfig) -> str:
-    """SHA-256 of the checked config in canonical JSON: the same settings give the same hash."""
-    canonical = json.dumps(cattrs.unstructure(config), sort_keys=True, default=str)
+    """SHA-256 of the checked config in canonical JSON: the systems as resolved, not as written, so
+    configs that mean the same (`RSI` or `RSI_14`, `slippage_bps: 5` or `slippage: {type: bps, bps: 5}`)
+    give the same hash."""
+    meaning = cattrs.unstructure(config)
+    del meaning["trading_systems"]  # as written; `systems` holds what they mean
+    canonical = json.dumps(meaning, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -67,7 +71,7 @@ class RunManifest:
                          **{name: _version(name) for name in _LIBRARIES}},
             "plugins": _plugin_origins(config, registry),
             "data": {"source": config.data.source, "symbols": list(config.data.symbols)},
-            "systems": {entry.name: {"status": RUNNING} for entry in config.trading_systems},
+            "systems": {system.name: {"status": RUNNING} for system in config.systems},
         }
 
     def write(self) -> None:
@@ -105,11 +109,6 @@ def run_status(results: Sequence[SystemResult]) -> str:
 def _plugin_origins(config: BacktestConfig, registry: PluginRegistry) -> dict[str, str]:
     """`kind:name` → `distribution version (module:Class)` for every plugin the config names."""
     named = {(PluginKind.DATA_SOURCE, config.data.source)}
-    for entry in config.trading_systems:
-        settings = entry.settings()
-        named.add((PluginKind.STRATEGY, settings["strategy"]["type"]))
-        named.update((PluginKind.SIZER, s["type"]) for s in settings["risk"]["position_sizers"])
-        named.update((PluginKind.RISK_LIMIT, s["type"]) for s in settings["risk"]["limits"])
-        named.add((PluginKind.SLIPPAGE, settings["execution"]["slippage"]["type"]))
-        named.add((PluginKind.COMMISSION, settings["execution"]["commission"]["type"]))
+    for system in config.systems:
+        named.update(system.plugins())
     return {f"{kind.group}:{name}": registry.origin(kind, name) for kind, name in sorted(named, key=str)}

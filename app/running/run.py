@@ -1,8 +1,9 @@
-"""One backtest run from a checked config to its result files.
+"""One backtest run from a config to its result files: the composition root.
 
-With `app/cli.py` this is the composition root: the part of `app/` that reaches
-into `containers/` (to build the run) and `reports/` (to write it); `app/executors.py`
-builds and steps the systems' containers, in this process or on its workers.
+This is where the layers meet: the config's checks with the reports' catalogue (which
+figures can rank a sweep), the containers that build the run, the executor that steps
+it, and the reports that write it. The CLI reaches containers and reports only through
+here.
 """
 
 from __future__ import annotations
@@ -12,17 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from attrs import frozen
+from dependency_injector import providers
 
+from multifolio.config import loading
 from multifolio.config.model import BacktestConfig
-from multifolio.running.engine import ProgressCallback, StopRequest
-from multifolio.errors import MultifolioError
-from multifolio.running.executors import start_executor
-from multifolio.running.manifest import RunManifest, run_status
 from multifolio.config.registry import PluginRegistry
-from multifolio.trading.system import SystemResult
 from multifolio.containers.backtest import BacktestContainer
+from multifolio.errors import MultifolioError
+from multifolio.reports.catalogue import RANKING_FIGURES, TABLE_FIGURES
 from multifolio.reports.html import render_run
 from multifolio.reports.writers import performance, write_bars, write_failed_system, write_summary, write_system
+from multifolio.running.engine import ProgressCallback, StopRequest
+from multifolio.running.executors import start_executor
+from multifolio.running.manifest import RunManifest, run_status
+from multifolio.trading.system import SystemResult
 
 
 @frozen
@@ -36,21 +40,39 @@ class RunOutcome:
     status: str  # completed, interrupted or failed (some system failed), as in manifest.json
 
 
+__all__ = [
+    "TABLE_FIGURES",
+    "RunOutcome",
+    "describe_plan",
+    "load_config",
+    "render_run",
+    "run_backtest",
+    "validate_document",
+]
+
+
+def load_config(path: str | Path, registry: PluginRegistry) -> BacktestConfig:
+    """A config file read and checked for a run (ConfigErrors lists every problem)."""
+    return loading.load_config(path, registry, figures=RANKING_FIGURES)
+
+
+def validate_document(document: Any, registry: PluginRegistry, source: str = "") -> BacktestConfig:
+    """A parsed document (a dict built in code, say) checked for a run."""
+    return loading.validate_document(document, registry, source, figures=RANKING_FIGURES)
+
+
 def build_container(config: BacktestConfig, registry: PluginRegistry) -> BacktestContainer:
     """A new root container for `config` (never reuse one across runs)."""
-    root = BacktestContainer()
-    root.plugins.override(registry)
-    root.config.from_dict({"data": config.data_settings()})
-    return root
+    return BacktestContainer(data_spec=providers.Object(config.data), plugins=providers.Object(registry))
 
 
 def run_folder(config: BacktestConfig, output_dir: str | Path | None) -> Path:
     """Where the run writes: `<output_dir>/<run name>`, refused if it would leave the output folder."""
     base = Path(output_dir if output_dir is not None else config.reporting.output_dir)
     folder = base / config.run_name
-    for entry in config.trading_systems:  # names are checked safe; this guards the guarantee itself
-        if not (folder / entry.name).resolve().is_relative_to(base.resolve()):
-            raise MultifolioError(f"trading system {entry.name!r} would write outside {base}")
+    for system in config.systems:  # names are checked safe; this guards the guarantee itself
+        if not (folder / system.name).resolve().is_relative_to(base.resolve()):
+            raise MultifolioError(f"trading system {system.name!r} would write outside {base}")
     return folder
 
 
@@ -66,8 +88,7 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
     """
     folder = run_folder(config, output_dir)
     root = build_container(config, registry)
-    entries = [entry.settings() for entry in config.trading_systems]
-    with start_executor(config.execution_engine, len(entries)) as execute:  # parallel workers start meanwhile
+    with start_executor(config.execution_engine, len(config.systems)) as execute:  # parallel workers start meanwhile
         market = root.data.market()
         source = root.data.source()
         manifest = RunManifest(folder, config, registry)
@@ -77,7 +98,7 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
         except OSError as error:
             raise MultifolioError(f"cannot write to the output folder {folder}: {error.strerror or error}; choose "
                                   "another with --output-dir or reporting.output_dir") from None
-        results = execute(root, entries, progress, stop_requested)
+        results = execute(root, config.systems, progress, stop_requested)
     status = run_status(results)
     try:
         metrics, summary = write_results(config, results, market, folder)
@@ -117,26 +138,18 @@ def describe_plan(config: BacktestConfig, registry: PluginRegistry, output_dir: 
     lines = [f"data: {source.describe()}: {len(market):,} bars of {', '.join(market.symbols)}, "
              f"{market.timestamps[0]} → {market.timestamps[-1]}; rows dropped: {dropped}",
              f"output: {run_folder(config, output_dir)}",
-             f"{len(config.trading_systems)} trading system(s):"]
-
-    def plugin(spec: dict[str, Any]) -> str:
-        params = ", ".join(f"{key}={value}" for key, value in spec["params"].items())
-        return f"{spec['type']}({params})"
-
-    for entry in config.trading_systems:
-        settings = entry.settings()
-        system = root.trading_system(config=settings)
-        indicators = ", ".join(system.indicators().keys())
-        execution = settings["execution"]
+             f"{len(config.systems)} trading system(s):"]
+    for system in config.systems:
+        risk, execution = system.risk, system.execution
         lines += [
-            f"- {entry.name} (namespace {entry.namespace}), capital {entry.portfolio.initial_capital:,.2f}",
-            f"    strategy    {plugin(settings['strategy'])}",
-            f"    indicators  {indicators or 'none'}",
-            f"    sizers      {'; '.join(plugin(s) for s in settings['risk']['position_sizers'])}",
-            f"    limits      {'; '.join(plugin(s) for s in settings['risk']['limits']) or 'none'}"
-            f" (lots of {settings['risk']['lot_size']:g})",
-            f"    costs       slippage {plugin(execution['slippage'])}; commission {plugin(execution['commission'])}",
-            f"    fills       {execution['fill_at']}; open positions at the end "
-            f"{'closed' if settings['portfolio']['close_at_end'] else 'kept and valued at the last close'}",
+            f"- {system.name} (namespace {system.namespace}), capital {system.initial_capital:,.2f}",
+            f"    strategy    {system.strategy.describe()}",
+            f"    indicators  {', '.join(system.indicator_keys()) or 'none'}",
+            f"    sizers      {'; '.join(spec.describe() for spec in risk.position_sizers)}",
+            f"    limits      {'; '.join(spec.describe() for spec in risk.limits) or 'none'}"
+            f" (lots of {risk.lot_size:g})",
+            f"    costs       slippage {execution.slippage.describe()}; commission {execution.commission.describe()}",
+            f"    fills       {execution.fill_at}; open positions at the end "
+            f"{'closed' if system.portfolio.close_at_end else 'kept and valued at the last close'}",
         ]
     return lines

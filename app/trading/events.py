@@ -1,41 +1,18 @@
-"""The events that flow along one trading system's bus; each names its system and time."""
+"""The events that flow along one trading system's bus; each names its system and time.
+
+`BarClosed` and `Direction` are part of the plugin surface, so they live in
+`multifolio.protocols` (the bottom layer) and are used here from there.
+"""
 
 from __future__ import annotations
 
-import enum
-
 import pandas as pd
-from attrs import field, frozen
+from attrs import frozen
 
+from multifolio.protocols import BarClosed, Direction
 
-class Direction(enum.IntEnum):
-    """The side a strategy wants to be on; its value is the sign of the position."""
-
-    SHORT = -1
-    FLAT = 0
-    LONG = 1
-
-
-# One BarClosed is made per bar per system: a dict-based frozen class builds in about
-# 0.46 µs against 0.76 µs for a slotted one (measured), so this event is not slotted.
-@frozen(slots=False)
-class BarClosed:
-    """Bar `index` of `symbol` closed; what a strategy sees (never a later bar)."""
-
-    namespace: str
-    index: int  # position of the bar in the run's shared timeline
-    symbol: str
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    timeline: pd.DatetimeIndex = field(repr=False, eq=False)  # the shared timeline, read by `timestamp`
-
-    @property
-    def timestamp(self) -> pd.Timestamp:
-        """When the bar closed; made on first use (most bars are never asked)."""
-        return self.timeline[self.index]
+__all__ = ["BarClosed", "DataEnded", "Direction", "OrderCancelled", "OrderFilled", "OrderRejected",
+           "OrderSubmitted", "SignalGenerated"]
 
 
 @frozen(slots=True)
@@ -102,17 +79,6 @@ class OrderCancelled:
     symbol: str
     quantity: float
     reason: str
-
-
-@frozen(slots=True)
-class PortfolioUpdated:
-    """The portfolio changed after a fill; equity is marked at that bar's close."""
-
-    namespace: str
-    timestamp: pd.Timestamp
-    index: int
-    cash: float
-    positions: tuple[tuple[str, float], ...]  # (symbol, signed quantity), non-zero only
 
 
 @frozen(slots=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from multifolio.trading.events import DataEnded, OrderCancelled, OrderFilled, OrderSubmitted
 from multifolio.data.market import MarketData
-from multifolio.trading.portfolio import Portfolio
 from multifolio.protocols import CommissionModel, SlippageModel
+from multifolio.trading.events import DataEnded, OrderCancelled, OrderFilled, OrderSubmitted
+from multifolio.trading.portfolio import Portfolio
 from multifolio.trading.signals import SystemSignals
 
 NEXT_OPEN, CLOSE = "next_open", "close"

@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 from attrs import define, frozen
 
-from multifolio.trading.events import OrderFilled, PortfolioUpdated
 from multifolio.data.market import MarketData
-from multifolio.trading.signals import SystemSignals
+from multifolio.trading.events import OrderFilled
 
 TRADE_COLUMNS = ("symbol", "side", "quantity", "entry_time", "entry_price", "exit_time", "exit_price",
                  "bars_held", "gross_pnl", "commission", "slippage", "net_pnl", "return_pct")
@@ -49,16 +48,14 @@ class Trade:
 
 
 class Portfolio:
-    """Receives `order_filled`; keeps the ledger exact and sends `portfolio_updated`.
+    """Receives `order_filled`; keeps the ledger exact.
 
     Marking to market is lazy: the ledger records each change (bar, cash, position)
     and `equity_steps().frame()` marks every bar at its close afterwards, which gives
     the same numbers as marking each bar but costs nothing on bars without fills.
     """
 
-    def __init__(self, *, signals: SystemSignals, market: MarketData, namespace: str,
-                 initial_capital: float) -> None:
-        self._signals = signals
+    def __init__(self, *, market: MarketData, namespace: str, initial_capital: float) -> None:
         self._market = market
         self.namespace = namespace
         self.initial_capital = float(initial_capital)
@@ -103,9 +100,6 @@ class Portfolio:
         else:
             self._positions.pop(fill.symbol, None)
         self._changes.append((fill.index, self.cash, fill.symbol, position))
-        self._signals.emit(PortfolioUpdated(
-            self.namespace, fill.timestamp, fill.index, self.cash,
-            tuple(sorted(self._positions.items()))))
 
     def _match_lots(self, fill: OrderFilled, bar: int) -> None:
         """Close open lots first in, first out; what is left of the fill opens a new lot."""

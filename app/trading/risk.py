@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from multifolio.protocols import PositionSizer, RiskContext, RiskLimit
 from multifolio.trading.events import Direction, OrderRejected, OrderSubmitted, SignalGenerated
 from multifolio.trading.portfolio import Portfolio
-from multifolio.protocols import PositionSizer, RiskContext, RiskLimit
 from multifolio.trading.signals import SystemSignals
 
 

@@ -9,12 +9,17 @@ from typing import Any
 from blinker import ANY, Signal
 
 from multifolio.trading.events import (
-    BarClosed, DataEnded, OrderCancelled, OrderFilled, OrderRejected, OrderSubmitted, PortfolioUpdated,
+    BarClosed,
+    DataEnded,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderSubmitted,
     SignalGenerated,
 )
 
 EVENT_TYPES = (BarClosed, SignalGenerated, OrderSubmitted, OrderRejected, OrderFilled, OrderCancelled,
-               PortfolioUpdated, DataEnded)
+               DataEnded)
 
 
 def signal_name(event_type: type) -> str:
@@ -38,7 +43,6 @@ class SystemSignals:
         self.order_rejected = Signal("order_rejected")
         self.order_filled = Signal("order_filled")
         self.order_cancelled = Signal("order_cancelled")
-        self.portfolio_updated = Signal("portfolio_updated")
         self.data_ended = Signal("data_ended")
         self._routes: dict[type, Callable[[Any], Any]] = {
             event_type: getattr(self, signal_name(event_type)).send for event_type in EVENT_TYPES}

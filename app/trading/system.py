@@ -9,12 +9,18 @@ import numpy as np
 import pandas as pd
 from attrs import Factory, frozen
 
-from multifolio.trading.events import (
-    BarClosed, DataEnded, OrderCancelled, OrderFilled, OrderRejected, OrderSubmitted,
-)
-from multifolio.trading.execution import ExecutionSimulator
+from multifolio.config.spec import SystemSpec
 from multifolio.data.indicators import SystemIndicators
 from multifolio.data.market import MarketData
+from multifolio.trading.events import (
+    BarClosed,
+    DataEnded,
+    OrderCancelled,
+    OrderFilled,
+    OrderRejected,
+    OrderSubmitted,
+)
+from multifolio.trading.execution import ExecutionSimulator
 from multifolio.trading.portfolio import EquitySteps, Portfolio
 from multifolio.trading.risk import RiskManager
 from multifolio.trading.signals import SystemSignals, dispatcher
@@ -112,16 +118,12 @@ def connect_bus(*, signals: SystemSignals, strategy: StrategyRunner, risk: RiskM
 class SystemResult:
     """What one system produced: the inputs reports need, nothing live."""
 
-    name: str
-    namespace: str
-    initial_capital: float
-    settings: dict  # the system's resolved configuration
+    spec: SystemSpec  # what the system was built from
     equity_steps: EquitySteps | None  # None for a failed system: no figures
     trades: pd.DataFrame
     orders: pd.DataFrame
     open_positions: dict[str, float]
     open_lots: pd.DataFrame  # what is still held, lot by lot (OPEN_LOT_COLUMNS)
-    indicators: tuple[str, ...]
     # the indicator values this system used, for its report: symbol → key → values by the symbol's bar
     # (the shared cache's read-only arrays, not copies)
     indicator_values: dict[str, dict[str, np.ndarray]] = Factory(dict)
@@ -129,6 +131,22 @@ class SystemResult:
     last_bar: int = -1  # the timeline index of the last bar this system finished
     error: str = ""  # the traceback of a failed system
     failed_at: str = ""  # where a failed system stopped, e.g. "failed at bar 700 (2024-01-03T14:40:00)"
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def namespace(self) -> str:
+        return self.spec.namespace
+
+    @property
+    def initial_capital(self) -> float:
+        return self.spec.initial_capital
+
+    @property
+    def indicators(self) -> tuple[str, ...]:
+        return tuple(self.spec.indicator_keys())
 
     @cached_property
     def equity(self) -> pd.DataFrame:
@@ -144,12 +162,12 @@ class SystemRunner:
     every symbol that has one; the strategy, risk and execution react on the bus.
     """
 
-    def __init__(self, *, name: str, settings: dict, bus: SystemSignals, market: MarketData,
+    def __init__(self, *, spec: SystemSpec, bus: SystemSignals, market: MarketData,
                  execution: ExecutionSimulator, portfolio: Portfolio, order_log: OrderLog,
                  indicators: SystemIndicators) -> None:
-        self.name = name
+        self.spec = spec
+        self.name = spec.name
         self.namespace = bus.namespace
-        self.settings = settings
         self.signals = bus
         self.execution = execution
         self.portfolio = portfolio
@@ -182,11 +200,10 @@ class SystemRunner:
         last = len(self._market) - 1 if last is None else last
         self.signals.emit(DataEnded(self.namespace, self._market.timestamps[last], last))
         return SystemResult(
-            name=self.name, namespace=self.namespace, initial_capital=self.portfolio.initial_capital,
-            settings=self.settings, equity_steps=self.portfolio.equity_steps(last + 1),
+            spec=self.spec, equity_steps=self.portfolio.equity_steps(last + 1),
             trades=self.portfolio.trades_frame(), orders=self._order_log.frame(),
             open_positions=self.portfolio.positions(), open_lots=self.portfolio.open_lots_frame(),
-            indicators=tuple(self._indicators.keys()), indicator_values=self._indicator_arrays(),
+            indicator_values=self._indicator_arrays(),
             status=status, last_bar=last)
 
     def failed(self, index: int, error: str) -> SystemResult:
@@ -194,9 +211,8 @@ class SystemRunner:
         (what it held at that moment may be half-updated, so nothing of it is reported as a result)."""
         empty = pd.DataFrame()
         return SystemResult(
-            name=self.name, namespace=self.namespace, initial_capital=self.portfolio.initial_capital,
-            settings=self.settings, equity_steps=None, trades=empty, orders=empty, open_positions={},
-            open_lots=empty, indicators=tuple(self._indicators.keys()), status="failed", last_bar=index,
+            spec=self.spec, equity_steps=None, trades=empty, orders=empty, open_positions={},
+            open_lots=empty, status="failed", last_bar=index,
             error=error, failed_at=f"failed at bar {index} ({self._market.timestamps[index].isoformat()})")
 
     def _indicator_arrays(self) -> dict[str, dict[str, np.ndarray]]:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from multifolio.protocols import PRICE_FIELDS, DataError, DataSource
 from multifolio.plugins.data.tabular import bars_from_table, check_paths_exist, resolve_paths
+from multifolio.protocols import PRICE_FIELDS, DataError, DataSource
 
 _HEADER_LINES = 1
 

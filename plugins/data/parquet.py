@@ -8,8 +8,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from multifolio.protocols import DataSource
 from multifolio.plugins.data.tabular import bars_from_table, check_paths_exist, resolve_paths
+from multifolio.protocols import DataSource
 
 
 class ParquetSource(DataSource):

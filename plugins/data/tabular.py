@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from multifolio.protocols import ConfigError, DataError, PRICE_FIELDS
+from multifolio.protocols import PRICE_FIELDS, ConfigError, DataError
 
 _TIME_NAMES = ("timestamp", "datetime", "date", "time", "")
 _SYMBOL_PLACEHOLDER = "{symbol}"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from multifolio.config.model import load_config
+from multifolio.config.spec import ExecutionSpec, PluginSpec
 from multifolio.errors import ConfigErrors
+from multifolio.running.run import load_config
 from tests.builders import backtest_config, checked, system_config
 
 
@@ -20,11 +21,12 @@ def test_the_seed_config_and_the_default_config_are_valid(registry):
     assert [s.name for s in config.trading_systems] == ["momentum_system", "mean_reversion_system"]
     assert [s.namespace for s in config.trading_systems] == ["momentum", "mean_reversion"]
     assert config.run_name == "dual_portfolio_test"
-    momentum = config.trading_systems[0].settings()
-    assert momentum["execution"] == {"slippage": {"type": "bps", "params": {"bps": 5.0}},
-                                     "commission": {"type": "per_share", "params": {"rate": 0.005}},
-                                     "fill_at": "next_open"}
-    assert momentum["risk"]["limits"] == [{"type": "max_position_value", "params": {"value": 5000}}]
+    momentum = config.systems[0]
+    assert momentum.execution == ExecutionSpec(slippage=PluginSpec("bps", {"bps": 5.0}),
+                                               commission=PluginSpec("per_share", {"rate": 0.005}),
+                                               fill_at="next_open")
+    assert momentum.risk.limits == (PluginSpec("max_position_value", {"value": 5000.0}),)
+    assert momentum.indicator_keys() == ["SMA_20", "RSI_14"]
 
 
 def test_an_unknown_key_names_its_path_and_the_close_match(registry):

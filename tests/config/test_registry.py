@@ -7,8 +7,8 @@ from importlib.metadata import EntryPoint
 
 import pytest
 
-from multifolio.errors import ConfigError
 from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.errors import ConfigError
 
 
 class FakeDistribution:

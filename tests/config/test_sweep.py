@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from multifolio.config.spec import SweepPoint
+from multifolio.config.sweep import expand_sweeps
 from multifolio.errors import ConfigErrors
-from multifolio.running.executors import with_executor
-from multifolio.config.sweep import SWEEP_METRICS, expand_sweeps, sweep_summary
+from multifolio.reports.catalogue import RANKING_FIGURES
 from multifolio.reports.writers import performance
+from multifolio.running.executors import with_executor
 from tests.builders import backtest_config, checked, run_in_memory, system_config
 
 SMA = {"type": "sma_crossover", "parameters": {"fast_period": 10, "slow_period": 30}}
@@ -40,10 +42,10 @@ def test_an_entry_expands_into_the_cartesian_product_in_the_order_of_its_keys_an
     assert [s["portfolio"]["namespace"] for s in systems] == [s["name"] for s in systems]
     assert [(s["strategy"]["parameters"]["fast_period"], s["risk"]["position_sizers"][0]["size"])
             for s in systems] == [(20, 10), (20, 20), (20, 30), (5, 10), (5, 20), (5, 30)]
-    assert systems[0]["swept"] == {
-        "entry": 0, "group": "sma", "values": {"fast_period": 20, "size": 10},
-        "paths": {"fast_period": "strategy.parameters.fast_period", "size": "risk.position_sizers[0].size"},
-        "axes": {"fast_period": [20, 5], "size": [10, 20, 30]}, "combinations": 6}
+    assert systems[0]["swept"] == SweepPoint(
+        entry=0, group="sma", values={"fast_period": 20, "size": 10},
+        paths={"fast_period": "strategy.parameters.fast_period", "size": "risk.position_sizers[0].size"},
+        axes={"fast_period": [20, 5], "size": [10, 20, 30]}, combinations=6)
     assert all("sweep" not in s for s in systems)
 
 
@@ -75,7 +77,7 @@ def test_keys_sharing_a_leaf_name_are_told_apart_and_names_stay_safe_as_folders(
     config = checked(backtest_config(entry), registry)
     assert [s.name for s in config.trading_systems] == [
         "sma.position_sizers_0.size-10.position_sizers_1.size-0.5"]
-    assert config.trading_systems[0].swept["values"] == {"position_sizers[0].size": 10,
+    assert config.systems[0].swept.values == {"position_sizers[0].size": 10,
                                                          "position_sizers[1].size": 0.5}
 
 
@@ -87,7 +89,7 @@ def test_a_constraint_keeps_only_the_combinations_it_accepts_by_leaf_or_full_pat
     assert [s["name"] for s in by_leaf] == ["sma.fast_period-5.slow_period-20", "sma.fast_period-5.slow_period-30"]
     assert [s["name"] for s in by_path] == ["sma.fast_period-5.slow_period-20", "sma.fast_period-5.slow_period-30",
                                             "sma.fast_period-10.slow_period-30", "sma.fast_period-40.slow_period-20"]
-    assert {s["swept"]["combinations"] for s in by_leaf} == {6}
+    assert {s["swept"].combinations for s in by_leaf} == {6}
 
 
 def test_every_sweep_problem_is_reported_with_its_key_path(registry):
@@ -171,47 +173,18 @@ def test_a_structural_problem_shared_by_every_system_of_a_sweep_is_reported_once
         "namespace (did you mean initial_capital?)"]
 
 
-def test_the_swept_record_reaches_the_systems_settings_and_only_for_swept_systems(registry):
+def test_the_sweep_point_reaches_the_systems_spec_and_only_for_swept_systems(registry):
     config = checked(backtest_config(system_config("plain"), swept_entry({"strategy.parameters.fast_period": [5]})),
                      registry)
-    plain, swept = (system.settings() for system in config.trading_systems)
-    assert "swept" not in plain
-    assert swept["swept"]["values"] == {"fast_period": 5}
-
-
-def record(values: dict, entry: int = 0, axes: dict | None = None) -> dict:
-    return {"entry": entry, "group": "sma", "values": values, "paths": {k: f"p.{k}" for k in values},
-            "axes": axes or {k: [v] for k, v in values.items()}, "combinations": 4}
-
-
-def test_the_leaderboard_ranks_by_the_metric_and_the_heatmap_leaves_dropped_combinations_empty():
-    axes = {"fast": [5, 10], "slow": [20, 30]}
-    systems = [("a", record({"fast": 5, "slow": 20}, axes=axes)), ("b", record({"fast": 5, "slow": 30}, axes=axes)),
-               ("c", record({"fast": 10, "slow": 30}, axes=axes)), ("plain", None)]
-    metrics = {"a": {"sharpe": 0.5, "volatility": 0.2}, "b": {"sharpe": None, "volatility": 0.1},
-               "c": {"sharpe": 1.5, "volatility": 0.3}, "plain": {"sharpe": 9.0}}
-    summary = sweep_summary(systems, metrics, "sharpe")
-    [group] = summary["groups"]
-    assert (summary["metric"], summary["better"]) == ("sharpe", "higher")
-    assert [(row["rank"], row["system"], row["value"]) for row in group["leaderboard"]] == [
-        (1, "c", 1.5), (2, "a", 0.5), (3, "b", None)]
-    assert group["heatmap"] == {"x": "fast", "y": "slow", "x_values": [5, 10], "y_values": [20, 30],
-                                "cells": [[0.5, None], [None, 1.5]]}
-    by_volatility = sweep_summary(systems, metrics, "volatility")
-    assert by_volatility["better"] == "lower"
-    assert [row["system"] for row in by_volatility["groups"][0]["leaderboard"]] == ["b", "a", "c"]
-    assert sweep_summary([("plain", None)], metrics, "sharpe") is None
-
-
-def test_a_heatmap_is_drawn_only_for_exactly_two_swept_keys():
-    one = sweep_summary([("a", record({"fast": 5}))], {"a": {"sharpe": 1.0}}, "sharpe")
-    three = sweep_summary([("a", record({"fast": 5, "slow": 20, "size": 1}))], {"a": {"sharpe": 1.0}}, "sharpe")
-    assert one["groups"][0]["heatmap"] is None and three["groups"][0]["heatmap"] is None
+    plain, swept = config.systems
+    assert plain.swept is None
+    assert swept.swept.values == {"fast_period": 5}
+    assert swept.as_dict()["swept"]["values"] == {"fast_period": 5}
 
 
 def test_every_metric_a_sweep_can_rank_by_is_a_figure_of_performance_json():
     [result] = run_in_memory(backtest_config(system_config(strategy=SMA)))
-    assert set(SWEEP_METRICS) <= set(performance(result))
+    assert set(RANKING_FIGURES) <= set(performance(result))
 
 
 def test_an_unknown_sweep_metric_names_the_close_match(registry):

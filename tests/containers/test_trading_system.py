@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from dependency_injector import providers
 
-from multifolio.trading.events import BarClosed, Direction
+from multifolio.config.registry import PluginRegistry
+from multifolio.running.executors import run_containers
 from multifolio.running.run import build_container
+from multifolio.trading.events import BarClosed, Direction
 from tests.builders import backtest_config, bars_from_closes, checked, run_in_memory, system_config
 from tests.fakes import FrameSource, ScriptedStrategy
 
@@ -20,7 +24,7 @@ def two_systems(registry):
         system_config("beta", strategy={"type": "momentum", "parameters": {"lookback_period": 5}}))
     config = checked(document, registry)
     root = build_container(config, registry)
-    return root, [root.trading_system(config=entry.settings()) for entry in config.trading_systems]
+    return root, [root.trading_system(spec=spec) for spec in config.systems]
 
 
 def test_each_entry_gets_its_own_objects_and_shares_only_the_data(registry):
@@ -46,7 +50,7 @@ def test_a_handler_of_one_system_never_hears_another_systems_events(registry):
         assert heard[name], f"{name} heard nothing"
         assert {event.namespace for event in heard[name]} == {name}
     kinds = {type(event).__name__ for event in heard["alpha"] + heard["beta"]}
-    assert {"BarClosed", "SignalGenerated", "OrderSubmitted", "OrderFilled", "PortfolioUpdated",
+    assert {"BarClosed", "SignalGenerated", "OrderSubmitted", "OrderFilled",
             "DataEnded"} <= kinds
     for system in (alpha, beta):
         system.shutdown_resources()
@@ -91,7 +95,7 @@ def test_two_systems_asking_for_rsi_cause_one_computation(registry):
                                system_config("gamma", indicators=[{"type": "RSI", "period": 14}]))
     config = checked(document, registry)
     root = build_container(config, registry)
-    systems = [root.trading_system(config=entry.settings()) for entry in config.trading_systems]
+    systems = [root.trading_system(spec=spec) for spec in config.systems]
     views = [system.indicators() for system in systems]
     assert root.data.features().computations == 2  # RSI_14 once, SMA_5 once
     rsi = [view.arrays("SPY")["RSI_14"] for view in views]
@@ -104,3 +108,36 @@ def test_the_data_is_loaded_once_for_all_systems():
     run_in_memory(backtest_config(system_config("a"), system_config("b"), system_config("c")),
                   source=providers.Object(source))
     assert source.loads == 1
+
+
+class CountingRegistry(PluginRegistry):
+    """The real registry, counting what it builds by kind and name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.built: Counter = Counter()
+
+    def create(self, kind, name, parameters, path=""):
+        self.built[kind.label, name] += 1
+        return super().create(kind, name, parameters, path)
+
+
+def test_a_run_builds_each_plugin_once_per_system_and_each_indicator_once_per_symbol():
+    document = backtest_config(
+        system_config("alpha", indicators=["SMA_10", "RSI"], limits=[{"type": "max_position_value", "value": 1e4}],
+                      strategy={"type": "sma_crossover", "parameters": {"fast_period": 10, "slow_period": 30}}),
+        system_config("beta", indicators=["RSI_14"], sizers=[{"type": "fixed", "size": 5},
+                                                             {"type": "percentage", "size": 0.5}]),
+        data={"source": "synthetic", "symbols": ["SPY", "QQQ"], "bars": 300, "seed": 3})
+    config = checked(document)  # validation builds with a registry of its own
+    registry = CountingRegistry()
+    root = build_container(config, registry)
+    run_containers(root, [root.trading_system(spec=spec) for spec in config.systems])
+    assert registry.built == Counter({
+        ("data source", "synthetic"): 1,
+        ("strategy", "sma_crossover"): 1, ("strategy", "buy_and_hold"): 1,
+        ("position sizer", "fixed"): 2, ("position sizer", "percentage"): 1,
+        ("risk limit", "max_position_value"): 1,
+        ("slippage model", "bps"): 2, ("commission model", "per_share"): 2,
+        # each (symbol, key) once in the shared cache: SMA_10, SMA_30, RSI_14 on two symbols
+        ("indicator", "SMA"): 4, ("indicator", "RSI"): 2})

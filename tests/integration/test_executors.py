@@ -15,9 +15,11 @@ import pandas as pd
 import pytest
 
 from multifolio.config.model import ExecutionEngineConfig
-from multifolio.running.executors import LOCAL_CLUSTER_CONFIG, run_systems, start_executor, worker_container
-from multifolio.data.market import MarketData
 from multifolio.config.registry import PluginRegistry
+from multifolio.data.market import MarketData
+from multifolio.running.executors import run_systems, start_executor
+from multifolio.running.executors.chunks import worker_container
+from multifolio.running.executors.dask import LOCAL_CLUSTER_CONFIG
 from multifolio.running.run import run_backtest
 from tests.builders import backtest_config, bars_from_closes, checked, system_config
 
@@ -134,7 +136,7 @@ def test_the_workers_step_the_callers_bars_and_never_ask_the_data_source(cluster
     """Bars that exist only in this process (no file, no source): every worker steps exactly these."""
     closes = 100 + np.cumsum(np.random.default_rng(3).normal(0, 0.5, 2500))
     market = MarketData.from_frame(bars_from_closes(closes.round(2)), ("SPY",))
-    entries = [entry.settings() for entry in checked(sweep()).trading_systems]
+    entries = checked(sweep()).systems
     expected = run_systems(worker_container(market), entries)
     for engine in (ExecutionEngineConfig(type="processes", workers=2),
                    ExecutionEngineConfig(type="dask", address=cluster.scheduler_address)):

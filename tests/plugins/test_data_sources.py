@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import backtesting
 import numpy as np
 import pandas as pd
 import pytest
 from backtesting.test import GOOG
 
-import backtesting
+from multifolio.config.registry import PluginKind
+from multifolio.data.market import load_market_data
 from multifolio.errors import ConfigErrors, DataError
 from multifolio.trading.events import Direction
-from multifolio.data.market import load_market_data
-from multifolio.config.registry import PluginKind
 from tests.builders import backtest_config, checked, make_bars, run_in_memory, system_config
 from tests.fakes import ScriptedStrategy
 

@@ -7,8 +7,8 @@ import pytest
 import talib
 from backtesting.test import GOOG
 
-from multifolio.config.model import parse_indicator, resolve_indicator
 from multifolio.config.registry import PluginKind
+from multifolio.config.spec import parse_indicator, resolve_indicator
 
 BARS = {name.lower(): GOOG[name].to_numpy(dtype=np.float64) for name in ("Open", "High", "Low", "Close", "Volume")}
 CLOSE, HIGH, LOW = BARS["close"], BARS["high"], BARS["low"]

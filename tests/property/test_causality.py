@@ -9,8 +9,8 @@ from dependency_injector import providers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from multifolio.config.model import parse_indicator, resolve_indicator
 from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.config.spec import parse_indicator, resolve_indicator
 from tests.builders import backtest_config, run_in_memory, system_config
 from tests.fakes import FrameSource
 from tests.property.strategies import bar_frames

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 from multifolio.config.registry import PluginRegistry
-from multifolio.running.run import run_backtest
 from multifolio.reports.analysis import correlations
 from multifolio.reports.downsample import DISPLAY_POINTS
 from multifolio.reports.html import PLOTLY_FILE, format_metric, metric_rows
+from multifolio.running.run import run_backtest
 from tests.builders import backtest_config, checked, system_config
 from tests.reports.conftest import BARS
 

@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
+from multifolio.config.registry import PluginRegistry
 from multifolio.reports.downsample import DISPLAY_POINTS, display_indices
 from multifolio.reports.html import PLOTLY_FILE, config_items, metric_rows
-from tests.reports.conftest import report_config, run_report_config
-from multifolio.config.registry import PluginRegistry
 from multifolio.running.run import run_backtest
 from tests.builders import checked
+from tests.reports.conftest import report_config, run_report_config
 
 MULTIFOLIO = Path(sys.executable).parent / "multifolio"
 HTML = ("momentum_system/report.html", "mean_reversion_system/report.html", "combined_summary.html")
@@ -74,11 +74,11 @@ def test_without_separate_reports_only_the_combined_summary_is_rendered(tmp_path
 
 def test_report_header_shows_the_systems_configuration(report_run):
     text = (report_run.folder / "momentum_system" / "report.html").read_text(encoding="utf-8")
-    items = dict(config_items(report_run.results[0].settings, report_run.results[0].indicators))
+    items = dict(config_items(report_run.results[0].spec.as_dict(), report_run.results[0].indicators))
     assert items == {
         "Strategy": "momentum(lookback_period=20, momentum_threshold=0.0002)", "Initial capital": "50,000.00",
-        "Indicators": "SMA_20, RSI_14", "Position sizers": "fixed(size=1000)",
-        "Risk limits": "max_position_value(value=5000)", "Lot size": "1", "Slippage": "bps(bps=5.0)",
+        "Indicators": "SMA_20, RSI_14", "Position sizers": "fixed(size=1000.0)",
+        "Risk limits": "max_position_value(value=5000.0)", "Lot size": "1", "Slippage": "bps(bps=5.0)",
         "Commission": "per_share(rate=0.005)", "Fills at": "next open",
         "At the end": "positions kept open, valued at the last close", "Namespace": "momentum"}
     for label, shown in items.items():

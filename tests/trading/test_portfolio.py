@@ -7,19 +7,15 @@ import pickle
 import pandas as pd
 import pytest
 
-from multifolio.trading.events import OrderFilled
 from multifolio.data.market import MarketData
+from multifolio.trading.events import OrderFilled
 from multifolio.trading.portfolio import Portfolio
-from multifolio.trading.signals import SystemSignals
 from tests.builders import bars_from_closes
 
 
 def make_portfolio(closes=(100, 101, 102, 103, 104, 105), capital=10_000.0):
     market = MarketData.from_frame(bars_from_closes(closes), ("SPY",))
-    signals = SystemSignals(namespace="alpha")
-    updates = []
-    signals.portfolio_updated.connect(updates.append, weak=False)
-    return Portfolio(signals=signals, market=market, namespace="alpha", initial_capital=capital), market, updates
+    return Portfolio(market=market, namespace="alpha", initial_capital=capital), market
 
 
 def fill(market, index, quantity, price, commission=0.0, order_id=1):
@@ -27,7 +23,7 @@ def fill(market, index, quantity, price, commission=0.0, order_id=1):
 
 
 def test_a_flip_from_long_to_short_realises_the_long_and_opens_the_short_at_the_fill_price():
-    portfolio, market, updates = make_portfolio()
+    portfolio, market = make_portfolio()
     portfolio.on_order_filled(fill(market, 1, 10, 100.0, commission=1.0))
     portfolio.on_order_filled(fill(market, 3, -25, 110.0, commission=2.5))  # sells 10, shorts 15
     [trade] = portfolio.trades
@@ -38,11 +34,10 @@ def test_a_flip_from_long_to_short_realises_the_long_and_opens_the_short_at_the_
     [lot] = portfolio.open_lots("SPY")
     assert (lot.quantity, lot.price, lot.commission) == (-15, 110.0, pytest.approx(1.5))
     assert portfolio.cash == pytest.approx(10_000 - 1000 - 1.0 + 2750 - 2.5)
-    assert [u.positions for u in updates] == [(("SPY", 10.0),), (("SPY", -15.0),)]
 
 
 def test_partial_closes_are_first_in_first_out_with_prorated_entry_commission():
-    portfolio, market, _ = make_portfolio()
+    portfolio, market = make_portfolio()
     portfolio.on_order_filled(fill(market, 1, 10, 100.0, commission=1.0))
     portfolio.on_order_filled(fill(market, 2, 10, 102.0, commission=1.0))
     portfolio.on_order_filled(fill(market, 3, -15, 104.0, commission=1.5))
@@ -55,7 +50,7 @@ def test_partial_closes_are_first_in_first_out_with_prorated_entry_commission():
 
 
 def test_final_equity_minus_capital_is_realised_plus_unrealised_with_commissions_once():
-    portfolio, market, _ = make_portfolio()
+    portfolio, market = make_portfolio()
     portfolio.on_order_filled(fill(market, 1, 10, 100.5, commission=0.7))
     portfolio.on_order_filled(fill(market, 2, -4, 101.3, commission=0.3))
     portfolio.on_order_filled(fill(market, 4, -20, 103.9, commission=1.1))
@@ -70,7 +65,7 @@ def test_final_equity_minus_capital_is_realised_plus_unrealised_with_commissions
 
 
 def test_equity_curve_marks_every_bar_at_its_close_after_that_bars_fills():
-    portfolio, market, _ = make_portfolio()
+    portfolio, market = make_portfolio()
     portfolio.on_order_filled(fill(market, 2, 10, 101.0))
     curve = portfolio.equity_steps().frame()
     assert curve["cash"].tolist() == [10_000] * 2 + [8_990] * 4
@@ -84,7 +79,7 @@ def test_equity_steps_cross_a_process_boundary_small_and_draw_the_same_curve():
     spy = bars_from_closes([100, 101, 102, 103, 104, 105])
     qqq = bars_from_closes([50, 51, 52, 53], "QQQ", start="2024-01-02 09:32")  # no bar at the first two timestamps
     market = MarketData.from_frame(pd.concat([spy, qqq], ignore_index=True), ("SPY", "QQQ"))
-    portfolio = Portfolio(signals=SystemSignals(namespace="alpha"), market=market, namespace="alpha",
+    portfolio = Portfolio(market=market, namespace="alpha",
                           initial_capital=10_000.0)
     portfolio.on_order_filled(fill(market, 1, 10, 100.0))
     portfolio.on_order_filled(OrderFilled("alpha", market.timestamps[3], 3, 2, "QQQ", -4, 51.0, 0.5, 0.0))

@@ -1,0 +1,182 @@
+"""The checks a structured config must pass before any bar is read; each system resolved to its spec."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import zoneinfo
+from collections.abc import Collection
+from typing import Any
+
+from multifolio.config.model import (
+    EXECUTORS,
+    FILL_AT,
+    ON_INVALID,
+    BacktestConfig,
+    ExecutionEngineConfig,
+    TradingSystemConfig,
+)
+from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.config.spec import (
+    ExecutionSpec,
+    IndicatorRequest,
+    IndicatorSpec,
+    PluginSpec,
+    PortfolioSpec,
+    RiskSpec,
+    SystemSpec,
+    resolve_indicator,
+)
+from multifolio.errors import ConfigError, did_you_mean
+
+_SCHEDULER_ADDRESS = re.compile(r"([a-z][a-z0-9+]*://)?[^\s/]+:\d+/?")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Collection[str]
+                 ) -> tuple[list[ConfigError], tuple[SystemSpec, ...]]:
+    """Every semantic problem (values out of range, clashing names, unknown plugins or parameters), and
+    the systems resolved (those without problems). `figures`: the names `reporting.sweep_metric` may take."""
+    errors: list[ConfigError] = []
+    systems: list[SystemSpec] = []
+
+    def attempt(check, *args) -> Any:
+        try:
+            return check(*args)
+        except ConfigError as error:
+            errors.append(error)
+            return None
+
+    if config.workflow.type != "multi_portfolio_backtest":
+        errors.append(ConfigError("workflow.type", f"unknown workflow {config.workflow.type!r}; "
+                                                   "known: multi_portfolio_backtest"))
+    if not config.data.symbols:
+        errors.append(ConfigError("data.symbols", "expected at least one symbol"))
+    if config.data.on_invalid not in ON_INVALID:
+        errors.append(ConfigError("data.on_invalid", f"unknown choice {config.data.on_invalid!r}; expected one of "
+                                                     f"{', '.join(ON_INVALID)}"))
+    if config.data.timezone:
+        try:
+            zoneinfo.ZoneInfo(config.data.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            errors.append(ConfigError("data.timezone", f"unknown time zone {config.data.timezone!r}; expected an "
+                                                       "IANA name such as America/New_York or UTC"))
+    if len(set(config.data.symbols)) != len(config.data.symbols):
+        errors.append(ConfigError("data.symbols", f"a symbol is listed twice in {config.data.symbols}"))
+    if attempt(registry.load, PluginKind.DATA_SOURCE, config.data.source, "data.source"):
+        attempt(registry.create, PluginKind.DATA_SOURCE, config.data.source,
+                {"symbols": list(config.data.symbols), **config.data.params}, "data")
+    if not config.trading_systems:
+        errors.append(ConfigError("trading_systems", "expected at least one trading system"))
+    if config.reporting.sweep_metric not in figures:
+        errors.append(ConfigError("reporting.sweep_metric", f"unknown figure {config.reporting.sweep_metric!r}; "
+                                  f"{did_you_mean(config.reporting.sweep_metric, figures)}"))
+    errors.extend(check_execution_engine(config.execution_engine))
+
+    seen_names: dict[str, int] = {}
+    seen_namespaces: dict[str, int] = {}
+    for index, system in enumerate(config.trading_systems):
+        where = f"trading_systems[{index}]"
+        for value, key, seen in ((system.name, "name", seen_names),
+                                 (system.namespace, "portfolio.namespace", seen_namespaces)):
+            if not _SAFE_NAME.fullmatch(value) or value in (".", ".."):
+                errors.append(ConfigError(f"{where}.{key}", f"{value!r} is not safe as a folder name; use "
+                                          "letters, digits, '_', '-' and '.', starting with a letter or digit"))
+            elif value.lower() in seen:
+                errors.append(ConfigError(f"{where}.{key}", f"{value!r} is already used by "
+                                          f"trading_systems[{seen[value.lower()]}] (names must differ "
+                                          "ignoring case: they become folder names)"))
+            else:
+                seen[value.lower()] = index
+        spec, problems = resolve_system(system, where, registry)
+        errors.extend(problems)
+        systems.extend([spec] if spec is not None else [])
+    return errors, tuple(systems)
+
+
+def check_execution_engine(engine: ExecutionEngineConfig) -> list[ConfigError]:
+    """`execution_engine` as the file gives it or as the CLI's --executor/--workers/--address change it."""
+    errors: list[ConfigError] = []
+    if engine.type not in EXECUTORS:
+        errors.append(ConfigError("execution_engine.type", f"unknown executor {engine.type!r}; "
+                                                           f"{did_you_mean(engine.type, EXECUTORS)}"))
+    elif engine.type == "dask" and importlib.util.find_spec("distributed") is None:
+        errors.append(ConfigError("execution_engine.type", "the dask executor needs dask.distributed; install it "
+                                                           "with pip install 'multifolio[dask]'"))
+    if engine.workers is not None and engine.workers < 1:
+        errors.append(ConfigError("execution_engine.workers", f"must be ≥ 1, was {engine.workers}"))
+    if engine.address and engine.type != "dask":
+        errors.append(ConfigError("execution_engine.address", f"a scheduler address is for type dask, not "
+                                                              f"{engine.type!r}"))
+    elif engine.address and not _SCHEDULER_ADDRESS.fullmatch(engine.address):
+        errors.append(ConfigError("execution_engine.address", f"expected a scheduler address such as "
+                                                              f"tcp://10.0.0.5:8786, found {engine.address!r}"))
+    elif engine.address and engine.workers is not None:
+        errors.append(ConfigError("execution_engine.workers", "sizes the cluster multifolio starts; with an "
+                                                              "address the cluster's own workers run the systems"))
+    return errors
+
+
+def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegistry
+                   ) -> tuple[SystemSpec | None, list[ConfigError]]:
+    """One entry checked and resolved: each plugin built once to run its own checks, each indicator
+    (the strategy's too) resolved to its canonical key. No spec when anything is wrong."""
+    errors: list[ConfigError] = []
+    if not system.portfolio.initial_capital > 0:
+        errors.append(ConfigError(f"{where}.portfolio.initial_capital",
+                                  f"must be > 0, was {system.portfolio.initial_capital}"))
+    if not system.risk.position_sizers:
+        errors.append(ConfigError(f"{where}.risk.position_sizers", "expected at least one position sizer"))
+    if system.risk.lot_size < 0:
+        errors.append(ConfigError(f"{where}.risk.lot_size", f"must be ≥ 0, was {system.risk.lot_size}"))
+    execution = system.execution
+    if execution.fill_at not in FILL_AT:
+        errors.append(ConfigError(f"{where}.execution.fill_at", f"unknown fill rule {execution.fill_at!r}; "
+                                  f"{did_you_mean(execution.fill_at, FILL_AT)}"))
+    if execution.slippage is not None and execution.slippage_bps is not None:
+        errors.append(ConfigError(f"{where}.execution", "give either slippage_bps or slippage, not both"))
+
+    def checked(kind: PluginKind, spec: PluginSpec, path: str, params_key: str = "") -> tuple[PluginSpec, Any]:
+        """The spec with its parameters as the plugin takes them, and the plugin built from them; a
+        `type` error points at `path.type`, parameter errors below `path.params_key`."""
+        params_path = f"{path}.{params_key}" if params_key else path
+        try:
+            registry.load(kind, spec.type, f"{path}.type")
+            params = registry.bind(kind, spec.type, spec.params, params_path)
+            return PluginSpec(spec.type, params), registry.create(kind, spec.type, params, params_path)
+        except ConfigError as error:
+            errors.append(error)
+            return spec, None
+
+    strategy, built = checked(PluginKind.STRATEGY, PluginSpec(system.strategy.type, system.strategy.parameters),
+                              f"{where}.strategy", "parameters")
+    sizers = tuple(checked(PluginKind.SIZER, spec, f"{where}.risk.position_sizers[{i}]")[0]
+                   for i, spec in enumerate(system.risk.position_sizers))
+    limits = tuple(checked(PluginKind.RISK_LIMIT, spec, f"{where}.risk.limits[{i}]")[0]
+                   for i, spec in enumerate(system.risk.limits))
+    slippage = checked(PluginKind.SLIPPAGE, execution.slippage_spec(), f"{where}.execution.slippage")[0]
+    commission = checked(PluginKind.COMMISSION, execution.commission_spec(), f"{where}.execution.commission")[0]
+
+    indicators: dict[str, IndicatorSpec] = {}  # by canonical key: `RSI` and `RSI_14` are one series
+
+    def resolved(request: IndicatorRequest | str, path: str, asked: str = "") -> None:
+        try:
+            spec = resolve_indicator(request, registry, path)
+        except ConfigError as error:
+            errors.append(ConfigError(error.path, f"the strategy asks for indicator {asked!r}: {error.message}")
+                          if asked else error)
+            return
+        indicators.setdefault(spec.key, spec)
+
+    for index, request in enumerate(system.indicators):
+        resolved(request, f"{where}.indicators[{index}]")
+    for text in built.indicators() if built is not None else ():
+        resolved(text, f"{where}.strategy", asked=text)
+    if errors:
+        return None, errors
+    return SystemSpec(
+        name=system.name,
+        portfolio=PortfolioSpec(system.portfolio.initial_capital, system.namespace, system.portfolio.close_at_end),
+        strategy=strategy, risk=RiskSpec(sizers, limits, system.risk.lot_size),
+        execution=ExecutionSpec(slippage, commission, execution.fill_at),
+        indicators=tuple(indicators.values()), swept=system.swept), []

@@ -1,0 +1,163 @@
+"""The checked, resolved form of one trading system: what the containers build and the results carry.
+
+A `TradingSystemConfig` is what the YAML says; a `SystemSpec` is what it means, with
+every shorthand resolved (the namespace, `slippage_bps`, a bare commission rate) and
+every indicator resolved once to its full parameters and canonical key, the ones the
+strategy asks for included. It is built at validation, after each plugin of the system
+was built once to run its own checks, and travels unchanged to the containers (as
+`providers.Object`), to worker processes (it pickles) and into performance.json.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import cattrs
+from attrs import Factory, frozen
+
+from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.errors import ConfigError
+
+
+@frozen
+class PluginSpec:
+    """A plugin named by `type` with its keyword parameters (`{type: fixed, size: 1000}`)."""
+
+    type: str
+    params: dict[str, Any] = Factory(dict)
+
+    def describe(self) -> str:
+        """`fixed(size=1000)`: how plans and reports show it."""
+        return f"{self.type}({', '.join(f'{name}={value}' for name, value in self.params.items())})"
+
+
+@frozen
+class IndicatorRequest:
+    """An entry of `indicators` as written: `SMA_20` (values by position), `RSI`, or
+    `{type: BB, period: 20, nbdev: 2}` (by keyword)."""
+
+    type: str
+    params: dict[str, Any] = Factory(dict)
+    values: tuple[str, ...] = ()  # `SMA_20_x` → ("20", "x"): the plugin's parameters in order
+
+
+def parse_indicator(text: str) -> IndicatorRequest:
+    """`SMA_20` → SMA with its first parameter 20; `BB_20_2` → BB(20, 2); `RSI` → RSI's defaults."""
+    name, *values = str(text).split("_")
+    return IndicatorRequest(name, values=tuple(values))
+
+
+@frozen
+class IndicatorSpec:
+    """A resolved indicator: plugin name, every keyword parameter (defaults filled), canonical key."""
+
+    type: str
+    params: dict[str, Any]
+    key: str  # `SMA_20`, `RSI_14`, `BB_20_2`: how strategies and reports name it
+    outputs: tuple[str, ...]
+
+    def output_keys(self) -> list[str]:
+        """One output is read as the key itself, several as `KEY.output` (`BB_20_2.upper`)."""
+        return [self.key] if len(self.outputs) == 1 else [f"{self.key}.{output}" for output in self.outputs]
+
+
+def resolve_indicator(request: IndicatorRequest | str, registry: PluginRegistry, path: str) -> IndicatorSpec:
+    """Full parameters and the canonical key of one indicator: `RSI` and `RSI_14`, `BB_20_2.0` and
+    `BB_20_2` resolve to the same spec. The plugin is built once here, to run its own checks."""
+    if isinstance(request, str):
+        request = parse_indicator(request)
+    plugin = registry.load(PluginKind.INDICATOR, request.type, path)
+    defaults = registry.parameters(PluginKind.INDICATOR, request.type)
+    if len(request.values) > len(defaults):
+        raise ConfigError(path, f"indicator {request.type} takes at most {len(defaults)} value(s) "
+                                f"({', '.join(defaults)}), found {len(request.values)}")
+    params = {**dict(zip(defaults, request.values)), **request.params}
+    instance = registry.create(PluginKind.INDICATOR, request.type, params, path)
+    # what the plugin made of them (`2.0` → 2 for an int parameter) wins over what was written
+    full = {name: getattr(instance, name, params.get(name, default)) for name, default in defaults.items()}
+    key = "_".join([request.type, *(_key_value(value) for value in full.values())])
+    return IndicatorSpec(request.type, full, key, tuple(plugin.outputs))
+
+
+def _key_value(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+@frozen
+class PortfolioSpec:
+    """The system's own capital, the namespace its events and files carry, and what happens at the end."""
+
+    initial_capital: float
+    namespace: str
+    close_at_end: bool = False
+
+
+@frozen
+class RiskSpec:
+    """How big positions are, what caps them, and their lot size (0: any fraction)."""
+
+    position_sizers: tuple[PluginSpec, ...]
+    limits: tuple[PluginSpec, ...] = ()
+    lot_size: float = 1.0
+
+
+@frozen
+class ExecutionSpec:
+    """Simulated fills: slippage and commission models, and when market orders fill."""
+
+    slippage: PluginSpec
+    commission: PluginSpec
+    fill_at: str = "next_open"
+
+
+@frozen
+class SweepPoint:
+    """Where a swept system came from: its entry in the file and the values it was given."""
+
+    entry: int  # the index of the sweeping entry in the file's `trading_systems`
+    group: str  # that entry's name
+    values: dict[str, Any]  # swept key → this system's value
+    paths: dict[str, str]  # swept key → its full path in the entry
+    axes: dict[str, list[Any]]  # swept key → every value of the sweep, in order
+    combinations: int  # how many the sweep kept after its constraint
+
+
+@frozen
+class SystemSpec:
+    """One trading system, checked and resolved: everything its container builds it from (one per system)."""
+
+    name: str
+    portfolio: PortfolioSpec
+    strategy: PluginSpec
+    risk: RiskSpec
+    execution: ExecutionSpec
+    indicators: tuple[IndicatorSpec, ...] = ()  # the YAML list, then what the strategy asks for; each key once
+    swept: SweepPoint | None = None
+
+    @property
+    def namespace(self) -> str:
+        return self.portfolio.namespace
+
+    @property
+    def initial_capital(self) -> float:
+        return self.portfolio.initial_capital
+
+    def indicator_keys(self) -> list[str]:
+        """Every key a strategy may read besides the price fields, in order."""
+        return [key for spec in self.indicators for key in spec.output_keys()]
+
+    def plugins(self) -> list[tuple[PluginKind, str]]:
+        """Each (kind, name) this system uses, for the run manifest."""
+        named = [(PluginKind.STRATEGY, self.strategy.type)]
+        named += [(PluginKind.SIZER, spec.type) for spec in self.risk.position_sizers]
+        named += [(PluginKind.RISK_LIMIT, spec.type) for spec in self.risk.limits]
+        named += [(PluginKind.SLIPPAGE, self.execution.slippage.type),
+                  (PluginKind.COMMISSION, self.execution.commission.type)]
+        named += [(PluginKind.INDICATOR, spec.type) for spec in self.indicators]
+        return named
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for performance.json and the config hash (the same meaning gives the same data)."""
+        return cattrs.unstructure(self)

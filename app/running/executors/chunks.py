@@ -1,0 +1,100 @@
+"""What the parallel executors share: systems split into chunks, a worker's container for the caller's
+bars, and the chunks' outcomes put back in the run's order (a chunk that did not come back fails its
+systems only)."""
+
+from __future__ import annotations
+
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+
+import pandas as pd
+from attrs import frozen
+from dependency_injector import providers
+
+from multifolio.config.spec import SystemSpec
+from multifolio.containers.backtest import BacktestContainer
+from multifolio.data.market import MarketData
+from multifolio.running.engine import ProgressCallback, StopRequest
+from multifolio.trading.system import SystemResult
+
+CHUNKS_PER_WORKER = 2  # finer progress and balance; each extra chunk costs one more pass over the bars
+WORKER_DIED = ("its worker process died (killed, out of memory, or the process exited) while running it; "
+               "the systems it held with it: {names}")
+
+
+@frozen
+class Chunk:
+    """Systems run together on one worker: their positions in the run and their specs."""
+
+    run: str  # one token per run: a worker's bars never serve another run
+    indices: tuple[int, ...]  # where each system stands in the run
+    specs: tuple[SystemSpec, ...]
+
+
+def worker_container(market: MarketData) -> BacktestContainer:
+    """A worker's root container for the caller's checked bars (the data source is never asked again)."""
+    root = BacktestContainer()
+    root.data.market.override(providers.Object(market))
+    return root
+
+
+Outcome = list[SystemResult] | str  # the chunk's results, or why it has none
+# called after each look at the workers with the running chunks' bars done, in systems' worth
+RunningProgress = Callable[[float], None]
+Execute = Callable[[MarketData, Sequence[Chunk], StopRequest, RunningProgress], Iterator[tuple[Chunk, Outcome]]]
+POLL = 0.25  # seconds between looks at a stop request while waiting for workers
+
+
+def run_chunks(execute: Execute, specs: list[SystemSpec], workers: int, market: MarketData,
+                progress: ProgressCallback | None, stop_requested: StopRequest) -> list[SystemResult]:
+    """`specs` split into chunks for `workers` and run by `execute`; results in the order of `specs`.
+
+    A chunk that does not come back (its worker died, or it raised outside the engine's
+    own fault isolation) fails its systems only; `progress` gets (systems done, systems), the
+    systems done counting the running chunks' share of their bars (a fraction).
+    A stop request is passed on to the workers, whose systems end at their next bar
+    boundary marked interrupted, as in a serial run.
+    """
+    results: dict[int, SystemResult] = {}
+    if progress is not None:
+        progress(0, len(specs))
+
+    def running(part: float) -> None:  # `part` systems' worth of the running chunks' bars are done
+        if progress is not None:
+            progress(len(results) + part, len(specs))
+
+    for chunk, outcome in execute(market, split(specs, workers), stop_requested, running):
+        outcome = outcome if isinstance(outcome, list) else [lost(spec, outcome) for spec in chunk.specs]
+        results.update(zip(chunk.indices, outcome))
+    interrupted = "the run was interrupted before its worker finished it"
+    return [results.get(index) or lost(spec, interrupted) for index, spec in enumerate(specs)]
+
+
+def split(specs: Sequence[SystemSpec], workers: int) -> list[Chunk]:
+    """`CHUNKS_PER_WORKER` chunks per worker, sizes differing by one at most, each taking every n-th system.
+
+    Neighbouring systems of a sweep differ in its outermost value, which often sets much
+    of a system's cost (a shorter period trades more): a stride through the systems gives
+    every chunk the same mix, so the workers finish together.
+    """
+    count = max(1, min(len(specs), workers * CHUNKS_PER_WORKER))
+    run = uuid.uuid4().hex
+    return [Chunk(run, tuple(range(first, len(specs), count)), tuple(specs[first::count]))
+            for first in range(count)]
+
+
+def lost(spec: SystemSpec, reason: str) -> SystemResult:
+    """A system whose chunk did not come back: failed before any bar, no figures (as the engine fails one)."""
+    empty = pd.DataFrame()
+    return SystemResult(spec=spec, equity_steps=None, trades=empty, orders=empty, open_positions={},
+                        open_lots=empty, status="failed", last_bar=-1, error=reason,
+                        failed_at="failed before its first bar: its worker did not come back")
+
+
+def reason(error: BaseException) -> str:
+    return "its worker raised: " + "".join(traceback.format_exception(error)).strip()
+
+
+def names(chunk: Chunk) -> str:
+    return ", ".join(spec.name for spec in chunk.specs)

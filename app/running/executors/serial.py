@@ -1,0 +1,40 @@
+"""The serial executor: every system stepped together in the calling process, over one pass of the bars."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from multifolio.config.spec import SystemSpec
+from multifolio.containers.backtest import BacktestContainer
+from multifolio.running.engine import Engine, ProgressCallback, StopRequest
+from multifolio.trading.system import SystemResult
+
+
+def run_systems(root: BacktestContainer, specs: Sequence[SystemSpec],
+                progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None
+                ) -> list[SystemResult]:
+    """The serial executor: one TradingSystem per spec, run together."""
+    return run_containers(root, [root.trading_system(spec=spec) for spec in specs], progress, stop_requested)
+
+
+def run_containers(root: BacktestContainer, systems: Sequence[Any], progress: ProgressCallback | None = None,
+                   stop_requested: StopRequest | None = None) -> list[SystemResult]:
+    """Run TradingSystem containers already made from `root` (a test may have overridden their
+    providers), then end them: their resources shut down, their objects let go.
+
+    The shared providers of `root` keep a link to every container they serve, so an
+    ended system still linked would keep its whole ledger alive as long as the root (a
+    worker's lives for the run); and its objects sit in reference cycles with their
+    container that only a full garbage collection frees (1.0–1.35 s for the 600k objects a Dask
+    worker held after 8 systems of 1M bars).
+    """
+    try:
+        runners = [system.runner() for system in systems]
+        return Engine(market=root.data.market(), systems=runners, progress=progress,
+                      stop_requested=stop_requested).run()
+    finally:
+        for system in systems:
+            system.shutdown_resources()
+            system.reset_singletons()
+            system.data.reset_override()

@@ -1,0 +1,72 @@
+"""The typed system spec: shorthands and indicator names resolved once, to one canonical meaning."""
+
+from __future__ import annotations
+
+import pytest
+
+from multifolio.config.spec import IndicatorSpec, PluginSpec, parse_indicator, resolve_indicator
+from multifolio.errors import ConfigErrors
+from multifolio.running.manifest import config_hash
+from tests.builders import backtest_config, checked, system_config
+
+MEAN_REVERSION = {"type": "mean_reversion", "parameters": {"lookback_period": 20, "entry_threshold": 2.0,
+                                                          "exit_threshold": 0.5}}
+
+
+@pytest.mark.parametrize("written, key", [
+    ("RSI", "RSI_14"), ("RSI_14", "RSI_14"), ({"type": "RSI", "period": 14}, "RSI_14"),
+    ("BB_20_2.0", "BB_20_2"), ("BB_20_2", "BB_20_2"), ({"type": "BB", "period": 20, "nbdev": 2}, "BB_20_2"),
+    ("BB_20", "BB_20_2"), ("MACD", "MACD_12_26_9"), ("SMA_20", "SMA_20")])
+def test_every_way_of_writing_an_indicator_resolves_to_one_canonical_key(written, key):
+    config = checked(backtest_config(system_config(indicators=[written])))
+    [spec] = config.systems[0].indicators
+    assert spec.key == key
+    assert spec == resolve_indicator(parse_indicator(key), _registry(), "indicators[0]")
+
+
+def _registry():
+    from multifolio.config.registry import PluginRegistry
+    return PluginRegistry()
+
+
+def test_configs_that_mean_the_same_give_the_same_spec_and_the_same_config_hash():
+    short = system_config("alpha", indicators=["RSI", "BB_20_2.0"], strategy=MEAN_REVERSION,
+                          execution={"slippage_bps": 5, "commission": 0.005})
+    long = system_config("alpha", indicators=["RSI_14", {"type": "BB", "period": 20, "nbdev": 2}],
+                         strategy=MEAN_REVERSION,
+                         execution={"slippage": {"type": "bps", "bps": 5.0},
+                                    "commission": {"type": "per_share", "rate": 0.005}})
+    one, other = checked(backtest_config(short)), checked(backtest_config(long))
+    assert one.systems == other.systems
+    assert one.systems[0].as_dict() == other.systems[0].as_dict()
+    assert config_hash(one) == config_hash(other)
+    assert config_hash(one) != config_hash(checked(backtest_config(system_config("alpha", indicators=["RSI_15"]))))
+
+
+def test_the_spec_holds_the_strategys_own_indicators_after_the_yaml_list_each_key_once():
+    sma = {"type": "sma_crossover", "parameters": {"fast_period": 10, "slow_period": 30}}
+    [system] = checked(backtest_config(system_config(indicators=["SMA_30", "RSI"], strategy=sma))).systems
+    assert system.indicator_keys() == ["SMA_30", "RSI_14", "SMA_10"]
+    assert system.indicators[0] == IndicatorSpec("SMA", {"period": 30}, "SMA_30", ("value",))
+
+
+def test_shorthands_are_resolved_and_parameters_take_their_annotated_types():
+    entry = system_config("alpha", namespace=None, execution={"commission": "0.01"},
+                          sizers=[{"type": "percentage", "size": "0.5"}])
+    entry["portfolio"].pop("namespace")
+    [system] = checked(backtest_config(entry)).systems
+    assert system.namespace == "alpha"
+    assert system.execution.slippage == PluginSpec("bps", {"bps": 0.0})
+    assert system.execution.commission == PluginSpec("per_share", {"rate": 0.01})
+    assert system.risk.position_sizers == (PluginSpec("percentage", {"size": 0.5}),)
+
+
+@pytest.mark.parametrize("key", ["systems", "swept"])
+def test_what_multifolio_sets_itself_cannot_be_written_in_a_file(key):
+    document = backtest_config(system_config())
+    target = document if key == "systems" else document["trading_systems"][0]
+    target[key] = [] if key == "systems" else {"entry": 0}
+    with pytest.raises(ConfigErrors) as caught:
+        checked(document)
+    [error] = caught.value.errors
+    assert error.path == (key if key == "systems" else "trading_systems[0].swept")

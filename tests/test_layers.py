@@ -1,0 +1,82 @@
+"""The package map holds: one import name, and layers that only point down (docs/architecture.md)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FOLDERS = {"app": "multifolio", "containers": "multifolio.containers", "plugins": "multifolio.plugins",
+           "reports": "multifolio.reports"}
+# a module of the package on the left may not import what is on the right (nor anything under it)
+FORBIDDEN = {
+    "multifolio.errors": ("multifolio.", "dependency_injector"),
+    "multifolio.files": ("multifolio.", "dependency_injector"),
+    "multifolio.protocols": ("multifolio.config", "multifolio.data", "multifolio.trading", "multifolio.running",
+                             "multifolio.containers", "multifolio.reports", "multifolio.plugins",
+                             "dependency_injector"),
+    "multifolio.config": ("multifolio.data", "multifolio.trading", "multifolio.running", "multifolio.containers",
+                          "multifolio.reports", "multifolio.plugins", "dependency_injector"),
+    "multifolio.data": ("multifolio.trading", "multifolio.running", "multifolio.containers",
+                        "multifolio.reports", "multifolio.plugins", "dependency_injector"),
+    "multifolio.trading": ("multifolio.running", "multifolio.containers", "multifolio.reports",
+                           "multifolio.plugins", "dependency_injector"),
+    "multifolio.reports": ("multifolio.running", "multifolio.containers", "multifolio.cli", "dependency_injector"),
+    "multifolio.containers": ("multifolio.running", "multifolio.reports", "multifolio.cli"),
+    "multifolio.cli": ("multifolio.reports", "multifolio.containers", "dependency_injector"),
+}
+
+
+def modules() -> dict[str, set[str]]:
+    """Every module of the package (by import name) → the modules it imports."""
+    found = {}
+    for folder, package in FOLDERS.items():
+        for path in sorted((REPO / folder).rglob("*.py")):
+            parts = path.relative_to(REPO / folder).with_suffix("").parts
+            name = ".".join([package, *[part for part in parts if part != "__init__"]])
+            if folder == "app" and parts[0] in ("containers", "plugins", "reports"):
+                continue
+            imported = set()
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    imported.update(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    imported.add(node.module)
+            found[name] = imported
+    return found
+
+
+MODULES = modules()
+
+
+def test_nothing_imports_the_old_top_level_names():
+    old = {"app", "containers", "plugins", "reports"}
+    assert {name: sorted(i for i in imports if i.split(".")[0] in old)
+            for name, imports in MODULES.items() if any(i.split(".")[0] in old for i in imports)} == {}
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_layers_only_point_down(package):
+    offending = {name: sorted(i for i in imports if any(i == f or i.startswith(f.rstrip(".") + ".") or
+                                                        (f.endswith(".") and i.startswith(f)) for f in
+                                                        FORBIDDEN[package]))
+                 for name, imports in MODULES.items() if name == package or name.startswith(package + ".")}
+    assert {name: found for name, found in offending.items() if found} == {}
+
+
+def test_plugins_import_only_the_public_surface():
+    allowed = ("multifolio.protocols", "multifolio.plugins")
+    inside = {name: sorted(i for i in imports if i.startswith("multifolio") and not i.startswith(allowed))
+              for name, imports in MODULES.items() if name.startswith("multifolio.plugins")}
+    assert {name: found for name, found in inside.items() if found} == {}
+
+
+def test_the_public_surface_is_the_protocols():
+    import multifolio
+    from multifolio import protocols
+
+    assert set(protocols.__all__) <= set(multifolio.__all__)
+    for name in protocols.__all__:
+        assert getattr(multifolio, name) is getattr(protocols, name)
