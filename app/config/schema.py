@@ -14,14 +14,13 @@ from multifolio.config.model import (
     DataConfig,
     ExecutionConfig,
     ExecutionEngineConfig,
-    IndicatorRequest,
-    PluginSpec,
     ReportingConfig,
     RiskConfig,
     StrategyConfig,
     TradingSystemConfig,
 )
 from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.config.spec import IndicatorRequest, PluginSpec
 
 # where a plugin is named: (class, field) → the kind whose registered names are allowed
 _PLUGIN_FIELDS = {
