@@ -10,10 +10,7 @@ from attrs import define, frozen
 
 from multifolio.data.market import MarketData
 from multifolio.trading.events import OrderFilled
-
-TRADE_COLUMNS = ("symbol", "side", "quantity", "entry_time", "entry_price", "exit_time", "exit_price",
-                 "bars_held", "gross_pnl", "commission", "slippage", "net_pnl", "return_pct")
-OPEN_LOT_COLUMNS = ("symbol", "quantity", "entry_time", "entry_price", "commission", "slippage")
+from multifolio.trading.frames import OPEN_LOT_COLUMNS, TRADE_COLUMNS, typed_frame
 
 
 @define(slots=True)
@@ -154,11 +151,12 @@ class Portfolio:
         """The lots still open, oldest first per symbol, with the entry costs not yet in a trade."""
         rows = [[symbol, lot.quantity, lot.timestamp, lot.price, lot.commission, lot.slippage]
                 for symbol, lots in self._lots.items() for lot in lots]
-        return pd.DataFrame(rows, columns=list(OPEN_LOT_COLUMNS))
+        return typed_frame(rows, OPEN_LOT_COLUMNS, self._market.timestamps.dtype)
 
     def trades_frame(self) -> pd.DataFrame:
-        return pd.DataFrame([[getattr(t, c) for c in TRADE_COLUMNS] for t in self.trades],
-                            columns=list(TRADE_COLUMNS))
+        """The closed trades, in the order they closed: trades.csv."""
+        return typed_frame([[getattr(t, c) for c in TRADE_COLUMNS] for t in self.trades], TRADE_COLUMNS,
+                           self._market.timestamps.dtype)
 
 
 @frozen

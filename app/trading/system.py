@@ -21,13 +21,11 @@ from multifolio.trading.events import (
     OrderSubmitted,
 )
 from multifolio.trading.execution import ExecutionSimulator
+from multifolio.trading.frames import ORDER_COLUMNS, TIME, empty_frames, typed
 from multifolio.trading.portfolio import EquitySteps, Portfolio
 from multifolio.trading.risk import RiskManager
 from multifolio.trading.signals import SystemSignals, dispatcher
 from multifolio.trading.strategy import StrategyRunner
-
-ORDER_COLUMNS = ("order_id", "submitted_time", "symbol", "requested", "quantity", "status", "reason",
-                 "fill_time", "fill_price", "commission", "slippage")
 
 
 class OrderLog:
@@ -76,11 +74,11 @@ class OrderLog:
     def frame(self) -> pd.DataFrame:
         rows = [self._rows[k] for k in sorted(self._rows, key=lambda k: (k < 0, abs(k)))]
         frame = pd.DataFrame(rows, columns=list(ORDER_COLUMNS))
-        for column in ("submitted_time", "fill_time"):
+        for column in (name for name, dtype in ORDER_COLUMNS.items() if dtype is TIME):
             indices = frame[column].to_numpy(dtype=np.int64)
             times = self._timeline[np.maximum(indices, 0)]
             frame[column] = pd.Series(times, dtype=times.dtype).where(indices >= 0)
-        return frame
+        return typed(frame, ORDER_COLUMNS, self._timeline.dtype)
 
 
 def connect_bus(*, signals: SystemSignals, strategy: StrategyRunner, risk: RiskManager,
@@ -120,6 +118,7 @@ class SystemResult:
 
     spec: SystemSpec  # what the system was built from
     equity_steps: EquitySteps | None  # None for a failed system: no figures
+    # the tables of multifolio.trading.frames, typed however many rows they have (none if failed)
     trades: pd.DataFrame
     orders: pd.DataFrame
     open_positions: dict[str, float]
@@ -209,10 +208,9 @@ class SystemRunner:
     def failed(self, index: int, error: str) -> SystemResult:
         """The result of a system whose plugin raised at bar `index`: its traceback, no figures
         (what it held at that moment may be half-updated, so nothing of it is reported as a result)."""
-        empty = pd.DataFrame()
         return SystemResult(
-            spec=self.spec, equity_steps=None, trades=empty, orders=empty, open_positions={},
-            open_lots=empty, status="failed", last_bar=index,
+            spec=self.spec, equity_steps=None, **empty_frames(self._market.timestamps.dtype),
+            open_positions={}, status="failed", last_bar=index,
             error=error, failed_at=f"failed at bar {index} ({self._market.timestamps[index].isoformat()})")
 
     def _indicator_arrays(self) -> dict[str, dict[str, np.ndarray]]:

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.config.spec import parse_indicator, resolve_indicator
-from tests.builders import backtest_config, run_in_memory, system_config
+from multifolio.trading.system import SystemResult
+from tests.builders import backtest_config, bars_from_closes, run_in_memory, system_config
 from tests.fakes import FrameSource
 from tests.property.strategies import bar_frames
 
@@ -66,13 +67,31 @@ def test_orders_and_equity_up_to_t_ignore_later_bars(frame, cut, seed, strategy)
         [result] = run_in_memory(document, source=providers.Object(FrameSource(bars)))
         return result
 
-    before, after = run(frame), run(rewrite_after(frame, t, seed))
-    cutoff = frame["timestamp"].iloc[t]
+    assert_same_up_to(t, run(frame), run(rewrite_after(frame, t, seed)), frame["timestamp"].iloc[t])
+
+
+def assert_same_up_to(t: int, before: SystemResult, after: SystemResult, cutoff: pd.Timestamp) -> None:
+    """The orders submitted up to bar t (at `cutoff`) and the equity up to it are equal, dtypes included."""
     submitted = ["order_id", "submitted_time", "symbol", "requested", "quantity", "reason"]
     orders_before = before.orders[before.orders["submitted_time"] <= cutoff][submitted]
     orders_after = after.orders[after.orders["submitted_time"] <= cutoff][submitted]
     pd.testing.assert_frame_equal(orders_before.reset_index(drop=True), orders_after.reset_index(drop=True))
     pd.testing.assert_frame_equal(before.equity.iloc[: t + 1], after.equity.iloc[: t + 1])
+
+
+def test_a_run_without_orders_compares_equal_to_one_whose_orders_all_come_after_t():
+    """What hypothesis found now and then: flat bars place no order, so the run's orders frame
+    had no rows and object columns, unlike the other run's (typed) rows up to t."""
+    strategy = {"type": "momentum", "parameters": {"lookback_period": 3, "momentum_threshold": 0.01}}
+    document = backtest_config(system_config("alpha", strategy=strategy, sizers=[{"type": "percentage",
+                                                                                  "size": 0.5}]))
+    flat = bars_from_closes([50.0] * 30, freq="1D")
+    rising_after = bars_from_closes([50.0] * 20 + [50.0 * 1.05 ** k for k in range(1, 11)], freq="1D")
+    [before] = run_in_memory(document, source=providers.Object(FrameSource(flat)))
+    [after] = run_in_memory(document, source=providers.Object(FrameSource(rising_after)))
+    assert before.orders.empty and len(after.orders) > 0
+    assert after.orders["submitted_time"].min() > flat["timestamp"].iloc[19]
+    assert_same_up_to(19, before, after, flat["timestamp"].iloc[19])
 
 
 @pytest.mark.parametrize("indicator", INDICATORS)

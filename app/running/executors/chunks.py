@@ -8,7 +8,6 @@ import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 
-import pandas as pd
 from attrs import frozen
 from dependency_injector import providers
 
@@ -16,6 +15,7 @@ from multifolio.config.spec import SystemSpec
 from multifolio.containers.backtest import BacktestContainer
 from multifolio.data.market import MarketData
 from multifolio.running.engine import ProgressCallback, StopRequest
+from multifolio.trading.frames import empty_frames
 from multifolio.trading.system import SystemResult
 
 CHUNKS_PER_WORKER = 2  # finer progress and balance; each extra chunk costs one more pass over the bars
@@ -65,10 +65,10 @@ def run_chunks(execute: Execute, specs: list[SystemSpec], workers: int, market: 
             progress(len(results) + part, len(specs))
 
     for chunk, outcome in execute(market, split(specs, workers), stop_requested, running):
-        outcome = outcome if isinstance(outcome, list) else [lost(spec, outcome) for spec in chunk.specs]
+        outcome = outcome if isinstance(outcome, list) else [lost(spec, outcome, market) for spec in chunk.specs]
         results.update(zip(chunk.indices, outcome))
     interrupted = "the run was interrupted before its worker finished it"
-    return [results.get(index) or lost(spec, interrupted) for index, spec in enumerate(specs)]
+    return [results.get(index) or lost(spec, interrupted, market) for index, spec in enumerate(specs)]
 
 
 def split(specs: Sequence[SystemSpec], workers: int) -> list[Chunk]:
@@ -84,11 +84,10 @@ def split(specs: Sequence[SystemSpec], workers: int) -> list[Chunk]:
             for first in range(count)]
 
 
-def lost(spec: SystemSpec, reason: str) -> SystemResult:
+def lost(spec: SystemSpec, reason: str, market: MarketData) -> SystemResult:
     """A system whose chunk did not come back: failed before any bar, no figures (as the engine fails one)."""
-    empty = pd.DataFrame()
-    return SystemResult(spec=spec, equity_steps=None, trades=empty, orders=empty, open_positions={},
-                        open_lots=empty, status="failed", last_bar=-1, error=reason,
+    return SystemResult(spec=spec, equity_steps=None, **empty_frames(market.timestamps.dtype), open_positions={},
+                        status="failed", last_bar=-1, error=reason,
                         failed_at="failed before its first bar: its worker did not come back")
 
 
