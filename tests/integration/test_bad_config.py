@@ -12,6 +12,8 @@ import yaml
 from tests.builders import backtest_config, system_config
 from tests.integration.cli import multifolio
 
+pytestmark = pytest.mark.slow  # each test runs `multifolio` in a subprocess
+
 REPO = Path(__file__).resolve().parents[2]
 
 

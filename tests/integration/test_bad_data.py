@@ -14,6 +14,8 @@ from backtesting.test import GOOG
 from tests.builders import backtest_config, system_config
 from tests.integration.cli import multifolio, write_config
 
+pytestmark = pytest.mark.slow  # each test runs `multifolio` in a subprocess (some on processes or Dask)
+
 HINT = "; fix the file, or set data.on_invalid: drop to skip such rows"
 
 

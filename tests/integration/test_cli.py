@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.slow  # each test runs `multifolio` or python in a subprocess
+
 REPO = Path(__file__).resolve().parents[2]
 DUAL = REPO / "configs" / "dual_portfolio_backtest.yaml"
 SEED = REPO / "configs" / "seed_dual_portfolio.yaml"

@@ -23,6 +23,8 @@ from multifolio.running.executors.dask import LOCAL_CLUSTER_CONFIG
 from multifolio.running.run import run_backtest
 from tests.builders import backtest_config, bars_from_closes, checked, system_config
 
+pytestmark = pytest.mark.slow  # process pools, a Dask LocalCluster and `multifolio` subprocesses
+
 dask = pytest.importorskip("dask")
 distributed = pytest.importorskip("distributed")
 

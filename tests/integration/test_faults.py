@@ -18,6 +18,8 @@ from tests.builders import backtest_config, system_config
 from tests.integration.cli import MULTIFOLIO, assert_every_file_is_whole, multifolio, write_config
 from tests.integration.distributions import install_distribution, with_path
 
+pytestmark = pytest.mark.slow  # each test runs `multifolio` in a subprocess, some for 600,000 bars
+
 FAULTY = '''
 """Strategies that misbehave on purpose."""
 from multifolio.protocols import Direction, Strategy

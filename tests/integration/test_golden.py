@@ -49,6 +49,7 @@ def run_config(config: Path, workdir: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow  # runs `multifolio` in a subprocess per config
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
 def test_each_config_matches_its_golden_statistics(config, tmp_path, update_golden):
     actual = golden_of(run_config(config, tmp_path))

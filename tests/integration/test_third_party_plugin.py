@@ -12,6 +12,8 @@ import pytest
 from tests.builders import backtest_config, system_config
 from tests.integration.distributions import install_distribution, with_path
 
+pytestmark = pytest.mark.slow  # builds a distribution and runs `multifolio` in subprocesses
+
 PLUGIN_MODULE = '''
 """A third-party strategy: imports only multifolio's public protocols."""
 from multifolio.protocols import Direction, Strategy

@@ -16,6 +16,8 @@ from multifolio.running.run import run_backtest
 from tests.builders import backtest_config, checked, system_config
 from tests.reports.conftest import BARS
 
+pytestmark = pytest.mark.slow  # opens the reports in chromium
+
 DRAWN = min(BARS, DISPLAY_POINTS)
 ALL_DRAWN = "() => [...document.querySelectorAll('.chart')].every(div => div._fullLayout && div._fullData)"
 TRACES = """id => document.getElementById(id)._fullData.map(trace => ({

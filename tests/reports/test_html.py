@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from plotly.offline import get_plotlyjs
 
 from multifolio.config.registry import PluginRegistry
@@ -43,6 +44,7 @@ def test_the_same_run_twice_gives_byte_identical_html(report_run, tmp_path):
     assert html_files(again.folder) == html_files(report_run.folder)
 
 
+@pytest.mark.slow  # runs `multifolio report` in a subprocess
 def test_report_command_rerenders_the_same_bytes_from_the_saved_files(report_run, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(report_run.folder, copy)
@@ -55,6 +57,7 @@ def test_report_command_rerenders_the_same_bytes_from_the_saved_files(report_run
     assert (copy / PLOTLY_FILE).read_bytes() == (report_run.folder / PLOTLY_FILE).read_bytes()
 
 
+@pytest.mark.slow  # runs `multifolio report` in a subprocess
 def test_report_command_on_a_folder_without_results_says_what_it_expects(tmp_path):
     done = subprocess.run([str(MULTIFOLIO), "report", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
