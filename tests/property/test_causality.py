@@ -55,7 +55,6 @@ def test_indicator_values_up_to_t_ignore_later_bars(frame, cut, seed, indicator)
         np.testing.assert_array_equal(before[output][: t + 1], after[output][: t + 1])
 
 
-@pytest.mark.slow  # two whole runs per example: 6 s
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=bar_frames(min_bars=30, max_bars=60), cut=st.floats(0.3, 0.9), seed=st.integers(0, 10_000),
        strategy=st.sampled_from(STRATEGIES))

@@ -36,7 +36,6 @@ def replay_ledger(result, frame: pd.DataFrame, capital: float) -> pd.DataFrame:
     return pd.DataFrame({"cash": cash, "position": position, "equity": cash + position * frame["close"].to_numpy()})
 
 
-@pytest.mark.slow  # a whole run per example: 6-7 s
 @PROPERTY
 @given(frame=bar_frames(), script=scripts(), system=system_settings())
 def test_cash_plus_positions_at_market_is_equity_at_every_bar(frame, script, system):
@@ -48,7 +47,6 @@ def test_cash_plus_positions_at_market_is_equity_at_every_bar(frame, script, sys
     np.testing.assert_allclose(equity["equity"], equity["cash"] + equity["position_value"], rtol=0, atol=0)
 
 
-@pytest.mark.slow  # a whole run per example: 6-7 s
 @PROPERTY
 @given(frame=bar_frames(), script=scripts(), system=system_settings())
 def test_pnl_decomposes_into_closed_trades_and_open_lots_with_commission_counted_once(frame, script, system):
@@ -69,7 +67,6 @@ def test_pnl_decomposes_into_closed_trades_and_open_lots_with_commission_counted
     assert lots["quantity"].sum() == pytest.approx(sum(result.open_positions.values()), abs=1e-9)
 
 
-@pytest.mark.slow  # a whole run per example: 6-7 s
 @PROPERTY
 @given(frame=bar_frames(), script=scripts(), system=system_settings())
 def test_fills_happen_after_their_signal_bar_within_the_bars_range(frame, script, system):
@@ -91,7 +88,6 @@ def test_fills_happen_after_their_signal_bar_within_the_bars_range(frame, script
         assert bar["low"] - 1e-9 <= reference <= bar["high"] + 1e-9
 
 
-@pytest.mark.slow  # a run of three systems, twice, per example: 7 s
 @settings(max_examples=15, deadline=None)
 @given(frame=bar_frames(min_bars=40, max_bars=80), order=st.permutations(["a", "b", "c"]))
 def test_a_systems_results_do_not_depend_on_the_other_systems_or_their_order(frame, order):
