@@ -4,8 +4,8 @@ A `TradingSystemConfig` is what the YAML says; a `SystemSpec` is what it means, 
 every shorthand resolved (the namespace, `slippage_bps`, a bare commission rate) and
 every indicator resolved once to its full parameters and canonical key, the ones the
 strategy asks for included. It is built at validation, after each plugin of the system
-was built once to run its own checks, and travels unchanged to the containers (as
-`providers.Object`), to worker processes (it pickles) and into performance.json.
+was built once to run its own checks, and travels unchanged to the containers (the TradingSystem's
+`spec`), to worker processes (it pickles) and into performance.json.
 """
 
 from __future__ import annotations
@@ -71,9 +71,10 @@ def resolve_indicator(request: IndicatorRequest | str, registry: PluginRegistry,
     if len(request.values) > len(defaults):
         raise ConfigError(path, f"indicator {request.type} takes at most {len(defaults)} value(s) "
                                 f"({', '.join(defaults)}), found {len(request.values)}")
-    params = {**dict(zip(defaults, request.values)), **request.params}
+    params = registry.bind(PluginKind.INDICATOR, request.type,
+                           {**dict(zip(defaults, request.values)), **request.params}, path)
     instance = registry.create(PluginKind.INDICATOR, request.type, params, path)
-    # what the plugin made of them (`2.0` → 2 for an int parameter) wins over what was written
+    # what the plugin made of them, where it keeps them, wins over what was written
     full = {name: getattr(instance, name, params.get(name, default)) for name, default in defaults.items()}
     key = "_".join([request.type, *(_key_value(value) for value in full.values())])
     return IndicatorSpec(request.type, full, key, tuple(plugin.outputs))

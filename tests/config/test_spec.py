@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from multifolio.config.spec import IndicatorSpec, PluginSpec, parse_indicator, resolve_indicator
+from multifolio.config.spec import IndicatorRequest, IndicatorSpec, PluginSpec, parse_indicator, resolve_indicator
 from multifolio.errors import ConfigErrors
+from multifolio.protocols import Indicator
 from multifolio.running.manifest import config_hash
 from tests.builders import backtest_config, checked, system_config
 
@@ -17,16 +18,11 @@ MEAN_REVERSION = {"type": "mean_reversion", "parameters": {"lookback_period": 20
     ("RSI", "RSI_14"), ("RSI_14", "RSI_14"), ({"type": "RSI", "period": 14}, "RSI_14"),
     ("BB_20_2.0", "BB_20_2"), ("BB_20_2", "BB_20_2"), ({"type": "BB", "period": 20, "nbdev": 2}, "BB_20_2"),
     ("BB_20", "BB_20_2"), ("MACD", "MACD_12_26_9"), ("SMA_20", "SMA_20")])
-def test_every_way_of_writing_an_indicator_resolves_to_one_canonical_key(written, key):
-    config = checked(backtest_config(system_config(indicators=[written])))
+def test_every_way_of_writing_an_indicator_resolves_to_one_canonical_key(written, key, registry):
+    config = checked(backtest_config(system_config(indicators=[written])), registry)
     [spec] = config.systems[0].indicators
     assert spec.key == key
-    assert spec == resolve_indicator(parse_indicator(key), _registry(), "indicators[0]")
-
-
-def _registry():
-    from multifolio.config.registry import PluginRegistry
-    return PluginRegistry()
+    assert spec == resolve_indicator(parse_indicator(key), registry, "indicators[0]")
 
 
 def test_configs_that_mean_the_same_give_the_same_spec_and_the_same_config_hash():
@@ -70,3 +66,23 @@ def test_what_multifolio_sets_itself_cannot_be_written_in_a_file(key):
         checked(document)
     [error] = caught.value.errors
     assert error.path == (key if key == "systems" else "trading_systems[0].swept")
+
+
+class Opaque(Indicator):
+    """A third-party indicator that keeps its parameters to itself."""
+
+    def __init__(self, *, period: int = 5, scale: float = 1.0) -> None:
+        self._window = (period, scale)
+
+    def compute(self, bars):
+        return {"value": bars["close"] * self._window[1]}
+
+
+def test_an_indicator_that_keeps_its_parameters_private_still_resolves_to_typed_values():
+    from tests.config.test_registry import entry_point, registry_with
+
+    registry = registry_with(entry_point("OPQ", "tests.config.test_spec:Opaque", "multifolio.indicators", "third"))
+    written = [resolve_indicator(text, registry, "indicators[0]") for text in ("OPQ_20", "OPQ_20_1.0")]
+    by_keyword = resolve_indicator(IndicatorRequest("OPQ", {"period": "20", "scale": 1}), registry, "x")
+    assert written == [by_keyword, by_keyword]
+    assert by_keyword == IndicatorSpec("OPQ", {"period": 20, "scale": 1.0}, "OPQ_20_1", ("value",))
