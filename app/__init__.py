@@ -4,28 +4,9 @@ The public surface for plugin authors is re-exported here (`from multifolio impo
 Strategy, Direction`), the same names as `multifolio.protocols`.
 """
 
-from multifolio.protocols import (
-    BAR_COLUMNS,
-    PRICE_FIELDS,
-    BarClosed,
-    CommissionModel,
-    ConfigError,
-    DataError,
-    DataSource,
-    Direction,
-    Indicator,
-    IndicatorValues,
-    PositionSizer,
-    RiskContext,
-    RiskLimit,
-    SlippageModel,
-    Strategy,
-)
+from multifolio import protocols
+from multifolio.protocols import *  # noqa: F403 - the public surface is the protocols, name for name
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "BAR_COLUMNS", "PRICE_FIELDS", "BarClosed", "CommissionModel", "ConfigError", "DataError", "DataSource",
-    "Direction", "Indicator", "IndicatorValues", "PositionSizer", "RiskContext", "RiskLimit", "SlippageModel",
-    "Strategy", "__version__",
-]
+__all__ = [*protocols.__all__, "__version__"]

@@ -193,7 +193,7 @@ def report(results_dir: Path) -> None:
               help="Folder for results (overrides reporting.output_dir).")
 def validate(config_path: Path, output_dir: Path | None) -> None:
     """Check CONFIG_PATH completely (keys, plugins, data) and print each system's plan, without running it."""
-    from multifolio.config.sweep import describe_sweeps
+    from multifolio.config.sweep_points import describe_sweeps
     from multifolio.running.run import describe_plan, load_config
 
     registry = PluginRegistry()

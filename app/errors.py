@@ -42,8 +42,12 @@ class DataError(MultifolioError):
     """Market data that cannot be used: names the file, the rows and the rule broken."""
 
 
-class UndeclaredIndicatorError(MultifolioError, LookupError):
-    """A strategy read an indicator key it did not declare: names the strategy, the key and those declared."""
+class UndeclaredIndicatorError(MultifolioError, KeyError):
+    """A strategy read an indicator key it did not declare: names the strategy, the key and those declared.
+    A KeyError, so a strategy that probes keys with `except KeyError` keeps working."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])  # KeyError would show the message in quotes
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:

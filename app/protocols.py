@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from attrs import field, frozen
 
-from multifolio.errors import ConfigError, DataError
+from multifolio.errors import ConfigError, DataError, UndeclaredIndicatorError
 
 __all__ = [
     "BAR_COLUMNS",
@@ -31,6 +31,7 @@ __all__ = [
     "RiskLimit",
     "SlippageModel",
     "Strategy",
+    "UndeclaredIndicatorError",
 ]
 
 #: Columns every data source returns, one row per symbol × timestamp.
@@ -74,7 +75,8 @@ class IndicatorValues(abc.ABC):
     @abc.abstractmethod
     def __getitem__(self, key: str) -> float:
         """The value of `key` (an indicator key such as `SMA_20`, `BB_20_2.upper`, or a
-        price field such as `close`) at the current bar."""
+        price field such as `close`) at the current bar; `UndeclaredIndicatorError` (a
+        KeyError) for a key the strategy did not declare."""
 
     @abc.abstractmethod
     def ago(self, key: str, bars: int) -> float:
@@ -104,6 +106,9 @@ class Indicator(abc.ABC):
 
     `compute` must be causal: its value at bar t may depend on bars ≤ t only.
     Constructor keywords are the spec's parameters, in the order `NAME_a_b` gives them.
+    The canonical key (`NAME_a_b` with every parameter) takes each value as the plugin
+    keeps it in an attribute of the parameter's name, if it keeps one: store a value
+    under its parameter's name only as the parameter itself, normalised if need be.
     """
 
     #: Names of the outputs; one output is read as the bare key, several as `KEY.output`.

@@ -94,7 +94,7 @@ def measure(executor: str, bars: int, workers: int) -> dict:
     RSS (its data load included), the workers' peak RSS."""
     registry = PluginRegistry()
     config = validate_document(sweep_document(bars), registry)
-    entries = config.systems
+    specs = config.systems
     cluster = None
     if executor == "dask-running":
         import dask
@@ -108,11 +108,11 @@ def measure(executor: str, bars: int, workers: int) -> dict:
     with PeakMemory() as memory:
         started = time.perf_counter()
         root = build_container(config, registry)
-        with start_executor(engine, len(entries)) as execute:  # as run_backtest: workers start while the bars load
+        with start_executor(engine, len(specs)) as execute:  # as run_backtest: workers start while the bars load
             root.data.market()
-            results = execute(root, entries)
+            results = execute(root, specs)
         seconds = time.perf_counter() - started
-    assert [r.status for r in results] == ["completed"] * len(entries), [r.error for r in results]
+    assert [r.status for r in results] == ["completed"] * len(specs), [r.error for r in results]
     if cluster is not None:
         cluster.close()
     return {"seconds": seconds, "caller": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,

@@ -38,7 +38,8 @@ class TradingSystem(containers.DeclarativeContainer):
                                      specs=spec.provided.indicators)
     strategy_runner = providers.Singleton(StrategyRunner, strategy=strategy, signals=signals,
                                           indicators=indicators, market=data.market,
-                                          strategy_name=spec.provided.strategy.type)
+                                          strategy_name=spec.provided.strategy.type,
+                                          system_name=spec.provided.name)
     portfolio = providers.Singleton(Portfolio, market=data.market,
                                     namespace=spec.provided.namespace, initial_capital=spec.provided.initial_capital)
     risk = providers.Singleton(RiskManager, signals=signals, portfolio=portfolio, sizers=sizers, limits=limits,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import configparser
 from pathlib import Path
 
 import pytest
@@ -18,13 +19,15 @@ FORBIDDEN = {
                              "multifolio.containers", "multifolio.reports", "multifolio.plugins",
                              "dependency_injector"),
     "multifolio.config": ("multifolio.data", "multifolio.trading", "multifolio.running", "multifolio.containers",
-                          "multifolio.reports", "multifolio.plugins", "dependency_injector"),
+                          "multifolio.reports", "multifolio.plugins", "multifolio.cli", "dependency_injector"),
     "multifolio.data": ("multifolio.trading", "multifolio.running", "multifolio.containers",
-                        "multifolio.reports", "multifolio.plugins", "dependency_injector"),
+                        "multifolio.reports", "multifolio.plugins", "multifolio.cli", "dependency_injector"),
     "multifolio.trading": ("multifolio.running", "multifolio.containers", "multifolio.reports",
-                           "multifolio.plugins", "dependency_injector"),
-    "multifolio.reports": ("multifolio.running", "multifolio.containers", "multifolio.cli", "dependency_injector"),
+                           "multifolio.plugins", "multifolio.cli", "dependency_injector"),
+    "multifolio.reports": ("multifolio.running", "multifolio.containers", "multifolio.plugins", "multifolio.cli",
+                           "dependency_injector"),
     "multifolio.containers": ("multifolio.running", "multifolio.reports", "multifolio.cli"),
+    "multifolio.running": ("multifolio.cli", "multifolio.plugins"),
     "multifolio.cli": ("multifolio.reports", "multifolio.containers", "dependency_injector"),
 }
 
@@ -42,13 +45,28 @@ def modules() -> dict[str, set[str]]:
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Import):
                     imported.update(alias.name for alias in node.names)
-                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                elif isinstance(node, ast.ImportFrom):
+                    assert not node.level, f"{path}:{node.lineno}: a relative import; imports are absolute"
+                    # `from multifolio import reports` imports multifolio.reports: record both names
                     imported.add(node.module)
+                    imported.update(f"{node.module}.{alias.name}" for alias in node.names)
             found[name] = imported
     return found
 
 
 MODULES = modules()
+
+
+def test_setup_cfg_lists_every_package_of_the_folders_it_maps():
+    """A package left out of `packages` is silently missing from the wheel and a regular install."""
+    parser = configparser.ConfigParser()
+    parser.read(REPO / "setup.cfg")
+    listed = set(parser["options"]["packages"].split())
+    package_dir = dict(line.split(" = ") for line in parser["options"]["package_dir"].strip().splitlines())
+    assert package_dir == {package: folder for folder, package in FOLDERS.items()}
+    on_disk = {".".join([FOLDERS[folder], *init.parent.relative_to(REPO / folder).parts])
+               for folder in FOLDERS for init in (REPO / folder).rglob("__init__.py")}
+    assert listed == on_disk
 
 
 def test_nothing_imports_the_old_top_level_names():
@@ -64,6 +82,11 @@ def test_layers_only_point_down(package):
                                                         FORBIDDEN[package]))
                  for name, imports in MODULES.items() if name == package or name.startswith(package + ".")}
     assert {name: found for name, found in offending.items() if found} == {}
+
+
+def test_the_package_root_imports_only_the_public_surface():
+    assert sorted(i for i in MODULES["multifolio"] if i.startswith("multifolio.") and
+                  not (i + ".").startswith("multifolio.protocols.")) == []
 
 
 def test_plugins_import_only_the_public_surface():

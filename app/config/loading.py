@@ -12,7 +12,7 @@ from multifolio.config.checks import check_config
 from multifolio.config.model import BacktestConfig
 from multifolio.config.registry import PluginRegistry
 from multifolio.config.structure import structure_config
-from multifolio.config.sweep import errors_in_file
+from multifolio.config.sweep_points import errors_in_file
 from multifolio.config.yamlio import read_yaml
 from multifolio.errors import ConfigError, ConfigErrors
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import attrs
 from attrs import Factory, define, field
 
 from multifolio.config.spec import IndicatorRequest, PluginSpec, SweepPoint, SystemSpec
@@ -16,6 +17,16 @@ from multifolio.config.spec import IndicatorRequest, PluginSpec, SweepPoint, Sys
 EXECUTORS = ("serial", "processes", "dask")
 FILL_AT = ("next_open", "close")
 ON_INVALID = ("error", "drop")  # what to do with a bar that breaks a data rule
+# the metadata key of a field multifolio fills in itself: never a key of a config file
+SET_BY_MULTIFOLIO = "set_by_multifolio"
+# keys of a `trading_systems` entry that multifolio.config.sweep reads before the model sees the entry
+SWEEP_KEYS = ("sweep", "constraint")
+
+
+def written_keys(cls: type) -> list[str]:
+    """The keys a config file may give for the model class `cls`."""
+    keys = [item.name for item in attrs.fields(cls) if not item.metadata.get(SET_BY_MULTIFOLIO)]
+    return keys + list(SWEEP_KEYS) if cls is TradingSystemConfig else keys
 
 
 @define(frozen=True)
@@ -97,12 +108,12 @@ class TradingSystemConfig:
     risk: RiskConfig
     indicators: list[IndicatorRequest] = Factory(list)
     execution: ExecutionConfig = Factory(ExecutionConfig)
-    swept: SweepPoint | None = None  # set by multifolio.config.sweep: the entry and values this system came from
+    # set by multifolio.config.sweep: the entry and values this system came from
+    swept: SweepPoint | None = field(default=None, metadata={SET_BY_MULTIFOLIO: True})
 
     @property
     def namespace(self) -> str:
         return self.portfolio.namespace or self.name
-
 
 
 @define(frozen=True)
@@ -129,12 +140,12 @@ class BacktestConfig:
     """The whole configuration file."""
 
     data: DataConfig
-    trading_systems: list[TradingSystemConfig] = field()
+    trading_systems: list[TradingSystemConfig]
     workflow: WorkflowConfig = Factory(WorkflowConfig)
     reporting: ReportingConfig = Factory(ReportingConfig)
     execution_engine: ExecutionEngineConfig = Factory(ExecutionEngineConfig)
     # the systems checked and resolved, in the order of `trading_systems` (set by validation: empty before)
-    systems: tuple[SystemSpec, ...] = ()
+    systems: tuple[SystemSpec, ...] = field(default=(), metadata={SET_BY_MULTIFOLIO: True})
 
 
     @property

@@ -18,6 +18,7 @@ from multifolio.config.model import (
     RiskConfig,
     StrategyConfig,
     TradingSystemConfig,
+    written_keys,
 )
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.config.spec import IndicatorRequest, PluginSpec
@@ -53,16 +54,14 @@ def config_schema(registry: PluginRegistry, figures: Collection[str]) -> dict[st
             **_class_schema(BacktestConfig, registry, choices)}
 
 
-# not keys of the file: the source's own parameters (any further key), what a sweep records, what validation resolves
-_NOT_WRITTEN = ((DataConfig, "params"), (TradingSystemConfig, "swept"), (BacktestConfig, "systems"))
 
 
 def _class_schema(cls: type, registry: PluginRegistry, choices: Mapping[tuple[type, str], list]) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
     properties, required = {}, []
     for field in attrs.fields(cls):
-        if (cls, field.name) in _NOT_WRITTEN:
-            continue
+        if field.name not in written_keys(cls) or (cls, field.name) == (DataConfig, "params"):
+            continue  # set by multifolio; or the source's own parameters, any further key of `data`
         kind = _PLUGIN_FIELDS.get((cls, field.name))
         schema = _type_schema(hints[field.name], registry, kind, choices)
         if (cls, field.name) in choices:

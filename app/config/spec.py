@@ -18,8 +18,11 @@ from attrs import Factory, frozen
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.errors import ConfigError
 
+# Specs compare by value but are never hashed (`hash=False`): their parameters are dicts, as the
+# plugins take them. Frozen means no attribute is reassigned; nobody changes a spec's dicts either.
 
-@frozen
+
+@frozen(hash=False)
 class PluginSpec:
     """A plugin named by `type` with its keyword parameters (`{type: fixed, size: 1000}`)."""
 
@@ -31,7 +34,7 @@ class PluginSpec:
         return f"{self.type}({', '.join(f'{name}={value}' for name, value in self.params.items())})"
 
 
-@frozen
+@frozen(hash=False)
 class IndicatorRequest:
     """An entry of `indicators` as written: `SMA_20` (values by position), `RSI`, or
     `{type: BB, period: 20, nbdev: 2}` (by keyword)."""
@@ -47,7 +50,7 @@ def parse_indicator(text: str) -> IndicatorRequest:
     return IndicatorRequest(name, values=tuple(values))
 
 
-@frozen
+@frozen(hash=False)
 class IndicatorSpec:
     """A resolved indicator: plugin name, every keyword parameter (defaults filled), canonical key."""
 
@@ -86,7 +89,7 @@ def _key_value(value: Any) -> str:
     return str(value)
 
 
-@frozen
+@frozen(hash=False)
 class PortfolioSpec:
     """The system's own capital, the namespace its events and files carry, and what happens at the end."""
 
@@ -95,7 +98,7 @@ class PortfolioSpec:
     close_at_end: bool = False
 
 
-@frozen
+@frozen(hash=False)
 class RiskSpec:
     """How big positions are, what caps them, and their lot size (0: any fraction)."""
 
@@ -104,7 +107,7 @@ class RiskSpec:
     lot_size: float = 1.0
 
 
-@frozen
+@frozen(hash=False)
 class ExecutionSpec:
     """Simulated fills: slippage and commission models, and when market orders fill."""
 
@@ -113,7 +116,7 @@ class ExecutionSpec:
     fill_at: str = "next_open"
 
 
-@frozen
+@frozen(hash=False)
 class SweepPoint:
     """Where a swept system came from: its entry in the file and the values it was given."""
 
@@ -125,7 +128,7 @@ class SweepPoint:
     combinations: int  # how many the sweep kept after its constraint
 
 
-@frozen
+@frozen(hash=False)
 class SystemSpec:
     """One trading system, checked and resolved: everything its container builds it from (one per system)."""
 

@@ -7,6 +7,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
 import cattrs
 from cattrs.errors import (
     AttributeValidationNote,
@@ -16,10 +17,11 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
-from multifolio.config.model import BacktestConfig, DataConfig, ExecutionConfig
+from multifolio.config.model import BacktestConfig, DataConfig, ExecutionConfig, written_keys
 from multifolio.config.registry import coerce_scalar
 from multifolio.config.spec import IndicatorRequest, PluginSpec, SweepPoint, SystemSpec, parse_indicator
-from multifolio.config.sweep import errors_in_file, expand_sweeps
+from multifolio.config.sweep import expand_sweeps
+from multifolio.config.sweep_points import errors_in_file
 from multifolio.errors import ConfigError, ConfigErrors, did_you_mean
 
 
@@ -136,7 +138,7 @@ _CONVERTER = _build_converter()
 def _flatten(error: BaseException, path: str, out: list[ConfigError]) -> None:
     """Turn cattrs' nested validation errors into one ConfigError per problem, with paths."""
     if isinstance(error, ForbiddenExtraKeysError):
-        known = [f.name for f in error.cl.__attrs_attrs__] if hasattr(error.cl, "__attrs_attrs__") else []
+        known = written_keys(error.cl) if attrs.has(error.cl) else []
         for key in sorted(error.extra_fields, key=str):
             out.append(ConfigError(_join(path, str(key)), f"unknown key; {did_you_mean(str(key), known)}"))
         return

@@ -12,22 +12,22 @@ import copy
 import itertools
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from multifolio.config.constraint import Constraint
+from multifolio.config.model import SWEEP_KEYS
 from multifolio.config.spec import SweepPoint
 from multifolio.errors import ConfigError, ConfigErrors, did_you_mean
 
-SWEEP, CONSTRAINT, SWEPT = "sweep", "constraint", "swept"
+SWEEP, CONSTRAINT = SWEEP_KEYS
+SWEPT = "swept"  # the SweepPoint each expanded entry carries
 _DERIVED = ("name", "portfolio.namespace", SWEEP, CONSTRAINT, SWEPT)  # a sweep sets these itself
 _MAX_RANGE_VALUES = 100_000  # more values in one range is a mistyped step, not a study
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
 _INDEX = re.compile(r"\[(\d+)\]")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
-_ENTRY_INDEX = re.compile(r"trading_systems\[(\d+)\]")
-
 
 
 # ---------------------------------------------------------------- paths
@@ -226,7 +226,7 @@ def _combinations(entry: Mapping, index: int, targets: Mapping[str, tuple[list[s
     namespace = namespace if isinstance(namespace, str) and namespace else base["name"]
     combinations = list(itertools.product(*(values for _, values in targets.values())))
     name_labels = {label: _INDEX.sub(r"_\1", label) for label in labels.values()}  # no brackets in folder names
-    # one record of the sweep's shape, shared by its systems
+    # the sweep's shape, the same for each of its systems
     axes = {labels[path]: list(values) for path, (_, values) in targets.items()}
     paths = {labels[path]: path for path in targets}
     systems = []
@@ -244,7 +244,8 @@ def _combinations(entry: Mapping, index: int, targets: Mapping[str, tuple[list[s
         system["name"] = f"{base['name']}.{suffix}"
         if isinstance(system.get("portfolio"), dict):
             system["portfolio"]["namespace"] = f"{namespace}.{suffix}"
-        system[SWEPT] = SweepPoint(entry=index, group=base["name"], values=values, paths=paths, axes=axes,
+        system[SWEPT] = SweepPoint(entry=index, group=base["name"], values=values, paths=dict(paths),
+                                   axes={label: list(axis) for label, axis in axes.items()},
                                    combinations=len(combinations))
         systems.append(system)
     if not systems:
@@ -252,69 +253,3 @@ def _combinations(entry: Mapping, index: int, targets: Mapping[str, tuple[list[s
                                         f"{constraint.text!r} rejects all {len(combinations)} combination(s); the "
                                         "sweep expands to no system")])
     return systems
-
-
-# ---------------------------------------------------------------- after expansion
-
-
-def _record(entry: Any) -> SweepPoint | None:
-    """The sweep point of a raw expanded entry, a TradingSystemConfig or a SystemSpec (None if not swept)."""
-    record = entry.get(SWEPT) if isinstance(entry, Mapping) else getattr(entry, SWEPT, None)
-    return record if isinstance(record, SweepPoint) else None
-
-
-def errors_in_file(errors: Iterable[ConfigError], systems: Any) -> list[ConfigError]:
-    """Errors of expanded systems pointed back at the entries of the file.
-
-    `trading_systems[k]` of the expanded list becomes the index the user wrote; a
-    problem shared by every system of a sweep is reported once, one that only some
-    combinations have names the first of them. `systems`: the expanded entries (raw
-    or structured); anything else leaves the errors as they are.
-    """
-    if not isinstance(systems, Sequence) or not any(_record(entry) for entry in systems):
-        return list(errors)
-    file_index, next_index = [], 0
-    for entry in systems:
-        record = _record(entry)
-        file_index.append(record.entry if record else next_index)
-        next_index = file_index[-1] + 1
-    size = {}
-    for entry in systems:
-        if (record := _record(entry)) is not None:
-            size[record.entry] = size.get(record.entry, 0) + 1
-
-    def in_file(text: str) -> str:
-        return _ENTRY_INDEX.sub(lambda m: f"trading_systems[{file_index[int(m.group(1))]}]"
-                                if int(m.group(1)) < len(file_index) else m.group(0), text)
-
-    grouped: dict[tuple[str, str], list[str]] = {}
-    for error in errors:
-        match = _ENTRY_INDEX.match(error.path)
-        k = int(match.group(1)) if match else -1
-        record = _record(systems[k]) if 0 <= k < len(systems) else None
-        names = grouped.setdefault((in_file(error.path), in_file(error.message)), [])
-        if record is not None:
-            names.append(systems[k].get("name") if isinstance(systems[k], Mapping) else systems[k].name)
-    located = []
-    for (path, message), names in grouped.items():
-        match = _ENTRY_INDEX.match(path)
-        everywhere = not names or len(names) == size.get(int(match.group(1)) if match else -1)
-        if not everywhere:
-            more = f" and {len(names) - 1} more" if len(names) > 1 else ""
-            message = f"{message} (in the sweep's system {names[0]}{more})"
-        located.append(ConfigError(path, message))
-    return located
-
-
-def describe_sweeps(systems: Sequence[Any]) -> list[str]:
-    """One line per swept entry, for `multifolio validate`: its keys, combinations and systems."""
-    lines, counted = [], {}
-    for entry in systems:
-        record = _record(entry)
-        if record is not None:
-            counted.setdefault(record.entry, [record, 0])[1] += 1
-    for index, (record, count) in counted.items():
-        keys = " × ".join(record.paths.values())
-        lines.append(f"sweep trading_systems[{index}] ({record.group}) over {keys}: "
-                     f"{record.combinations} combination(s), expands to {count} system(s)")
-    return lines

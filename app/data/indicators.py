@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.config.spec import IndicatorSpec
 from multifolio.data.market import MarketData
-from multifolio.protocols import PRICE_FIELDS
+from multifolio.protocols import PRICE_FIELDS, Indicator
 
 
 class IndicatorCache:
@@ -23,13 +23,16 @@ class IndicatorCache:
         self._market = market
         self._plugins = plugins
         self._values: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+        self._built: dict[str, Indicator] = {}  # one plugin per key serves every symbol
         self.computations = 0  # how many series were actually computed (tests read it)
 
     def get(self, symbol: str, spec: IndicatorSpec) -> dict[str, np.ndarray]:
         """Output key → array for `spec` on `symbol`, computing it on first request only."""
         cached = self._values.get((symbol, spec.key))
         if cached is None:
-            indicator = self._plugins.build(PluginKind.INDICATOR, spec)
+            indicator = self._built.get(spec.key)
+            if indicator is None:
+                indicator = self._built[spec.key] = self._plugins.build(PluginKind.INDICATOR, spec)
             outputs = indicator.compute(self._market.series[symbol].arrays)
             cached = {}
             for key, output in zip(spec.output_keys(), spec.outputs):
@@ -58,6 +61,3 @@ class SystemIndicators:
     def arrays(self, symbol: str) -> Mapping[str, np.ndarray]:
         """Key → full array for `symbol` (prices and indicators), for reports after the run."""
         return self._arrays[symbol]
-
-    def keys(self) -> Sequence[str]:
-        return [key for spec in self.specs for key in spec.output_keys()]

@@ -43,13 +43,13 @@ def fingerprint(path: Path) -> dict[str, Any]:
 
 
 def config_hash(config: BacktestConfig) -> str:
-    """SHA-256 of the checked config in canonical JSON: the systems as resolved, not as written, so
-    configs that mean the same (`RSI` or `RSI_14`, `slippage_bps: 5` or `slippage: {type: bps, bps: 5}`)
-    give the same hash."""
-    meaning = cattrs.unstructure(config)
-    del meaning["trading_systems"]  # as written; `systems` holds what they mean
-    canonical = json.dumps(meaning, sort_keys=True, default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """SHA-256, in canonical JSON, of what a run's results depend on: the data section, the systems as
+    resolved (not as written: `RSI` or `RSI_14`, `slippage_bps: 5` or `slippage: {type: bps, bps: 5}`
+    hash the same) and the figure that ranks sweeps. Where the run writes, its name and the executor
+    change no result, so they are left out."""
+    meaning = {"data": cattrs.unstructure(config.data), "systems": [system.as_dict() for system in config.systems],
+               "sweep_metric": config.reporting.sweep_metric}
+    return hashlib.sha256(json.dumps(meaning, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class RunManifest:

@@ -41,6 +41,7 @@ class RunOutcome:
 
 
 __all__ = [
+    "RANKING_FIGURES",
     "TABLE_FIGURES",
     "RunOutcome",
     "describe_plan",
@@ -62,7 +63,10 @@ def validate_document(document: Any, registry: PluginRegistry, source: str = "")
 
 
 def build_container(config: BacktestConfig, registry: PluginRegistry) -> BacktestContainer:
-    """A new root container for `config` (never reuse one across runs)."""
+    """A new root container for `config` (never reuse one across runs); the config must be checked."""
+    if len(config.systems) != len(config.trading_systems):  # a structured model has no specs yet
+        raise MultifolioError("the config has not been checked: pass it through load_config or "
+                              "validate_document, which resolve its systems")
     return BacktestContainer(data_spec=providers.Object(config.data), plugins=providers.Object(registry))
 
 

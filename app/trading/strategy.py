@@ -52,11 +52,11 @@ class StrategyRunner:
     """Receives `bar_closed`, asks the strategy, sends `signal_generated` (one per system)."""
 
     def __init__(self, *, strategy: Strategy, signals: SystemSignals, indicators: SystemIndicators,
-                 market: MarketData, strategy_name: str) -> None:
+                 market: MarketData, strategy_name: str, system_name: str) -> None:
         self.strategy = strategy
         self._signals = signals
         self._positions = {symbol: memoryview(positions) for symbol, positions in market.position_of.items()}
-        reader = f"strategy {strategy_name!r} of system {signals.namespace!r}"
+        reader = f"strategy {strategy_name!r} of system {system_name!r}"
         self._values = {symbol: BarValues(indicators.arrays(symbol), reader) for symbol in market.symbols}
 
     def on_bar_closed(self, bar: BarClosed) -> None:

@@ -214,5 +214,5 @@ class SystemRunner:
             error=error, failed_at=f"failed at bar {index} ({self._market.timestamps[index].isoformat()})")
 
     def _indicator_arrays(self) -> dict[str, dict[str, np.ndarray]]:
-        keys = self._indicators.keys()
+        keys = self.spec.indicator_keys()
         return {symbol: {key: self._indicators.arrays(symbol)[key] for key in keys} for symbol in self._market.symbols}

@@ -138,3 +138,14 @@ def test_empty_list_and_broken_files_say_so(registry, tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ConfigErrors, match=message):
         load_config(path, registry)
+
+
+def test_unknown_keys_are_matched_against_what_a_file_may_say_never_what_multifolio_sets(registry):
+    document = backtest_config(system_config())
+    document["system"] = []
+    document["trading_systems"][0]["swep"] = {}
+    assert sorted(errors_of(document, registry)) == [
+        "system: unknown key; known: data, execution_engine, reporting, trading_systems, workflow "
+        "(did you mean trading_systems?)",
+        "trading_systems[0].swep: unknown key; known: constraint, execution, indicators, name, portfolio, risk, "
+        "strategy, sweep (did you mean sweep?)"]

@@ -86,3 +86,21 @@ def test_an_indicator_that_keeps_its_parameters_private_still_resolves_to_typed_
     by_keyword = resolve_indicator(IndicatorRequest("OPQ", {"period": "20", "scale": 1}), registry, "x")
     assert written == [by_keyword, by_keyword]
     assert by_keyword == IndicatorSpec("OPQ", {"period": 20, "scale": 1.0}, "OPQ_20_1", ("value",))
+
+
+def test_where_a_run_writes_its_name_and_its_executor_leave_the_config_hash_as_it_is():
+    plain = backtest_config(system_config("alpha"))
+    elsewhere = backtest_config(system_config("alpha"), output_dir="elsewhere", name="another name")
+    elsewhere["execution_engine"] = {"type": "processes", "workers": 2}
+    assert config_hash(checked(plain)) == config_hash(checked(elsewhere))
+    plain["data"]["seed"] = 8
+    assert config_hash(checked(plain)) != config_hash(checked(elsewhere))
+
+
+def test_a_config_that_was_only_structured_is_refused_before_anything_runs(registry):
+    from multifolio.config.structure import structure_config
+    from multifolio.errors import MultifolioError
+    from multifolio.running.run import build_container
+
+    with pytest.raises(MultifolioError, match="has not been checked"):
+        build_container(structure_config(backtest_config(system_config())), registry)

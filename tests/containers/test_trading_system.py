@@ -122,7 +122,7 @@ class CountingRegistry(PluginRegistry):
         return super().create(kind, name, parameters, path)
 
 
-def test_a_run_builds_each_plugin_once_per_system_and_each_indicator_once_per_symbol():
+def test_a_run_builds_each_plugin_once_per_system_and_each_indicator_once():
     document = backtest_config(
         system_config("alpha", indicators=["SMA_10", "RSI"], limits=[{"type": "max_position_value", "value": 1e4}],
                       strategy={"type": "sma_crossover", "parameters": {"fast_period": 10, "slow_period": 30}}),
@@ -139,5 +139,18 @@ def test_a_run_builds_each_plugin_once_per_system_and_each_indicator_once_per_sy
         ("position sizer", "fixed"): 2, ("position sizer", "percentage"): 1,
         ("risk limit", "max_position_value"): 1,
         ("slippage model", "bps"): 2, ("commission model", "per_share"): 2,
-        # each (symbol, key) once in the shared cache: SMA_10, SMA_30, RSI_14 on two symbols
-        ("indicator", "SMA"): 4, ("indicator", "RSI"): 2})
+        # each key once in the shared cache, whatever the symbols: SMA_10, SMA_30, RSI_14
+        ("indicator", "SMA"): 2, ("indicator", "RSI"): 1})
+    assert root.data.features().computations == 6  # each (symbol, key) computed once
+
+
+def test_ending_a_chunk_of_systems_leaves_the_shared_data_and_indicator_cache_to_the_next_chunk():
+    config = checked(backtest_config(system_config("alpha", indicators=["SMA_10"]),
+                                     system_config("beta", indicators=["SMA_10", "RSI"])))
+    root = build_container(config, PluginRegistry())
+    market, cache = root.data.market(), root.data.features()
+    first = run_containers(root, [root.trading_system(spec=config.systems[0])])
+    second = run_containers(root, [root.trading_system(spec=config.systems[1])])
+    assert root.data.market() is market and root.data.features() is cache
+    assert cache.computations == 2  # SMA_10 once for both chunks, then RSI_14
+    assert [result.status for result in first + second] == ["completed", "completed"]

@@ -138,12 +138,12 @@ def test_the_workers_step_the_callers_bars_and_never_ask_the_data_source(cluster
     """Bars that exist only in this process (no file, no source): every worker steps exactly these."""
     closes = 100 + np.cumsum(np.random.default_rng(3).normal(0, 0.5, 2500))
     market = MarketData.from_frame(bars_from_closes(closes.round(2)), ("SPY",))
-    entries = checked(sweep()).systems
-    expected = run_systems(worker_container(market), entries)
+    specs = checked(sweep()).systems
+    expected = run_systems(worker_container(market), specs)
     for engine in (ExecutionEngineConfig(type="processes", workers=2),
                    ExecutionEngineConfig(type="dask", address=cluster.scheduler_address)):
-        with start_executor(engine, len(entries)) as execute:
-            results = execute(worker_container(market), entries)
+        with start_executor(engine, len(specs)) as execute:
+            results = execute(worker_container(market), specs)
         assert [r.name for r in results] == [r.name for r in expected]
         for got, want in zip(results, expected):
             assert got.status == "completed" and len(got.trades) > 0

@@ -24,6 +24,9 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 # the repository's folders that become subpackages; none may be a top-level name once installed
 FOLDERS = ("app", "containers", "plugins", "reports", "tests")
+# where setup.cfg's package_dir puts each folder inside the wheel
+PACKAGE_DIRS = {"app": "multifolio", "containers": "multifolio/containers", "plugins": "multifolio/plugins",
+                "reports": "multifolio/reports"}
 # left out of the copy that is built: an old build/ would slip its stale files into the wheel
 NOT_COPIED_AT_THE_TOP = {".git", "build", "dist", "results", "data", ".hypothesis", ".pytest_cache", "htmlcov"}
 
@@ -90,9 +93,10 @@ def test_the_wheel_holds_only_multifolio_and_its_dist_info_at_the_top_level(whee
     with zipfile.ZipFile(wheel) as archive:
         names = archive.namelist()
     assert {name.split("/")[0] for name in names} == {"multifolio", f"multifolio-{__version__}.dist-info"}
-    for package in ("config", "data", "trading", "running", "containers", "plugins", "plugins/strategies",
-                    "reports"):
-        assert f"multifolio/{package}/__init__.py" in names
+    # every module of the repository's folders, where package_dir puts it
+    modules = {f"{PACKAGE_DIRS[folder]}/{path.relative_to(REPO / folder).as_posix()}"
+               for folder in PACKAGE_DIRS for path in (REPO / folder).rglob("*.py")}
+    assert modules <= set(names), sorted(modules - set(names))
     templates = {Path(name).name for name in names if name.startswith("multifolio/reports/templates/")}
     assert templates == {path.name for path in (REPO / "reports" / "templates").glob("*.html")}
 

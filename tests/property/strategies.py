@@ -1,4 +1,4 @@
-"""Hypothesis strategies: random valid bars, scripted signals and system settings."""
+"""Hypothesis strategies: random valid bars, scripted signals and `trading_systems` entries."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def scripts(max_bars: int = 60):
 
 
 @st.composite
-def system_settings(draw, name: str = "alpha") -> dict:
+def system_entries(draw, name: str = "alpha") -> dict:
     sizer = draw(st.one_of(
         st.builds(lambda n: {"type": "fixed", "size": n}, st.integers(1, 200)),
         st.builds(lambda f: {"type": "percentage", "size": f}, st.floats(0.05, 1.0))))

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from multifolio.trading.events import Direction
 from tests.builders import backtest_config, make_bars, run_in_memory, system_config
 from tests.fakes import FrameSource, ScriptedStrategy
-from tests.property.strategies import bar_frames, scripts, system_settings
+from tests.property.strategies import bar_frames, scripts, system_entries
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -37,7 +37,7 @@ def replay_ledger(result, frame: pd.DataFrame, capital: float) -> pd.DataFrame:
 
 
 @PROPERTY
-@given(frame=bar_frames(), script=scripts(), system=system_settings())
+@given(frame=bar_frames(), script=scripts(), system=system_entries())
 def test_cash_plus_positions_at_market_is_equity_at_every_bar(frame, script, system):
     result = run_scripted(frame, script, system)
     ledger = replay_ledger(result, frame, system["portfolio"]["initial_capital"])
@@ -48,7 +48,7 @@ def test_cash_plus_positions_at_market_is_equity_at_every_bar(frame, script, sys
 
 
 @PROPERTY
-@given(frame=bar_frames(), script=scripts(), system=system_settings())
+@given(frame=bar_frames(), script=scripts(), system=system_entries())
 def test_pnl_decomposes_into_closed_trades_and_open_lots_with_commission_counted_once(frame, script, system):
     """final − capital = Σ net PnL of closed trades + Σ (last close − entry) × quantity of the
     open lots − the entry commission those lots paid; and every commission paid sits in
@@ -68,7 +68,7 @@ def test_pnl_decomposes_into_closed_trades_and_open_lots_with_commission_counted
 
 
 @PROPERTY
-@given(frame=bar_frames(), script=scripts(), system=system_settings())
+@given(frame=bar_frames(), script=scripts(), system=system_entries())
 def test_fills_happen_after_their_signal_bar_within_the_bars_range(frame, script, system):
     result = run_scripted(frame, script, system)
     bps = system["execution"]["slippage_bps"] / 10_000

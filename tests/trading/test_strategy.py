@@ -43,7 +43,8 @@ class ReadsWhatItDidNotDeclare(Strategy):
 
 
 def test_an_undeclared_read_fails_its_own_system_with_that_message_and_the_other_runs_on():
-    document = backtest_config(system_config("alpha", indicators=["SMA_10", "RSI"]), system_config("beta"))
+    document = backtest_config(system_config("alpha", indicators=["SMA_10", "RSI"], namespace="desk_a"),
+                               system_config("beta"))
     alpha, beta = run_in_memory(document, overrides={"alpha": {"strategy": providers.Object(
         ReadsWhatItDidNotDeclare())}})
     assert alpha.status == "failed" and alpha.last_bar == 0

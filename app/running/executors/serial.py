@@ -36,5 +36,7 @@ def run_containers(root: BacktestContainer, systems: Sequence[Any], progress: Pr
     finally:
         for system in systems:
             system.shutdown_resources()
-            system.reset_singletons()
+            # unlinked from the shared data first: resetting would otherwise reach through the link and
+            # reset the root's singletons too, and a worker would compute every indicator again per chunk
             system.data.reset_override()
+            system.reset_singletons()
