@@ -18,6 +18,7 @@ from rich.table import Table
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.errors import MultifolioError
 
+BUG = 1  # an error of multifolio's own: one sentence and a crash log
 USER_ERROR = 2  # bad config, bad data: a message, no traceback
 SYSTEM_FAILED = 3  # a plugin raised: its system failed, the others finished
 INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
@@ -91,7 +92,8 @@ class Interruption:
 
 
 class _UserErrors(click.Group):
-    """Turns every MultifolioError into its message and exit code 2, never a traceback."""
+    """Turns every MultifolioError into its message and exit code 2; anything else that escapes is a bug
+    of multifolio's: one sentence, the path of its crash log, exit 1. Never a traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -99,6 +101,24 @@ class _UserErrors(click.Group):
         except MultifolioError as error:
             click.echo(f"error: {error}", err=True)
             ctx.exit(USER_ERROR)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as error:  # the last line of defence
+            log = getattr(error, "crash_log", None) or _crash_log()
+            click.echo(f"error: this is a bug in multifolio ({type(error).__name__}: {str(error)[:300]}); "
+                       f"the traceback is in {log}; please report it with that file", err=True)
+            ctx.exit(BUG)
+
+
+def _crash_log() -> Path:
+    """The traceback being handled, in a file of its own in the temporary folder (there is no run folder)."""
+    import tempfile
+    import traceback
+
+    handle, name = tempfile.mkstemp(prefix="multifolio-crash-", suffix=".log")
+    with open(handle, "w", encoding="utf-8") as stream:
+        stream.write(traceback.format_exc())
+    return Path(name)
 
 
 @click.group(cls=_UserErrors)

@@ -5,6 +5,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+# What a plugin may raise that fails only its own system: anything but the user's Ctrl-C (KeyboardInterrupt).
+# SystemExit included: a plugin calling sys.exit() must not end the run with nothing written.
+PLUGIN_FAULTS: tuple[type[BaseException], ...] = (Exception, SystemExit)
+
 
 class MultifolioError(Exception):
     """Base of every error multifolio reports to a user (the CLI exits 2 on these)."""
@@ -14,8 +18,8 @@ class ConfigError(MultifolioError):
     """One problem at one key path of the configuration (or of a plugin's parameters)."""
 
     def __init__(self, path: str, message: str) -> None:
-        self.path = path
-        self.message = message
+        self.path = _bounded(path)
+        self.message = _bounded(message)
         super().__init__(f"{path}: {message}" if path else message)
 
     def under(self, prefix: str) -> ConfigError:
@@ -42,12 +46,25 @@ class DataError(MultifolioError):
     """Market data that cannot be used: names the file, the rows and the rule broken."""
 
 
+class PluginOutputError(MultifolioError):
+    """A plugin returned what cannot be used (NaN, a negative size, a price ≤ 0): fails its system."""
+
+
 class UndeclaredIndicatorError(MultifolioError, KeyError):
     """A strategy read an indicator key it did not declare: names the strategy, the key and those declared.
     A KeyError, so a strategy that probes keys with `except KeyError` keeps working."""
 
     def __str__(self) -> str:
         return str(self.args[0])  # KeyError would show the message in quotes
+
+
+MESSAGE_LIMIT = 600  # characters of a path or message: a value echoed back is never a flood
+
+
+def _bounded(text: str) -> str:
+    if len(text) <= MESSAGE_LIMIT:
+        return text
+    return f"{text[:MESSAGE_LIMIT]}… ({len(text) - MESSAGE_LIMIT:,} more characters)"
 
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:

@@ -10,8 +10,9 @@ class BpsSlippage(SlippageModel):
     below it when selling."""
 
     def __init__(self, *, bps: float = 0.0) -> None:
-        if bps < 0:
-            raise ConfigError("bps", f"must be ≥ 0 (slippage is against the trader), was {bps}")
+        if not 0 <= bps < 10_000:  # 10,000 bps is the whole price: a sell would fill at 0 or below
+            raise ConfigError("bps", f"must be in [0, 10000) (slippage is against the trader, in basis points of "
+                                     f"the price), was {bps}")
         self.bps = bps
 
     def fill_price(self, price: float, quantity: float) -> float:

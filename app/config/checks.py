@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import traceback
 import zoneinfo
 from collections.abc import Collection
 from typing import Any
@@ -27,7 +28,7 @@ from multifolio.config.spec import (
     SystemSpec,
     resolve_indicator,
 )
-from multifolio.errors import ConfigError, did_you_mean
+from multifolio.errors import PLUGIN_FAULTS, ConfigError, did_you_mean
 
 _SCHEDULER_ADDRESS = re.compile(r"([a-z][a-z0-9+]*://)?[^\s/]+:\d+/?")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -136,17 +137,24 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
     if execution.slippage is not None and execution.slippage_bps is not None:
         errors.append(ConfigError(f"{where}.execution", "give either slippage_bps or slippage, not both"))
 
+    faults: list[str] = []  # plugin code that raised while being checked: this system fails, the others run
+
+    def fault(what: str) -> None:
+        faults.append(f"{what} raised while the system was checked:\n{traceback.format_exc()}")
+
     def checked(kind: PluginKind, spec: PluginSpec, path: str, params_key: str = "") -> tuple[PluginSpec, Any]:
         """The spec with its parameters as the plugin takes them, and the plugin built from them; a
         `type` error points at `path.type`, parameter errors below `path.params_key`."""
         params_path = f"{path}.{params_key}" if params_key else path
         try:
             registry.load(kind, spec.type, f"{path}.type")
-            params = registry.bind(kind, spec.type, spec.params, params_path)
-            return PluginSpec(spec.type, params), registry.create(kind, spec.type, params, params_path)
+            spec = PluginSpec(spec.type, registry.bind(kind, spec.type, spec.params, params_path))
+            return spec, registry.create(kind, spec.type, spec.params, params_path)
         except ConfigError as error:
             errors.append(error)
-            return spec, None
+        except PLUGIN_FAULTS:
+            fault(f"{kind.label} {spec.type!r} ({path})")
+        return spec, None
 
     strategy, built = checked(PluginKind.STRATEGY, PluginSpec(system.strategy.type, system.strategy.parameters),
                               f"{where}.strategy", "parameters")
@@ -166,11 +174,19 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
             errors.append(ConfigError(error.path, f"the strategy asks for indicator {asked!r}: {error.message}")
                           if asked else error)
             return
+        except PLUGIN_FAULTS:
+            fault(f"indicator {str(asked or getattr(request, 'type', request))!r} ({path})")
+            return
         indicators.setdefault(spec.key, spec)
 
     for index, request in enumerate(system.indicators):
         resolved(request, f"{where}.indicators[{index}]")
-    for text in built.indicators() if built is not None else ():
+    try:
+        asked = [str(text) for text in built.indicators()] if built is not None else []
+    except PLUGIN_FAULTS:
+        fault(f"the indicators() of strategy {strategy.type!r}")
+        asked = []
+    for text in asked:
         resolved(text, f"{where}.strategy", asked=text)
     if errors:
         return None, errors
@@ -179,4 +195,4 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
         portfolio=PortfolioSpec(system.portfolio.initial_capital, system.namespace, system.portfolio.close_at_end),
         strategy=strategy, risk=RiskSpec(sizers, limits, system.risk.lot_size),
         execution=ExecutionSpec(slippage, commission, execution.fill_at),
-        indicators=tuple(indicators.values()), swept=system.swept), []
+        indicators=tuple(indicators.values()), swept=system.swept, fault="\n".join(faults)), []

@@ -82,7 +82,10 @@ class Constraint:
         if isinstance(node, ast.UnaryOp):
             return _OPERATORS[type(node.op)](self._evaluate(node.operand, values))
         if isinstance(node, ast.BinOp):
-            return _OPERATORS[type(node.op)](self._evaluate(node.left, values), self._evaluate(node.right, values))
+            left, right = self._evaluate(node.left, values), self._evaluate(node.right, values)
+            if not (_is_number(left) and _is_number(right)):  # "x" * 10**9 would allocate a gigabyte
+                raise TypeError(f"arithmetic takes numbers, found {left!r} and {right!r}")
+            return _OPERATORS[type(node.op)](left, right)
         if isinstance(node, ast.Compare):
             left = self._evaluate(node.left, values)
             for op, right_node in zip(node.ops, node.comparators):
@@ -92,3 +95,7 @@ class Constraint:
                 left = right
             return True
         return values[self._names[_dotted(node)]]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

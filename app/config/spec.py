@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import cattrs
-from attrs import Factory, frozen
+from attrs import Factory, field, frozen
 
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.errors import ConfigError
@@ -139,6 +139,9 @@ class SystemSpec:
     execution: ExecutionSpec
     indicators: tuple[IndicatorSpec, ...] = ()  # the YAML list, then what the strategy asks for; each key once
     swept: SweepPoint | None = None
+    # the traceback of plugin code that raised while the system was checked: it fails before its first bar,
+    # the other systems run; not part of what the system means (equality, as_dict, the config hash)
+    fault: str = field(default="", eq=False)
 
     @property
     def namespace(self) -> str:
@@ -164,4 +167,6 @@ class SystemSpec:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for performance.json and the config hash (the same meaning gives the same data)."""
-        return cattrs.unstructure(self)
+        meaning = cattrs.unstructure(self)
+        del meaning["fault"]
+        return meaning

@@ -25,6 +25,7 @@ SWEEP, CONSTRAINT = SWEEP_KEYS
 SWEPT = "swept"  # the SweepPoint each expanded entry carries
 _DERIVED = ("name", "portfolio.namespace", SWEEP, CONSTRAINT, SWEPT)  # a sweep sets these itself
 _MAX_RANGE_VALUES = 100_000  # more values in one range is a mistyped step, not a study
+MAX_COMBINATIONS = 10_000  # systems one sweep may expand to, before its constraint
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
 _INDEX = re.compile(r"\[(\d+)\]")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -224,6 +225,11 @@ def _combinations(entry: Mapping, index: int, targets: Mapping[str, tuple[list[s
     portfolio = base.get("portfolio")
     namespace = portfolio.get("namespace") if isinstance(portfolio, Mapping) else None
     namespace = namespace if isinstance(namespace, str) and namespace else base["name"]
+    count = math.prod(len(values) for _, values in targets.values())
+    if count > MAX_COMBINATIONS:
+        sizes = " × ".join(str(len(values)) for _, values in targets.values())
+        raise ConfigErrors([ConfigError(f"trading_systems[{index}].{SWEEP}", f"{sizes} = {count:,} combinations; a "
+                                        f"sweep has at most {MAX_COMBINATIONS:,} (a run builds a system for each)")])
     combinations = list(itertools.product(*(values for _, values in targets.values())))
     name_labels = {label: _INDEX.sub(r"_\1", label) for label in labels.values()}  # no brackets in folder names
     # the sweep's shape, the same for each of its systems

@@ -8,7 +8,8 @@ import numpy as np
 
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.config.spec import IndicatorSpec
-from multifolio.data.market import MarketData
+from multifolio.data.market import MarketData, immutable
+from multifolio.errors import PluginOutputError
 from multifolio.protocols import PRICE_FIELDS, Indicator
 
 
@@ -33,15 +34,28 @@ class IndicatorCache:
             indicator = self._built.get(spec.key)
             if indicator is None:
                 indicator = self._built[spec.key] = self._plugins.build(PluginKind.INDICATOR, spec)
-            outputs = indicator.compute(self._market.series[symbol].arrays)
-            cached = {}
-            for key, output in zip(spec.output_keys(), spec.outputs):
-                array = np.ascontiguousarray(outputs[output], dtype=np.float64)
-                array.flags.writeable = False
-                cached[key] = array
+            series = self._market.series[symbol]
+            outputs = indicator.compute(series.arrays)
+            cached = {key: immutable(_checked_output(indicator, outputs, output, len(series)))
+                      for key, output in zip(spec.output_keys(), spec.outputs)}
             self._values[(symbol, spec.key)] = cached
             self.computations += 1
         return cached
+
+
+def _checked_output(indicator: Indicator, outputs: Mapping[str, np.ndarray], output: str, bars: int) -> np.ndarray:
+    """One output of `compute`: float64, one value per bar of the symbol, NaN allowed (warm-up), ±inf not."""
+    name = f"{type(indicator).__name__}.compute()"
+    if not isinstance(outputs, Mapping) or output not in outputs:
+        given = sorted(map(str, outputs)) if isinstance(outputs, Mapping) else type(outputs).__name__
+        raise PluginOutputError(f"{name} gave no output {output!r} (gave {given})")
+    array = np.asarray(outputs[output], dtype=np.float64)
+    if array.shape != (bars,):
+        raise PluginOutputError(f"{name} output {output!r} has shape {array.shape}; expected ({bars},), one value "
+                                "per bar")
+    if np.isinf(array).any():
+        raise PluginOutputError(f"{name} output {output!r} holds ±inf at bar {int(np.isinf(array).argmax())}")
+    return array
 
 
 class SystemIndicators:

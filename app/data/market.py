@@ -15,15 +15,21 @@ from multifolio.protocols import BAR_COLUMNS, PRICE_FIELDS
 _ROWS_SHOWN = 5
 
 
+def immutable(array: np.ndarray) -> np.ndarray:
+    """A float64 array over an immutable buffer: shared by every system (and handed to plugins), it cannot
+    be made writeable again, neither through its flags nor through its base."""
+    if isinstance(array.base, bytes) and array.dtype == np.float64:
+        return array  # already one (a worker rebuilding unpickled series)
+    return np.frombuffer(np.ascontiguousarray(array, dtype=np.float64).tobytes(), dtype=np.float64)
+
+
 class SymbolSeries:
     """One symbol's bars as float64 arrays holding only the bars that exist."""
 
     def __init__(self, symbol: str, timeline_index: np.ndarray, arrays: Mapping[str, np.ndarray]) -> None:
         self.symbol = symbol
         self.timeline_index = timeline_index  # bar k of this symbol sits at timeline_index[k]
-        self.arrays = dict(arrays)
-        for array in self.arrays.values():
-            array.flags.writeable = False  # shared by every system: nobody may change it
+        self.arrays = {name: immutable(array) for name, array in arrays.items()}  # shared by every system
         # reading one value through a memoryview costs about 25 ns, float(array[k]) about 60 ns
         self.views = {name: memoryview(array) for name, array in self.arrays.items()}
 

@@ -6,6 +6,7 @@ import traceback
 from collections.abc import Callable, Sequence
 
 from multifolio.data.market import MarketData
+from multifolio.errors import PLUGIN_FAULTS
 from multifolio.trading.system import SystemResult, SystemRunner
 
 ProgressCallback = Callable[[float, int], None]  # (done, in all): bars; from a parallel executor, systems
@@ -46,7 +47,7 @@ class Engine:
                 for system, step in running:
                     try:
                         step(index)
-                    except Exception:  # a plugin's fault fails its own system only
+                    except PLUGIN_FAULTS:  # a plugin's fault fails its own system only
                         failed[system.name] = system.failed(index, traceback.format_exc())
                         running = [pair for pair in running if pair[0].name not in failed]
             if self._progress is not None:
@@ -60,5 +61,5 @@ class Engine:
     def _finish(system: SystemRunner, last: int, status: str) -> SystemResult:
         try:
             return system.finish(last, status)
-        except Exception:  # raised while ending the data: as failed as any other bar
+        except PLUGIN_FAULTS:  # raised while ending the data: as failed as any other bar
             return system.failed(last, traceback.format_exc())

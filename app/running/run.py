@@ -8,7 +8,9 @@ here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from multifolio.config.model import BacktestConfig
 from multifolio.config.registry import PluginRegistry
 from multifolio.containers.backtest import BacktestContainer
 from multifolio.errors import MultifolioError
+from multifolio.files import atomic_write_text
 from multifolio.reports.catalogue import RANKING_FIGURES, TABLE_FIGURES
 from multifolio.reports.html import render_run
 from multifolio.reports.writers import performance, write_bars, write_failed_system, write_summary, write_system
@@ -102,16 +105,35 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
         except OSError as error:
             raise MultifolioError(f"cannot write to the output folder {folder}: {error.strerror or error}; choose "
                                   "another with --output-dir or reporting.output_dir") from None
-        results = execute(root, config.systems, progress, stop_requested)
+        with _failing_the_manifest(manifest, folder):
+            results = execute(root, config.systems, progress, stop_requested)
     status = run_status(results)
     try:
-        metrics, summary = write_results(config, results, market, folder)
-        manifest.finished(results, status)
+        with _failing_the_manifest(manifest, folder):
+            metrics, summary = write_results(config, results, market, folder)
+            manifest.finished(results, status)
     except OSError as error:
         manifest.failed(f"writing results failed: {error}")
         raise MultifolioError(f"writing the results to {folder} failed: {error.strerror or error}; the files "
                               "written are complete, but manifest.json does not say completed") from None
     return RunOutcome(folder=folder, results=results, metrics=metrics, summary=summary, status=status)
+
+
+@contextmanager
+def _failing_the_manifest(manifest: RunManifest, folder: Path) -> Iterator[None]:
+    """A bug of multifolio's own (not a plugin's: those fail their system) marks the run failed and leaves
+    its traceback in the run folder's crash.log; the error goes on up, carrying that path (`crash_log`)."""
+    try:
+        yield
+    except (MultifolioError, OSError):
+        raise
+    except Exception as error:
+        manifest.failed(f"multifolio failed: {type(error).__name__}: {error}")
+        try:
+            error.crash_log = atomic_write_text(folder / "crash.log", traceback.format_exc())
+        except OSError:
+            pass
+        raise
 
 
 def write_results(config: BacktestConfig, results: Sequence[SystemResult], market, folder: Path

@@ -7,6 +7,7 @@ import pandas as pd
 from multifolio.data.market import MarketData
 from multifolio.protocols import CommissionModel, SlippageModel
 from multifolio.trading.events import DataEnded, OrderCancelled, OrderFilled, OrderSubmitted
+from multifolio.trading.outputs import checked_number
 from multifolio.trading.portfolio import Portfolio
 from multifolio.trading.signals import SystemSignals
 
@@ -68,7 +69,9 @@ class ExecutionSimulator:
 
     def _fill(self, order_id: int, symbol: str, quantity: float, index: int, timestamp: pd.Timestamp,
               reference: float) -> None:
-        price = self._slippage.fill_price(reference, quantity)
+        price = checked_number(self._slippage.fill_price(reference, quantity), self._slippage, "fill_price()",
+                               strictly=True)
+        commission = checked_number(self._commission.commission(quantity, price), self._commission, "commission()")
         self._signals.emit(OrderFilled(
-            self._portfolio.namespace, timestamp, index, order_id, symbol, quantity, price,
-            self._commission.commission(quantity, price), abs(quantity) * abs(price - reference)))
+            self._portfolio.namespace, timestamp, index, order_id, symbol, quantity, price, commission,
+            abs(quantity) * abs(price - reference)))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from multifolio.protocols import PositionSizer, RiskContext, RiskLimit
 from multifolio.trading.events import Direction, OrderRejected, OrderSubmitted, SignalGenerated
+from multifolio.trading.outputs import checked_number
 from multifolio.trading.portfolio import Portfolio
 from multifolio.trading.signals import SystemSignals
 
@@ -41,10 +42,12 @@ class RiskManager:
             symbol=signal.symbol, price=signal.price,
             equity=self._portfolio.equity_at(signal.index), position=current,
             gross_exposure_other=self._portfolio.gross_exposure_at(signal.index, excluding=signal.symbol))
-        wanted = self._round_down(min(sizer.size(context) for sizer in self._sizers))
+        wanted = self._round_down(min(checked_number(sizer.size(context), sizer, "size()")
+                                      for sizer in self._sizers))
         size, reasons = wanted, []
         for limit in self._limits:
-            cap = self._round_down(max(0.0, limit.max_position(context)))
+            cap = self._round_down(checked_number(limit.max_position(context), limit, "max_position()",
+                                                  infinite=True))
             if cap < size:
                 size = cap
                 reasons.append(f"{limit.describe()} caps the position at {cap:g}")

@@ -216,3 +216,10 @@ class SystemRunner:
     def _indicator_arrays(self) -> dict[str, dict[str, np.ndarray]]:
         keys = self.spec.indicator_keys()
         return {symbol: {key: self._indicators.arrays(symbol)[key] for key in keys} for symbol in self._market.symbols}
+
+
+def failed_before_start(spec: SystemSpec, market: MarketData, error: str, why: str) -> SystemResult:
+    """The result of a system that never reached its first bar (a plugin raised while it was built, or
+    its worker did not come back): `error` for its error.log, `why` for its performance.json."""
+    return SystemResult(spec=spec, equity_steps=None, **empty_frames(market.timestamps.dtype), open_positions={},
+                        status="failed", last_bar=-1, error=error, failed_at=f"failed before its first bar: {why}")

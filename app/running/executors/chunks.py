@@ -15,8 +15,7 @@ from multifolio.config.spec import SystemSpec
 from multifolio.containers.backtest import BacktestContainer
 from multifolio.data.market import MarketData
 from multifolio.running.engine import ProgressCallback, StopRequest
-from multifolio.trading.frames import empty_frames
-from multifolio.trading.system import SystemResult
+from multifolio.trading.system import SystemResult, failed_before_start
 
 CHUNKS_PER_WORKER = 2  # finer progress and balance; each extra chunk costs one more pass over the bars
 WORKER_DIED = ("its worker process died (killed, out of memory, or the process exited) while running it; "
@@ -86,9 +85,7 @@ def split(specs: Sequence[SystemSpec], workers: int) -> list[Chunk]:
 
 def lost(spec: SystemSpec, reason: str, market: MarketData) -> SystemResult:
     """A system whose chunk did not come back: failed before any bar, no figures (as the engine fails one)."""
-    return SystemResult(spec=spec, equity_steps=None, **empty_frames(market.timestamps.dtype), open_positions={},
-                        status="failed", last_bar=-1, error=reason,
-                        failed_at="failed before its first bar: its worker did not come back")
+    return failed_before_start(spec, market, reason, "its worker did not come back")
 
 
 def reason(error: BaseException) -> str:

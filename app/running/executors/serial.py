@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
 from multifolio.config.spec import SystemSpec
 from multifolio.containers.backtest import BacktestContainer
+from multifolio.errors import PLUGIN_FAULTS
 from multifolio.running.engine import Engine, ProgressCallback, StopRequest
-from multifolio.trading.system import SystemResult
+from multifolio.trading.system import SystemResult, failed_before_start
 
 
 def run_systems(root: BacktestContainer, specs: Sequence[SystemSpec],
@@ -30,9 +32,22 @@ def run_containers(root: BacktestContainer, systems: Sequence[Any], progress: Pr
     worker held after 8 systems of 1M bars).
     """
     try:
-        runners = [system.runner() for system in systems]
-        return Engine(market=root.data.market(), systems=runners, progress=progress,
-                      stop_requested=stop_requested).run()
+        market = root.data.market()
+        runners, unbuilt = [], {}
+        for position, system in enumerate(systems):
+            spec = system.spec()
+            if spec.fault:
+                unbuilt[position] = failed_before_start(spec, market, spec.fault,
+                                                        "a plugin raised while the system was checked")
+                continue
+            try:  # building runs plugin code (constructors, compute): its fault fails this system only
+                runners.append(system.runner())
+            except PLUGIN_FAULTS:
+                unbuilt[position] = failed_before_start(spec, market, traceback.format_exc(),
+                                                        "a plugin raised while the system was built")
+        results = iter(Engine(market=market, systems=runners, progress=progress,
+                              stop_requested=stop_requested).run())
+        return [unbuilt.get(position) or next(results) for position in range(len(systems))]
     finally:
         for system in systems:
             system.shutdown_resources()

@@ -1,0 +1,79 @@
+"""Hostile configs end in a ConfigError naming where and what, in bounded time and memory: never a traceback."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+from multifolio.config import yamlio
+from multifolio.errors import ConfigErrors
+from multifolio.running.run import load_config
+from tests.builders import backtest_config, system_config
+
+LAUGHS = "".join(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]\n"
+                 for prev, name in zip("abcdefgh", "bcdefghi"))
+SMA = {"type": "sma_crossover", "parameters": {"fast_period": 5, "slow_period": 20}}
+
+
+def entry_with(**changes) -> str:
+    document = backtest_config(system_config("alpha", strategy=SMA))
+    for path, value in changes.items():
+        target = document
+        *steps, last = path.split("__")
+        for step in steps:
+            target = target[int(step)] if step.isdigit() else target[step]
+        target[last] = value
+    return yaml.safe_dump(document)
+
+
+CASES = {  # name: (YAML text, the start of the one error it gives)
+    "alias bomb in a parameter": (
+        f"a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n{LAUGHS}"
+        + entry_with(), "config.yaml: the document holds more than 200,000 values once its aliases"),
+    "alias that contains itself": ("a: &a [1, *a]\n", "config.yaml: an alias refers to a value that holds it"),
+    "unhashable key": ("? [a, b]\n: 1\n", "config.yaml:1:3: invalid YAML: a key must be a plain value, found a list"),
+    "nesting": ("x: " + "[" * 5000 + "]" * 5000 + "\n", "config.yaml:1:67: invalid YAML: nested more than 64 levels"),
+    "a sweep of a million systems": (
+        entry_with(**{"trading_systems__0__sweep": {"strategy.parameters.fast_period": list(range(1000)),
+                                                    "strategy.parameters.slow_period": list(range(1000))}}),
+        "trading_systems[0].sweep: 1000 × 1000 = 1,000,000 combinations; a sweep has at most 10,000"),
+    "a constraint multiplying strings": (
+        entry_with(**{"trading_systems__0__sweep": {"strategy.parameters.fast_period": [5]},
+                      "trading_systems__0__constraint": "'x' * 1000000000 == 'y'"}),
+        "trading_systems[0].constraint: \"'x' * 1000000000 == 'y'\" cannot be evaluated for fast_period=5: "
+        "arithmetic takes numbers"),
+    "slippage of the whole price": (
+        entry_with(**{"trading_systems__0__execution": {"slippage_bps": 10_000}}),
+        "trading_systems[0].execution.slippage.bps: must be in [0, 10000)"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_hostile_config_gets_one_clear_error_quickly(name, tmp_path, registry):
+    text, expected = CASES[name]
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    started = time.perf_counter()
+    with pytest.raises(ConfigErrors) as caught:
+        load_config(path, registry)
+    assert time.perf_counter() - started < 30  # bounded work, not a timing target
+    [error] = caught.value.errors
+    assert str(error).replace(f"{tmp_path}/", "").startswith(expected), str(error)
+
+
+def test_a_file_larger_than_any_config_is_refused_before_it_is_read(tmp_path, registry):
+    path = tmp_path / "config.yaml"
+    path.write_bytes(b"#" * (yamlio.MAX_BYTES + 1))
+    with pytest.raises(ConfigErrors, match=r"4,194,305 bytes; a config file is at most 4,194,304"):
+        load_config(path, registry)
+
+
+def test_a_value_echoed_in_an_error_is_cut_short(registry, tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(entry_with(**{"trading_systems__0__portfolio": {"initial_capital": "x" * 100_000}}))
+    with pytest.raises(ConfigErrors) as caught:
+        load_config(path, registry)
+    [error] = caught.value.errors
+    assert len(str(error)) < 700 and str(error).endswith("more characters)")
