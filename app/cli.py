@@ -22,6 +22,7 @@ BUG = 1  # an error of multifolio's own: one sentence and a crash log
 USER_ERROR = 2  # bad config, bad data: a message, no traceback
 SYSTEM_FAILED = 3  # a plugin raised: its system failed, the others finished
 INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+TERMINATED = 143  # SIGTERM, as shells report it
 
 _PIPE_WIDTH = 160  # rich assumes 80 columns when stdout is not a terminal; a log file has room
 
@@ -73,22 +74,27 @@ class Interruption:
 
     def __init__(self) -> None:
         self.requested = False
+        self.exit_code = INTERRUPTED  # TERMINATED when SIGTERM asked
 
     def __call__(self) -> bool:
         return self.requested
 
     def __enter__(self) -> Interruption:
-        self._previous = signal.signal(signal.SIGINT, self._handle)
+        self._previous = {number: signal.signal(number, self._handle) for number in (signal.SIGINT, signal.SIGTERM)}
         return self
 
     def __exit__(self, *exc) -> None:
-        signal.signal(signal.SIGINT, self._previous)
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
 
     def _handle(self, signum, frame) -> None:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        click.echo("\nstopping at the next bar boundary (Ctrl-C again to stop at once)", err=True)
+        if signum == signal.SIGTERM:
+            self.exit_code = TERMINATED
+        click.echo(f"\n{signal.Signals(signum).name}: stopping at the next bar boundary (again to stop at once)",
+                   err=True)
 
 
 class _UserErrors(click.Group):
@@ -142,8 +148,9 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
         executor: str | None, workers: int | None, address: str | None) -> None:
     """Run the backtest described by CONFIG_PATH and write its results.
 
-    Exit codes: 0 done, 2 bad input, 3 a system failed (the others finished),
-    130 interrupted (Ctrl-C: results up to the last bar are written and marked so).
+    Exit codes: 0 done, 1 a bug of multifolio's (a crash log is written), 2 bad input, 3 a system failed
+    (the others finished), 130 interrupted by Ctrl-C or 143 by SIGTERM (results up to the last bar are
+    written and marked so).
     """
     from multifolio.running.executors import with_executor
     from multifolio.running.run import load_config, run_backtest
@@ -164,9 +171,9 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
                     outcome = run_backtest(config, registry, output_dir=output_dir, progress=advance,
                                            stop_requested=interruption)
     except KeyboardInterrupt:
-        click.echo("stopped at once (second Ctrl-C): the run's manifest.json does not say completed; "
+        click.echo("stopped at once (second Ctrl-C or SIGTERM): the run's manifest.json does not say completed; "
                    "every file present is complete", err=True)
-        ctx.exit(INTERRUPTED)
+        ctx.exit(interruption.exit_code)
     elapsed = time.perf_counter() - started
     if not quiet:
         rows = dict(outcome.metrics)
@@ -187,7 +194,7 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
         lasts = sorted({result.last_bar for result in outcome.results if result.status == "interrupted"})
         where = f"bar {lasts[0]}" if len(lasts) == 1 else f"bars {lasts[0]}–{lasts[-1]} (each system's own)"
         click.echo(f"interrupted: results up to {where} are written and marked interrupted", err=True)
-        ctx.exit(INTERRUPTED)
+        ctx.exit(interruption.exit_code)
     if outcome.status == "failed":
         ctx.exit(SYSTEM_FAILED)
 

@@ -32,6 +32,12 @@ from multifolio.errors import PLUGIN_FAULTS, ConfigError, did_you_mean
 
 _SCHEDULER_ADDRESS = re.compile(r"([a-z][a-z0-9+]*://)?[^\s/]+:\d+/?")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+MAX_NAME = 100  # characters of a system's name: folders nest inside output folders, paths have limits
+# the files a run writes beside its systems' folders (multifolio.reports and multifolio.running name them)
+RUN_FILES = ("manifest.json", "bars.parquet", "plotly.min.js", "combined_equity.csv", "combined_summary.json",
+             "combined_summary.html", "crash.log")
+# names Windows keeps for devices, with or without an extension: results folders travel
+_DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
 def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Collection[str]
@@ -83,6 +89,13 @@ def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Coll
             if not _SAFE_NAME.fullmatch(value) or value in (".", ".."):
                 errors.append(ConfigError(f"{where}.{key}", f"{value!r} is not safe as a folder name; use "
                                           "letters, digits, '_', '-' and '.', starting with a letter or digit"))
+            elif len(value) > MAX_NAME:
+                errors.append(ConfigError(f"{where}.{key}", f"{len(value)} characters; a name is at most {MAX_NAME} "
+                                          "(it becomes a folder name)"))
+            elif value.lower() in RUN_FILES or value.split(".")[0].upper() in _DEVICE_NAMES:
+                errors.append(ConfigError(f"{where}.{key}", f"{value!r} is taken: the run folder's own files "
+                                          f"({', '.join(RUN_FILES)}) and device names such as CON or NUL "
+                                          "cannot be a system's folder"))
             elif value.lower() in seen:
                 errors.append(ConfigError(f"{where}.{key}", f"{value!r} is already used by "
                                           f"trading_systems[{seen[value.lower()]}] (names must differ "

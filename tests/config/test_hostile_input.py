@@ -77,3 +77,17 @@ def test_a_value_echoed_in_an_error_is_cut_short(registry, tmp_path):
         load_config(path, registry)
     [error] = caught.value.errors
     assert len(str(error)) < 700 and str(error).endswith("more characters)")
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("s" * 101, "101 characters; a name is at most 100"),
+    ("manifest.json", "'manifest.json' is taken"), ("Combined_Summary.HTML", "'Combined_Summary.HTML' is taken"),
+    ("nul", "'nul' is taken"), ("COM1.txt", "'COM1.txt' is taken"),
+    ("../escape", "'../escape' is not safe as a folder name")])
+def test_a_name_that_cannot_be_a_systems_folder_is_refused_at_validation(name, expected, registry, tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(backtest_config(system_config(name, namespace="ns"))))
+    with pytest.raises(ConfigErrors) as caught:
+        load_config(path, registry)
+    [error] = caught.value.errors
+    assert error.path == "trading_systems[0].name" and error.message.startswith(expected)

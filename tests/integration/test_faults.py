@@ -131,12 +131,13 @@ def start_long_run(tmp_path: Path, bars: int = 600_000, *options: str) -> tuple[
     return process, run
 
 
-def test_ctrl_c_stops_at_a_bar_boundary_and_writes_what_was_done_marked_interrupted(tmp_path):
+@pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_stops_at_a_bar_boundary_and_writes_what_was_done_marked_interrupted(tmp_path, stop, code):
     process, run = start_long_run(tmp_path)
     time.sleep(0.3)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    assert process.returncode == code, stderr
     assert "stopping at the next bar boundary" in stderr and "Traceback" not in stderr
     assert_every_file_is_whole(run)
     manifest = json.loads((run / "manifest.json").read_text())
@@ -151,14 +152,22 @@ def test_ctrl_c_stops_at_a_bar_boundary_and_writes_what_was_done_marked_interrup
     assert f"interrupted: results up to bar {last} are written and marked interrupted" in stderr
 
 
-@pytest.mark.parametrize("executor", ["processes", "dask"])
-def test_ctrl_c_reaches_the_workers_of_a_parallel_run(tmp_path, executor):
+@pytest.mark.parametrize("executor, stop, code", [("processes", signal.SIGINT, 130), ("dask", signal.SIGINT, 130),
+                                                 ("processes", signal.SIGTERM, 143)])
+def test_ctrl_c_or_sigterm_reaches_the_workers_of_a_parallel_run_and_none_outlives_it(tmp_path, executor, stop,
+                                                                                      code):
     pytest.importorskip("distributed")
+    import psutil
+
     process, run = start_long_run(tmp_path, 600_000, "--executor", executor, "--workers", "2")
     time.sleep(3)  # the workers start, load the bars and begin stepping
-    process.send_signal(signal.SIGINT)
+    workers = psutil.Process(process.pid).children(recursive=True)
+    assert workers
+    process.send_signal(stop)
     _, stderr = process.communicate(timeout=180)
-    assert process.returncode == 130, stderr
+    assert process.returncode == code, stderr
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert alive == []
     assert_every_file_is_whole(run)
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"

@@ -119,3 +119,10 @@ def test_indicators_saved_for_the_report_are_the_ones_the_system_used(report_run
         mine = saved[saved["symbol"] == symbol]
         np.testing.assert_array_equal(mine["SMA_20"].to_numpy(), talib.SMA(close, 20))
         np.testing.assert_array_equal(mine["RSI_14"].to_numpy(), talib.RSI(close, 14))
+
+
+def test_every_file_a_run_writes_beside_its_systems_is_a_name_no_system_may_take(report_run):
+    from multifolio.config.checks import RUN_FILES
+
+    beside = {path.name for path in report_run.folder.iterdir() if path.is_file()}
+    assert beside <= set(RUN_FILES) and "manifest.json" in beside

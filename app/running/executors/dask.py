@@ -29,7 +29,7 @@ from multifolio.running.executors.chunks import (
     reason,
     worker_container,
 )
-from multifolio.running.executors.processes import leave_ctrl_c_to_the_caller
+from multifolio.running.executors.processes import leave_stop_signals_to_the_caller
 from multifolio.running.executors.serial import run_systems
 from multifolio.trading.system import SystemResult
 
@@ -76,7 +76,7 @@ def _progress_topic(run: str) -> str:
 
 def dask_setup(worker: Any) -> None:
     """Dask's preload hook, for the workers of the LocalCluster multifolio starts."""
-    leave_ctrl_c_to_the_caller()
+    leave_stop_signals_to_the_caller()
 
 
 @contextmanager

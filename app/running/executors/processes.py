@@ -38,7 +38,7 @@ class _WorkerProcess:
         self.connection, theirs = context.Pipe()
         self.done = context.Value("d", 0.0, lock=False)  # the share of its chunk's bars done, written by it
         self.process = context.Process(target=_serve, args=(theirs, stop, self.done), daemon=True)
-        with _ctrl_c_ignored():  # from its first instruction: a Ctrl-C while it imports must not print its traceback
+        with _stop_signals_ignored():  # from its first instruction: a Ctrl-C while it imports must not print its traceback
             self.process.start()
         theirs.close()
 
@@ -62,29 +62,35 @@ class _WorkerProcess:
         self.connection.close()
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # Ctrl-C, and what `kill` and service managers send
+
+
 @contextmanager
-def _ctrl_c_ignored() -> Iterator[None]:
-    """SIGINT ignored meanwhile: a process started now is born ignoring it (an ignored signal stays
-    ignored across exec, and Python leaves it so)."""
+def _stop_signals_ignored() -> Iterator[None]:
+    """SIGINT and SIGTERM ignored meanwhile: a process started now is born ignoring them (an ignored
+    signal stays ignored across exec, and Python leaves it so)."""
     if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set a handler; `_serve` ignores it once the worker runs
+        yield  # only the main thread may set a handler; `_serve` ignores them once the worker runs
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = [signal.signal(number, signal.SIG_IGN) for number in STOP_SIGNALS]
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in zip(STOP_SIGNALS, previous):
+            signal.signal(number, handler)
 
 
-def leave_ctrl_c_to_the_caller() -> None:
-    # Ctrl-C reaches every process of the terminal's group: only the calling process decides what it means
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def leave_stop_signals_to_the_caller() -> None:
+    # Ctrl-C reaches every process of the terminal's group, and a service manager may signal the whole
+    # group: only the calling process decides what they mean; it ends its workers itself
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
 
 
 def _serve(connection: Any, stop: Any, done: Any) -> None:
     """A worker process: the run's checked bars, then chunks in and outcomes out until the calling
     process hangs up; `stop` is the run's shared stop event, `done` the share of its chunk's bars done."""
-    leave_ctrl_c_to_the_caller()
+    leave_stop_signals_to_the_caller()
     try:
         root = worker_container(connection.recv())
     except EOFError:
