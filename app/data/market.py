@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from attrs import frozen
 
-from multifolio.errors import DataError
+from multifolio.errors import PLUGIN_FAULTS, DataError, MultifolioError
 from multifolio.protocols import BAR_COLUMNS, PRICE_FIELDS
 
 _ROWS_SHOWN = 5
@@ -259,6 +259,14 @@ def check_bars(frame: pd.DataFrame, origin: str, symbols: tuple[str, ...], *, on
 
 def load_market_data(source, symbols: list[str] | tuple[str, ...], on_invalid: str = "error",
                      timezone: str = "") -> MarketData:
-    """Load, validate and align the run's bars from a data source plugin."""
-    checked = check_bars(source.load(), source.describe(), tuple(symbols), on_invalid=on_invalid, timezone=timezone)
+    """Load, validate and align the run's bars from a data source plugin. Every system shares them, so a
+    source that cannot load stops the run: as a DataError naming the source, never a traceback."""
+    try:
+        frame = source.load()
+    except MultifolioError:
+        raise
+    except PLUGIN_FAULTS as error:
+        raise DataError(f"{source.describe()}: the data source {type(source).__name__} could not load the bars: "
+                        f"{type(error).__name__}: {error}") from error
+    checked = check_bars(frame, source.describe(), tuple(symbols), on_invalid=on_invalid, timezone=timezone)
     return MarketData.from_checked(checked)

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from multifolio.plugins.data.tabular import bars_from_table, check_paths_exist, resolve_paths
+from multifolio.plugins.data.tabular import bars_from_table, check_paths_exist, readable, resolve_paths
 from multifolio.protocols import DataSource
 
 
@@ -29,7 +29,8 @@ class ParquetSource(DataSource):
         for symbol, path in self._paths.items():
             # one pandas block per column (no consolidation copy), Arrow buffers freed as converted,
             # and the allocator's cache handed back: 1M bars peak ~100 MB lower than pd.read_parquet
-            table = pq.read_table(path).to_pandas(self_destruct=True, split_blocks=True)
+            with readable(path):
+                table = pq.read_table(path).to_pandas(self_destruct=True, split_blocks=True)
             pa.default_memory_pool().release_unused()
             if not isinstance(table.index, pd.RangeIndex):  # pandas wrote its index: the timestamps
                 table = table.rename_axis(table.index.name or "timestamp").reset_index()

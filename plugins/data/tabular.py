@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from multifolio.protocols import PRICE_FIELDS, ConfigError, DataError
 
@@ -27,6 +30,22 @@ def check_paths_exist(paths: dict[str, Path], create_hint: str) -> None:
                                            f"{create_hint}")
 
 
+@contextmanager
+def readable(path: Path) -> Iterator[None]:
+    """What reading `path` can raise, as a DataError naming the file (and the line, where the reader says)."""
+    try:
+        yield
+    except DataError:
+        raise
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 text (byte {error.object[error.start:error.start + 1]!r} at offset "
+                        f"{error.start:,}); save it as UTF-8") from None
+    except pd.errors.ParserError as error:  # names the line: "Expected 7 fields in line 5, saw 8"
+        raise DataError(f"{path}: {str(error).strip().removeprefix('Error tokenizing data. C error: ')}") from None
+    except (pa.ArrowException, OSError, ValueError) as error:
+        raise DataError(f"{path}: cannot be read as bars: {type(error).__name__}: {error}") from None
+
+
 def bars_from_table(table: pd.DataFrame, origin: str, symbol: str, symbols: list[str],
                     first_line: int) -> pd.DataFrame:
     """The table's bars with `BAR_COLUMNS` and a `line` column (`first_line` for its first row).
@@ -35,7 +54,11 @@ def bars_from_table(table: pd.DataFrame, origin: str, symbol: str, symbols: list
     column or the first, unnamed one. Without a `symbol` column the file holds `symbol`
     (or, for a shared file, the only symbol of `data.symbols`).
     """
-    by_lower = {str(column).strip().lower(): column for column in table.columns}
+    by_lower: dict[str, object] = {}
+    for column in table.columns:
+        twin = by_lower.setdefault(str(column).strip().lower(), column)
+        if twin is not column and twin != column:
+            raise DataError(f"{origin}: columns {str(twin)!r} and {str(column)!r} are the same ignoring case; keep one")
     if str(table.columns[0]).startswith("Unnamed: 0"):
         by_lower.setdefault("", table.columns[0])
     time_column = next((by_lower[name] for name in _TIME_NAMES if name in by_lower), None)
