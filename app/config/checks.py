@@ -32,6 +32,7 @@ from multifolio.errors import PLUGIN_FAULTS, ConfigError, did_you_mean
 
 _SCHEDULER_ADDRESS = re.compile(r"([a-z][a-z0-9+]*://)?[^\s/]+:\d+/?")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+MAX_WORKERS = 256  # processes or Dask workers multifolio starts for one run
 MAX_NAME = 100  # characters of a system's name: folders nest inside output folders, paths have limits
 # the files a run writes beside its systems' folders (multifolio.reports and multifolio.running name them)
 RUN_FILES = ("manifest.json", "bars.parquet", "plotly.min.js", "combined_equity.csv", "combined_summary.json",
@@ -117,8 +118,8 @@ def check_execution_engine(engine: ExecutionEngineConfig) -> list[ConfigError]:
     elif engine.type == "dask" and importlib.util.find_spec("distributed") is None:
         errors.append(ConfigError("execution_engine.type", "the dask executor needs dask.distributed; install it "
                                                            "with pip install 'multifolio[dask]'"))
-    if engine.workers is not None and engine.workers < 1:
-        errors.append(ConfigError("execution_engine.workers", f"must be ≥ 1, was {engine.workers}"))
+    if engine.workers is not None and not 1 <= engine.workers <= MAX_WORKERS:
+        errors.append(ConfigError("execution_engine.workers", f"must be in [1, {MAX_WORKERS}], was {engine.workers}"))
     if engine.address and engine.type != "dask":
         errors.append(ConfigError("execution_engine.address", f"a scheduler address is for type dask, not "
                                                               f"{engine.type!r}"))

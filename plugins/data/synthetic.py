@@ -11,6 +11,8 @@ from multifolio.protocols import ConfigError, DataSource
 
 _SESSION_OPEN = pd.Timedelta(hours=9, minutes=30)
 _SESSION_LENGTH = pd.Timedelta(hours=6, minutes=30)
+_SHORTEST_BAR = pd.Timedelta(seconds=1)  # a session of shorter bars is more timestamps than any run holds
+MAX_BARS = 10_000_000  # per symbol: 400 MB of prices
 
 
 class SyntheticSource(DataSource):
@@ -26,15 +28,15 @@ class SyntheticSource(DataSource):
 
     def __init__(self, *, symbols: list[str], bars: int = 20_000, frequency: str = "1min", seed: int = 7,
                  start: str = "2024-01-02", start_price: float = 100.0) -> None:
-        if bars < 2:
-            raise ConfigError("bars", f"must be ≥ 2, was {bars}")
+        if not 2 <= bars <= MAX_BARS:
+            raise ConfigError("bars", f"must be in [2, {MAX_BARS:,}] (bars per symbol), was {bars}")
         try:
             self.step = pd.Timedelta(frequency)
         except ValueError:
             raise ConfigError("frequency", f"{frequency!r} is not a bar length; expected e.g. 1min, 5min, 1h, 1D") \
                 from None
-        if self.step <= pd.Timedelta(0):
-            raise ConfigError("frequency", f"must be positive, was {frequency!r}")
+        if self.step < _SHORTEST_BAR:
+            raise ConfigError("frequency", f"must be at least {_SHORTEST_BAR.total_seconds():g} s, was {frequency!r}")
         if self.step < pd.Timedelta(days=1) and _SESSION_LENGTH % self.step:
             raise ConfigError("frequency", f"{frequency!r} does not divide the 6h30 trading session")
         try:

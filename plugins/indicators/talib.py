@@ -10,9 +10,12 @@ import talib
 from multifolio.protocols import ConfigError, Indicator
 
 
+_TALIB_MAX_PERIOD = 100_000  # TA-Lib refuses longer periods (TA_BAD_PARAM)
+
+
 def _check_period(name: str, value: int, minimum: int) -> int:
-    if value < minimum:
-        raise ConfigError(name, f"must be ≥ {minimum}, was {value}")
+    if not minimum <= value <= _TALIB_MAX_PERIOD:
+        raise ConfigError(name, f"must be in [{minimum}, {_TALIB_MAX_PERIOD:,}] (TA-Lib's range), was {value}")
     return value
 
 

@@ -91,3 +91,19 @@ def test_a_name_that_cannot_be_a_systems_folder_is_refused_at_validation(name, e
         load_config(path, registry)
     [error] = caught.value.errors
     assert error.path == "trading_systems[0].name" and error.message.startswith(expected)
+
+
+@pytest.mark.parametrize("path, value, expected", [
+    ("data__bars", 10**9, "data.bars: must be in [2, 10,000,000] (bars per symbol), was 1000000000"),
+    ("data__frequency", "1ns", "data.frequency: must be at least 1 s, was '1ns'"),
+    ("execution_engine", {"type": "processes", "workers": 1000}, "execution_engine.workers: must be in [1, 256]"),
+    ("trading_systems__0__indicators", ["SMA_1000000"],
+     "trading_systems[0].indicators[0].period: must be in [2, 100,000] (TA-Lib's range), was 1000000"),
+])
+def test_every_number_that_sizes_work_is_bounded_and_the_bound_named(path, value, expected, registry, tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(entry_with(**{path: value}))
+    with pytest.raises(ConfigErrors) as caught:
+        load_config(config, registry)
+    [error] = caught.value.errors
+    assert str(error).startswith(expected), str(error)

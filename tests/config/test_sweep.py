@@ -202,7 +202,7 @@ def test_execution_engine_values_are_checked_with_their_key_paths(registry):
     assert errors_of(document, registry) == [
         "execution_engine.type: unknown executor 'proceses'; known: dask, processes, serial (did you mean "
         "processes?)",
-        "execution_engine.workers: must be ≥ 1, was 0"]
+        "execution_engine.workers: must be in [1, 256], was 0"]
     document["execution_engine"] = {"type": "processes", "address": "tcp://10.0.0.5:8786"}
     assert errors_of(document, registry) == [
         "execution_engine.address: a scheduler address is for type dask, not 'processes'"]
