@@ -207,8 +207,8 @@ def report(results_dir: Path) -> None:
 
     written = render_run(results_dir)
     if not written:
-        raise MultifolioError(f"{results_dir}: no */performance.json or combined_summary.json; expected a run's "
-                              f"folder such as results/dual_portfolio_test")
+        raise MultifolioError(f"{results_dir}: not a run's folder (no manifest.json, or nothing it lists to "
+                              "render); expected a folder such as results/dual_portfolio_test")
     for path in written:
         if path.suffix == ".html":
             click.echo(f"wrote {path}")

@@ -99,6 +99,10 @@ def _trade_rows(trades: pd.DataFrame) -> list[list[Any]]:
     return [[value.item() if hasattr(value, "item") else value for value in row] for row in zip(*columns)]
 
 
+def _own_file(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
+
+
 def render_system(folder: Path, bars: pd.DataFrame) -> Path:
     """`folder`/report.html from the system's saved files and the run's bars."""
     document = json.loads((folder / "performance.json").read_text())
@@ -168,12 +172,22 @@ def write_plotly_js(folder: Path) -> Path:
 
 
 def render_run(folder: str | Path) -> list[Path]:
-    """Every report a run folder's files allow: each system's report.html, then combined_summary.html."""
+    """Every report a run folder's files allow: each system's report.html, then combined_summary.html.
+
+    Only the systems the run's manifest lists are rendered, and nothing reached through a symbolic
+    link: a folder someone linked or copied into the run folder is not the run's, and its report would
+    be written outside it.
+    """
     folder = Path(folder)
+    manifest = folder / "manifest.json"
+    if not manifest.is_file() or manifest.is_symlink():
+        return []
+    listed = json.loads(manifest.read_text())["systems"]
+    performances = [folder / name / "performance.json" for name in sorted(listed)]
     # a failed system's folder has no equity or trades to show (its performance.json says why)
-    systems = sorted(path.parent for path in folder.glob("*/performance.json")
-                     if json.loads(path.read_text())["status"] != "failed")
-    has_summary = (folder / "combined_summary.json").exists()
+    systems = [path.parent for path in performances if _own_file(path) and not path.parent.is_symlink()
+               and json.loads(path.read_text())["status"] != "failed"]
+    has_summary = _own_file(folder / "combined_summary.json")
     if not systems and not has_summary:
         return []
     written = [write_plotly_js(folder)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from multifolio.reports.html import render_run
 from multifolio.reports.writers import performance, write_bars, write_failed_system, write_summary, write_system
 from multifolio.running.engine import ProgressCallback, StopRequest
 from multifolio.running.executors import start_executor
+from multifolio.running.folder import RunFolder
 from multifolio.running.manifest import RunManifest, run_status
 from multifolio.trading.system import SystemResult
 
@@ -74,13 +75,10 @@ def build_container(config: BacktestConfig, registry: PluginRegistry) -> Backtes
 
 
 def run_folder(config: BacktestConfig, output_dir: str | Path | None) -> Path:
-    """Where the run writes: `<output_dir>/<run name>`, refused if it would leave the output folder."""
-    base = Path(output_dir if output_dir is not None else config.reporting.output_dir)
-    folder = base / config.run_name
-    for system in config.systems:  # names are checked safe; this guards the guarantee itself
-        if not (folder / system.name).resolve().is_relative_to(base.resolve()):
-            raise MultifolioError(f"trading system {system.name!r} would write outside {base}")
-    return folder
+    """Where the run's folder goes: `<output_dir>/<run name>`. The run writes in a staging folder of its own
+    beside it and swaps it in at the end (multifolio.running.folder); system names are checked safe as
+    folder names, so nothing it writes can land outside."""
+    return Path(output_dir if output_dir is not None else config.reporting.output_dir) / config.run_name
 
 
 def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir: str | Path | None = None,
@@ -95,34 +93,36 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
     """
     folder = run_folder(config, output_dir)
     root = build_container(config, registry)
-    with start_executor(config.execution_engine, len(config.systems)) as execute:  # parallel workers start meanwhile
-        market = root.data.market()
-        source = root.data.source()
-        manifest = RunManifest(folder, config, registry)
+    with ExitStack() as claim:  # the run folder, swapped in when the run ends however it ends
+        with start_executor(config.execution_engine, len(config.systems)) as execute:  # workers start meanwhile
+            market = root.data.market()
+            source = root.data.source()
+            try:
+                staging = claim.enter_context(RunFolder(folder))
+                manifest = RunManifest(staging, config, registry)
+                manifest.data_loaded(source.describe(), source.files(), len(market), market.dropped)
+            except OSError as error:
+                raise MultifolioError(f"cannot write to the output folder {folder}: {error.strerror or error}; "
+                                      "choose another with --output-dir or reporting.output_dir") from None
+            with _failing_the_manifest(manifest, staging, folder):
+                results = execute(root, config.systems, progress, stop_requested)
+        status = run_status(results)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            manifest.data_loaded(source.describe(), source.files(), len(market), market.dropped)
+            with _failing_the_manifest(manifest, staging, folder):
+                metrics, summary = write_results(config, results, market, staging)
+                manifest.finished(results, status)
         except OSError as error:
-            raise MultifolioError(f"cannot write to the output folder {folder}: {error.strerror or error}; choose "
-                                  "another with --output-dir or reporting.output_dir") from None
-        with _failing_the_manifest(manifest, folder):
-            results = execute(root, config.systems, progress, stop_requested)
-    status = run_status(results)
-    try:
-        with _failing_the_manifest(manifest, folder):
-            metrics, summary = write_results(config, results, market, folder)
-            manifest.finished(results, status)
-    except OSError as error:
-        manifest.failed(f"writing results failed: {error}")
-        raise MultifolioError(f"writing the results to {folder} failed: {error.strerror or error}; the files "
-                              "written are complete, but manifest.json does not say completed") from None
+            manifest.failed(f"writing results failed: {error}")
+            raise MultifolioError(f"writing the results to {folder} failed: {error.strerror or error}; the files "
+                                  "written are complete, but manifest.json does not say completed") from None
     return RunOutcome(folder=folder, results=results, metrics=metrics, summary=summary, status=status)
 
 
 @contextmanager
-def _failing_the_manifest(manifest: RunManifest, folder: Path) -> Iterator[None]:
+def _failing_the_manifest(manifest: RunManifest, staging: Path, folder: Path) -> Iterator[None]:
     """A bug of multifolio's own (not a plugin's: those fail their system) marks the run failed and leaves
-    its traceback in the run folder's crash.log; the error goes on up, carrying that path (`crash_log`)."""
+    its traceback in the run folder's crash.log; the error goes on up, carrying where that file will be
+    once the run folder is swapped in (`crash_log`)."""
     try:
         yield
     except (MultifolioError, OSError):
@@ -130,7 +130,8 @@ def _failing_the_manifest(manifest: RunManifest, folder: Path) -> Iterator[None]
     except Exception as error:
         manifest.failed(f"multifolio failed: {type(error).__name__}: {error}")
         try:
-            error.crash_log = atomic_write_text(folder / "crash.log", traceback.format_exc())
+            atomic_write_text(staging / "crash.log", traceback.format_exc())
+            error.crash_log = folder / "crash.log"
         except OSError:
             pass
         raise

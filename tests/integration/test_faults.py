@@ -124,11 +124,17 @@ def start_long_run(tmp_path: Path, bars: int = 600_000, *options: str) -> tuple[
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     run = tmp_path / "out" / "test_run"
     deadline = time.monotonic() + 120
-    while not (run / "manifest.json").exists():  # written once the data is loaded, just before the first bar
+    # the manifest is written once the data is loaded, just before the first bar, in the run's staging folder
+    while not any(staging_folders(run, "manifest.json")):
         assert process.poll() is None, process.communicate()
         assert time.monotonic() < deadline
         time.sleep(0.02)
     return process, run
+
+
+def staging_folders(run, holding: str = "") -> list:
+    """The hidden folders a run writes in before its folder is swapped in (holding `holding`, if given)."""
+    return [path for path in run.parent.glob(f".{run.name}.*.running") if not holding or (path / holding).exists()]
 
 
 @pytest.mark.parametrize("stop, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -197,17 +203,19 @@ def test_a_second_ctrl_c_stops_at_once_and_leaves_no_half_written_file(tmp_path)
     assert json.loads((run / "manifest.json").read_text())["status"] != "completed"
 
 
-def test_sigkill_while_writing_leaves_only_whole_files_and_no_completed_manifest(tmp_path):
+def test_sigkill_while_writing_leaves_only_whole_files_in_its_staging_folder_and_the_run_folder_alone(tmp_path):
     process, run = start_long_run(tmp_path, bars=300_000)
+    [staging] = staging_folders(run)
     deadline = time.monotonic() + 120
-    while not any(run.glob("*/equity.csv")) and not any(run.glob("*/.equity.csv.*.tmp")):
+    while not any(staging.glob("*/equity.csv")) and not any(staging.glob("*/.equity.csv.*.tmp")):
         assert process.poll() is None and time.monotonic() < deadline
         time.sleep(0.005)
     process.kill()
     process.communicate()
-    files = assert_every_file_is_whole(run)
-    assert json.loads((run / "manifest.json").read_text())["status"] == "running"
+    files = assert_every_file_is_whole(staging)
+    assert json.loads((staging / "manifest.json").read_text())["status"] == "running"
     assert all(not path.name.endswith(".tmp") or path.name.startswith(".") for path in files)
+    assert not run.exists()  # a killed run never takes the run folder's name
 
 
 def test_an_output_folder_that_cannot_be_made_stops_the_run_before_the_first_bar(tmp_path):

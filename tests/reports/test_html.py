@@ -61,8 +61,8 @@ def test_report_command_rerenders_the_same_bytes_from_the_saved_files(report_run
 def test_report_command_on_a_folder_without_results_says_what_it_expects(tmp_path):
     done = subprocess.run([str(MULTIFOLIO), "report", str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert done.stderr == (f"error: {tmp_path}: no */performance.json or combined_summary.json; expected a run's "
-                           f"folder such as results/dual_portfolio_test\n")
+    assert done.stderr == (f"error: {tmp_path}: not a run's folder (no manifest.json, or nothing it lists to "
+                           "render); expected a folder such as results/dual_portfolio_test\n")
 
 
 def test_without_separate_reports_only_the_combined_summary_is_rendered(tmp_path):
