@@ -35,6 +35,7 @@ class RunFolder:
         self.target.parent.mkdir(parents=True, exist_ok=True)
         self._lock = self._claim(self.target.parent / f".{self.target.name}.lock")
         try:
+            self._check_replaceable()
             self.staging.mkdir()
         except BaseException:
             self._release()
@@ -56,6 +57,19 @@ class RunFolder:
                 shutil.rmtree(self._previous)
         finally:
             self._release()
+
+    def _check_replaceable(self) -> None:
+        """The swap deletes what stands at the target: only a run folder (or a link, itself) may stand there."""
+        target = self.target
+        if target.is_symlink() or not target.exists():
+            return
+        if not target.is_dir():
+            raise MultifolioError(f"{target} is a file, not a run folder; move it, or choose another --output-dir "
+                                  "or workflow.name")
+        if any(target.iterdir()) and not (target / "manifest.json").is_file():
+            raise MultifolioError(f"{target} exists and is not a run folder (it has no manifest.json); multifolio "
+                                  "replaces only its own run folders: move it, or choose another --output-dir or "
+                                  "workflow.name")
 
     def _claim(self, path: Path) -> IO[str]:
         """The lock file, locked. A run unlinks it when done, so the lock held must be the file that is

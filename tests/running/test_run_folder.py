@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import re
 
 import pytest
 
@@ -69,9 +70,23 @@ def test_report_renders_only_the_systems_the_manifest_lists_and_follows_no_link(
     assert list(foreign.iterdir()) == [foreign / "performance.json"]
 
 
-def test_a_run_that_never_began_swaps_nothing_in(tmp_path):
+def test_a_run_that_raises_still_swaps_its_folder_in_and_lets_the_folder_go(tmp_path):
     target = tmp_path / "out" / "run"
     with pytest.raises(RuntimeError), RunFolder(target) as staging:
         assert staging.parent == target.parent and staging.name.startswith(".run.")
-        raise RuntimeError("before anything was written")
-    assert target.exists()  # the staging folder is swapped in whatever the end: the run's own outcome
+        raise RuntimeError("the run's own outcome, whatever it is, is what the folder shows")
+    assert target.is_dir() and sorted(path.name for path in target.parent.iterdir()) == ["run"]
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda path: path.write_text("notes"), "is a file, not a run folder"),
+    (lambda path: (path.mkdir(), (path / "thesis.tex").write_text("years of work")),
+     "exists and is not a run folder (it has no manifest.json)")])
+def test_what_is_not_a_run_folder_is_never_replaced(tmp_path, make, says):
+    target = tmp_path / "out" / "test_run"
+    target.parent.mkdir()
+    make(target)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with pytest.raises(MultifolioError, match=re.escape(says)):
+        run(tmp_path, "alpha")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
