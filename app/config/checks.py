@@ -53,7 +53,10 @@ def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Coll
             return check(*args)
         except ConfigError as error:
             errors.append(error)
-            return None
+        except PLUGIN_FAULTS as error:  # every system needs the data: a source that cannot be built is bad input
+            errors.append(ConfigError("data", f"data source {config.data.source!r} raised while it was checked: "
+                                              f"{type(error).__name__}: {error}"))
+        return None
 
     if config.workflow.type != "multi_portfolio_backtest":
         errors.append(ConfigError("workflow.type", f"unknown workflow {config.workflow.type!r}; "

@@ -87,7 +87,7 @@ class MarketData:
         series = {}
         for code, symbol in enumerate(bars.symbols):
             rows = slice(None) if single else np.flatnonzero(bars.codes == code)
-            arrays = {name: np.ascontiguousarray(values[rows]) for name, values in bars.prices.items()}
+            arrays = {name: values[rows] for name, values in bars.prices.items()}  # SymbolSeries makes them immutable
             where = np.arange(len(stamps), dtype=np.int64) if single else np.searchsorted(timeline_ns, stamps[rows])
             series[symbol] = SymbolSeries(symbol, where, arrays)
         return cls(timeline, series, bars.dropped)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import importlib.metadata
+from importlib.metadata import EntryPoint
 
 import pandas as pd
 import pytest
 
-from multifolio.errors import DataError
+from multifolio.config.registry import PluginRegistry
+from multifolio.errors import ConfigErrors, DataError
+from multifolio.protocols import DataSource
 from multifolio.running.run import build_container
 from tests.builders import backtest_config, checked, system_config
 
@@ -57,8 +61,6 @@ def test_tickers_are_read_as_written_never_type_guessed(ticker, tmp_path, regist
 def test_a_third_party_source_that_raises_is_a_data_error_naming_it(registry):
     from dependency_injector import providers
 
-    from multifolio.protocols import DataSource
-
     class Broken(DataSource):
         def load(self) -> pd.DataFrame:
             raise ConnectionError("the vendor is down")
@@ -71,3 +73,22 @@ def test_a_third_party_source_that_raises_is_a_data_error_naming_it(registry):
     with pytest.raises(DataError, match=r"^vendor feed: the data source Broken could not load the bars: "
                                         r"ConnectionError: the vendor is down$"):
         root.data.market()
+
+
+class RaisesWhenBuilt(DataSource):
+    def __init__(self, *, symbols: list[str]) -> None:
+        raise OSError("no credentials for the vendor")
+
+    def load(self) -> pd.DataFrame:
+        raise AssertionError("never built")
+
+
+def test_a_third_party_source_that_raises_when_built_is_a_config_error_naming_it():
+    faulty = EntryPoint("vendor", f"{__name__}:RaisesWhenBuilt", "multifolio.data_sources")
+    registry = PluginRegistry(lambda group: [*importlib.metadata.entry_points(group=group),
+                                             *([faulty] if group == faulty.group else [])])
+    document = backtest_config(system_config(), data={"source": "vendor", "symbols": ["SPY"]})
+    with pytest.raises(ConfigErrors) as caught:
+        checked(document, registry)
+    assert [str(error) for error in caught.value.errors] == [
+        "data: data source 'vendor' raised while it was checked: OSError: no credentials for the vendor"]
