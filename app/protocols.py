@@ -177,7 +177,8 @@ class DataSource(abc.ABC):
     @abc.abstractmethod
     def load(self) -> pd.DataFrame:
         """A frame with `BAR_COLUMNS` (timestamp tz-naive or all one zone); it may add a
-        `line` column (the row's line in the file) so errors can point at it."""
+        `line` column (the row's line in its file) and a `file` column (the file, when rows come
+        from several) so errors can point at them. Text timestamps are parsed file by file."""
 
     def describe(self) -> str:
         """One line for plans and manifests, e.g. the file read."""

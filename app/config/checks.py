@@ -33,6 +33,8 @@ from multifolio.errors import PLUGIN_FAULTS, ConfigError, did_you_mean
 _SCHEDULER_ADDRESS = re.compile(r"([a-z][a-z0-9+]*://)?[^\s/]+:\d+/?")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_WORKERS = 256  # processes or Dask workers multifolio starts for one run
+MAX_CAPITAL = 1e13  # currency per system: float64 still resolves a thousandth of a cent at this size
+LOT_SIZES = (1e-9, 1e9)  # a lot below a billionth or above a billion units is a typo, not an instrument
 MAX_NAME = 100  # characters of a system's name: folders nest inside output folders, paths have limits
 # the files a run writes beside its systems' folders (multifolio.reports and multifolio.running name them)
 RUN_FILES = ("manifest.json", "bars.parquet", "plotly.min.js", "combined_equity.csv", "combined_summary.json",
@@ -140,13 +142,14 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
     """One entry checked and resolved: each plugin built once to run its own checks, each indicator
     (the strategy's too) resolved to its canonical key. No spec when anything is wrong."""
     errors: list[ConfigError] = []
-    if not system.portfolio.initial_capital > 0:
+    if not 0 < system.portfolio.initial_capital <= MAX_CAPITAL:
         errors.append(ConfigError(f"{where}.portfolio.initial_capital",
-                                  f"must be > 0, was {system.portfolio.initial_capital}"))
+                                  f"must be > 0 and at most {MAX_CAPITAL:,.0f}, was {system.portfolio.initial_capital}"))
     if not system.risk.position_sizers:
         errors.append(ConfigError(f"{where}.risk.position_sizers", "expected at least one position sizer"))
-    if system.risk.lot_size < 0:
-        errors.append(ConfigError(f"{where}.risk.lot_size", f"must be ≥ 0, was {system.risk.lot_size}"))
+    if system.risk.lot_size != 0 and not LOT_SIZES[0] <= system.risk.lot_size <= LOT_SIZES[1]:
+        errors.append(ConfigError(f"{where}.risk.lot_size", f"must be 0 (any fraction) or in [{LOT_SIZES[0]:g}, "
+                                                            f"{LOT_SIZES[1]:g}], was {system.risk.lot_size}"))
     execution = system.execution
     if execution.fill_at not in FILL_AT:
         errors.append(ConfigError(f"{where}.execution.fill_at", f"unknown fill rule {execution.fill_at!r}; "

@@ -12,7 +12,8 @@ from attrs import frozen
 from multifolio.errors import PLUGIN_FAULTS, DataError, MultifolioError
 from multifolio.protocols import BAR_COLUMNS, PRICE_FIELDS
 
-_ROWS_SHOWN = 5
+_ROWS_SHOWN = 5  # bad rows named in a message
+_AWARE = r"(?:Z|[+-]\d\d:?\d\d)$"  # a time written with its UTC offset
 
 
 def immutable(array: np.ndarray) -> np.ndarray:
@@ -143,18 +144,27 @@ class CheckedBars:
     dropped: dict[str, int]  # rule → rows dropped for it (`on_invalid: drop`)
 
 
-_AWARE = r"(?:Z|[+-]\d\d:?\d\d)$"  # a time written with its UTC offset
-
-
 class _Rules:
-    """Applies the data rules: the first broken one raises, or (`drop`) every bad row is marked."""
+    """Applies the data rules: the first broken one raises, or (`drop`) every bad row is marked.
+
+    A frame with `line` and `file` columns (rows read from several files) names each bad row's file
+    and line; without them, its row number in `origin`.
+    """
 
     def __init__(self, frame: pd.DataFrame, origin: str, drop: bool) -> None:
         self._lines = frame["line"].to_numpy() if "line" in frame.columns else None
-        self._origin = origin
+        self._file_codes, files = (pd.factorize(frame["file"], sort=False) if "file" in frame.columns
+                                   else (np.zeros(len(frame), dtype=np.int64), [origin]))
+        self._files = [str(name) for name in files]
         self._drop = drop
         self.invalid = np.zeros(len(frame), dtype=bool)
         self.dropped: dict[str, int] = {}
+
+    def files(self) -> list[tuple[str, np.ndarray | None]]:
+        """(file, its rows) for each file the rows came from; the rows are None when there is one file."""
+        if len(self._files) == 1:
+            return [(self._files[0], None)]
+        return [(name, np.flatnonzero(self._file_codes == code)) for code, name in enumerate(self._files)]
 
     def check(self, mask: np.ndarray, rule: str) -> None:
         mask = np.asarray(mask, dtype=bool) & ~self.invalid  # a row is dropped for its first broken rule
@@ -165,37 +175,76 @@ class _Rules:
             self.dropped[rule] = self.dropped.get(rule, 0) + int(mask.sum())
             return
         bad = np.flatnonzero(mask)
+        in_file = bad[self._file_codes[bad] == self._file_codes[bad[0]]]  # lines are numbered per file
         label = "line" if self._lines is not None else "row"
-        numbers = self._lines[bad] if self._lines is not None else bad + 1
+        numbers = self._lines[in_file] if self._lines is not None else in_file + 1
         shown = ", ".join(str(int(n)) for n in numbers[:_ROWS_SHOWN])
-        more = f" and {len(bad) - _ROWS_SHOWN} more" if len(bad) > _ROWS_SHOWN else ""
-        raise DataError(f"{self._origin} {label}{'s' if len(bad) > 1 else ''} {shown}{more}: {rule}"
+        rest = len(bad) - min(len(in_file), _ROWS_SHOWN)
+        elsewhere = " (some in other files)" if len(in_file) < len(bad) else ""
+        more = f" and {rest} more{elsewhere}" if rest else ""
+        raise DataError(f"{self._files[self._file_codes[bad[0]]]} {label}{'s' if len(bad) > 1 else ''} {shown}"
+                        f"{more}: {rule}"
                         f"{'' if self._drop else '; fix the file, or set data.on_invalid: drop to skip such rows'}")
 
 
 def _parse_timestamps(column: pd.Series, rules: _Rules, timezone: str) -> pd.DatetimeIndex:
-    """Timestamps, refusing a mix of naive and zone-aware ones; naive ones are in `timezone` if given."""
-    if not pd.api.types.is_datetime64_any_dtype(column):
-        text = column.astype(str)
-        # the format is inferred from the first row, so a row written the other way fails to parse:
-        # only those rows are examined for a UTC offset (a regex over every row would cost more)
-        first_aware = bool(re.search(_AWARE, text.iloc[0]))
-        parsed = pd.to_datetime(text, errors="coerce", utc=first_aware)
-        failed = parsed.isna().to_numpy()
-        if failed.any():
-            other_way = np.zeros(len(text), dtype=bool)
-            other_way[failed] = text[failed].str.contains(_AWARE, regex=True).to_numpy() != first_aware
-            rules.check(other_way, "timestamps mix times with and without a UTC offset; write them all one way "
-                                   "(and set data.timezone for times without one)")
-            rules.check(failed, "timestamp is not a date/time; expected e.g. 2024-01-02 09:30:00")
-        column = parsed
-    stamps = pd.DatetimeIndex(column)
-    if timezone:
-        try:
-            stamps = stamps.tz_convert(timezone) if stamps.tz is not None else stamps.tz_localize(timezone)
-        except Exception as error:  # an unknown zone, or a time that does not exist in it (a DST gap)
-            raise DataError(f"data.timezone {timezone!r}: {error}") from None
-    return stamps
+    """Timestamps, refusing a mix of naive and zone-aware ones; naive ones are in `timezone` if given.
+
+    Text is parsed file by file: the format is inferred once per file, so files written in different
+    styles (one per symbol from different vendors, say) each read as written.
+    """
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return _in_zone(pd.DatetimeIndex(column), timezone)
+    text = column.astype(str)
+    parts = [(name, rows, _parse_text(text if rows is None else text.iloc[rows], rows, rules))
+             for name, rows in rules.files()]
+    if len(parts) == 1:
+        return _in_zone(parts[0][2], timezone)
+    aware = [name for name, _, stamps in parts if stamps.tz is not None]
+    naive = [name for name, _, stamps in parts if stamps.tz is None]
+    if aware and naive and not timezone:
+        raise DataError(f"{aware[0]} writes times with a UTC offset and {naive[0]} without; write them all one way, "
+                        "or set data.timezone to say where the times without one are")
+    nanoseconds = np.empty(len(text), dtype=np.int64)
+    for _, rows, stamps in parts:
+        # naive times are wall-clock times in data.timezone: localised there, every file meets in UTC
+        nanoseconds[rows] = (_in_zone(stamps, timezone).tz_convert("UTC") if aware else stamps).as_unit("ns").asi8
+    joined = pd.DatetimeIndex(nanoseconds.view("datetime64[ns]"))
+    return joined.tz_localize("UTC").tz_convert(timezone or "UTC") if aware else _in_zone(joined, timezone)
+
+
+def _parse_text(text: pd.Series, rows: np.ndarray | None, rules: _Rules) -> pd.DatetimeIndex:
+    """One file's times: NaT where a row does not parse, after the rules have marked (or refused) it."""
+    # the format is inferred from the first row, so a row written the other way fails to parse:
+    # only those rows are examined for a UTC offset (a regex over every row would cost more)
+    first_aware = bool(re.search(_AWARE, text.iloc[0]))
+    parsed = pd.to_datetime(text, errors="coerce", utc=first_aware)
+    failed = parsed.isna().to_numpy()
+    if failed.any():
+        other_way = np.zeros(len(text), dtype=bool)
+        other_way[failed] = text[failed].str.contains(_AWARE, regex=True).to_numpy() != first_aware
+        rules.check(_everywhere(other_way, rows, rules), "timestamps mix times with and without a UTC offset; "
+                    "write them all one way (and set data.timezone for times without one)")
+        rules.check(_everywhere(failed, rows, rules), "timestamp is not a date/time; expected e.g. 2024-01-02 09:30:00")
+    return pd.DatetimeIndex(parsed)
+
+
+def _everywhere(mask: np.ndarray, rows: np.ndarray | None, rules: _Rules) -> np.ndarray:
+    """A mask over one file's rows as a mask over every row."""
+    if rows is None:
+        return mask
+    whole = np.zeros(len(rules.invalid), dtype=bool)
+    whole[rows] = mask
+    return whole
+
+
+def _in_zone(stamps: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
+    if not timezone:
+        return stamps
+    try:
+        return stamps.tz_convert(timezone) if stamps.tz is not None else stamps.tz_localize(timezone)
+    except Exception as error:  # an unknown zone, or a time that does not exist in it (a DST gap)
+        raise DataError(f"data.timezone {timezone!r}: {error}") from None
 
 
 def check_bars(frame: pd.DataFrame, origin: str, symbols: tuple[str, ...], *, on_invalid: str = "error",

@@ -48,7 +48,8 @@ def readable(path: Path) -> Iterator[None]:
 
 def bars_from_table(table: pd.DataFrame, origin: str, symbol: str, symbols: list[str],
                     first_line: int) -> pd.DataFrame:
-    """The table's bars with `BAR_COLUMNS` and a `line` column (`first_line` for its first row).
+    """The table's bars with `BAR_COLUMNS`, a `line` column (`first_line` for its first row) and a `file`
+    column (`origin`), so a message about rows from several files names each one's file and line.
 
     Column names are matched ignoring case; the time is a `timestamp`/`datetime`/`date`
     column or the first, unnamed one. Without a `symbol` column the file holds `symbol`
@@ -81,7 +82,8 @@ def bars_from_table(table: pd.DataFrame, origin: str, symbol: str, symbols: list
         symbol_column = pd.Categorical.from_codes(np.zeros(len(table), dtype=np.int8), [symbol or symbols[0]])
     columns = {"timestamp": table[time_column], "symbol": symbol_column,
                **{name: table[by_lower[name]] for name in PRICE_FIELDS},
-               "line": table.index.to_numpy() + first_line}
+               "line": table.index.to_numpy() + first_line,
+               "file": pd.Categorical.from_codes(np.zeros(len(table), dtype=np.int8), [origin])}
     return pd.DataFrame({name: _values(column) for name, column in columns.items()}, copy=False)
 
 

@@ -61,7 +61,7 @@ def test_all_errors_of_a_file_are_reported_together(registry):
     assert errors_of(document, registry) == ["data.symbols: expected a list, found a string"]
     document["data"]["symbols"] = ["SPY"]
     assert errors_of(document, registry) == [
-        "trading_systems[0].portfolio.initial_capital: must be > 0, was 0.0",
+        "trading_systems[0].portfolio.initial_capital: must be > 0 and at most 10,000,000,000,000, was 0.0",
         "trading_systems[0].strategy.parameters.slow_period: must be greater than fast_period (30), was 10",
         "trading_systems[1].name: 'Alpha' is already used by trading_systems[0] (names must differ ignoring "
         "case: they become folder names)",

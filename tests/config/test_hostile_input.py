@@ -99,6 +99,12 @@ def test_a_name_that_cannot_be_a_systems_folder_is_refused_at_validation(name, e
     ("execution_engine", {"type": "processes", "workers": 1000}, "execution_engine.workers: must be in [1, 256]"),
     ("trading_systems__0__indicators", ["SMA_1000000"],
      "trading_systems[0].indicators[0].period: must be in [2, 100,000] (TA-Lib's range), was 1000000"),
+    ("trading_systems__0__risk__lot_size", 1e-300, "trading_systems[0].risk.lot_size: must be 0 (any fraction) or "
+                                                   "in [1e-09, 1e+09], was 1e-300"),
+    ("trading_systems__0__risk__lot_size", 1e12, "trading_systems[0].risk.lot_size: must be 0 (any fraction) or "
+                                                 "in [1e-09, 1e+09], was 1000000000000.0"),
+    ("trading_systems__0__portfolio__initial_capital", 1e300, "trading_systems[0].portfolio.initial_capital: must "
+                                                              "be > 0 and at most 10,000,000,000,000, was 1e+300"),
 ])
 def test_every_number_that_sizes_work_is_bounded_and_the_bound_named(path, value, expected, registry, tmp_path):
     config = tmp_path / "config.yaml"

@@ -153,10 +153,10 @@ def test_errors_of_expanded_systems_point_at_the_entry_written_in_the_file(regis
     sweep = swept_entry({"strategy.parameters.fast_period": [1, 5, 8]}, capital=0)
     late = system_config("late", capital=-1)
     assert errors_of(backtest_config(system_config("first"), sweep, late), registry) == [
-        "trading_systems[1].portfolio.initial_capital: must be > 0, was 0.0",
+        "trading_systems[1].portfolio.initial_capital: must be > 0 and at most 10,000,000,000,000, was 0.0",
         "trading_systems[1].strategy.parameters.fast_period: must be ≥ 2, was 1 (in the sweep's system "
         "sma.fast_period-1)",
-        "trading_systems[2].portfolio.initial_capital: must be > 0, was -1.0"]
+        "trading_systems[2].portfolio.initial_capital: must be > 0 and at most 10,000,000,000,000, was -1.0"]
     clash = system_config("sma.fast_period-5")
     assert errors_of(backtest_config(swept_entry({"strategy.parameters.fast_period": [5]}), clash), registry) == [
         "trading_systems[1].name: 'sma.fast_period-5' is already used by trading_systems[0] (names must differ "

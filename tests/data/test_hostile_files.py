@@ -92,3 +92,60 @@ def test_a_third_party_source_that_raises_when_built_is_a_config_error_naming_it
         checked(document, registry)
     assert [str(error) for error in caught.value.errors] == [
         "data: data source 'vendor' raised while it was checked: OSError: no credentials for the vendor"]
+
+
+MINUTES = ["09:30", "09:31", "09:32"]
+STYLES = {  # a style of writing 2024-01-02 at a time of day, as different vendors do
+    "ISO with a space": lambda time: f"2024-01-02 {time}:00",
+    "ISO with a T": lambda time: f"2024-01-02T{time}",
+    "US month first": lambda time: f"01/02/2024 {time}",
+    "day name and month name": lambda time: f"Tue 2 Jan 2024 {time}",
+}
+
+
+def per_symbol_files(folder, styles, suffix=".csv"):
+    """One file per symbol, AAA written in the first style, BBB in the second, …; the same three minutes."""
+    symbols = [f"{letter * 3}" for letter in "ABCD"[:len(styles)]]
+    for symbol, style in zip(symbols, styles):
+        rows = [f"{style(time)},10,11,9,10.5,100\n" for time in MINUTES]
+        (folder / f"{symbol}{suffix}").write_text("timestamp,open,high,low,close,volume\n" + "".join(rows))
+    return folder / f"{{symbol}}{suffix}", tuple(symbols)
+
+
+@pytest.mark.parametrize("second", sorted(set(STYLES) - {"ISO with a space"}))
+def test_per_symbol_files_written_in_different_styles_read_as_one_timeline(second, tmp_path, registry):
+    path, symbols = per_symbol_files(tmp_path, [STYLES["ISO with a space"], STYLES[second]])
+    bars = market(path, registry, symbols)
+    assert list(bars.timestamps) == [pd.Timestamp(f"2024-01-02 {time}") for time in MINUTES]
+    assert all(len(bars.series[symbol]) == len(MINUTES) for symbol in symbols)
+
+
+def test_four_styles_at_once_read_as_one_timeline(tmp_path, registry):
+    path, symbols = per_symbol_files(tmp_path, list(STYLES.values()))
+    assert len(market(path, registry, symbols).timestamps) == len(MINUTES)
+
+
+def test_a_bad_row_in_one_of_several_files_is_named_by_that_file_and_its_line(tmp_path, registry):
+    path, symbols = per_symbol_files(tmp_path, [STYLES["ISO with a space"], STYLES["US month first"]])
+    lines = (tmp_path / "BBB.csv").read_text().splitlines(keepends=True)
+    lines[2] = lines[2].replace("01/02/2024", "2024-13-45")
+    (tmp_path / "BBB.csv").write_text("".join(lines))
+    with pytest.raises(DataError) as caught:
+        market(path, registry, symbols)
+    assert str(caught.value).startswith(f"{tmp_path / 'BBB.csv'} line 3: timestamp is not a date/time"), caught.value
+
+
+def test_files_with_and_without_a_utc_offset_need_data_timezone(tmp_path, registry):
+    offset = lambda time: f"2024-01-02T{time}:00-05:00"  # noqa: E731 - one more style, with a UTC offset
+    path, symbols = per_symbol_files(tmp_path, [STYLES["ISO with a space"], offset])
+    with pytest.raises(DataError) as caught:
+        market(path, registry, symbols)
+    assert str(caught.value) == (f"{tmp_path / 'BBB.csv'} writes times with a UTC offset and {tmp_path / 'AAA.csv'} "
+                                 "without; write them all one way, or set data.timezone to say where the times "
+                                 "without one are")
+    document = backtest_config(system_config(), data={"source": "csv", "symbols": list(symbols),
+                                                      "file_path": str(path), "timezone": "America/New_York"})
+    bars = build_container(checked(document, registry), registry).data.market()
+    # 09:30 in New York (AAA, naive) is 09:30-05:00 (BBB): one timeline of three bars, in New York time
+    assert list(bars.timestamps) == [pd.Timestamp(f"2024-01-02 {time}", tz="America/New_York") for time in MINUTES]
+    assert all(len(bars.series[symbol]) == len(MINUTES) for symbol in symbols)

@@ -86,9 +86,9 @@ def test_a_number_yaml_reads_as_a_string_is_converted(tmp_path):
     ({"trading_systems__1__portfolio__initial_capital": "much"},
      "trading_systems[1].portfolio.initial_capital: expected a number, found 'much'"),
     ({"trading_systems__1__portfolio__initial_capital": -5},
-     "trading_systems[1].portfolio.initial_capital: must be > 0, was -5.0"),
+     "trading_systems[1].portfolio.initial_capital: must be > 0 and at most 10,000,000,000,000, was -5.0"),
     ({"trading_systems__0__portfolio__initial_capital": 0},
-     "trading_systems[0].portfolio.initial_capital: must be > 0, was 0.0"),
+     "trading_systems[0].portfolio.initial_capital: must be > 0 and at most 10,000,000,000,000, was 0.0"),
     ({"trading_systems__0__risk__position_sizers": [{"type": "percentage", "size": 1.5}]},
      "trading_systems[0].risk.position_sizers[0].size: must be a fraction of equity in (0, 1], was 1.5"),
     ({"trading_systems__0__risk__position_sizers": [{"type": "percentage", "size": 0}]},
@@ -127,7 +127,7 @@ def test_every_error_of_a_file_is_reported_at_once(tmp_path):
         trading_systems__0__portfolio__initial_capital=0, trading_systems__1__name="Alpha",
         trading_systems__1__strategy={"type": "momentun"}))
     assert errors == [
-        "trading_systems[0].portfolio.initial_capital: must be > 0, was 0.0",
+        "trading_systems[0].portfolio.initial_capital: must be > 0 and at most 10,000,000,000,000, was 0.0",
         "trading_systems[1].name: 'Alpha' is already used by trading_systems[0] (names must differ ignoring "
         "case: they become folder names)",
         "trading_systems[1].strategy.type: unknown strategy 'momentun'; known: buy_and_hold, mean_reversion, "
