@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import abc
 import enum
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -24,8 +25,12 @@ __all__ = [
     "DataError",
     "DataSource",
     "Direction",
+    "Exit",
+    "ExitOrder",
+    "HeldPosition",
     "Indicator",
     "IndicatorValues",
+    "OrderType",
     "PositionSizer",
     "RiskContext",
     "RiskLimit",
@@ -129,6 +134,76 @@ class RiskContext:
     equity: float  # cash + positions marked at this bar's closes
     position: float  # current signed quantity of `symbol`
     gross_exposure_other: float  # Σ |quantity| × price of every other symbol held
+
+
+class OrderType(enum.Enum):
+    """How an order fills on a bar (the README's fill table gives each rule)."""
+
+    MARKET = "market"  # at the next open (or this close, with `fill_at: close`)
+    LIMIT = "limit"  # at its limit or better
+    STOP = "stop"  # once the price reaches its stop: at the stop, or at the open if the bar gaps through it
+    STOP_LIMIT = "stop_limit"  # once the price reaches its stop: a limit order at its limit
+
+
+@frozen
+class ExitOrder:
+    """The order an exit wants standing for the position it protects."""
+
+    type: OrderType  # STOP or LIMIT at `price`, or MARKET: close at the next fill
+    price: float = math.nan
+
+    @classmethod
+    def stop(cls, price: float) -> ExitOrder:
+        return cls(OrderType.STOP, float(price))
+
+    @classmethod
+    def limit(cls, price: float) -> ExitOrder:
+        return cls(OrderType.LIMIT, float(price))
+
+    @classmethod
+    def market(cls) -> ExitOrder:
+        return cls(OrderType.MARKET)
+
+
+@frozen
+class HeldPosition:
+    """What an exit knows of the position it protects: at the entry's fill, then at each close of its symbol."""
+
+    symbol: str
+    quantity: float  # signed: > 0 long, < 0 short; what the exit closes
+    entry_price: float  # the fill price
+    close: float  # the last close (the entry price at the fill)
+    highest_close: float  # since the entry, the entry price counted as a close
+    lowest_close: float
+    bars_held: int  # the trade's bars_held if an order placed now filled at the next fill
+
+    @property
+    def side(self) -> int:
+        return 1 if self.quantity > 0 else -1
+
+
+class Exit(abc.ABC):
+    """Closes a position: a leg of the bracket attached to each entry (`risk.exits`).
+
+    The legs of one entry cancel each other: the first to fill closes the position. A
+    stop never loosens: a long's stop only rises, a short's only falls. Constructor
+    keywords are the YAML keys beside `type`.
+    """
+
+    #: `exit_reason` in trades.csv, and the `cause` of the orders this exit places.
+    reason: ClassVar[str] = "exit"
+    #: True: asked again after every close of the symbol while the position is open (trailing
+    #: stops, time exits); False: asked once, when the entry fills.
+    trails: ClassVar[bool] = False
+
+    def indicators(self) -> Sequence[str]:
+        """Indicator specs this exit reads (`"ATR_14"`), computed in the shared cache."""
+        return ()
+
+    @abc.abstractmethod
+    def order(self, position: HeldPosition, values: IndicatorValues) -> ExitOrder | None:
+        """The exit order wanted now, or None for none. `values` reads the symbol's last closed bar
+        (at the entry's fill: the bar before it, never the bar being filled)."""
 
 
 class PositionSizer(abc.ABC):

@@ -30,6 +30,7 @@ class TradingSystem(containers.DeclarativeContainer):
     sizers = providers.Singleton(PluginRegistry.build_all, plugins, PluginKind.SIZER,
                                  spec.provided.risk.position_sizers)
     limits = providers.Singleton(PluginRegistry.build_all, plugins, PluginKind.RISK_LIMIT, spec.provided.risk.limits)
+    exits = providers.Singleton(PluginRegistry.build_all, plugins, PluginKind.EXIT, spec.provided.risk.exits)
     slippage = providers.Singleton(PluginRegistry.build, plugins, PluginKind.SLIPPAGE, spec.provided.execution.slippage)
     commission = providers.Singleton(PluginRegistry.build, plugins, PluginKind.COMMISSION,
                                      spec.provided.execution.commission)
@@ -42,11 +43,13 @@ class TradingSystem(containers.DeclarativeContainer):
                                           system_name=spec.provided.name)
     portfolio = providers.Singleton(Portfolio, market=data.market,
                                     namespace=spec.provided.namespace, initial_capital=spec.provided.initial_capital)
-    risk = providers.Singleton(RiskManager, signals=signals, portfolio=portfolio, sizers=sizers, limits=limits,
-                               lot_size=spec.provided.risk.lot_size)
     execution = providers.Singleton(ExecutionSimulator, signals=signals, market=data.market, portfolio=portfolio,
-                                    slippage=slippage, commission=commission, fill_at=spec.provided.execution.fill_at,
+                                    slippage=slippage, commission=commission, indicators=indicators,
+                                    system_name=spec.provided.name, fill_at=spec.provided.execution.fill_at,
                                     close_at_end=spec.provided.portfolio.close_at_end)
+    risk = providers.Singleton(RiskManager, signals=signals, portfolio=portfolio, book=execution, market=data.market,
+                               sizers=sizers, limits=limits, lot_size=spec.provided.risk.lot_size, exits=exits,
+                               entry=spec.provided.execution.entry)
     order_log = providers.Singleton(OrderLog, timeline=data.market.provided.timestamps)
 
     bus = providers.Resource(connect_bus, signals=signals, strategy=strategy_runner, risk=risk,

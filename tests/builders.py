@@ -38,14 +38,17 @@ def bars_from_closes(closes: Iterable[float], symbol: str = "SPY", **kwargs: Any
 def system_config(name: str = "alpha", *, capital: float = 10_000, strategy: Mapping | None = None,
                   sizers: Sequence[Mapping] = ({"type": "fixed", "size": 10},), limits: Sequence[Mapping] = (),
                   execution: Mapping | None = None, indicators: Sequence[Any] = (),
-                  namespace: str | None = None, **portfolio: Any) -> dict[str, Any]:
+                  namespace: str | None = None, exits: Sequence[Mapping] = (), **portfolio: Any) -> dict[str, Any]:
     """One `trading_systems` entry as the YAML would give it."""
+    risk = {"position_sizers": [dict(s) for s in sizers], "limits": [dict(s) for s in limits]}
+    if exits:
+        risk["exits"] = [dict(e) for e in exits]
     return {
         "name": name,
         "portfolio": {"initial_capital": capital, "namespace": namespace or name, **portfolio},
         "indicators": list(indicators),
         "strategy": dict(strategy or {"type": "buy_and_hold"}),
-        "risk": {"position_sizers": [dict(s) for s in sizers], "limits": [dict(s) for s in limits]},
+        "risk": risk,
         "execution": dict(execution or {}),
     }
 

@@ -14,14 +14,17 @@ from multifolio.config.model import (
     FILL_AT,
     ON_INVALID,
     BacktestConfig,
+    EntryConfig,
     ExecutionEngineConfig,
     TradingSystemConfig,
 )
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.config.spec import (
+    EntrySpec,
     ExecutionSpec,
     IndicatorRequest,
     IndicatorSpec,
+    ENTRY_TYPES,
     PluginSpec,
     PortfolioSpec,
     RiskSpec,
@@ -34,7 +37,8 @@ _SCHEDULER_ADDRESS = re.compile(r"([a-z][a-z0-9+]*://)?[^\s/]+:\d+/?")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_WORKERS = 256  # processes or Dask workers multifolio starts for one run
 MAX_CAPITAL = 1e13  # currency per system: float64 still resolves a thousandth of a cent at this size
-LOT_SIZES = (1e-9, 1e9)  # a lot below a billionth or above a billion units is a typo, not an instrument
+LOT_SIZES = (1e-9, 1e9)
+MAX_VALID_BARS = 10_000_000  # as many bars as a run may have  # a lot below a billionth or above a billion units is a typo, not an instrument
 MAX_NAME = 100  # characters of a system's name: folders nest inside output folders, paths have limits
 # the files a run writes beside its systems' folders (multifolio.reports and multifolio.running name them)
 RUN_FILES = ("manifest.json", "bars.parquet", "plotly.min.js", "combined_equity.csv", "combined_summary.json",
@@ -156,6 +160,7 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
                                   f"{did_you_mean(execution.fill_at, FILL_AT)}"))
     if execution.slippage is not None and execution.slippage_bps is not None:
         errors.append(ConfigError(f"{where}.execution", "give either slippage_bps or slippage, not both"))
+    errors += _entry_errors(execution.entry, f"{where}.execution.entry")
 
     faults: list[str] = []  # plugin code that raised while being checked: this system fails, the others run
 
@@ -182,6 +187,8 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
                    for i, spec in enumerate(system.risk.position_sizers))
     limits = tuple(checked(PluginKind.RISK_LIMIT, spec, f"{where}.risk.limits[{i}]")[0]
                    for i, spec in enumerate(system.risk.limits))
+    exits = tuple(checked(PluginKind.EXIT, spec, f"{where}.risk.exits[{i}]")
+                  for i, spec in enumerate(system.risk.exits))
     slippage = checked(PluginKind.SLIPPAGE, execution.slippage_spec(), f"{where}.execution.slippage")[0]
     commission = checked(PluginKind.COMMISSION, execution.commission_spec(), f"{where}.execution.commission")[0]
 
@@ -191,7 +198,7 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
         try:
             spec = resolve_indicator(request, registry, path)
         except ConfigError as error:
-            errors.append(ConfigError(error.path, f"the strategy asks for indicator {asked!r}: {error.message}")
+            errors.append(ConfigError(error.path, f"asks for indicator {asked!r}: {error.message}")
                           if asked else error)
             return
         except PLUGIN_FAULTS:
@@ -201,18 +208,38 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
 
     for index, request in enumerate(system.indicators):
         resolved(request, f"{where}.indicators[{index}]")
-    try:
-        asked = [str(text) for text in built.indicators()] if built is not None else []
-    except PLUGIN_FAULTS:
-        fault(f"the indicators() of strategy {strategy.type!r}")
-        asked = []
-    for text in asked:
-        resolved(text, f"{where}.strategy", asked=text)
+    readers = [(f"strategy {strategy.type!r}", built, f"{where}.strategy")]
+    readers += [(f"exit {spec.type!r}", exit_, f"{where}.risk.exits[{i}]") for i, (spec, exit_) in enumerate(exits)]
+    for reader, plugin, path in readers:
+        try:
+            asked = [str(text) for text in plugin.indicators()] if plugin is not None else []
+        except PLUGIN_FAULTS:
+            fault(f"the indicators() of {reader}")
+            asked = []
+        for text in asked:
+            resolved(text, path, asked=text)
     if errors:
         return None, errors
     return SystemSpec(
         name=system.name,
         portfolio=PortfolioSpec(system.portfolio.initial_capital, system.namespace, system.portfolio.close_at_end),
-        strategy=strategy, risk=RiskSpec(sizers, limits, system.risk.lot_size),
-        execution=ExecutionSpec(slippage, commission, execution.fill_at),
+        strategy=strategy, risk=RiskSpec(sizers, limits, system.risk.lot_size, tuple(spec for spec, _ in exits)),
+        execution=ExecutionSpec(slippage, commission, execution.fill_at,
+                                EntrySpec(execution.entry.type, execution.entry.offset_bps, execution.entry.valid_bars)),
         indicators=tuple(indicators.values()), swept=system.swept, fault="\n".join(faults)), []
+
+
+def _entry_errors(entry: EntryConfig, where: str) -> list[ConfigError]:
+    errors = []
+    if entry.type not in ENTRY_TYPES:
+        errors.append(ConfigError(f"{where}.type", f"unknown entry {entry.type!r}; {did_you_mean(entry.type, ENTRY_TYPES)}"))
+    elif entry.type == "market" and (entry.offset_bps or entry.valid_bars is not None):
+        errors.append(ConfigError(where, "offset_bps and valid_bars belong to limit and stop entries; a market entry "
+                                         "fills at the next fill whatever the price"))
+    if not 0 <= entry.offset_bps < 10_000:
+        errors.append(ConfigError(f"{where}.offset_bps", f"must be in [0, 10000) (basis points from the signal's "
+                                                         f"close), was {entry.offset_bps}"))
+    if entry.valid_bars is not None and not 1 <= entry.valid_bars <= MAX_VALID_BARS:
+        errors.append(ConfigError(f"{where}.valid_bars", f"must be in [1, {MAX_VALID_BARS:,}] bars, or left out "
+                                                         f"(until cancelled), was {entry.valid_bars}"))
+    return errors

@@ -78,6 +78,16 @@ class RiskConfig:
     position_sizers: list[PluginSpec]
     limits: list[PluginSpec] = Factory(list)
     lot_size: float = 1.0  # quantities are whole multiples of this; 0 allows any fraction
+    exits: list[PluginSpec] = Factory(list)  # the bracket attached to every entry
+
+
+@define(frozen=True)
+class EntryConfig:
+    """`execution.entry`: how a strategy's entries go to the market."""
+
+    type: str = "market"  # or "limit", "stop": `offset_bps` from the signal's close
+    offset_bps: float = 0.0
+    valid_bars: int | None = None  # bars of the symbol the order stands for; none: until cancelled
 
 
 @define(frozen=True)
@@ -88,6 +98,7 @@ class ExecutionConfig:
     slippage: PluginSpec | None = None
     commission: PluginSpec | None = None  # a number is shorthand for `{type: per_share, rate: N}`
     fill_at: str = "next_open"
+    entry: EntryConfig = Factory(EntryConfig)
 
     def slippage_spec(self) -> PluginSpec:
         if self.slippage is not None:

@@ -14,6 +14,7 @@ from multifolio.errors import ConfigError, did_you_mean
 from multifolio.protocols import (
     CommissionModel,
     DataSource,
+    Exit,
     Indicator,
     PositionSizer,
     RiskLimit,
@@ -29,6 +30,7 @@ class PluginKind(enum.Enum):
     INDICATOR = ("multifolio.indicators", Indicator, "indicator")
     SIZER = ("multifolio.sizers", PositionSizer, "position sizer")
     RISK_LIMIT = ("multifolio.risk_limits", RiskLimit, "risk limit")
+    EXIT = ("multifolio.exits", Exit, "exit")
     SLIPPAGE = ("multifolio.slippage", SlippageModel, "slippage model")
     COMMISSION = ("multifolio.commissions", CommissionModel, "commission model")
     DATA_SOURCE = ("multifolio.data_sources", DataSource, "data source")

@@ -12,6 +12,7 @@ from multifolio.config.model import (
     EXECUTORS,
     BacktestConfig,
     DataConfig,
+    EntryConfig,
     ExecutionConfig,
     ExecutionEngineConfig,
     ReportingConfig,
@@ -21,7 +22,7 @@ from multifolio.config.model import (
     written_keys,
 )
 from multifolio.config.registry import PluginKind, PluginRegistry
-from multifolio.config.spec import IndicatorRequest, PluginSpec
+from multifolio.config.spec import ENTRY_TYPES, IndicatorRequest, PluginSpec
 
 # where a plugin is named: (class, field) → the kind whose registered names are allowed
 _PLUGIN_FIELDS = {
@@ -29,11 +30,12 @@ _PLUGIN_FIELDS = {
     (StrategyConfig, "type"): PluginKind.STRATEGY,
     (RiskConfig, "position_sizers"): PluginKind.SIZER,
     (RiskConfig, "limits"): PluginKind.RISK_LIMIT,
+    (RiskConfig, "exits"): PluginKind.EXIT,
     (ExecutionConfig, "slippage"): PluginKind.SLIPPAGE,
     (ExecutionConfig, "commission"): PluginKind.COMMISSION,
 }
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean"}
-_CHOICES = {(ExecutionEngineConfig, "type"): list(EXECUTORS)}
+_CHOICES = {(ExecutionEngineConfig, "type"): list(EXECUTORS), (EntryConfig, "type"): list(ENTRY_TYPES)}
 # what a trading_systems entry may carry that multifolio.config.sweep expands before the model sees it
 _SWEEP_KEYS = {
     "sweep": {"type": "object", "description": "dotted key path in this entry → values to try",

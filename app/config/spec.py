@@ -17,6 +17,7 @@ from attrs import Factory, field, frozen
 
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.errors import ConfigError
+from multifolio.protocols import OrderType
 
 # Specs compare by value but are never hashed (`hash=False`): their parameters are dicts, as the
 # plugins take them. Frozen means no attribute is reassigned; nobody changes a spec's dicts either.
@@ -100,20 +101,47 @@ class PortfolioSpec:
 
 @frozen(hash=False)
 class RiskSpec:
-    """How big positions are, what caps them, and their lot size (0: any fraction)."""
+    """How big positions are, what caps them, their lot size (0: any fraction), and the exits attached
+    to every entry."""
 
     position_sizers: tuple[PluginSpec, ...]
     limits: tuple[PluginSpec, ...] = ()
     lot_size: float = 1.0
+    exits: tuple[PluginSpec, ...] = ()
+
+
+ENTRY_TYPES = ("market", "limit", "stop")
+
+
+@frozen(hash=False)
+class EntrySpec:
+    """How a strategy's entries go to the market: at market, or as a limit (below the signal's close for a
+    buy) or stop order (above it for a buy) `offset_bps` away, standing `valid_bars` bars (None: until
+    cancelled, or replaced by the next signal)."""
+
+    type: str = "market"
+    offset_bps: float = 0.0
+    valid_bars: int | None = None
+
+    def order_prices(self, close: float, buys: bool) -> dict[str, Any]:
+        """The order's type, price and time in force for an entry signalled at `close`."""
+        offset = self.offset_bps / 10_000
+        time_in_force = "gtc" if self.valid_bars is None else self.valid_bars
+        if self.type == OrderType.LIMIT.value:
+            return {"type": OrderType.LIMIT, "limit": close * (1 - offset if buys else 1 + offset),
+                    "time_in_force": time_in_force}
+        return {"type": OrderType.STOP, "stop": close * (1 + offset if buys else 1 - offset),
+                "time_in_force": time_in_force}
 
 
 @frozen(hash=False)
 class ExecutionSpec:
-    """Simulated fills: slippage and commission models, and when market orders fill."""
+    """Simulated fills: slippage and commission models, when market orders fill, how entries are placed."""
 
     slippage: PluginSpec
     commission: PluginSpec
     fill_at: str = "next_open"
+    entry: EntrySpec = Factory(EntrySpec)
 
 
 @frozen(hash=False)
@@ -160,6 +188,7 @@ class SystemSpec:
         named = [(PluginKind.STRATEGY, self.strategy.type)]
         named += [(PluginKind.SIZER, spec.type) for spec in self.risk.position_sizers]
         named += [(PluginKind.RISK_LIMIT, spec.type) for spec in self.risk.limits]
+        named += [(PluginKind.EXIT, spec.type) for spec in self.risk.exits]
         named += [(PluginKind.SLIPPAGE, self.execution.slippage.type),
                   (PluginKind.COMMISSION, self.execution.commission.type)]
         named += [(PluginKind.INDICATOR, spec.type) for spec in self.indicators]

@@ -94,6 +94,7 @@ def _build_converter() -> cattrs.Converter:
 
     converter.register_structure_hook(PluginSpec | None, optional_spec)
     converter.register_structure_hook(float | None, lambda v, _: None if v is None else coerce_scalar(v, float, ""))
+    converter.register_structure_hook(int | None, lambda v, _: None if v is None else coerce_scalar(v, int, ""))
 
     def data_config(value: Any, _: Any) -> DataConfig:
         if not isinstance(value, Mapping):

@@ -6,13 +6,18 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 from attrs import frozen
 
-from multifolio.protocols import BarClosed, Direction
+from multifolio.protocols import BarClosed, Direction, Exit, OrderType
 
-__all__ = ["BarClosed", "DataEnded", "Direction", "OrderCancelled", "OrderFilled", "OrderRejected",
-           "OrderSubmitted", "SignalGenerated"]
+__all__ = ["BarClosed", "DataEnded", "Direction", "OrderCancelled", "OrderFilled", "OrderModified",
+           "OrderRejected", "OrderSubmitted", "OrderTriggered", "SignalGenerated"]
+
+GTC = "gtc"  # time in force: good till cancelled
+DAY = "day"  # until the last bar of the day it was placed on
 
 
 @frozen(slots=True)
@@ -29,16 +34,23 @@ class SignalGenerated:
 
 @frozen(slots=True)
 class OrderSubmitted:
-    """Risk approved a market order; it fills at the next bar's open (or this close)."""
+    """An order goes to the simulated broker: approved by risk (from a signal), or placed by an exit."""
 
     namespace: str
     timestamp: pd.Timestamp
-    index: int
+    index: int  # the bar at whose close (or, for an exit, in which) it was placed
     order_id: int
     symbol: str
     quantity: float  # signed: + buy, - sell
     requested: float  # what the sizer asked for before the limits, signed
     reason: str  # why it differs from `requested` ("" when it does not)
+    type: OrderType = OrderType.MARKET
+    limit: float = math.nan
+    stop: float = math.nan
+    time_in_force: str | int = GTC  # GTC, DAY, or a number of the symbol's bars
+    cause: str = "signal"  # what placed it: "signal", or the exit's reason ("stop_loss", ...)
+    parent: int = 0  # the entry order an exit belongs to (0: none)
+    exits: tuple[Exit, ...] = ()  # the bracket attached when it fills
 
 
 @frozen(slots=True)
@@ -67,18 +79,43 @@ class OrderFilled:
     price: float  # after slippage
     commission: float  # currency, ≥ 0
     slippage: float  # currency paid to slippage on this fill, ≥ 0
+    cause: str = "signal"  # the order's cause: a closing fill's is the trade's exit_reason
+
+
+@frozen(slots=True)
+class OrderTriggered:
+    """A stop-limit order's stop was reached: from now on it is a limit order."""
+
+    namespace: str
+    timestamp: pd.Timestamp
+    index: int
+    order_id: int
+
+
+@frozen(slots=True)
+class OrderModified:
+    """A standing stop moved (a trailing stop following the price)."""
+
+    namespace: str
+    timestamp: pd.Timestamp
+    index: int
+    order_id: int
+    stop: float
 
 
 @frozen(slots=True)
 class OrderCancelled:
-    """An order that never filled: the data ended (or its symbol never traded again)."""
+    """An order that will never fill: cancelled (a newer signal, its bracket's other leg filled, the
+    position it protected closed, the data ended) or expired (its time in force ran out)."""
 
     namespace: str
     timestamp: pd.Timestamp
+    index: int
     order_id: int
     symbol: str
     quantity: float
     reason: str
+    status: str = "cancelled"  # or "expired"
 
 
 @frozen(slots=True)

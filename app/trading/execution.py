@@ -1,29 +1,100 @@
-"""The simulated broker of one system: market orders filled on real bars only (one per system)."""
+"""The simulated broker of one system: an order book filled on real bars only (one per system).
+
+Fill rules on an OHLC bar (the README's fill table; tests/trading/test_fills.py checks each):
+- market: at the open of the symbol's next bar (`fill_at: close`: at the close it was placed at);
+- limit: at the open if the open is at the limit or better, else at the limit if the bar reaches it;
+- stop: at the open if the bar gaps through the stop, else at the stop if the bar reaches it;
+- stop-limit: the stop is reached as for a stop; then it is a limit order. In the bar that reached the
+  stop during the session it fills as backtrader fills it: at the stop when the limit is at the stop or
+  beyond, else at the limit when the close is beyond the limit and the bar fell (a buy) or rose (a sell)
+  after its extreme; from the next bar on, as a limit order;
+- within one bar the open comes first, then stops, then limits: a bar whose range holds both a stop
+  and a target fills the stop (the cautious assumption), and the target is cancelled with it;
+- an entry's exits are live from the fill on: within the rest of that bar they fill from the entry's
+  price (a stop already passed at the entry fills there at once).
+A limit fill's slippage never takes it past its limit.
+"""
 
 from __future__ import annotations
 
-import pandas as pd
+import itertools
+import math
 
+from attrs import define
+
+from multifolio.data.indicators import SystemIndicators
 from multifolio.data.market import MarketData
-from multifolio.protocols import CommissionModel, SlippageModel
-from multifolio.trading.events import DataEnded, OrderCancelled, OrderFilled, OrderSubmitted
+from multifolio.protocols import CommissionModel, Exit, ExitOrder, HeldPosition, OrderType, SlippageModel
+from multifolio.trading.events import (
+    DAY,
+    GTC,
+    DataEnded,
+    OrderCancelled,
+    OrderFilled,
+    OrderModified,
+    OrderSubmitted,
+    OrderTriggered,
+)
 from multifolio.trading.outputs import checked_number
 from multifolio.trading.portfolio import Portfolio
 from multifolio.trading.signals import SystemSignals
+from multifolio.trading.strategy import BarValues
 
 NEXT_OPEN, CLOSE = "next_open", "close"
+MARKET, LIMIT, STOP, STOP_LIMIT = OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT
+
+
+@define(slots=True, eq=False)
+class Order:
+    """A live order in the book."""
+
+    order_id: int
+    symbol: str
+    quantity: float  # signed: + buy, - sell
+    type: OrderType
+    limit: float
+    stop: float
+    placed: int  # the timeline index it was placed at: it fills from the next bar (exits: from `live_from`)
+    last_bar: int  # the last bar of its symbol (the symbol's own bar number) it may fill on; -1: no limit
+    day: object  # the calendar day a DAY order lives on (None otherwise)
+    cause: str
+    parent: int
+    exits: tuple[Exit, ...]
+    triggered: bool = False  # a stop-limit whose stop was reached
+    live_from: float = math.nan  # an exit placed inside a bar: the price the bar had reached (the entry's)
+
+    @property
+    def buys(self) -> bool:
+        return self.quantity > 0
+
+    @property
+    def is_stop(self) -> bool:
+        """Waits for a stop (so it goes before limits within a bar)."""
+        return self.type is STOP or (self.type is STOP_LIMIT and not self.triggered)
+
+
+@define(slots=True, eq=False)
+class Bracket:
+    """An entry's exits: what they protect and the order each one has standing."""
+
+    symbol: str
+    entry_id: int
+    quantity: float  # signed: the units the entry opened
+    entry_price: float
+    entry_bar: int  # the symbol's own bar number of the entry fill
+    highest_close: float
+    lowest_close: float
+    legs: list[tuple[Exit, Order | None]]
 
 
 class ExecutionSimulator:
-    """Receives `order_submitted` and `data_ended`; sends `order_filled` and `order_cancelled`.
-
-    An order submitted at bar t's close fills at the open of its symbol's next bar
-    (`fill_at: next_open`), or at bar t's own close (`fill_at: close`, opt-in).
-    """
+    """Receives `order_submitted` and `data_ended`; sends `order_filled`, `order_triggered` and
+    `order_cancelled`. Its live orders are the system's book. The runner calls `fill_due` before a
+    bar's close while orders are live, and `after_close` after it while exits trail."""
 
     def __init__(self, *, signals: SystemSignals, market: MarketData, portfolio: Portfolio,
-                 slippage: SlippageModel, commission: CommissionModel, fill_at: str = NEXT_OPEN,
-                 close_at_end: bool = False) -> None:
+                 slippage: SlippageModel, commission: CommissionModel, indicators: SystemIndicators,
+                 system_name: str = "", fill_at: str = NEXT_OPEN, close_at_end: bool = False) -> None:
         self._signals = signals
         self._market = market
         self._portfolio = portfolio
@@ -31,47 +102,287 @@ class ExecutionSimulator:
         self._commission = commission
         self._fill_at = fill_at
         self._close_at_end = close_at_end
-        self.pending: list[OrderSubmitted] = []
+        self._ids = itertools.count(1)
+        self._live: dict[str, list[Order]] = {}  # symbol → its live orders, oldest first
+        self._brackets: dict[str, list[Bracket]] = {}  # symbol → the entries with exits standing
+        self.trailing: set[str] = set()  # symbols whose brackets have an exit asked at every close
+        self._values = {symbol: BarValues(indicators.arrays(symbol), f"an exit of system {system_name!r}")
+                        for symbol in market.symbols}
         self._next_liquidation_id = -1  # end-of-data closing orders get negative ids
+        self._placed: Order | None = None  # the order on_order_submitted made last
+        self.pending = False  # any live order: the runner asks `fill_due` only then
 
-    def on_order_submitted(self, order: OrderSubmitted) -> None:
-        if self._fill_at == CLOSE:
-            k = self._market.position_of[order.symbol][order.index]
-            self._fill(order.order_id, order.symbol, order.quantity, order.index, order.timestamp,
-                       float(self._market.series[order.symbol].arrays["close"][k]))
+    # ------------------------------------------------------------------ the book
+
+    def new_id(self) -> int:
+        return next(self._ids)
+
+    def live_orders(self, symbol: str | None = None) -> list[Order]:
+        """The live orders, of `symbol` or of every symbol, oldest first."""
+        if symbol is not None:
+            return list(self._live.get(symbol, ()))
+        return sorted((order for orders in self._live.values() for order in orders), key=lambda o: o.order_id)
+
+    def pending_entries(self, symbol: str) -> float:
+        """The signed quantity of `symbol` that live orders other than exits would add."""
+        return sum(order.quantity for order in self._live.get(symbol, ()) if not order.parent)
+
+    def cancel_entries(self, symbol: str, index: int, reason: str) -> None:
+        """Cancel the live orders of `symbol` that are not exits (a newer signal replaces them)."""
+        for order in [order for order in self._live.get(symbol, ()) if not order.parent]:
+            self._end(order, index, reason)
+
+    def on_order_submitted(self, submitted: OrderSubmitted) -> None:
+        k = self._market.position_of[submitted.symbol][submitted.index]
+        tif = submitted.time_in_force
+        order = Order(submitted.order_id, submitted.symbol, submitted.quantity, submitted.type, submitted.limit,
+                      submitted.stop, submitted.index, k + tif if isinstance(tif, int) else -1,
+                      self._market.timestamps[submitted.index].date() if tif == DAY else None,
+                      submitted.cause, submitted.parent, submitted.exits)
+        self._placed = order
+        self._live.setdefault(order.symbol, []).append(order)
+        if order.type is MARKET and self._fill_at == CLOSE:
+            self._fill(order, submitted.index, float(self._market.series[order.symbol].arrays["close"][k]),
+                       at_close=True)
         else:
-            self.pending.append(order)
+            self.pending = True
 
     def fill_due(self, index: int) -> None:
-        """Fill every pending order whose symbol has a bar at `index`, at that bar's open."""
-        waiting = []
-        for order in self.pending:
-            k = self._market.position_of[order.symbol][index]
-            if k < 0 or order.index >= index:
-                waiting.append(order)
+        """Fill what bar `index` fills, symbol by symbol (only symbols with a bar then)."""
+        for symbol in [symbol for symbol, orders in self._live.items() if orders]:
+            k = self._market.position_of[symbol][index]
+            if k >= 0:
+                self._fill_bar(symbol, index, k)
+        self.pending = any(self._live.values())
+
+    def _fill_bar(self, symbol: str, index: int, k: int) -> None:
+        arrays = self._market.series[symbol].arrays
+        open_, high, low, close = (float(arrays[name][k]) for name in ("open", "high", "low", "close"))
+        timed = [order for order in self._live[symbol] if order.last_bar >= 0 or order.day is not None]
+        if timed:
+            day = self._market.timestamps[index].date() if any(order.day is not None for order in timed) else None
+            for order in timed:
+                if (0 <= order.last_bar < k) or (order.day is not None and order.day != day):
+                    self._end(order, index, "its time in force ran out", status="expired")
+        # the open: market orders, and resting orders the bar opened beyond
+        for order in [order for order in self._live[symbol] if order.placed < index]:
+            if self._is_live(order):
+                price = self._at_open(order, open_, index)
+                if price is not None:
+                    self._fill(order, index, price)
+        # the session: stops before limits; exits attached on the way join in, from their entry's price
+        while self._live[symbol] and self._fill_first_reached(symbol, index, open_, high, low, close):
+            pass  # a fill may cancel some orders and attach others: look again
+        for order in self._live[symbol]:
+            order.live_from = math.nan  # from the next bar on, an ordinary resting order
+
+    def _fill_first_reached(self, symbol: str, index: int, open_: float, high: float, low: float,
+                            close: float) -> bool:
+        """Fill the first order the bar's range reaches, stops first; False if there is none."""
+        waiting = [order for order in self._live[symbol] if order.type is not MARKET
+                   and (order.placed < index or not math.isnan(order.live_from))]
+        for order in sorted(waiting, key=lambda order: (not order.is_stop, order.order_id)):
+            price = self._in_session(order, open_, high, low, close, index)
+            if price is not None:
+                self._fill(order, index, price)
+                return True
+        return False
+
+    def _is_live(self, order: Order) -> bool:
+        return order in self._live.get(order.symbol, ())
+
+    def _at_open(self, order: Order, open_: float, index: int) -> float | None:
+        """The fill price at the bar's open, if the open fills the order."""
+        if order.type is MARKET:
+            return open_
+        if order.type is LIMIT or (order.type is STOP_LIMIT and order.triggered):
+            return open_ if _at_or_better(open_, order.limit, order.buys) else None
+        if _reached(open_, order.stop, order.buys):  # the bar gapped through the stop
+            if order.type is STOP:
+                return open_
+            self._trigger(order, index)
+            return open_ if _at_or_better(open_, order.limit, order.buys) else None
+        return None
+
+    def _in_session(self, order: Order, open_: float, high: float, low: float, close: float,
+                    index: int) -> float | None:
+        """The fill price during the bar, if the bar's range reaches the order."""
+        if not math.isnan(order.live_from):  # placed inside this bar: the price was at `live_from` then
+            opening = self._at_open(order, order.live_from, index)
+            if opening is not None:
+                return opening
+        best, worst = (low, high) if order.buys else (high, low)  # the bar's extremes for this side
+        if order.type is MARKET:
+            return None
+        if order.type is LIMIT or (order.type is STOP_LIMIT and order.triggered):
+            return order.limit if _at_or_better(best, order.limit, order.buys) else None
+        if not _reached(worst, order.stop, order.buys):
+            return None
+        if order.type is STOP:
+            return order.stop
+        self._trigger(order, index)
+        if _at_or_better(order.stop, order.limit, order.buys):
+            return order.stop
+        # the limit is better than the stop: only a bar that turned back after its extreme reaches it
+        turned_back = open_ > close if order.buys else open_ <= close
+        return order.limit if turned_back and _at_or_better(close, order.limit, order.buys) else None
+
+    def _trigger(self, order: Order, index: int) -> None:
+        order.triggered = True
+        self._signals.emit(OrderTriggered(self._portfolio.namespace, self._market.timestamps[index], index,
+                                          order.order_id))
+
+    # ------------------------------------------------------------------ fills and exits
+
+    def _fill(self, order: Order, index: int, reference: float, *, at_close: bool = False) -> None:
+        self._remove(order)
+        quantity = order.quantity
+        if order.parent:  # an exit closes what is left of its position, never more
+            quantity = math.copysign(min(abs(quantity), abs(self._portfolio.position(order.symbol))), quantity)
+            if not quantity:
+                self._end(order, index, "the position it protected was closed", removed=True)
+                return
+        price = checked_number(self._slippage.fill_price(reference, quantity), self._slippage, "fill_price()",
+                               strictly=True)
+        if order.type is LIMIT or order.type is STOP_LIMIT:  # slippage never takes a fill past its limit
+            price = min(price, order.limit) if order.buys else max(price, order.limit)
+        commission = checked_number(self._commission.commission(quantity, price), self._commission, "commission()")
+        before = self._portfolio.position(order.symbol)
+        self._signals.emit(OrderFilled(
+            self._portfolio.namespace, self._market.timestamps[index], index, order.order_id, order.symbol,
+            quantity, price, commission, abs(quantity) * abs(price - reference), order.cause))
+        self._after_fill(order, index, before, reference, at_close)
+
+    def _after_fill(self, order: Order, index: int, before: float, reference: float, at_close: bool) -> None:
+        """Cancel the legs of brackets the fill closed or whose other leg filled; attach the entry's exits."""
+        symbol = order.symbol
+        position = self._portfolio.position(symbol)
+        for bracket in list(self._brackets.get(symbol, ())):
+            own_leg = any(leg is order for _, leg in bracket.legs)
+            if own_leg or position == 0 or (position > 0) != (bracket.quantity > 0):
+                reason = ("its bracket's other exit filled" if own_leg
+                          else "the position it protected was closed")
+                self._close_bracket(bracket, index, reason)
+        opened = position - before if (position > 0) == (before > 0) and before else position
+        if order.exits and opened and (opened > 0) == (position > 0):
+            k = self._market.last_bar(symbol, index)
+            bracket = Bracket(symbol, order.order_id, opened, reference, k, reference, reference,
+                              [(exit_, None) for exit_ in order.exits])
+            self._brackets.setdefault(symbol, []).append(bracket)
+            if any(exit_.trails for exit_ in order.exits):
+                self.trailing.add(symbol)
+            self._ask_exits(bracket, index, reference, at_fill=True, at_close=at_close)
+
+    def _close_bracket(self, bracket: Bracket, index: int, reason: str) -> None:
+        self._brackets[bracket.symbol].remove(bracket)
+        for _, leg in bracket.legs:
+            if leg is not None and self._is_live(leg):
+                self._end(leg, index, reason)
+        if not any(exit_.trails for b in self._brackets[bracket.symbol] for exit_, _ in b.legs):
+            self.trailing.discard(bracket.symbol)
+
+    def after_close(self, index: int) -> None:
+        """After the strategy saw bar `index`: its closes move trailing exits and may call time exits."""
+        for symbol in list(self.trailing):
+            k = self._market.position_of[symbol][index]
+            if k < 0:
                 continue
-            self._fill(order.order_id, order.symbol, order.quantity, index, self._market.timestamps[index],
-                       float(self._market.series[order.symbol].arrays["open"][k]))
-        self.pending = waiting
+            close = float(self._market.series[symbol].arrays["close"][k])
+            for bracket in list(self._brackets[symbol]):
+                bracket.highest_close = max(bracket.highest_close, close)
+                bracket.lowest_close = min(bracket.lowest_close, close)
+                self._ask_exits(bracket, index, close, at_fill=False, at_close=True)
+
+    def _ask_exits(self, bracket: Bracket, index: int, close: float, *, at_fill: bool, at_close: bool) -> None:
+        k = self._market.last_bar(bracket.symbol, index)
+        values = self._values[bracket.symbol]
+        values.bar = k if at_close else k - 1  # the last closed bar: never the one being filled
+        held = self._bars_held(bracket, index, at_fill)
+        position = HeldPosition(bracket.symbol, bracket.quantity, bracket.entry_price, close,
+                                bracket.highest_close, bracket.lowest_close, held)
+        for number, (exit_, leg) in enumerate(bracket.legs):
+            if not at_fill and not exit_.trails:
+                continue
+            wanted = exit_.order(position, values)
+            if wanted is not None:
+                bracket.legs[number] = (exit_, self._place_exit(bracket, exit_, leg, wanted, index,
+                                                                 in_bar=not at_close))
+
+    def _bars_held(self, bracket: Bracket, index: int, at_fill: bool) -> int:
+        """The trade's bars_held if an order placed now filled at the next fill."""
+        k = self._market.last_bar(bracket.symbol, index)
+        if at_fill:
+            return k - bracket.entry_bar
+        return k - bracket.entry_bar + (self._fill_at != CLOSE)
+
+    def _place_exit(self, bracket: Bracket, exit_: Exit, leg: Order | None, wanted: ExitOrder, index: int,
+                    in_bar: bool) -> Order | None:
+        """The exit's order, placed (or its standing one moved, or replaced). `in_bar`: placed at an entry
+        filled inside bar `index`, live for the rest of it; else placed at that bar's close."""
+        if not isinstance(wanted, ExitOrder) or not (wanted.type is MARKET or wanted.price > 0):
+            raise TypeError(f"{type(exit_).__name__}.order() returned {wanted!r}; expected None or an ExitOrder "
+                            "with a price > 0 (ExitOrder.stop(price), .limit(price), .market())")
+        if leg is not None and self._is_live(leg):
+            if leg.type is wanted.type is STOP:  # a stop never loosens
+                tighter = (max if bracket.quantity > 0 else min)(leg.stop, wanted.price)
+                if tighter != leg.stop:
+                    leg.stop = tighter
+                    self._signals.emit(OrderModified(self._portfolio.namespace, self._market.timestamps[index],
+                                                     index, leg.order_id, tighter))
+                return leg
+            if leg.type is wanted.type and (wanted.type is MARKET or leg.limit == wanted.price):
+                return leg
+            self._end(leg, index, "replaced by its exit's new order")
+        price = wanted.price
+        self._signals.emit(OrderSubmitted(
+            self._portfolio.namespace, self._market.timestamps[index], index, self.new_id(), bracket.symbol,
+            -bracket.quantity, -bracket.quantity, "", wanted.type, price if wanted.type is LIMIT else math.nan,
+            price if wanted.type is STOP else math.nan, GTC, exit_.reason, bracket.entry_id))
+        order = self._placed  # what on_order_submitted made of it
+        if not self._is_live(order):
+            return None  # a market exit at a close with `fill_at: close`: filled there
+        if in_bar and wanted.type is not MARKET:
+            order.live_from = bracket.entry_price  # live for the rest of the entry's bar
+        return order
+
+    # ------------------------------------------------------------------ ending orders
+
+    def _remove(self, order: Order) -> None:
+        self._live[order.symbol].remove(order)
+
+    def _end(self, order: Order, index: int, reason: str, status: str = "cancelled", removed: bool = False) -> None:
+        if not removed:
+            self._remove(order)
+        self._signals.emit(OrderCancelled(
+            self._portfolio.namespace, self._market.timestamps[index], index, order.order_id, order.symbol,
+            order.quantity, reason, status))
 
     def on_data_ended(self, event: DataEnded) -> None:
         """Cancel what never filled; with `close_at_end`, close every position at its last close."""
-        for order in self.pending:
-            self._signals.emit(OrderCancelled(
-                event.namespace, event.timestamp, order.order_id, order.symbol, order.quantity,
-                "the data ended before the next bar"))
-        self.pending = []
+        for order in self.live_orders():
+            self._end(order, event.index, "the data ended before it filled")
+        self._brackets.clear()
+        self.trailing.clear()
+        self.pending = False
         if self._close_at_end:
             for symbol, quantity in sorted(self._portfolio.positions().items()):
-                self._fill(self._next_liquidation_id, symbol, -quantity, event.index, event.timestamp,
-                           self._market.last_close(symbol, event.index))
+                close = Order(self._next_liquidation_id, symbol, -quantity, MARKET, math.nan, math.nan,
+                              event.index, -1, None, "end_of_data", 0, ())
                 self._next_liquidation_id -= 1
+                self._fill_unlisted(close, event.index, self._market.last_close(symbol, event.index))
 
-    def _fill(self, order_id: int, symbol: str, quantity: float, index: int, timestamp: pd.Timestamp,
-              reference: float) -> None:
-        price = checked_number(self._slippage.fill_price(reference, quantity), self._slippage, "fill_price()",
-                               strictly=True)
-        commission = checked_number(self._commission.commission(quantity, price), self._commission, "commission()")
-        self._signals.emit(OrderFilled(
-            self._portfolio.namespace, timestamp, index, order_id, symbol, quantity, price, commission,
-            abs(quantity) * abs(price - reference)))
+    def _fill_unlisted(self, order: Order, index: int, reference: float) -> None:
+        """Fill an order that never stood in the book (closing at the end of data)."""
+        self._live.setdefault(order.symbol, []).append(order)
+        self._fill(order, index, reference)
+
+
+def _at_or_better(price: float, limit: float, buys: bool) -> bool:
+    """`price` is at `limit` or better for the side: no higher for a buy, no lower for a sell."""
+    return price <= limit if buys else price >= limit
+
+
+def _reached(price: float, stop: float, buys: bool) -> bool:
+    """`price` has reached `stop`: at or above it for a buy stop, at or below for a sell stop."""
+    return price >= stop if buys else price <= stop
+

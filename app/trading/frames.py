@@ -18,16 +18,21 @@ TRADE_COLUMNS: Mapping[str, Any] = {
     "symbol": STRING, "side": STRING, "quantity": "float64", "entry_time": TIME, "entry_price": "float64",
     "exit_time": TIME, "exit_price": "float64", "bars_held": "int64", "gross_pnl": "float64",
     "commission": "float64", "slippage": "float64", "net_pnl": "float64", "return_pct": "float64",
+    "exit_reason": STRING, "mae": "float64", "mfe": "float64",
 }
 OPEN_LOT_COLUMNS: Mapping[str, Any] = {
     "symbol": STRING, "quantity": "float64", "entry_time": TIME, "entry_price": "float64",
     "commission": "float64", "slippage": "float64",
 }
-# NaT and NaN where an order has no such time or figure (not filled; closed at the end of data)
+# NaT and NaN where an order has no such time or figure (not filled, no limit, ...); each state change
+# has its time: submitted, triggered (a stop-limit's stop reached), filled, or cancelled/expired;
+# stop_price is the last level of a stop that moved (a trailing stop)
 ORDER_COLUMNS: Mapping[str, Any] = {
-    "order_id": "int64", "submitted_time": TIME, "symbol": STRING, "requested": "float64",
-    "quantity": "float64", "status": STRING, "reason": STRING, "fill_time": TIME, "fill_price": "float64",
-    "commission": "float64", "slippage": "float64",
+    "order_id": "int64", "submitted_time": TIME, "symbol": STRING, "type": STRING, "requested": "float64",
+    "quantity": "float64", "limit_price": "float64", "stop_price": "float64", "time_in_force": STRING,
+    "parent_id": "Int64", "cause": STRING, "status": STRING, "reason": STRING, "triggered_time": TIME,
+    "fill_time": TIME, "fill_price": "float64", "commission": "float64", "slippage": "float64",
+    "cancelled_time": TIME,
 }
 
 

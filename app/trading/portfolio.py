@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 
 import numpy as np
@@ -42,6 +43,9 @@ class Trade:
     slippage: float  # entry and exit slippage cost of these units (already inside the prices)
     net_pnl: float  # gross_pnl - commission
     return_pct: float  # price return on the side held, before costs
+    exit_reason: str  # the closing order's cause: signal, stop_loss, take_profit, trailing_stop, max_bars, ...
+    mae: float  # maximum adverse excursion: the worst price return on the side held while open (≤ 0)
+    mfe: float  # maximum favourable excursion: the best (≥ 0)
 
 
 class Portfolio:
@@ -112,12 +116,13 @@ class Portfolio:
             sign = 1.0 if lot.quantity > 0 else -1.0
             gross = (fill.price - lot.price) * units * sign
             commission = entry_commission + per_unit_commission * units
+            worst, best = self._excursions(fill.symbol, lot, bar, fill.price, sign)
             self.trades.append(Trade(
                 symbol=fill.symbol, side="long" if sign > 0 else "short", quantity=units,
                 entry_time=lot.timestamp, entry_price=lot.price, exit_time=fill.timestamp,
                 exit_price=fill.price, bars_held=bar - lot.bar, gross_pnl=gross, commission=commission,
                 slippage=entry_slippage + per_unit_slippage * units, net_pnl=gross - commission,
-                return_pct=(fill.price / lot.price - 1.0) * sign))
+                return_pct=(fill.price / lot.price - 1.0) * sign, exit_reason=fill.cause, mae=worst, mfe=best))
             if units == abs(lot.quantity):
                 lots.popleft()
             else:
@@ -128,6 +133,18 @@ class Portfolio:
         if remaining:
             lots.append(Lot(remaining, fill.price, fill.timestamp, bar,
                             per_unit_commission * abs(remaining), per_unit_slippage * abs(remaining)))
+
+    def _excursions(self, symbol: str, lot: Lot, exit_bar: int, exit_price: float, sign: float
+                    ) -> tuple[float, float]:
+        """The worst and best price return on the side held: over the entry and exit prices and the highs and
+        lows of the bars strictly between the entry's bar and the exit's (a bar of the fills themselves was
+        held only in part, in an order within it that the bar does not tell)."""
+        arrays = self._market.series[symbol].arrays
+        lows, highs = arrays["low"][lot.bar + 1:exit_bar], arrays["high"][lot.bar + 1:exit_bar]
+        low = min(lot.price, exit_price, float(lows.min()) if len(lows) else math.inf)
+        high = max(lot.price, exit_price, float(highs.max()) if len(highs) else -math.inf)
+        moves = (low / lot.price - 1.0, high / lot.price - 1.0)
+        return (moves[0], moves[1]) if sign > 0 else (-moves[1], -moves[0])
 
     # ------------------------------------------------------------------ results
 

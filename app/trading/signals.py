@@ -13,13 +13,15 @@ from multifolio.trading.events import (
     DataEnded,
     OrderCancelled,
     OrderFilled,
+    OrderModified,
     OrderRejected,
     OrderSubmitted,
+    OrderTriggered,
     SignalGenerated,
 )
 
-EVENT_TYPES = (BarClosed, SignalGenerated, OrderSubmitted, OrderRejected, OrderFilled, OrderCancelled,
-               DataEnded)
+EVENT_TYPES = (BarClosed, SignalGenerated, OrderSubmitted, OrderRejected, OrderTriggered, OrderModified,
+               OrderFilled, OrderCancelled, DataEnded)
 
 
 def signal_name(event_type: type) -> str:
@@ -41,6 +43,8 @@ class SystemSignals:
         self.signal_generated = Signal("signal_generated")
         self.order_submitted = Signal("order_submitted")
         self.order_rejected = Signal("order_rejected")
+        self.order_triggered = Signal("order_triggered")
+        self.order_modified = Signal("order_modified")
         self.order_filled = Signal("order_filled")
         self.order_cancelled = Signal("order_cancelled")
         self.data_ended = Signal("data_ended")

@@ -17,8 +17,10 @@ from multifolio.trading.events import (
     DataEnded,
     OrderCancelled,
     OrderFilled,
+    OrderModified,
     OrderRejected,
     OrderSubmitted,
+    OrderTriggered,
 )
 from multifolio.trading.execution import ExecutionSimulator
 from multifolio.trading.frames import ORDER_COLUMNS, TIME, empty_frames, typed
@@ -31,50 +33,57 @@ from multifolio.trading.strategy import StrategyRunner
 class OrderLog:
     """Every order's life, including the rejected and cancelled ones: orders.csv (one per system).
 
-    A row is a short list holding bar indices, not timestamps (a million-bar run sends
-    tens of thousands of orders); `frame()` turns indices into times once.
+    A row holds bar indices, not timestamps (a million-bar run sends tens of thousands of
+    orders); `frame()` turns indices into times once.
     """
 
-    _ID, _SUBMITTED, _SYMBOL, _REQUESTED, _QUANTITY, _STATUS, _REASON, _FILLED, _PRICE, _COMMISSION, \
-        _SLIPPAGE = range(len(ORDER_COLUMNS))
+    _TIMES = [name for name, dtype in ORDER_COLUMNS.items() if dtype is TIME]
 
     def __init__(self, *, timeline: pd.DatetimeIndex) -> None:
         self._timeline = timeline
-        self._rows: dict[int, list] = {}
+        self._rows: dict[int, dict] = {}
 
-    def _row(self, order_id: int) -> list:
+    def _row(self, order_id: int) -> dict:
         row = self._rows.get(order_id)
         if row is None:
-            row = self._rows[order_id] = [order_id, -1, None, None, None, None, "", -1, None, None, None]
+            row = self._rows[order_id] = {"order_id": order_id, **dict.fromkeys(self._TIMES, -1)}
         return row
 
     def on_order_submitted(self, order: OrderSubmitted) -> None:
-        # with `fill_at: close` the fill may be logged first: keep its status
         row = self._row(order.order_id)
-        row[self._SUBMITTED:self._STATUS] = [order.index, order.symbol, order.requested, order.quantity]
-        row[self._STATUS] = row[self._STATUS] or "submitted"
-        row[self._REASON] = order.reason
+        tif = order.time_in_force
+        row.update(submitted_time=order.index, symbol=order.symbol, type=order.type.value, requested=order.requested,
+                   quantity=order.quantity, limit_price=order.limit, stop_price=order.stop,
+                   time_in_force=f"{tif} bars" if isinstance(tif, int) else tif, parent_id=order.parent or None,
+                   cause=order.cause, reason=order.reason)
+        row.setdefault("status", "submitted")  # with `fill_at: close` the fill may be logged first: keep it
 
     def on_order_rejected(self, order: OrderRejected) -> None:
-        self._row(order.order_id)[self._SUBMITTED:self._FILLED] = [
-            order.index, order.symbol, order.requested, 0.0, "rejected", order.reason]
+        self._row(order.order_id).update(submitted_time=order.index, symbol=order.symbol, type="market",
+                                         requested=order.requested, quantity=0.0, cause="signal",
+                                         status="rejected", reason=order.reason)
+
+    def on_order_triggered(self, order: OrderTriggered) -> None:
+        self._rows[order.order_id]["triggered_time"] = order.index
+
+    def on_order_modified(self, order: OrderModified) -> None:
+        self._rows[order.order_id]["stop_price"] = order.stop  # the last level a trailing stop reached
 
     def on_order_filled(self, fill: OrderFilled) -> None:
         row = self._row(fill.order_id)
         if fill.order_id < 0:  # closing at the end of data: no order was submitted
-            row[self._SUBMITTED:self._FILLED] = [fill.index, fill.symbol, fill.quantity, fill.quantity, None,
-                                                 "closed at the end of data"]
-        row[self._STATUS], row[self._FILLED], row[self._PRICE] = "filled", fill.index, fill.price
-        row[self._COMMISSION], row[self._SLIPPAGE] = fill.commission, fill.slippage
+            row.update(submitted_time=fill.index, symbol=fill.symbol, type="market", requested=fill.quantity,
+                       cause=fill.cause, reason="closed at the end of data")
+        row.update(quantity=fill.quantity, status="filled", fill_time=fill.index, fill_price=fill.price,
+                   commission=fill.commission, slippage=fill.slippage)
 
     def on_order_cancelled(self, order: OrderCancelled) -> None:
-        row = self._rows[order.order_id]
-        row[self._STATUS], row[self._REASON] = "cancelled", order.reason
+        self._rows[order.order_id].update(status=order.status, reason=order.reason, cancelled_time=order.index)
 
     def frame(self) -> pd.DataFrame:
         rows = [self._rows[k] for k in sorted(self._rows, key=lambda k: (k < 0, abs(k)))]
-        frame = pd.DataFrame(rows, columns=list(ORDER_COLUMNS))
-        for column in (name for name, dtype in ORDER_COLUMNS.items() if dtype is TIME):
+        frame = pd.DataFrame.from_records(rows, columns=list(ORDER_COLUMNS))
+        for column in self._TIMES:
             indices = frame[column].to_numpy(dtype=np.int64)
             times = self._timeline[np.maximum(indices, 0)]
             frame[column] = pd.Series(times, dtype=times.dtype).where(indices >= 0)
@@ -95,6 +104,8 @@ def connect_bus(*, signals: SystemSignals, strategy: StrategyRunner, risk: RiskM
         (signals.order_submitted, execution.on_order_submitted),
         (signals.order_submitted, order_log.on_order_submitted),
         (signals.order_rejected, order_log.on_order_rejected),
+        (signals.order_triggered, order_log.on_order_triggered),
+        (signals.order_modified, order_log.on_order_modified),
         (signals.order_filled, portfolio.on_order_filled),
         (signals.order_filled, order_log.on_order_filled),
         (signals.order_cancelled, order_log.on_order_cancelled),
@@ -157,8 +168,9 @@ class SystemResult:
 class SystemRunner:
     """Steps one system through the shared timeline (one per system).
 
-    Per bar: fill the orders queued before it at its open, then publish the bar of
-    every symbol that has one; the strategy, risk and execution react on the bus.
+    Per bar: fill what the bar fills of the orders standing before it, then publish the bar
+    of every symbol that has one (the strategy, risk and execution react on the bus), then
+    let the closes move trailing exits.
     """
 
     def __init__(self, *, spec: SystemSpec, bus: SystemSignals, market: MarketData,
@@ -192,6 +204,8 @@ class SystemRunner:
             k = positions[index]
             if k >= 0:
                 deliver(BarClosed(namespace, index, symbol, open_[k], high[k], low[k], close[k], volume[k], timeline))
+        if self.execution.trailing:
+            self.execution.after_close(index)
 
     def finish(self, last: int | None = None, status: str = "completed") -> SystemResult:
         """End the data after bar `last` (the final bar unless the run was stopped): `data_ended`

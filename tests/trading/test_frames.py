@@ -70,7 +70,7 @@ def order_log_with_every_kind_of_order(market: MarketData) -> OrderLog:
     log.on_order_filled(fill(market, 1, 10.0, 101.0))
     log.on_order_rejected(OrderRejected("alpha", stamp[2], 2, 2, "SPY", -30.0, "max_position_value: no room"))
     log.on_order_submitted(OrderSubmitted("alpha", stamp[5], 5, 3, "SPY", -5.0, -5.0, ""))
-    log.on_order_cancelled(OrderCancelled("alpha", stamp[5], 3, "SPY", -5.0, "the data ended"))
+    log.on_order_cancelled(OrderCancelled("alpha", stamp[5], 5, 3, "SPY", -5.0, "the data ended"))
     log.on_order_filled(fill(market, 5, -10.0, 105.0, order_id=-1))  # closing at the end of data
     return log
 
@@ -93,7 +93,7 @@ def test_typed_tables_write_the_same_csv_as_the_frames_pandas_guesses():
     log = order_log_with_every_kind_of_order(market)
     guessed = pd.DataFrame([log._rows[k] for k in sorted(log._rows, key=lambda k: (k < 0, abs(k)))],
                            columns=list(ORDER_COLUMNS))
-    for column in ("submitted_time", "fill_time"):
+    for column in (name for name, dtype in ORDER_COLUMNS.items() if dtype is TIME):
         guessed[column] = [market.timestamps[i] if i >= 0 else None for i in guessed[column]]
     assert csv(log.frame()) == csv(guessed)
     portfolio = Portfolio(market=market, namespace="alpha",
