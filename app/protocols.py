@@ -31,11 +31,13 @@ __all__ = [
     "Indicator",
     "IndicatorValues",
     "OrderType",
+    "OrderView",
     "PositionSizer",
     "RiskContext",
     "RiskLimit",
     "SlippageModel",
     "Strategy",
+    "TradingContext",
     "UndeclaredIndicatorError",
 ]
 
@@ -89,7 +91,13 @@ class IndicatorValues(abc.ABC):
 
 
 class Strategy(abc.ABC):
-    """A trading rule: sees each closed bar and says which side it wants to be on.
+    """A trading rule, in one of two forms (implement one):
+
+    - simple, per symbol: `on_bar(bar, values)` sees each closed bar and says which side it
+      wants to be on; sizers, limits, exits and `execution.entry` turn that into orders;
+    - full: `on_bars(context)` is called once per timestamp with every symbol that has a bar
+      then; it reads its positions, cash, equity, standing orders and any symbol's indicator
+      values through `context`, and places, cancels, replaces and targets orders itself.
 
     One instance per trading system, so instance attributes are private state.
     Constructor keywords are the YAML `strategy.parameters`; validate them there
@@ -101,9 +109,23 @@ class Strategy(abc.ABC):
         in the shared cache even when the YAML `indicators` list does not name them."""
         return ()
 
-    @abc.abstractmethod
     def on_bar(self, bar: BarClosed, values: IndicatorValues) -> Direction | None:
-        """The side wanted after this bar's close, or None to leave things as they are."""
+        """The simple form: the side wanted after this bar's close, or None to leave things as they are."""
+        raise NotImplementedError
+
+    def on_bars(self, context: TradingContext) -> None:
+        """The full form: act on the bars that closed at `context.timestamp` (`context.bars`)."""
+        raise NotImplementedError
+
+    @classmethod
+    def full_form(cls) -> bool:
+        """True when the class implements `on_bars`."""
+        return cls.on_bars is not Strategy.on_bars
+
+    @classmethod
+    def implemented(cls) -> bool:
+        """True when the class implements one of the two forms."""
+        return cls.full_form() or cls.on_bar is not Strategy.on_bar
 
 
 class Indicator(abc.ABC):
@@ -123,17 +145,6 @@ class Indicator(abc.ABC):
     def compute(self, bars: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
         """Arrays (float64, same length as the bars, NaN during warm-up) by output name.
         `bars` maps `open`, `high`, `low`, `close`, `volume` to float64 arrays."""
-
-
-@frozen
-class RiskContext:
-    """What sizers and limits know when a signal arrives (at that bar's close)."""
-
-    symbol: str
-    price: float  # the close the signal was computed on
-    equity: float  # cash + positions marked at this bar's closes
-    position: float  # current signed quantity of `symbol`
-    gross_exposure_other: float  # Σ |quantity| × price of every other symbol held
 
 
 class OrderType(enum.Enum):
@@ -206,8 +217,117 @@ class Exit(abc.ABC):
         (at the entry's fill: the bar before it, never the bar being filled)."""
 
 
+@frozen
+class OrderView:
+    """A standing order as a strategy sees it (a snapshot)."""
+
+    order_id: int
+    symbol: str
+    quantity: float  # signed: + buy, - sell
+    type: OrderType
+    limit: float  # NaN when it has none
+    stop: float
+    cause: str  # "strategy", "signal", or the exit that placed it ("stop_loss", ...)
+    parent: int  # the entry an exit belongs to; 0 for an entry
+
+
+class TradingContext(abc.ABC):
+    """What a full-form strategy sees and does at one timestamp. Reads never reach a later bar;
+    orders placed here are checked by the system's limits and fill by the README's fill table."""
+
+    bars: Mapping[str, BarClosed]  # the symbols with a bar at this timestamp, and their bars
+
+    @property
+    @abc.abstractmethod
+    def timestamp(self) -> pd.Timestamp:
+        """The timestamp whose bars just closed."""
+
+    @property
+    @abc.abstractmethod
+    def symbols(self) -> tuple[str, ...]:
+        """Every symbol of the run, in `data.symbols` order."""
+
+    @abc.abstractmethod
+    def values(self, symbol: str) -> IndicatorValues:
+        """Prices and declared indicators of `symbol` at its last bar up to now."""
+
+    @abc.abstractmethod
+    def price(self, symbol: str) -> float:
+        """The last close of `symbol` up to now (NaN before its first bar)."""
+
+    @abc.abstractmethod
+    def position(self, symbol: str) -> float:
+        """The signed quantity held."""
+
+    @abc.abstractmethod
+    def positions(self) -> dict[str, float]:
+        """Every non-zero position, by symbol."""
+
+    @property
+    @abc.abstractmethod
+    def cash(self) -> float:
+        """Cash now."""
+
+    @property
+    @abc.abstractmethod
+    def equity(self) -> float:
+        """Cash plus positions marked at their last closes."""
+
+    @abc.abstractmethod
+    def open_orders(self, symbol: str | None = None) -> list[OrderView]:
+        """The standing orders (of `symbol`), oldest first."""
+
+    @abc.abstractmethod
+    def order(self, symbol: str, quantity: float, *, type: OrderType = OrderType.MARKET,
+              limit: float | None = None, stop: float | None = None, time_in_force: str | int = "gtc",
+              stop_loss: float | None = None, take_profit: float | None = None,
+              exits: Sequence[Exit] | None = None) -> int | None:
+        """Place an order (signed quantity, rounded toward zero to whole lots); its id, or None when
+        nothing is left to order. `stop_loss`/`take_profit`: a bracket at those prices; `exits`: exit
+        plugins instead of the system's `risk.exits` (which opening orders get by default)."""
+
+    def buy(self, symbol: str, quantity: float, **options) -> int | None:
+        return self.order(symbol, abs(quantity), **options)
+
+    def sell(self, symbol: str, quantity: float, **options) -> int | None:
+        return self.order(symbol, -abs(quantity), **options)
+
+    @abc.abstractmethod
+    def cancel(self, order_id: int) -> bool:
+        """Cancel a standing order; False when it is not standing (filled, cancelled, unknown)."""
+
+    @abc.abstractmethod
+    def replace(self, order_id: int, *, quantity: float | None = None, limit: float | None = None,
+                stop: float | None = None) -> int | None:
+        """Cancel a standing entry and place it again with what is given changed; the new id."""
+
+    @abc.abstractmethod
+    def target(self, symbol: str, *, quantity: float | None = None, value: float | None = None,
+               percent: float | None = None, **options) -> int | None:
+        """Order the difference to hold `quantity` units, or `value` (currency), or `percent` of equity
+        (one of them, signed), at the last close; entries standing for the symbol are cancelled first."""
+
+
+@frozen
+class RiskContext:
+    """What sizers and limits know when a signal (or a full-form strategy's order) arrives, at that
+    bar's close."""
+
+    symbol: str
+    price: float  # the close the signal was computed on
+    equity: float  # cash + positions marked at this bar's closes
+    position: float  # current signed quantity of `symbol`
+    gross_exposure_other: float  # Σ |quantity| × price of every other symbol, entries standing counted as filled
+    values: IndicatorValues | None = field(default=None, eq=False)  # the symbol's, at this bar (sizers' keys)
+    stop_distance: float = math.nan  # price distance to the nearest stop the system's exits would place
+
+
 class PositionSizer(abc.ABC):
     """How many units a new position should have."""
+
+    def indicators(self) -> Sequence[str]:
+        """Indicator specs the sizer reads from `context.values` (`"ATR_14"`)."""
+        return ()
 
     @abc.abstractmethod
     def size(self, context: RiskContext) -> float:

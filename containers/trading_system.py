@@ -5,6 +5,7 @@ from dependency_injector import containers, providers
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.config.spec import SystemSpec
 from multifolio.data.indicators import SystemIndicators
+from multifolio.trading.context import StrategyContext
 from multifolio.trading.execution import ExecutionSimulator
 from multifolio.trading.portfolio import Portfolio
 from multifolio.trading.risk import RiskManager
@@ -37,10 +38,6 @@ class TradingSystem(containers.DeclarativeContainer):
 
     indicators = providers.Singleton(SystemIndicators, cache=data.features, market=data.market,
                                      specs=spec.provided.indicators)
-    strategy_runner = providers.Singleton(StrategyRunner, strategy=strategy, signals=signals,
-                                          indicators=indicators, market=data.market,
-                                          strategy_name=spec.provided.strategy.type,
-                                          system_name=spec.provided.name)
     portfolio = providers.Singleton(Portfolio, market=data.market,
                                     namespace=spec.provided.namespace, initial_capital=spec.provided.initial_capital)
     execution = providers.Singleton(ExecutionSimulator, signals=signals, market=data.market, portfolio=portfolio,
@@ -48,12 +45,22 @@ class TradingSystem(containers.DeclarativeContainer):
                                     system_name=spec.provided.name, fill_at=spec.provided.execution.fill_at,
                                     close_at_end=spec.provided.portfolio.close_at_end)
     risk = providers.Singleton(RiskManager, signals=signals, portfolio=portfolio, book=execution, market=data.market,
-                               sizers=sizers, limits=limits, lot_size=spec.provided.risk.lot_size, exits=exits,
-                               entry=spec.provided.execution.entry)
+                               indicators=indicators, sizers=sizers, limits=limits,
+                               lot_size=spec.provided.risk.lot_size, exits=exits, entry=spec.provided.execution.entry,
+                               system_name=spec.provided.name)
+    context = providers.Singleton(StrategyContext, signals=signals, market=data.market, portfolio=portfolio,
+                                  book=execution, indicators=indicators, exits=exits,
+                                  lot_size=spec.provided.risk.lot_size, strategy_name=spec.provided.strategy.type,
+                                  system_name=spec.provided.name)
+    strategy_runner = providers.Singleton(StrategyRunner, strategy=strategy, signals=signals,
+                                          indicators=indicators, market=data.market, context=context,
+                                          strategy_name=spec.provided.strategy.type,
+                                          system_name=spec.provided.name)
     order_log = providers.Singleton(OrderLog, timeline=data.market.provided.timestamps)
 
     bus = providers.Resource(connect_bus, signals=signals, strategy=strategy_runner, risk=risk,
                              execution=execution, portfolio=portfolio, order_log=order_log)
 
-    runner = providers.Singleton(SystemRunner, spec=spec, bus=bus, market=data.market, execution=execution,
+    runner = providers.Singleton(SystemRunner, spec=spec, bus=bus, market=data.market, strategy=strategy_runner,
+                                 execution=execution,
                                  portfolio=portfolio, order_log=order_log, indicators=indicators)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from multifolio.protocols import BarClosed, DataSource, Direction, IndicatorValues, Strategy
+from multifolio.protocols import BarClosed, DataSource, Direction, IndicatorValues, Strategy, TradingContext
 
 
 class ScriptedStrategy(Strategy):
@@ -22,6 +22,26 @@ class ScriptedStrategy(Strategy):
         number = self._bars_of.get(bar.symbol, 0)
         self._bars_of[bar.symbol] = number + 1
         return self.script.get(number)
+
+
+class ScriptedActions(Strategy):
+    """A full-form strategy that runs the action scripted for a timestamp's number (its n-th call), and
+    records (timestamp, symbols with a bar) for every call."""
+
+    def __init__(self, script: Mapping[int, Callable[[TradingContext], None]], keys: tuple[str, ...] = ()) -> None:
+        self.script = dict(script)
+        self.keys = keys
+        self.calls: list[tuple[pd.Timestamp, tuple[str, ...]]] = []
+
+    def indicators(self) -> tuple[str, ...]:
+        return self.keys
+
+    def on_bars(self, context: TradingContext) -> None:
+        number = len(self.calls)
+        self.calls.append((context.timestamp, tuple(context.bars)))
+        action = self.script.get(number)
+        if action is not None:
+            action(context)
 
 
 class FrameSource(DataSource):

@@ -183,7 +183,7 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
 
     strategy, built = checked(PluginKind.STRATEGY, PluginSpec(system.strategy.type, system.strategy.parameters),
                               f"{where}.strategy", "parameters")
-    sizers = tuple(checked(PluginKind.SIZER, spec, f"{where}.risk.position_sizers[{i}]")[0]
+    sizers = tuple(checked(PluginKind.SIZER, spec, f"{where}.risk.position_sizers[{i}]")
                    for i, spec in enumerate(system.risk.position_sizers))
     limits = tuple(checked(PluginKind.RISK_LIMIT, spec, f"{where}.risk.limits[{i}]")[0]
                    for i, spec in enumerate(system.risk.limits))
@@ -208,7 +208,12 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
 
     for index, request in enumerate(system.indicators):
         resolved(request, f"{where}.indicators[{index}]")
+    if built is not None and not type(built).implemented():
+        errors.append(ConfigError(f"{where}.strategy.type", f"strategy {strategy.type!r} ({type(built).__name__}) "
+                                  "implements neither on_bar (the simple form) nor on_bars (the full form)"))
     readers = [(f"strategy {strategy.type!r}", built, f"{where}.strategy")]
+    readers += [(f"sizer {spec.type!r}", sizer, f"{where}.risk.position_sizers[{i}]")
+                for i, (spec, sizer) in enumerate(sizers)]
     readers += [(f"exit {spec.type!r}", exit_, f"{where}.risk.exits[{i}]") for i, (spec, exit_) in enumerate(exits)]
     for reader, plugin, path in readers:
         try:
@@ -223,7 +228,8 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
     return SystemSpec(
         name=system.name,
         portfolio=PortfolioSpec(system.portfolio.initial_capital, system.namespace, system.portfolio.close_at_end),
-        strategy=strategy, risk=RiskSpec(sizers, limits, system.risk.lot_size, tuple(spec for spec, _ in exits)),
+        strategy=strategy, risk=RiskSpec(tuple(spec for spec, _ in sizers), limits, system.risk.lot_size,
+                                         tuple(spec for spec, _ in exits)),
         execution=ExecutionSpec(slippage, commission, execution.fill_at,
                                 EntrySpec(execution.entry.type, execution.entry.offset_bps, execution.entry.valid_bars)),
         indicators=tuple(indicators.values()), swept=system.swept, fault="\n".join(faults)), []

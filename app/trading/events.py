@@ -14,7 +14,7 @@ from attrs import frozen
 from multifolio.protocols import BarClosed, Direction, Exit, OrderType
 
 __all__ = ["BarClosed", "DataEnded", "Direction", "OrderCancelled", "OrderFilled", "OrderModified",
-           "OrderRejected", "OrderSubmitted", "OrderTriggered", "SignalGenerated"]
+           "OrderRejected", "OrderRequested", "OrderSubmitted", "OrderTriggered", "SignalGenerated"]
 
 GTC = "gtc"  # time in force: good till cancelled
 DAY = "day"  # until the last bar of the day it was placed on
@@ -33,6 +33,23 @@ class SignalGenerated:
 
 
 @frozen(slots=True)
+class OrderRequested:
+    """A full-form strategy placed an order; risk checks it against the limits before it is submitted."""
+
+    namespace: str
+    timestamp: pd.Timestamp
+    index: int
+    order_id: int
+    symbol: str
+    quantity: float  # signed, whole lots
+    type: OrderType
+    limit: float
+    stop: float
+    time_in_force: str | int
+    exits: tuple[Exit, ...]
+
+
+@frozen(slots=True)
 class OrderSubmitted:
     """An order goes to the simulated broker: approved by risk (from a signal), or placed by an exit."""
 
@@ -48,7 +65,7 @@ class OrderSubmitted:
     limit: float = math.nan
     stop: float = math.nan
     time_in_force: str | int = GTC  # GTC, DAY, or a number of the symbol's bars
-    cause: str = "signal"  # what placed it: "signal", or the exit's reason ("stop_loss", ...)
+    cause: str = "signal"  # what placed it: "signal", "strategy" (a full-form order), or an exit's reason
     parent: int = 0  # the entry order an exit belongs to (0: none)
     exits: tuple[Exit, ...] = ()  # the bracket attached when it fills
 

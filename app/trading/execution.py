@@ -60,6 +60,7 @@ class Order:
     cause: str
     parent: int
     exits: tuple[Exit, ...]
+    time_in_force: str | int = GTC
     triggered: bool = False  # a stop-limit whose stop was reached
     live_from: float = math.nan  # an exit placed inside a bar: the price the bar had reached (the entry's)
 
@@ -127,6 +128,14 @@ class ExecutionSimulator:
         """The signed quantity of `symbol` that live orders other than exits would add."""
         return sum(order.quantity for order in self._live.get(symbol, ()) if not order.parent)
 
+    def cancel(self, order_id: int, index: int, reason: str) -> Order | None:
+        """Cancel the standing order `order_id`; the order, or None when it is not standing."""
+        for order in self.live_orders():
+            if order.order_id == order_id:
+                self._end(order, index, reason)
+                return order
+        return None
+
     def cancel_entries(self, symbol: str, index: int, reason: str) -> None:
         """Cancel the live orders of `symbol` that are not exits (a newer signal replaces them)."""
         for order in [order for order in self._live.get(symbol, ()) if not order.parent]:
@@ -138,7 +147,7 @@ class ExecutionSimulator:
         order = Order(submitted.order_id, submitted.symbol, submitted.quantity, submitted.type, submitted.limit,
                       submitted.stop, submitted.index, k + tif if isinstance(tif, int) else -1,
                       self._market.timestamps[submitted.index].date() if tif == DAY else None,
-                      submitted.cause, submitted.parent, submitted.exits)
+                      submitted.cause, submitted.parent, submitted.exits, tif)
         self._placed = order
         self._live.setdefault(order.symbol, []).append(order)
         if order.type is MARKET and self._fill_at == CLOSE:

@@ -6,13 +6,23 @@ import math
 from collections.abc import Sequence
 
 from multifolio.config.spec import EntrySpec
+from multifolio.data.indicators import SystemIndicators
 from multifolio.data.market import MarketData
-from multifolio.protocols import Exit, OrderType, PositionSizer, RiskContext, RiskLimit
-from multifolio.trading.events import Direction, OrderRejected, OrderSubmitted, SignalGenerated
+from multifolio.protocols import Exit, HeldPosition, OrderType, PositionSizer, RiskContext, RiskLimit
+from multifolio.trading.events import Direction, OrderRejected, OrderRequested, OrderSubmitted, SignalGenerated
 from multifolio.trading.execution import ExecutionSimulator
 from multifolio.trading.outputs import checked_number
 from multifolio.trading.portfolio import Portfolio
 from multifolio.trading.signals import SystemSignals
+from multifolio.trading.strategy import BarValues
+
+
+def whole_lots(quantity: float, lot_size: float) -> float:
+    """`quantity` rounded toward zero to whole multiples of `lot_size` (0: any fraction)."""
+    if lot_size <= 0 or not math.isfinite(quantity):
+        return quantity
+    # a tiny epsilon keeps 0.3/0.1 from rounding down to 2 lots
+    return math.copysign(math.floor(abs(quantity) / lot_size + 1e-9) * lot_size, quantity)
 
 
 class RiskManager:
@@ -27,11 +37,17 @@ class RiskManager:
 
     The opening part is a market order or, with `execution.entry`, a limit or stop order
     at an offset from the signal's close; it carries the system's exits (`risk.exits`).
+    Sizers see the symbol's indicator values at the signal's bar and the distance to the
+    nearest stop the exits would place there.
+
+    A full-form strategy's orders (`order_requested`) are sized by the strategy; the limits
+    cap what would take a position further from zero, as they cap a signal's.
     """
 
     def __init__(self, *, signals: SystemSignals, portfolio: Portfolio, book: ExecutionSimulator,
-                 market: MarketData, sizers: Sequence[PositionSizer], limits: Sequence[RiskLimit],
-                 lot_size: float, exits: Sequence[Exit] = (), entry: EntrySpec | None = None) -> None:
+                 market: MarketData, indicators: SystemIndicators, sizers: Sequence[PositionSizer],
+                 limits: Sequence[RiskLimit], lot_size: float, exits: Sequence[Exit] = (),
+                 entry: EntrySpec | None = None, system_name: str = "") -> None:
         self._signals = signals
         self._portfolio = portfolio
         self._book = book
@@ -41,6 +57,8 @@ class RiskManager:
         self._lot_size = lot_size
         self._exits = tuple(exits)
         self._entry = entry or EntrySpec()
+        self._values = {symbol: BarValues(indicators.arrays(symbol), f"a sizer of system {system_name!r}")
+                        for symbol in market.symbols}
 
     def on_signal_generated(self, signal: SignalGenerated) -> None:
         current = self._portfolio.position(signal.symbol)
@@ -53,19 +71,16 @@ class RiskManager:
         if signal.direction == Direction.FLAT:
             self._submit(signal, -current, -current, "")
             return
+        values = self._values[signal.symbol]
+        values.bar = self._market.position_of[signal.symbol][signal.index]
         context = RiskContext(
             symbol=signal.symbol, price=signal.price,
             equity=self._portfolio.equity_at(signal.index), position=current,
-            gross_exposure_other=self._exposure_other(signal))
-        wanted = self._round_down(min(checked_number(sizer.size(context), sizer, "size()")
-                                      for sizer in self._sizers))
-        size, reasons = wanted, []
-        for limit in self._limits:
-            cap = self._round_down(checked_number(limit.max_position(context), limit, "max_position()",
-                                                  infinite=True))
-            if cap < size:
-                size = cap
-                reasons.append(f"{limit.describe()} caps the position at {cap:g}")
+            gross_exposure_other=self._exposure_other(signal.symbol, signal.index), values=values,
+            stop_distance=self._stop_distance(signal, values))
+        wanted = whole_lots(min(checked_number(sizer.size(context), sizer, "size()") for sizer in self._sizers),
+                            self._lot_size)
+        size, reasons = self._capped(wanted, context)
         requested = signal.direction * wanted - current
         if size <= 0:
             reason = "; ".join(reasons) or "the position sizer gave 0"
@@ -83,21 +98,60 @@ class RiskManager:
         self._submit(signal, opening, requested + current, "; ".join(reasons), exits=self._exits,
                      **self._entry.order_prices(signal.price, opening > 0))
 
-    def _exposure_other(self, signal: SignalGenerated) -> float:
+    def on_order_requested(self, request: OrderRequested) -> None:
+        """A full-form strategy's order: submitted as asked, or cut to what the limits allow."""
+        held = self._portfolio.position(request.symbol) + self._book.pending_entries(request.symbol)
+        after = held + request.quantity
+        same_side = (after > 0) == (held > 0) and held != 0
+        quantity, reason = request.quantity, ""
+        if self._limits and after and (abs(after) > abs(held) or not same_side):  # further from zero
+            context = RiskContext(
+                symbol=request.symbol, price=self._market.last_close(request.symbol, request.index),
+                equity=self._portfolio.equity_at(request.index), position=held,
+                gross_exposure_other=self._exposure_other(request.symbol, request.index))
+            allowed, reasons = self._capped(abs(after), context)
+            if allowed < abs(after):
+                reason = "; ".join(reasons)
+                # adding: up to the cap, never below what is held; flipping: the new side up to the cap
+                kept = math.copysign(max(allowed, abs(held)), held) if same_side else math.copysign(allowed, after)
+                quantity = kept - held
+        if not quantity:
+            self._signals.emit(OrderRejected(request.namespace, request.timestamp, request.index, request.order_id,
+                                             request.symbol, request.quantity, reason or "nothing to order"))
+            return
+        self._signals.emit(OrderSubmitted(
+            request.namespace, request.timestamp, request.index, request.order_id, request.symbol, quantity,
+            request.quantity, reason, request.type, request.limit, request.stop, request.time_in_force,
+            "strategy", 0, request.exits))
+
+    def _capped(self, size: float, context: RiskContext) -> tuple[float, list[str]]:
+        """`size` cut to the smallest cap of the limits, and why."""
+        reasons = []
+        for limit in self._limits:
+            cap = whole_lots(checked_number(limit.max_position(context), limit, "max_position()", infinite=True),
+                             self._lot_size)
+            if cap < size:
+                size = cap
+                reasons.append(f"{limit.describe()} caps the position at {cap:g}")
+        return size, reasons
+
+    def _stop_distance(self, signal: SignalGenerated, values: BarValues) -> float:
+        """How far under the close (over it, for a short) the nearest stop of the exits would stand."""
+        if not self._exits:
+            return math.nan
+        entry = HeldPosition(signal.symbol, float(signal.direction), signal.price, signal.price, signal.price,
+                             signal.price, 0)
+        stops = [abs(signal.price - wanted.price) for wanted in (exit_.order(entry, values) for exit_ in self._exits)
+                 if wanted is not None and wanted.type is OrderType.STOP and math.isfinite(wanted.price)]
+        return min(stops, default=math.nan)
+
+    def _exposure_other(self, symbol: str, index: int) -> float:
         """Σ |quantity| × last close over the other symbols, each position counted with the entries standing."""
         if not self._book.pending:
-            return self._portfolio.gross_exposure_at(signal.index, excluding=signal.symbol)
-        return sum(abs(self._portfolio.position(symbol) + self._book.pending_entries(symbol))
-                   * self._market.last_close(symbol, signal.index)
-                   for symbol in self._market.symbols if symbol != signal.symbol)
-
-    def _round_down(self, quantity: float) -> float:
-        if not math.isfinite(quantity):
-            return quantity
-        if self._lot_size <= 0:
-            return quantity
-        # a tiny epsilon keeps 0.3/0.1 from rounding down to 2 lots
-        return math.floor(quantity / self._lot_size + 1e-9) * self._lot_size
+            return self._portfolio.gross_exposure_at(index, excluding=symbol)
+        return sum(abs(self._portfolio.position(other) + self._book.pending_entries(other))
+                   * self._market.last_close(other, index)
+                   for other in self._market.symbols if other != symbol)
 
     def _submit(self, signal: SignalGenerated, quantity: float, requested: float, reason: str,
                 exits: tuple[Exit, ...] = (), **prices) -> None:

@@ -15,13 +15,14 @@ from multifolio.trading.events import (
     OrderFilled,
     OrderModified,
     OrderRejected,
+    OrderRequested,
     OrderSubmitted,
     OrderTriggered,
     SignalGenerated,
 )
 
-EVENT_TYPES = (BarClosed, SignalGenerated, OrderSubmitted, OrderRejected, OrderTriggered, OrderModified,
-               OrderFilled, OrderCancelled, DataEnded)
+EVENT_TYPES = (BarClosed, SignalGenerated, OrderRequested, OrderSubmitted, OrderRejected, OrderTriggered,
+               OrderModified, OrderFilled, OrderCancelled, DataEnded)
 
 
 def signal_name(event_type: type) -> str:
@@ -41,6 +42,7 @@ class SystemSignals:
         self.namespace = namespace
         self.bar_closed = Signal("bar_closed")
         self.signal_generated = Signal("signal_generated")
+        self.order_requested = Signal("order_requested")
         self.order_submitted = Signal("order_submitted")
         self.order_rejected = Signal("order_rejected")
         self.order_triggered = Signal("order_triggered")

@@ -9,7 +9,7 @@ import numpy as np
 from multifolio.data.indicators import SystemIndicators
 from multifolio.data.market import MarketData
 from multifolio.errors import UndeclaredIndicatorError
-from multifolio.protocols import PRICE_FIELDS, IndicatorValues, Strategy
+from multifolio.protocols import PRICE_FIELDS, IndicatorValues, Strategy, TradingContext
 from multifolio.trading.events import BarClosed, Direction, SignalGenerated
 from multifolio.trading.signals import SystemSignals
 
@@ -49,20 +49,37 @@ class BarValues(IndicatorValues):
 
 
 class StrategyRunner:
-    """Receives `bar_closed`, asks the strategy, sends `signal_generated` (one per system)."""
+    """Runs the strategy (one per system). The simple form: each `bar_closed` → `on_bar` →
+    `signal_generated`. The full form: `bar_closed` events are gathered into the context, and
+    `on_timestamp` (after the last symbol's bar of a timestamp) hands them to `on_bars` at once."""
 
     def __init__(self, *, strategy: Strategy, signals: SystemSignals, indicators: SystemIndicators,
-                 market: MarketData, strategy_name: str, system_name: str) -> None:
+                 market: MarketData, context: TradingContext, strategy_name: str, system_name: str) -> None:
         self.strategy = strategy
+        self.full_form = type(strategy).full_form()
         self._signals = signals
+        self._context = context
         self._positions = {symbol: memoryview(positions) for symbol, positions in market.position_of.items()}
         reader = f"strategy {strategy_name!r} of system {system_name!r}"
         self._values = {symbol: BarValues(indicators.arrays(symbol), reader) for symbol in market.symbols}
+        # what hears `bar_closed`
+        self.on_bar_closed = self._gather if self.full_form else self._signal
 
-    def on_bar_closed(self, bar: BarClosed) -> None:
+    def _signal(self, bar: BarClosed) -> None:
         values = self._values[bar.symbol]
         values.bar = self._positions[bar.symbol][bar.index]
         direction = self.strategy.on_bar(bar, values)
         if direction is not None:
             self._signals.emit(SignalGenerated(
                 bar.namespace, bar.timestamp, bar.index, bar.symbol, Direction(direction), bar.close))
+
+    def _gather(self, bar: BarClosed) -> None:
+        self._context.bars[bar.symbol] = bar
+
+    def on_timestamp(self, index: int) -> None:
+        """The full form: every bar of timestamp `index` has closed."""
+        context = self._context
+        if context.bars:
+            context.index = index
+            self.strategy.on_bars(context)
+            context.bars = {}

@@ -101,6 +101,7 @@ def connect_bus(*, signals: SystemSignals, strategy: StrategyRunner, risk: RiskM
     wiring = [
         (signals.bar_closed, strategy.on_bar_closed),
         (signals.signal_generated, risk.on_signal_generated),
+        (signals.order_requested, risk.on_order_requested),
         (signals.order_submitted, execution.on_order_submitted),
         (signals.order_submitted, order_log.on_order_submitted),
         (signals.order_rejected, order_log.on_order_rejected),
@@ -173,13 +174,14 @@ class SystemRunner:
     let the closes move trailing exits.
     """
 
-    def __init__(self, *, spec: SystemSpec, bus: SystemSignals, market: MarketData,
+    def __init__(self, *, spec: SystemSpec, bus: SystemSignals, market: MarketData, strategy: StrategyRunner,
                  execution: ExecutionSimulator, portfolio: Portfolio, order_log: OrderLog,
                  indicators: SystemIndicators) -> None:
         self.spec = spec
         self.name = spec.name
         self.namespace = bus.namespace
         self.signals = bus
+        self._strategy = strategy
         self.execution = execution
         self.portfolio = portfolio
         self._order_log = order_log
@@ -192,9 +194,16 @@ class SystemRunner:
         self._deliver_bar = self.signals.bar_closed.send
 
     def start(self) -> None:
-        """Called once before the first bar: seal the bus, so events go straight to their receivers."""
+        """Called once before the first bar: seal the bus, so events go straight to their receivers; a
+        full-form strategy is stepped once per timestamp as well."""
         self.signals.seal()
         self._deliver_bar = dispatcher(self.signals.bar_closed)
+        if self._strategy.full_form:
+            self.step = self._step_full
+
+    def _step_full(self, index: int) -> None:
+        SystemRunner.step(self, index)
+        self._strategy.on_timestamp(index)
 
     def step(self, index: int) -> None:
         if self.execution.pending:

@@ -55,10 +55,13 @@ def test_a_class_that_is_not_the_kinds_protocol_is_refused():
 
 
 def test_the_installed_built_ins_are_all_registered(registry):
-    assert registry.names(PluginKind.STRATEGY) == ["buy_and_hold", "mean_reversion", "momentum", "sma_crossover"]
+    assert registry.names(PluginKind.STRATEGY) == ["buy_and_hold", "mean_reversion", "momentum", "pairs",
+                                                   "rotation", "sma_crossover"]
     assert registry.names(PluginKind.INDICATOR) == ["ATR", "BB", "EMA", "MACD", "RSI", "SMA"]
-    assert registry.names(PluginKind.SIZER) == ["fixed", "percentage"]
+    assert registry.names(PluginKind.SIZER) == ["atr_risk", "fixed", "percentage", "target_percent",
+                                                "volatility_target"]
     assert registry.names(PluginKind.RISK_LIMIT) == ["max_position_value", "max_total_exposure"]
+    assert registry.names(PluginKind.EXIT) == ["max_bars", "stop_loss", "take_profit", "trailing_stop"]
     assert registry.names(PluginKind.SLIPPAGE) == ["bps"]
     assert registry.names(PluginKind.COMMISSION) == ["per_share"]
     assert registry.names(PluginKind.DATA_SOURCE) == ["csv", "parquet", "synthetic"]
