@@ -43,7 +43,9 @@ class TradingSystem(containers.DeclarativeContainer):
     execution = providers.Singleton(ExecutionSimulator, signals=signals, market=data.market, portfolio=portfolio,
                                     slippage=slippage, commission=commission, indicators=indicators,
                                     system_name=spec.provided.name, fill_at=spec.provided.execution.fill_at,
-                                    close_at_end=spec.provided.portfolio.close_at_end)
+                                    close_at_end=spec.provided.portfolio.close_at_end,
+                                    max_volume_share=spec.provided.execution.max_volume_share,
+                                    lot_size=spec.provided.risk.lot_size)
     risk = providers.Singleton(RiskManager, signals=signals, portfolio=portfolio, book=execution, market=data.market,
                                indicators=indicators, sizers=sizers, limits=limits,
                                lot_size=spec.provided.risk.lot_size, exits=exits, entry=spec.provided.execution.entry,

@@ -161,6 +161,9 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
     if execution.slippage is not None and execution.slippage_bps is not None:
         errors.append(ConfigError(f"{where}.execution", "give either slippage_bps or slippage, not both"))
     errors += _entry_errors(execution.entry, f"{where}.execution.entry")
+    if execution.max_volume_share is not None and not 0 < execution.max_volume_share <= 1:
+        errors.append(ConfigError(f"{where}.execution.max_volume_share", f"must be a share of a bar's volume in "
+                                                                         f"(0, 1], was {execution.max_volume_share}"))
 
     faults: list[str] = []  # plugin code that raised while being checked: this system fails, the others run
 
@@ -231,7 +234,8 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
         strategy=strategy, risk=RiskSpec(tuple(spec for spec, _ in sizers), limits, system.risk.lot_size,
                                          tuple(spec for spec, _ in exits)),
         execution=ExecutionSpec(slippage, commission, execution.fill_at,
-                                EntrySpec(execution.entry.type, execution.entry.offset_bps, execution.entry.valid_bars)),
+                                EntrySpec(execution.entry.type, execution.entry.offset_bps, execution.entry.valid_bars),
+                                execution.max_volume_share),
         indicators=tuple(indicators.values()), swept=system.swept, fault="\n".join(faults)), []
 
 

@@ -99,6 +99,7 @@ class ExecutionConfig:
     commission: PluginSpec | None = None  # a number is shorthand for `{type: per_share, rate: N}`
     fill_at: str = "next_open"
     entry: EntryConfig = Factory(EntryConfig)
+    max_volume_share: float | None = None  # at most this share of a bar's volume fills; the rest stands
 
     def slippage_spec(self) -> PluginSpec:
         if self.slippage is not None:

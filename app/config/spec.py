@@ -142,6 +142,7 @@ class ExecutionSpec:
     commission: PluginSpec
     fill_at: str = "next_open"
     entry: EntrySpec = Factory(EntrySpec)
+    max_volume_share: float | None = None
 
 
 @frozen(hash=False)

@@ -23,8 +23,8 @@ from multifolio.protocols import (
 )
 from multifolio.trading.events import DAY, GTC, OrderRequested
 from multifolio.trading.execution import ExecutionSimulator
+from multifolio.trading.outputs import whole_lots
 from multifolio.trading.portfolio import Portfolio
-from multifolio.trading.risk import whole_lots
 from multifolio.trading.signals import SystemSignals
 from multifolio.trading.strategy import BarValues
 

@@ -97,6 +97,7 @@ class OrderFilled:
     commission: float  # currency, ≥ 0
     slippage: float  # currency paid to slippage on this fill, ≥ 0
     cause: str = "signal"  # the order's cause: a closing fill's is the trade's exit_reason
+    remaining: float = 0.0  # what of the order still stands after this fill (volume-capped fills), signed
 
 
 @frozen(slots=True)

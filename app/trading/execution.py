@@ -8,6 +8,8 @@ Fill rules on an OHLC bar (the README's fill table; tests/trading/test_fills.py 
   stop during the session it fills as backtrader fills it: at the stop when the limit is at the stop or
   beyond, else at the limit when the close is beyond the limit and the bar fell (a buy) or rose (a sell)
   after its extreme; from the next bar on, as a limit order;
+- with `max_volume_share`, no bar fills more of a symbol than that share of its volume: the rest of an
+  order stands (a market order's rest fills from the next open);
 - within one bar the open comes first, then stops, then limits: a bar whose range holds both a stop
   and a target fills the stop (the cautious assumption), and the target is cancelled with it;
 - an entry's exits are live from the fill on: within the rest of that bar they fill from the entry's
@@ -35,7 +37,7 @@ from multifolio.trading.events import (
     OrderSubmitted,
     OrderTriggered,
 )
-from multifolio.trading.outputs import checked_number
+from multifolio.trading.outputs import checked_number, whole_lots
 from multifolio.trading.portfolio import Portfolio
 from multifolio.trading.signals import SystemSignals
 from multifolio.trading.strategy import BarValues
@@ -95,7 +97,8 @@ class ExecutionSimulator:
 
     def __init__(self, *, signals: SystemSignals, market: MarketData, portfolio: Portfolio,
                  slippage: SlippageModel, commission: CommissionModel, indicators: SystemIndicators,
-                 system_name: str = "", fill_at: str = NEXT_OPEN, close_at_end: bool = False) -> None:
+                 system_name: str = "", fill_at: str = NEXT_OPEN, close_at_end: bool = False,
+                 max_volume_share: float | None = None, lot_size: float = 1.0) -> None:
         self._signals = signals
         self._market = market
         self._portfolio = portfolio
@@ -103,6 +106,9 @@ class ExecutionSimulator:
         self._commission = commission
         self._fill_at = fill_at
         self._close_at_end = close_at_end
+        self._volume_share = max_volume_share
+        self._lot_size = lot_size
+        self._volume_used: dict[str, tuple[int, float]] = {}  # symbol → (bar index, units filled in that bar)
         self._ids = itertools.count(1)
         self._live: dict[str, list[Order]] = {}  # symbol → its live orders, oldest first
         self._brackets: dict[str, list[Bracket]] = {}  # symbol → the entries with exits standing
@@ -153,8 +159,7 @@ class ExecutionSimulator:
         if order.type is MARKET and self._fill_at == CLOSE:
             self._fill(order, submitted.index, float(self._market.series[order.symbol].arrays["close"][k]),
                        at_close=True)
-        else:
-            self.pending = True
+        self.pending = self.pending or self._is_live(order)  # what is left of it stands for the next bar
 
     def fill_due(self, index: int) -> None:
         """Fill what bar `index` fills, symbol by symbol (only symbols with a bar then)."""
@@ -192,8 +197,7 @@ class ExecutionSimulator:
                    and (order.placed < index or not math.isnan(order.live_from))]
         for order in sorted(waiting, key=lambda order: (not order.is_stop, order.order_id)):
             price = self._in_session(order, open_, high, low, close, index)
-            if price is not None:
-                self._fill(order, index, price)
+            if price is not None and self._fill(order, index, price):
                 return True
         return False
 
@@ -243,14 +247,24 @@ class ExecutionSimulator:
 
     # ------------------------------------------------------------------ fills and exits
 
-    def _fill(self, order: Order, index: int, reference: float, *, at_close: bool = False) -> None:
-        self._remove(order)
-        quantity = order.quantity
+    def _fill(self, order: Order, index: int, reference: float, *, at_close: bool = False,
+              volume_capped: bool = True) -> bool:
+        """Fill `order` at `reference` (before slippage), all of it or, under `max_volume_share`, what the
+        bar's volume leaves room for (the rest stands); False when nothing filled."""
         if order.parent:  # an exit closes what is left of its position, never more
-            quantity = math.copysign(min(abs(quantity), abs(self._portfolio.position(order.symbol))), quantity)
-            if not quantity:
-                self._end(order, index, "the position it protected was closed", removed=True)
-                return
+            order.quantity = math.copysign(min(abs(order.quantity), abs(self._portfolio.position(order.symbol))),
+                                           order.quantity)
+            if not order.quantity:
+                self._end(order, index, "the position it protected was closed")
+                return False
+        quantity = self._within_volume(order, index) if volume_capped else order.quantity
+        if not quantity:
+            return False  # the bar's volume is used up: it waits for the next bar
+        remaining = order.quantity - quantity
+        if remaining:
+            order.quantity = remaining
+        else:
+            self._remove(order)
         price = checked_number(self._slippage.fill_price(reference, quantity), self._slippage, "fill_price()",
                                strictly=True)
         if order.type is LIMIT or order.type is STOP_LIMIT:  # slippage never takes a fill past its limit
@@ -259,15 +273,30 @@ class ExecutionSimulator:
         before = self._portfolio.position(order.symbol)
         self._signals.emit(OrderFilled(
             self._portfolio.namespace, self._market.timestamps[index], index, order.order_id, order.symbol,
-            quantity, price, commission, abs(quantity) * abs(price - reference), order.cause))
+            quantity, price, commission, abs(quantity) * abs(price - reference), order.cause, remaining))
         self._after_fill(order, index, before, reference, at_close)
+        return True
+
+    def _within_volume(self, order: Order, index: int) -> float:
+        """What of `order` the bar's volume leaves room for: `max_volume_share` of it, less what this bar
+        already filled of the symbol, in whole lots."""
+        if self._volume_share is None:
+            return order.quantity
+        symbol = order.symbol
+        volume = float(self._market.series[symbol].arrays["volume"][self._market.position_of[symbol][index]])
+        used_at, used = self._volume_used.get(symbol, (-1, 0.0))
+        used = used if used_at == index else 0.0
+        room = max(0.0, whole_lots(self._volume_share * volume - used, self._lot_size))
+        quantity = math.copysign(min(abs(order.quantity), room), order.quantity)
+        self._volume_used[symbol] = (index, used + abs(quantity))
+        return quantity
 
     def _after_fill(self, order: Order, index: int, before: float, reference: float, at_close: bool) -> None:
         """Cancel the legs of brackets the fill closed or whose other leg filled; attach the entry's exits."""
         symbol = order.symbol
         position = self._portfolio.position(symbol)
         for bracket in list(self._brackets.get(symbol, ())):
-            own_leg = any(leg is order for _, leg in bracket.legs)
+            own_leg = any(leg is order for _, leg in bracket.legs) and not self._is_live(order)  # all of it filled
             if own_leg or position == 0 or (position > 0) != (bracket.quantity > 0):
                 reason = ("its bracket's other exit filled" if own_leg
                           else "the position it protected was closed")
@@ -381,9 +410,9 @@ class ExecutionSimulator:
                 self._fill_unlisted(close, event.index, self._market.last_close(symbol, event.index))
 
     def _fill_unlisted(self, order: Order, index: int, reference: float) -> None:
-        """Fill an order that never stood in the book (closing at the end of data)."""
+        """Fill an order that never stood in the book (closing at the end of data, whatever the volume)."""
         self._live.setdefault(order.symbol, []).append(order)
-        self._fill(order, index, reference)
+        self._fill(order, index, reference, volume_capped=False)
 
 
 def _at_or_better(price: float, limit: float, buys: bool) -> bool:

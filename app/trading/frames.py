@@ -26,10 +26,12 @@ OPEN_LOT_COLUMNS: Mapping[str, Any] = {
 }
 # NaT and NaN where an order has no such time or figure (not filled, no limit, ...); each state change
 # has its time: submitted, triggered (a stop-limit's stop reached), filled, or cancelled/expired;
-# stop_price is the last level of a stop that moved (a trailing stop)
+# stop_price is the last level of a stop that moved (a trailing stop); `filled` is what filled of
+# `quantity` (several fills under `max_volume_share`), at the average `fill_price`, costs summed
 ORDER_COLUMNS: Mapping[str, Any] = {
     "order_id": "int64", "submitted_time": TIME, "symbol": STRING, "type": STRING, "requested": "float64",
-    "quantity": "float64", "limit_price": "float64", "stop_price": "float64", "time_in_force": STRING,
+    "quantity": "float64", "filled": "float64", "limit_price": "float64", "stop_price": "float64",
+    "time_in_force": STRING,
     "parent_id": "Int64", "cause": STRING, "status": STRING, "reason": STRING, "triggered_time": TIME,
     "fill_time": TIME, "fill_price": "float64", "commission": "float64", "slippage": "float64",
     "cancelled_time": TIME,

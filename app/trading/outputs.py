@@ -1,5 +1,6 @@
-"""What a plugin hands back is checked where it is used: a number, finite, in range; else the
-system fails with a message naming the plugin, the call and the value (never a NaN in a ledger)."""
+"""Numbers at the ledger's edge. What a plugin hands back is checked where it is used: a number,
+finite, in range; else the system fails with a message naming the plugin, the call and the value
+(never a NaN in a ledger). Quantities are whole lots."""
 
 from __future__ import annotations
 
@@ -20,3 +21,11 @@ def checked_number(value: Any, plugin: object, call: str, *, minimum: float = 0.
         raise PluginOutputError(f"{type(plugin).__name__}.{call} returned {value!r}; expected a finite number "
                                 f"{bound}{' or math.inf' if infinite else ''}")
     return float(number)
+
+
+def whole_lots(quantity: float, lot_size: float) -> float:
+    """`quantity` rounded toward zero to whole multiples of `lot_size` (0: any fraction)."""
+    if lot_size <= 0 or not math.isfinite(quantity):
+        return quantity
+    # a tiny epsilon keeps 0.3/0.1 from rounding down to 2 lots
+    return math.copysign(math.floor(abs(quantity) / lot_size + 1e-9) * lot_size, quantity)

@@ -11,18 +11,10 @@ from multifolio.data.market import MarketData
 from multifolio.protocols import Exit, HeldPosition, OrderType, PositionSizer, RiskContext, RiskLimit
 from multifolio.trading.events import Direction, OrderRejected, OrderRequested, OrderSubmitted, SignalGenerated
 from multifolio.trading.execution import ExecutionSimulator
-from multifolio.trading.outputs import checked_number
+from multifolio.trading.outputs import checked_number, whole_lots
 from multifolio.trading.portfolio import Portfolio
 from multifolio.trading.signals import SystemSignals
 from multifolio.trading.strategy import BarValues
-
-
-def whole_lots(quantity: float, lot_size: float) -> float:
-    """`quantity` rounded toward zero to whole multiples of `lot_size` (0: any fraction)."""
-    if lot_size <= 0 or not math.isfinite(quantity):
-        return quantity
-    # a tiny epsilon keeps 0.3/0.1 from rounding down to 2 lots
-    return math.copysign(math.floor(abs(quantity) / lot_size + 1e-9) * lot_size, quantity)
 
 
 class RiskManager:

@@ -73,9 +73,13 @@ class OrderLog:
         row = self._row(fill.order_id)
         if fill.order_id < 0:  # closing at the end of data: no order was submitted
             row.update(submitted_time=fill.index, symbol=fill.symbol, type="market", requested=fill.quantity,
-                       cause=fill.cause, reason="closed at the end of data")
-        row.update(quantity=fill.quantity, status="filled", fill_time=fill.index, fill_price=fill.price,
-                   commission=fill.commission, slippage=fill.slippage)
+                       quantity=fill.quantity, cause=fill.cause, reason="closed at the end of data")
+        before = row.get("filled") or 0.0  # a volume-capped order fills over several bars
+        filled = before + fill.quantity
+        price = (row["fill_price"] * before + fill.price * fill.quantity) / filled if before else fill.price
+        row.update(filled=filled, status="filled" if not fill.remaining else "partially filled",
+                   fill_time=fill.index, fill_price=price, commission=(row.get("commission") or 0.0) + fill.commission,
+                   slippage=(row.get("slippage") or 0.0) + fill.slippage)
 
     def on_order_cancelled(self, order: OrderCancelled) -> None:
         self._rows[order.order_id].update(status=order.status, reason=order.reason, cancelled_time=order.index)

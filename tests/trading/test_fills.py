@@ -242,3 +242,32 @@ def test_two_entries_signalled_on_one_bar_share_the_exposure_cap(fill_at):
     assert result.orders.set_index("symbol")["quantity"].to_dict() == {"AAA": 75.0, "BBB": 25.0}
     assert result.equity["cash"].min() >= 0
     assert not math.isnan(result.equity["equity"].iloc[-1])
+
+
+# ---------------------------------------------------------------- volume-capped fills
+
+THIN = [(100, 100.5, 99.5, 100, 100)] * 5  # 100 units traded a bar: 10 % is 10 units
+
+
+@pytest.mark.parametrize("fill_at, fills", [
+    ("next_open", [(minute(1), 10), (minute(2), 10), (minute(3), 5)]),
+    ("close", [(minute(0), 10), (minute(1), 10), (minute(2), 5)]),  # the rest from the next open
+])
+def test_no_bar_fills_more_than_its_share_of_volume_and_the_rest_stands(fill_at, fills):
+    result = run(THIN, {0: LONG}, sizers=[{"type": "fixed", "size": 25}],
+                 execution={"max_volume_share": 0.1, "fill_at": fill_at})
+    [order] = result.orders.to_dict("records")
+    assert (order["quantity"], order["filled"], order["status"], order["fill_time"]) == (
+        25.0, 25.0, "filled", fills[-1][0])
+    lots = result.open_lots
+    assert list(zip(lots["entry_time"], lots["quantity"])) == fills
+
+
+def test_a_limit_that_expires_part_filled_says_how_much_filled():
+    rows = [(100, 100.5, 99.5, 100, 100), (100, 100.5, 98.5, 99, 100), (100, 100.5, 98.5, 99, 100),
+            (100, 100.5, 98.5, 99, 100)]
+    result = run(rows, {0: LONG}, sizers=[{"type": "fixed", "size": 25}],
+                 execution={"max_volume_share": 0.1, "entry": {"type": "limit", "offset_bps": 100, "valid_bars": 2}})
+    [order] = result.orders.to_dict("records")
+    assert (order["filled"], order["fill_price"], order["status"], order["cancelled_time"]) == (
+        20.0, 99.0, "expired", minute(3))
