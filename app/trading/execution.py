@@ -43,6 +43,7 @@ from multifolio.trading.signals import SystemSignals
 from multifolio.trading.strategy import BarValues
 
 NEXT_OPEN, CLOSE = "next_open", "close"
+_UNKNOWN = object()  # a band not worked out since the symbol's orders last changed
 MARKET, LIMIT, STOP, STOP_LIMIT = OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT
 
 
@@ -113,6 +114,9 @@ class ExecutionSimulator:
         self._live: dict[str, list[Order]] = {}  # symbol → its live orders, oldest first
         self._brackets: dict[str, list[Bracket]] = {}  # symbol → the entries with exits standing
         self.trailing: set[str] = set()  # symbols whose brackets have an exit asked at every close
+        self._bands: dict[str, tuple[float, float] | None] = {}  # symbol → its `_band`, dropped on any change
+        self._ranges = {symbol: (memoryview(market.position_of[symbol]), market.series[symbol].views["low"],
+                                 market.series[symbol].views["high"]) for symbol in market.symbols}
         self._values = {symbol: BarValues(indicators.arrays(symbol), f"an exit of system {system_name!r}")
                         for symbol in market.symbols}
         self._next_liquidation_id = -1  # end-of-data closing orders get negative ids
@@ -156,18 +160,46 @@ class ExecutionSimulator:
                       submitted.cause, submitted.parent, submitted.exits, tif)
         self._placed = order
         self._live.setdefault(order.symbol, []).append(order)
+        self._bands.pop(order.symbol, None)
         if order.type is MARKET and self._fill_at == CLOSE:
             self._fill(order, submitted.index, float(self._market.series[order.symbol].arrays["close"][k]),
                        at_close=True)
         self.pending = self.pending or self._is_live(order)  # what is left of it stands for the next bar
 
     def fill_due(self, index: int) -> None:
-        """Fill what bar `index` fills, symbol by symbol (only symbols with a bar then)."""
+        """Fill what bar `index` fills, symbol by symbol (only symbols with a bar then, and only when the
+        bar's range reaches one of the symbol's resting orders: waiting costs nothing else)."""
+        filled = False
         for symbol in [symbol for symbol, orders in self._live.items() if orders]:
-            k = self._market.position_of[symbol][index]
-            if k >= 0:
-                self._fill_bar(symbol, index, k)
-        self.pending = any(self._live.values())
+            positions, lows, highs = self._ranges[symbol]
+            k = positions[index]
+            if k < 0:
+                continue
+            band = self._bands.get(symbol, _UNKNOWN)
+            if band is _UNKNOWN:
+                band = self._bands[symbol] = self._band(symbol)
+            if band is not None and lows[k] > band[0] and highs[k] < band[1]:
+                continue
+            self._fill_bar(symbol, index, k)
+            filled = True
+        if filled:
+            self.pending = any(self._live.values())
+
+    def _band(self, symbol: str) -> tuple[float, float] | None:
+        """(the highest price a fall to which fills a resting order, the lowest a rise to which does), or
+        None when some order may fill whatever the price (a market order, one with a time in force, one
+        placed inside the last bar)."""
+        falls_to, rises_to = -math.inf, math.inf
+        for order in self._live[symbol]:
+            if order.type is MARKET or order.last_bar >= 0 or order.day is not None or not math.isnan(order.live_from):
+                return None
+            level = order.stop if order.is_stop else order.limit
+            # a buy limit and a sell stop wait for a fall; a buy stop and a sell limit for a rise
+            if order.buys != order.is_stop:
+                falls_to = max(falls_to, level)
+            else:
+                rises_to = min(rises_to, level)
+        return falls_to, rises_to
 
     def _fill_bar(self, symbol: str, index: int, k: int) -> None:
         arrays = self._market.series[symbol].arrays
@@ -189,6 +221,7 @@ class ExecutionSimulator:
             pass  # a fill may cancel some orders and attach others: look again
         for order in self._live[symbol]:
             order.live_from = math.nan  # from the next bar on, an ordinary resting order
+        self._bands.pop(symbol, None)
 
     def _fill_first_reached(self, symbol: str, index: int, open_: float, high: float, low: float,
                             close: float) -> bool:
@@ -242,6 +275,7 @@ class ExecutionSimulator:
 
     def _trigger(self, order: Order, index: int) -> None:
         order.triggered = True
+        self._bands.pop(order.symbol, None)
         self._signals.emit(OrderTriggered(self._portfolio.namespace, self._market.timestamps[index], index,
                                           order.order_id))
 
@@ -365,6 +399,7 @@ class ExecutionSimulator:
                 tighter = (max if bracket.quantity > 0 else min)(leg.stop, wanted.price)
                 if tighter != leg.stop:
                     leg.stop = tighter
+                    self._bands.pop(leg.symbol, None)
                     self._signals.emit(OrderModified(self._portfolio.namespace, self._market.timestamps[index],
                                                      index, leg.order_id, tighter))
                 return leg
@@ -381,12 +416,14 @@ class ExecutionSimulator:
             return None  # a market exit at a close with `fill_at: close`: filled there
         if in_bar and wanted.type is not MARKET:
             order.live_from = bracket.entry_price  # live for the rest of the entry's bar
+            self._bands.pop(order.symbol, None)
         return order
 
     # ------------------------------------------------------------------ ending orders
 
     def _remove(self, order: Order) -> None:
         self._live[order.symbol].remove(order)
+        self._bands.pop(order.symbol, None)
 
     def _end(self, order: Order, index: int, reason: str, status: str = "cancelled", removed: bool = False) -> None:
         if not removed:

@@ -11,11 +11,14 @@ import math
 import pandas as pd
 import pytest
 from dependency_injector import providers
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from multifolio.config.registry import PluginRegistry
 from multifolio.protocols import OrderType
 from multifolio.running.run import build_container
 from multifolio.trading.events import Direction, OrderSubmitted
+from multifolio.trading.execution import ExecutionSimulator
 from tests.builders import backtest_config, checked, make_bars, run_in_memory, system_config
 from tests.fakes import FrameSource, ScriptedStrategy
 
@@ -271,3 +274,30 @@ def test_a_limit_that_expires_part_filled_says_how_much_filled():
     [order] = result.orders.to_dict("records")
     assert (order["filled"], order["fill_price"], order["status"], order["cancelled_time"]) == (
         20.0, 99.0, "expired", minute(3))
+
+
+# ---------------------------------------------------------------- skipping bars that cannot fill anything
+
+BAR = st.tuples(st.floats(95, 105), st.floats(0, 3), st.floats(0, 3), st.floats(95, 105)).map(
+    lambda b: (b[0], max(b[0], b[3]) + b[1], min(b[0], b[3]) - b[2], b[3]))
+RESTING = st.tuples(st.sampled_from([OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT]), st.sampled_from([1, -1]),
+                    st.floats(90, 110), st.floats(-2, 2))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(BAR, min_size=3, max_size=12), resting=st.lists(RESTING, min_size=1, max_size=4))
+def test_bars_skipped_for_being_out_of_reach_fill_nothing(rows, resting, monkeypatch_factory):
+    """The book skips a bar whose range reaches no resting order: the fills are those of a book that
+    looks at every bar."""
+    orders = [(0, {"quantity": 10.0 * side, "type": kind, "stop": level, "limit": level + gap * side})
+              for kind, side, level, gap in resting]
+    skipping = book_run(rows, orders).orders
+    with monkeypatch_factory() as patch:
+        patch.setattr(ExecutionSimulator, "_band", lambda self, symbol: None)
+        looking = book_run(rows, orders).orders
+    pd.testing.assert_frame_equal(skipping, looking)
+
+
+@pytest.fixture
+def monkeypatch_factory():
+    return pytest.MonkeyPatch.context
