@@ -373,6 +373,8 @@ class ExecutionSimulator:
         position = HeldPosition(bracket.symbol, bracket.quantity, bracket.entry_price, close,
                                 bracket.highest_close, bracket.lowest_close, held)
         for number, (exit_, leg) in enumerate(bracket.legs):
+            if bracket not in self._brackets[bracket.symbol]:
+                return  # an exit asked before this one closed the position
             if not at_fill and not exit_.trails:
                 continue
             wanted = exit_.order(position, values)

@@ -64,10 +64,10 @@ class OrderLog:
                                          status="rejected", reason=order.reason)
 
     def on_order_triggered(self, order: OrderTriggered) -> None:
-        self._rows[order.order_id]["triggered_time"] = order.index
+        self._row(order.order_id)["triggered_time"] = order.index
 
     def on_order_modified(self, order: OrderModified) -> None:
-        self._rows[order.order_id]["stop_price"] = order.stop  # the last level a trailing stop reached
+        self._row(order.order_id)["stop_price"] = order.stop  # the last level a trailing stop reached
 
     def on_order_filled(self, fill: OrderFilled) -> None:
         row = self._row(fill.order_id)
@@ -82,7 +82,7 @@ class OrderLog:
                    slippage=(row.get("slippage") or 0.0) + fill.slippage)
 
     def on_order_cancelled(self, order: OrderCancelled) -> None:
-        self._rows[order.order_id].update(status=order.status, reason=order.reason, cancelled_time=order.index)
+        self._row(order.order_id).update(status=order.status, reason=order.reason, cancelled_time=order.index)
 
     def frame(self) -> pd.DataFrame:
         rows = [self._rows[k] for k in sorted(self._rows, key=lambda k: (k < 0, abs(k)))]
@@ -100,14 +100,15 @@ def connect_bus(*, signals: SystemSignals, strategy: StrategyRunner, risk: RiskM
 
     Strong references (`weak=False`): blinker would silently drop bound methods of
     objects nobody else holds. Where order matters there is one receiver; the order
-    log only records, so it may hear an event before or after the component.
+    log only records, and hears `order_submitted` before the book, which may fill or
+    cancel the order before it returns.
     """
     wiring = [
         (signals.bar_closed, strategy.on_bar_closed),
         (signals.signal_generated, risk.on_signal_generated),
         (signals.order_requested, risk.on_order_requested),
+        (signals.order_submitted, order_log.on_order_submitted),  # first: the book may fill it at once
         (signals.order_submitted, execution.on_order_submitted),
-        (signals.order_submitted, order_log.on_order_submitted),
         (signals.order_rejected, order_log.on_order_rejected),
         (signals.order_triggered, order_log.on_order_triggered),
         (signals.order_modified, order_log.on_order_modified),

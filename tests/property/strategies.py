@@ -41,7 +41,16 @@ def system_entries(draw, name: str = "alpha") -> dict:
         "slippage_bps": draw(st.sampled_from([0.0, 1.0, 5.0, 25.0])),
         "commission": draw(st.sampled_from([0.0, 0.005, 0.01, 0.5])),
         "fill_at": draw(st.sampled_from(["next_open", "close"])),
+        "entry": draw(st.one_of(
+            st.just({"type": "market"}),
+            st.builds(lambda kind, bps, bars: {"type": kind, "offset_bps": bps, "valid_bars": bars},
+                      st.sampled_from(["limit", "stop"]), st.floats(0, 300), st.one_of(st.none(), st.integers(1, 5))))),
     }
+    exits = draw(st.lists(st.one_of(
+        st.builds(lambda p: {"type": "stop_loss", "percent": p}, st.floats(0.005, 0.2)),
+        st.builds(lambda p: {"type": "take_profit", "percent": p}, st.floats(0.005, 0.3)),
+        st.builds(lambda p: {"type": "trailing_stop", "percent": p}, st.floats(0.005, 0.2)),
+        st.builds(lambda n: {"type": "max_bars", "bars": n}, st.integers(1, 10))), max_size=3))
     return system_config(name, capital=draw(st.sampled_from([1_000.0, 10_000.0, 250_000.0])), sizers=[sizer],
-                         limits=limits, execution=execution,
+                         limits=limits, execution=execution, exits=exits,
                          close_at_end=draw(st.booleans()))

@@ -77,15 +77,23 @@ def test_fills_happen_after_their_signal_bar_within_the_bars_range(frame, script
         if order["reason"] == "closed at the end of data":
             assert order["fill_time"] == frame["timestamp"].iloc[-1]
             continue
-        if system["execution"]["fill_at"] == "close":
-            assert order["fill_time"] == order["submitted_time"]
-        else:
-            assert order["fill_time"] > order["submitted_time"]
-            assert bars.index.get_loc(order["fill_time"]) == bars.index.get_loc(order["submitted_time"]) + 1
+        submitted, filled = bars.index.get_loc(order["submitted_time"]), bars.index.get_loc(order["fill_time"])
         side = 1.0 if order["quantity"] > 0 else -1.0
-        reference = order["fill_price"] / (1 + side * bps)
         bar = bars.loc[order["fill_time"]]
-        assert bar["low"] - 1e-9 <= reference <= bar["high"] + 1e-9
+        if order["type"] == "market":
+            if system["execution"]["fill_at"] == "close":  # a signal's, or a time exit's, at its close
+                assert filled == submitted
+            else:  # at the next bar's open
+                assert filled == submitted + 1 and order["fill_price"] == pytest.approx(bar["open"] * (1 + side * bps))
+        elif pd.isna(order["parent_id"]):  # a limit or stop entry waits for a later bar
+            assert filled > submitted
+        else:  # an exit stands from the bar its entry filled in
+            assert filled >= submitted
+        if order["type"] == "limit":  # at the limit or better, slippage never past it
+            assert side * (order["fill_price"] - order["limit_price"]) <= 1e-9
+        reference = order["fill_price"] / (1 + side * bps)
+        if order["type"] != "limit":
+            assert bar["low"] - 1e-9 <= reference <= bar["high"] + 1e-9
 
 
 @settings(max_examples=15, deadline=None)
