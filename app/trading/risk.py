@@ -61,7 +61,8 @@ class RiskManager:
         if standing:
             self._book.cancel_entries(signal.symbol, signal.index, "replaced by a newer signal")
         if signal.direction == Direction.FLAT:
-            self._submit(signal, -current, -current, "")
+            if current:  # with nothing held, cancelling the standing entries was all there was to do
+                self._submit(signal, -current, -current, "")
             return
         values = self._values[signal.symbol]
         values.bar = self._market.position_of[signal.symbol][signal.index]

@@ -91,6 +91,16 @@ def test_a_newer_signal_cancels_the_entry_still_standing():
     assert (second["quantity"], second["limit_price"], second["fill_time"]) == (-10, 101.0, minute(3))
 
 
+def test_a_flat_signal_with_only_an_entry_standing_cancels_it_and_sends_nothing():
+    """Limit 99 from bar 0's close; no bar reaches it, so at bar 1's FLAT nothing is held: the entry is
+    cancelled and no closing order (of 0 units) goes out."""
+    result = run([FLAT_BAR] * 4, {0: LONG, 1: FLAT}, execution={"entry": {"type": "limit", "offset_bps": 100}})
+    [order] = result.orders.to_dict("records")
+    assert (order["status"], order["reason"], order["cancelled_time"]) == (
+        "cancelled", "replaced by a newer signal", minute(1))
+    assert result.trades.empty and result.open_positions == {}
+
+
 BRACKET = [{"type": "stop_loss", "percent": 0.02}, {"type": "take_profit", "percent": 0.03}]  # 98 and 103 on 100
 
 
