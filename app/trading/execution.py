@@ -10,8 +10,9 @@ Fill rules on an OHLC bar (the README's fill table; tests/trading/test_fills.py 
   after its extreme; from the next bar on, as a limit order;
 - with `max_volume_share`, no bar fills more of a symbol than that share of its volume: the rest of an
   order stands (a market order's rest fills from the next open);
-- within one bar the open comes first, then stops, then limits: a bar whose range holds both a stop
-  and a target fills the stop (the cautious assumption), and the target is cancelled with it;
+- within one bar the open comes first (market orders before the resting orders it reached), then stops,
+  then limits: a bar whose range holds both a stop and a target fills the stop (the cautious assumption),
+  and the target is cancelled with it;
 - an entry's exits are live from the fill on: within the rest of that bar they fill from the entry's
   price (a stop already passed at the entry fills there at once).
 A limit fill's slippage never takes it past its limit.
@@ -210,8 +211,11 @@ class ExecutionSimulator:
             for order in timed:
                 if (0 <= order.last_bar < k) or (order.day is not None and order.day != day):
                     self._end(order, index, "its time in force ran out", status="expired")
-        # the open: market orders, and resting orders the bar opened beyond
-        for order in [order for order in self._live[symbol] if order.placed < index]:
+        # the open: market orders first, then resting orders the bar opened beyond. A market order was placed
+        # at the last close knowing what was held then: after an exit the open filled it would close (or flip)
+        # a position that is no longer there and open the other side instead
+        due = [order for order in self._live[symbol] if order.placed < index]
+        for order in sorted(due, key=lambda order: order.type is not MARKET):  # stable: oldest first in each
             if self._is_live(order):
                 price = self._at_open(order, open_, index)
                 if price is not None:

@@ -152,6 +152,24 @@ def test_a_signal_that_closes_the_position_cancels_its_exits():
     assert result.trades["exit_reason"].tolist() == ["signal"]
 
 
+@pytest.mark.parametrize("signal, held", [(FLAT, {}), (SHORT, {"SPY": -10.0})])
+def test_a_signal_filling_at_the_open_a_stop_gapped_through_goes_first_and_cancels_the_stop(signal, held):
+    """Long 10 at 100, stop 95; the signal at bar 1's close sells 10 (FLAT) or 20 (SHORT) at bar 2's open 90,
+    which the stop gapped through too. The signal's order goes first: the long closes at 90 by the signal,
+    its stop is cancelled, and the system is flat, or short 10 (with its own stop); never 10 shorter than the
+    signal asked."""
+    result = run([FLAT_BAR, FLAT_BAR, (90, 91, 89, 90.5), (90, 90.5, 89.5, 90)], {0: LONG, 1: signal},
+                 exits=[{"type": "stop_loss", "percent": 0.05}])
+    _, stop, close, *short_bracket = result.orders.to_dict("records")
+    assert [order["cause"] for order in short_bracket] == (["stop_loss"] if held else [])  # the short's own
+    assert (stop["status"], stop["reason"], stop["cancelled_time"]) == (
+        "cancelled", "the position it protected was closed", minute(2))
+    assert (close["fill_time"], close["fill_price"]) == (minute(2), 90.0)
+    [trade] = result.trades.to_dict("records")
+    assert (trade["exit_reason"], trade["exit_time"], trade["exit_price"]) == ("signal", minute(2), 90.0)
+    assert result.open_positions == held
+
+
 def test_a_trailing_stop_follows_the_best_close_and_never_loosens():
     """5 % under the best close: entry 100 → 95; close 104 → 98.8; close 110 → 104.5; close 106 keeps
     104.5; bar 5 falls to 104 from an open of 106: filled at 104.5."""
