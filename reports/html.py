@@ -95,7 +95,7 @@ def _trade_rows(trades: pd.DataFrame) -> list[list[Any]]:
     columns = [np.arange(1, len(shown) + 1), shown["symbol"].astype(str), shown["side"].astype(str),
                shown["quantity"], shown["entry_time"].dt.strftime("%Y-%m-%d %H:%M:%S"), shown["entry_price"],
                shown["exit_time"].dt.strftime("%Y-%m-%d %H:%M:%S"), shown["exit_price"], shown["bars_held"],
-               shown["net_pnl"], shown["return_pct"]]
+               shown["net_pnl"], shown["return_pct"], shown["exit_reason"].astype(str), shown["mae"], shown["mfe"]]
     return [[value.item() if hasattr(value, "item") else value for value in row] for row in zip(*columns)]
 
 

@@ -147,6 +147,7 @@ def test_trade_list_pages_through_every_trade(system_reports, report_run):
     cells = report.page.locator("#trades tbody tr").first.locator("td").all_text_contents()
     assert cells[1:5] == [row["symbol"], row["side"], f"{row['quantity']:g}",
                           pd.Timestamp(row["entry_time"]).strftime("%Y-%m-%d %H:%M:%S")]
+    assert cells[11:] == [row["exit_reason"], f"{row['mae'] * 100:.3f}%", f"{row['mfe'] * 100:.3f}%"]
     report.page.click("#trades-prev")
     assert report.page.text_content("#trades-page") == f"page 1 of {pages}"
 
