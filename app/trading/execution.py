@@ -203,8 +203,8 @@ class ExecutionSimulator:
         return falls_to, rises_to
 
     def _fill_bar(self, symbol: str, index: int, k: int) -> None:
-        arrays = self._market.series[symbol].arrays
-        open_, high, low, close = (float(arrays[name][k]) for name in ("open", "high", "low", "close"))
+        views = self._market.series[symbol].views  # Python floats, no numpy scalars
+        open_, high, low, close = views["open"][k], views["high"][k], views["low"][k], views["close"][k]
         timed = [order for order in self._live[symbol] if order.last_bar >= 0 or order.day is not None]
         if timed:
             day = self._market.timestamps[index].date() if any(order.day is not None for order in timed) else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import deque
 
 import numpy as np
@@ -11,7 +10,7 @@ from attrs import define, frozen
 
 from multifolio.data.market import MarketData
 from multifolio.trading.events import OrderFilled
-from multifolio.trading.frames import OPEN_LOT_COLUMNS, TRADE_COLUMNS, typed_frame
+from multifolio.trading.frames import OPEN_LOT_COLUMNS, TRADE_COLUMNS, typed, typed_frame
 
 
 @define(slots=True)
@@ -44,8 +43,8 @@ class Trade:
     net_pnl: float  # gross_pnl - commission
     return_pct: float  # price return on the side held, before costs
     exit_reason: str  # the closing order's cause: signal, stop_loss, take_profit, trailing_stop, max_bars, ...
-    mae: float  # maximum adverse excursion: the worst price return on the side held while open (≤ 0)
-    mfe: float  # maximum favourable excursion: the best (≥ 0)
+    entry_bar: int  # the symbol's own bar numbers of the fills, for the excursions (mae, mfe)
+    exit_bar: int
 
 
 class Portfolio:
@@ -116,13 +115,12 @@ class Portfolio:
             sign = 1.0 if lot.quantity > 0 else -1.0
             gross = (fill.price - lot.price) * units * sign
             commission = entry_commission + per_unit_commission * units
-            worst, best = self._excursions(fill.symbol, lot, bar, fill.price, sign)
             self.trades.append(Trade(
                 symbol=fill.symbol, side="long" if sign > 0 else "short", quantity=units,
                 entry_time=lot.timestamp, entry_price=lot.price, exit_time=fill.timestamp,
                 exit_price=fill.price, bars_held=bar - lot.bar, gross_pnl=gross, commission=commission,
                 slippage=entry_slippage + per_unit_slippage * units, net_pnl=gross - commission,
-                return_pct=(fill.price / lot.price - 1.0) * sign, exit_reason=fill.cause, mae=worst, mfe=best))
+                return_pct=(fill.price / lot.price - 1.0) * sign, exit_reason=fill.cause, entry_bar=lot.bar, exit_bar=bar))
             if units == abs(lot.quantity):
                 lots.popleft()
             else:
@@ -133,18 +131,6 @@ class Portfolio:
         if remaining:
             lots.append(Lot(remaining, fill.price, fill.timestamp, bar,
                             per_unit_commission * abs(remaining), per_unit_slippage * abs(remaining)))
-
-    def _excursions(self, symbol: str, lot: Lot, exit_bar: int, exit_price: float, sign: float
-                    ) -> tuple[float, float]:
-        """The worst and best price return on the side held: over the entry and exit prices and the highs and
-        lows of the bars strictly between the entry's bar and the exit's (a bar of the fills themselves was
-        held only in part, in an order within it that the bar does not tell)."""
-        arrays = self._market.series[symbol].arrays
-        lows, highs = arrays["low"][lot.bar + 1:exit_bar], arrays["high"][lot.bar + 1:exit_bar]
-        low = min(lot.price, exit_price, float(lows.min()) if len(lows) else math.inf)
-        high = max(lot.price, exit_price, float(highs.max()) if len(highs) else -math.inf)
-        moves = (low / lot.price - 1.0, high / lot.price - 1.0)
-        return (moves[0], moves[1]) if sign > 0 else (-moves[1], -moves[0])
 
     # ------------------------------------------------------------------ results
 
@@ -172,8 +158,36 @@ class Portfolio:
 
     def trades_frame(self) -> pd.DataFrame:
         """The closed trades, in the order they closed: trades.csv."""
-        return typed_frame([[getattr(t, c) for c in TRADE_COLUMNS] for t in self.trades], TRADE_COLUMNS,
-                           self._market.timestamps.dtype)
+        recorded = [column for column in TRADE_COLUMNS if column not in ("mae", "mfe")]
+        frame = pd.DataFrame([[getattr(t, c) for c in recorded] for t in self.trades], columns=recorded)
+        frame["mae"], frame["mfe"] = self._excursions()
+        return typed(frame, TRADE_COLUMNS, self._market.timestamps.dtype)
+
+    def _excursions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Each trade's worst and best price return on the side held: over its entry and exit prices and the
+        highs and lows of the bars strictly between its entry's bar and its exit's (a bar of the fills
+        themselves was held only in part, in an order within it that the bar does not tell). All trades of a
+        symbol at once: a segment minimum per trade (`reduceat`), not a slice per trade in the fill loop."""
+        worst, best = np.zeros(len(self.trades)), np.zeros(len(self.trades))
+        for symbol in {trade.symbol for trade in self.trades}:
+            rows = [number for number, trade in enumerate(self.trades) if trade.symbol == symbol]
+            mine = [self.trades[number] for number in rows]
+            entry = np.array([trade.entry_price for trade in mine])
+            exit_ = np.array([trade.exit_price for trade in mine])
+            starts = np.array([trade.entry_bar + 1 for trade in mine])
+            ends = np.array([trade.exit_bar for trade in mine])
+            held = starts < ends  # some bar lies strictly between the fills
+            low, high = np.minimum(entry, exit_), np.maximum(entry, exit_)
+            if held.any():
+                arrays = self._market.series[symbol].arrays
+                bounds = np.column_stack((starts[held], ends[held])).ravel()
+                low[held] = np.minimum(low[held], np.minimum.reduceat(arrays["low"], bounds)[::2])
+                high[held] = np.maximum(high[held], np.maximum.reduceat(arrays["high"], bounds)[::2])
+            sign = np.array([1.0 if trade.side == "long" else -1.0 for trade in mine])
+            down, up = low / entry - 1.0, high / entry - 1.0
+            worst[rows] = np.where(sign > 0, down, -up)
+            best[rows] = np.where(sign > 0, up, -down)
+        return worst, best
 
 
 @frozen

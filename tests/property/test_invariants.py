@@ -131,3 +131,17 @@ def test_a_flip_from_long_to_short_realises_the_right_pnl_and_opens_at_the_fill_
     assert trade["net_pnl"] == pytest.approx(100 - 0.2)
     assert result.open_positions == {"SPY": -10.0}
     assert result.equity["equity"].iloc[-1] == pytest.approx(10_000 + 99.8 + 50 - 0.1)
+
+
+@PROPERTY
+@given(frame=bar_frames(), script=scripts(), system=system_entries())
+def test_each_trades_excursions_are_the_extremes_between_its_fills(frame, script, system):
+    result = run_scripted(frame, script, system)
+    position = {stamp: number for number, stamp in enumerate(frame["timestamp"])}
+    for trade in result.trades.to_dict("records"):
+        between = frame.iloc[position[trade["entry_time"]] + 1:position[trade["exit_time"]]]
+        low = min([trade["entry_price"], trade["exit_price"], *between["low"]])
+        high = max([trade["entry_price"], trade["exit_price"], *between["high"]])
+        moves = (low / trade["entry_price"] - 1, high / trade["entry_price"] - 1)
+        worst, best = moves if trade["side"] == "long" else (-moves[1], -moves[0])
+        assert (trade["mae"], trade["mfe"]) == pytest.approx((worst, best), rel=1e-12, abs=1e-15)
