@@ -1,9 +1,12 @@
-"""Figures across systems: correlations, drawdown contributions, opposing positions and netting savings."""
+"""Figures across systems: return correlations and drawdown contributions (opposing positions: opposing.py).
+
+Each is computed for every system at once with numpy; the correlation matrices hold at most
+`MATRIX_SYSTEMS_LIMIT` systems, and combined_summary.json says which.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -11,29 +14,70 @@ import pandas as pd
 
 from multifolio.reports.metrics import drawdowns
 
+MATRIX_SYSTEMS_LIMIT = 50  # systems in each correlation matrix (the first in config order); 50 × 50 still reads
 
-def correlations(equity: pd.DataFrame, capital: Mapping[str, float]) -> dict[str, dict[str, dict[str, float]]]:
+
+def correlations(equity: pd.DataFrame, capital: Mapping[str, float]) -> dict[str, Any]:
     """Pearson correlation of the systems' returns at the data's frequency and per calendar day.
 
     `equity` holds `timestamp` and one equity column per system; the first return of
-    each is taken against its initial capital, as in the metrics.
+    each is taken against its initial capital, as in the metrics. The matrices (`bar`,
+    `daily`) hold the first `MATRIX_SYSTEMS_LIMIT` systems (`matrix_systems`); `mean`
+    gives every system's mean correlation with all the others.
     """
     names = list(capital)
     stamps = pd.DatetimeIndex(equity["timestamp"])
     values = equity[names].set_axis(stamps)
     daily = values.groupby(stamps.normalize()).last()
-    return {"bar": _correlation(_returns(values, capital)), "daily": _correlation(_returns(daily, capital))}
+    matrices = {"bar": _pearson(_returns(values, capital)), "daily": _pearson(_returns(daily, capital))}
+    shown = names[:MATRIX_SYSTEMS_LIMIT]
+    section: dict[str, Any] = {frequency: _named(matrix[:len(shown), :len(shown)], shown)
+                               for frequency, matrix in matrices.items()}
+    section.update({"matrix_systems": shown, "matrix_limit": MATRIX_SYSTEMS_LIMIT,
+                    "mean": {frequency: dict(zip(names, _mean_with_the_others(matrix).tolist()))
+                             for frequency, matrix in matrices.items()}})
+    return section
 
 
-def _returns(values: pd.DataFrame, capital: Mapping[str, float]) -> pd.DataFrame:
+def _returns(values: pd.DataFrame, capital: Mapping[str, float]) -> np.ndarray:
     before = values.shift(1)
     before.iloc[0] = [capital[name] for name in values.columns]
-    return values / before - 1.0
+    return (values / before - 1.0).to_numpy(dtype=np.float64)
 
 
-def _correlation(returns: pd.DataFrame) -> dict[str, dict[str, float]]:
-    matrix = returns.corr() if len(returns) > 1 else pd.DataFrame(np.nan, returns.columns, returns.columns)
-    return {row: {column: float(matrix.loc[row, column]) for column in matrix.columns} for row in matrix.index}
+def _pearson(returns: np.ndarray) -> np.ndarray:
+    """The correlation of every pair of columns at once, as pandas' `DataFrame.corr` gives it: 1 on the
+    diagonal, NaN for a constant column. Equal to it within 1e-14: pandas sums in another order."""
+    bars, count = returns.shape
+    if bars < 2:
+        return np.full((count, count), np.nan)
+    if not np.isfinite(returns).all():
+        # a return across zero equity is ±inf or NaN: pandas correlates such a pair over the bars both have
+        return pd.DataFrame(returns).corr().to_numpy()
+    centred = returns - returns.mean(axis=0)
+    gram = centred.T @ centred
+    scale = np.sqrt(np.diag(gram))
+    constant = np.ptp(returns, axis=0) == 0  # its centred values may be rounding noise, not zeros
+    scale[constant] = 1.0
+    matrix = np.clip(gram / np.outer(scale, scale), -1.0, 1.0)
+    np.fill_diagonal(matrix, 1.0)
+    matrix[constant, :] = np.nan
+    matrix[:, constant] = np.nan
+    return matrix
+
+
+def _named(matrix: np.ndarray, names: list[str]) -> dict[str, dict[str, float]]:
+    return {row: dict(zip(names, values)) for row, values in zip(names, matrix.tolist())}
+
+
+def _mean_with_the_others(matrix: np.ndarray) -> np.ndarray:
+    """Each row's mean over the other columns, NaN left out (NaN when nothing is left)."""
+    others = matrix.copy()
+    np.fill_diagonal(others, np.nan)
+    known = np.isfinite(others)
+    counts = known.sum(axis=1)
+    totals = np.where(known, others, 0.0).sum(axis=1)
+    return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
 
 
 def drawdown_contributions(equity: pd.DataFrame, names: list[str]) -> dict[str, Any]:
@@ -48,83 +92,8 @@ def drawdown_contributions(equity: pd.DataFrame, names: list[str]) -> dict[str, 
     peak = int(np.argmax(combined.to_numpy()[:trough + 1]))
     loss = float(combined.iloc[trough] - combined.iloc[peak])
     stamps = pd.DatetimeIndex(equity["timestamp"])
-    by_system = {}
-    for name in names:
-        change = float(equity[name].iloc[trough] - equity[name].iloc[peak])
-        by_system[name] = {"change": change, "share": change / loss if loss < 0 else 0.0}
+    changes = (equity[names].iloc[trough].to_numpy() - equity[names].iloc[peak].to_numpy()).tolist()
+    by_system = {name: {"change": change, "share": change / loss if loss < 0 else 0.0}
+                 for name, change in zip(names, changes)}
     return {"peak_time": stamps[peak].isoformat(), "trough_time": stamps[trough].isoformat(),
             "combined_change": loss, "depth": float(depth[trough]), "by_system": by_system}
-
-
-def _fills(orders: pd.DataFrame) -> pd.DataFrame:
-    """Filled orders with their cost per unit traded (commission + slippage)."""
-    filled = orders[orders["status"] == "filled"]
-    fills = pd.DataFrame({"time": pd.DatetimeIndex(filled["fill_time"]), "symbol": filled["symbol"].astype(str),
-                          "quantity": filled["quantity"].astype(float),
-                          "cost": (filled["commission"] + filled["slippage"]).astype(float)})
-    # one row per (time, symbol): fills of one system in one bar add up
-    return fills.groupby(["time", "symbol"], as_index=False, sort=True).sum()
-
-
-def _positions(fills: pd.DataFrame, symbol: str, timeline: pd.DatetimeIndex) -> np.ndarray:
-    """The position held over each bar of `timeline` (after that bar's fills at its open)."""
-    mine = fills[fills["symbol"] == symbol]
-    change = np.zeros(len(timeline))
-    np.add.at(change, timeline.get_indexer(mine["time"]), mine["quantity"].to_numpy())
-    return np.cumsum(change)
-
-
-def _crossing_savings(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
-    """Per (time, symbol) where the two traded in opposite directions: the costs of the crossed quantity.
-
-    A netted book sends only the net of both orders to the market, so the quantity that
-    offsets inside the bar pays neither commission nor slippage.
-    """
-    both = left.merge(right, on=["time", "symbol"], suffixes=("_a", "_b"))
-    both = both[np.sign(both["quantity_a"]) * np.sign(both["quantity_b"]) < 0]
-    crossed = np.minimum(both["quantity_a"].abs(), both["quantity_b"].abs())
-    saved = both["cost_a"] * crossed / both["quantity_a"].abs() + both["cost_b"] * crossed / both["quantity_b"].abs()
-    return pd.DataFrame({"time": both["time"], "symbol": both["symbol"], "saved": saved})
-
-
-def opposing_positions(orders: Mapping[str, pd.DataFrame], timeline: pd.DatetimeIndex) -> dict[str, Any]:
-    """Stretches of bars in which two systems held opposite positions in one symbol, and the savings
-    of netting their orders bar by bar (per pair, per stretch and for the whole book)."""
-    fills = {name: _fills(frame) for name, frame in orders.items()}
-    periods, pairs = [], []
-    for first, second in combinations(fills, 2):
-        savings = _crossing_savings(fills[first], fills[second])
-        symbols = sorted(set(fills[first]["symbol"]) & set(fills[second]["symbol"]))
-        pair_bars = 0
-        for symbol in symbols:
-            held_a = _positions(fills[first], symbol, timeline)
-            held_b = _positions(fills[second], symbol, timeline)
-            opposed = np.sign(held_a) * np.sign(held_b) < 0
-            edges = np.diff(np.concatenate(([0], opposed.astype(np.int8), [0])))
-            mine = savings[savings["symbol"] == symbol]
-            where = timeline.get_indexer(mine["time"])
-            for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
-                hedged = np.minimum(np.abs(held_a[start:stop]), np.abs(held_b[start:stop]))
-                # the bar after the stretch holds the fill that ended it: its crossing counts too
-                inside = (where >= start) & (where <= stop)
-                periods.append({"systems": [first, second], "symbol": symbol,
-                                "start": timeline[start].isoformat(), "end": timeline[stop - 1].isoformat(),
-                                "bars": int(stop - start), "max_hedged_quantity": float(hedged.max()),
-                                "netting_saving": float(mine["saved"].to_numpy()[inside].sum())})
-                pair_bars += int(stop - start)
-        pairs.append({"systems": [first, second], "opposed_bars": pair_bars,
-                      "netting_saving": float(savings["saved"].sum())})
-    return {"periods": periods, "pairs": pairs, "netting_saving": _book_netting_saving(fills)}
-
-
-def _book_netting_saving(fills: Mapping[str, pd.DataFrame]) -> float:
-    """What the whole book would have saved by sending only each bar's net order per symbol."""
-    every = pd.concat(list(fills.values()), ignore_index=True)
-    if every.empty:
-        return 0.0
-    buys = every[every["quantity"] > 0].groupby(["time", "symbol"])
-    sells = every[every["quantity"] < 0].groupby(["time", "symbol"])
-    side = pd.DataFrame({"bought": buys["quantity"].sum(), "buy_cost": buys["cost"].sum(),
-                         "sold": -sells["quantity"].sum(), "sell_cost": sells["cost"].sum()}).dropna()
-    crossed = np.minimum(side["bought"], side["sold"])
-    return float((side["buy_cost"] * crossed / side["bought"] + side["sell_cost"] * crossed / side["sold"]).sum())

@@ -12,6 +12,7 @@ from plotly.subplots import make_subplots
 from multifolio.reports.downsample import display_indices
 from multifolio.reports.metrics import drawdowns
 
+CELL_TEXT_LIMIT = 20  # systems in a correlation heatmap up to which each cell shows its coefficient
 MARKER_LIMIT = 5000  # trades drawn as markers; beyond it the largest by |net PnL| (an SVG stays responsive)
 GREEN, RED, GREY = "#1a9850", "#d73027", "#6b7280"
 COLORS = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#db2777", "#0891b2", "#ca8a04", "#4b5563")
@@ -227,12 +228,14 @@ def trade_returns_figure(trades: pd.DataFrame, bins: int = 50) -> go.Figure:
     return figure
 
 
-def equities_figure(book: pd.DataFrame, capital: Mapping[str, float], *, normalised: bool) -> go.Figure:
-    """Every system's equity on one chart, in currency or as a multiple of its initial capital."""
+def equities_figure(book: pd.DataFrame, capital: Mapping[str, float], names: Sequence[str], *,
+                    normalised: bool) -> go.Figure:
+    """The `names` systems' equity on one chart, in currency or as a multiple of its initial capital
+    (the combined book's, normalised, over every system's capital)."""
     stamps = epoch_ms(book["timestamp"])
     figure = _figure(title="Equity, normalised (1 = initial capital)" if normalised else "Equity", height=420)
-    for number, (name, start) in enumerate(capital.items()):
-        values = book[name].to_numpy(dtype=np.float64) / (start if normalised else 1.0)
+    for number, name in enumerate(names):
+        values = book[name].to_numpy(dtype=np.float64) / (capital[name] if normalised else 1.0)
         figure.add_trace(_line(stamps, values, name, line={"color": COLORS[number % len(COLORS)], "width": 1.3}))
     if normalised:
         values = book["combined"].to_numpy(dtype=np.float64) / sum(capital.values())
@@ -242,7 +245,7 @@ def equities_figure(book: pd.DataFrame, capital: Mapping[str, float], *, normali
 
 
 def drawdowns_figure(book: pd.DataFrame, names: Sequence[str]) -> go.Figure:
-    """Every system's drawdown and the combined book's, in percent."""
+    """The `names` systems' drawdowns and the combined book's, in percent."""
     stamps = epoch_ms(book["timestamp"])
     figure = _figure(title="Drawdowns (%)", height=360)
     for number, name in enumerate([*names, "combined"]):
@@ -262,10 +265,12 @@ def correlation_figure(matrix: Mapping[str, Mapping[str, float | None]], title: 
     """A correlation matrix as a heatmap from −1 to 1, the coefficients written in the cells."""
     names = list(matrix)
     grid = np.array([[np.nan if matrix[r][c] is None else matrix[r][c] for c in names] for r in names])
-    figure = _figure(title=title, height=160 + 60 * len(names))
+    # rows shrink from 60 px as systems are added, so that 50 of them still fit a screen's height
+    row = min(60, max(16, 900 // max(1, len(names))))
+    figure = _figure(title=title, height=160 + row * len(names))
     figure.add_trace(go.Heatmap(z=grid, x=names, y=names, zmin=-1, zmax=1, zmid=0, colorscale="RdBu_r",
-                                texttemplate="%{z:.3f}", hovertemplate="%{y} × %{x}: %{z:.4f}<extra></extra>",
-                                xgap=2, ygap=2))
+                                texttemplate="%{z:.3f}" if len(names) <= CELL_TEXT_LIMIT else "",
+                                hovertemplate="%{y} × %{x}: %{z:.4f}<extra></extra>", xgap=2, ygap=2))
     figure.update_yaxes(autorange="reversed", type="category", showgrid=False)
     figure.update_xaxes(type="category", showgrid=False)
     figure.update_layout(hovermode="closest")

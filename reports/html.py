@@ -25,6 +25,9 @@ from multifolio.reports.catalogue import CATALOGUE, format_metric
 PLOTLY_FILE = "plotly.min.js"  # once per run folder: 4.8 MB, shared by every report of the run
 TRADE_ROWS_LIMIT = 10_000  # trades listed in the page; trades.csv always has them all
 PERIOD_ROWS_LIMIT = 2_000
+# systems given a column of the metrics table and a line in the equity and drawdown charts, the first in
+# config order: ten columns fit the page's width, ten lines stay apart (combined_summary.json has them all)
+SHOWN_SYSTEMS_LIMIT = 10
 
 _ENVIRONMENT = jinja2.Environment(loader=jinja2.PackageLoader("multifolio.reports", "templates"),
                                   autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
@@ -138,12 +141,13 @@ def render_combined(folder: Path) -> Path:
     summary = json.loads((folder / "combined_summary.json").read_text())
     book = _read_csv(folder / "combined_equity.csv", ["timestamp"])
     systems = summary["systems"]
+    shown = list(systems)[:SHOWN_SYSTEMS_LIMIT]
     capital = {name: metrics["initial_capital"] for name, metrics in systems.items()}
     combined = summary["combined"]
     figures = {
-        "fig-equities": charts.equities_figure(book, capital, normalised=False),
-        "fig-equities-normalised": charts.equities_figure(book, capital, normalised=True),
-        "fig-drawdowns": charts.drawdowns_figure(book, list(systems)),
+        "fig-equities": charts.equities_figure(book, capital, shown, normalised=False),
+        "fig-equities-normalised": charts.equities_figure(book, capital, shown, normalised=True),
+        "fig-drawdowns": charts.drawdowns_figure(book, shown),
         "fig-book": charts.book_figure(book),
         "fig-correlation-bar": charts.correlation_figure(summary["correlation"]["bar"],
                                                          "Correlation of returns per bar"),
@@ -155,11 +159,13 @@ def render_combined(folder: Path) -> Path:
     has_report = {name: (folder / name / "report.html").exists() for name in systems}
     return _render(
         "combined.html", folder / "combined_summary.html", title=summary["run"], plotly_src=PLOTLY_FILE,
-        systems=list(systems), has_report=has_report, figures=_figures_script(figures), figure_ids=list(figures),
-        metrics=metric_rows({**systems, "combined": combined}, ranked=list(systems)),
+        systems=list(systems), shown=shown, has_report=has_report, figures=_figures_script(figures),
+        figure_ids=list(figures), metrics=metric_rows({**{name: systems[name] for name in shown}, "combined": combined},
+                                                      ranked=shown),
         pnl=combined["pnl_by_system"], contribution=combined["drawdown_contribution"],
-        opposing=opposing, periods=opposing["periods"][:PERIOD_ROWS_LIMIT], period_limit=PERIOD_ROWS_LIMIT,
-        first=stamps[0], last=stamps[-1], bars=len(stamps), format_metric=format_metric)
+        correlation=summary["correlation"], opposing=opposing, periods=opposing["periods"][:PERIOD_ROWS_LIMIT],
+        period_limit=PERIOD_ROWS_LIMIT, first=stamps[0], last=stamps[-1], bars=len(stamps),
+        format_metric=format_metric)
 
 
 def write_plotly_js(folder: Path) -> Path:

@@ -14,9 +14,10 @@ import pandas as pd
 
 from multifolio.data.market import MarketData
 from multifolio.files import atomic_write, atomic_write_text
-from multifolio.reports.analysis import correlations, drawdown_contributions, opposing_positions
+from multifolio.reports.analysis import correlations, drawdown_contributions
 from multifolio.reports.leaderboard import sweep_summary
 from multifolio.reports.metrics import equity_metrics, trade_metrics
+from multifolio.reports.opposing import opposing_positions
 from multifolio.trading.system import SystemResult
 
 
@@ -39,9 +40,9 @@ def combined_equity(results: Sequence[SystemResult]) -> pd.DataFrame:
     """Each system's equity side by side and their sum, the combined book, over the bars every
     system reached (systems interrupted on parallel workers stop at different bars)."""
     bars = min(len(result.equity) for result in results)
-    frame = pd.DataFrame({"timestamp": results[0].equity["timestamp"].iloc[:bars]})
-    for result in results:
-        frame[result.name] = result.equity["equity"].to_numpy()[:bars]
+    # built at once: a column added at a time copies the frame over and over with a thousand systems
+    frame = pd.DataFrame({"timestamp": results[0].equity["timestamp"].iloc[:bars],
+                          **{result.name: result.equity["equity"].to_numpy()[:bars] for result in results}})
     frame["combined"] = frame[[r.name for r in results]].sum(axis=1)
     return frame
 

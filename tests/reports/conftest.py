@@ -1,4 +1,5 @@
-"""A small two-symbol, two-system run written once per session, and a real headless Chromium to open it."""
+"""Runs written once per session (two systems on two symbols; more systems than the combined summary's caps)
+and a real headless Chromium to open them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from multifolio.config.registry import PluginRegistry
+from multifolio.reports.analysis import MATRIX_SYSTEMS_LIMIT
 from multifolio.running.run import RunOutcome, run_backtest
 from tests.builders import backtest_config, checked, system_config
 
@@ -44,6 +46,35 @@ def run_report_config(output_dir: Path) -> RunOutcome:
 @pytest.fixture(scope="session")
 def report_run(tmp_path_factory) -> RunOutcome:
     return run_report_config(tmp_path_factory.mktemp("reports"))
+
+
+def many_systems_config(output_dir: Path, count: int = MATRIX_SYSTEMS_LIMIT + 5) -> dict:
+    """More systems than every cap of the combined summary (correlation matrix, systems shown, pairs
+    listed), on few bars: momentum and mean reversion at many speeds, long and short, so most pairs oppose."""
+    systems = []
+    for number in range(count):
+        if number % 2:
+            strategy = {"type": "momentum", "parameters": {"lookback_period": 2 + number % 9,
+                                                           "momentum_threshold": 0.0002 * (number % 3)}}
+            indicators = ["SMA_20"]
+        else:
+            strategy = {"type": "mean_reversion", "parameters": {"lookback_period": 10 + number % 11,
+                                                                 "entry_threshold": 1.0 + 0.1 * (number % 7),
+                                                                 "exit_threshold": 0.3}}
+            indicators = ["BB_20"]
+        systems.append(system_config(f"system_{number:02d}", indicators=indicators, strategy=strategy,
+                                     sizers=[{"type": "fixed", "size": 5 + number % 4}],
+                                     execution={"slippage_bps": 5, "commission": 0.005}))
+    document = backtest_config(*systems, output_dir=output_dir, name="many systems",
+                               data={"source": "synthetic", "symbols": ["SPY"], "bars": 400, "seed": 3})
+    document["reporting"]["separate_reports"] = False  # the combined summary is what is capped
+    return document
+
+
+@pytest.fixture(scope="session")
+def many_systems_run(tmp_path_factory) -> RunOutcome:
+    registry = PluginRegistry()
+    return run_backtest(checked(many_systems_config(tmp_path_factory.mktemp("many")), registry), registry)
 
 
 @pytest.fixture(scope="session")

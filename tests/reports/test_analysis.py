@@ -6,50 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from multifolio.reports.analysis import correlations, drawdown_contributions, opposing_positions
+from multifolio.reports.analysis import MATRIX_SYSTEMS_LIMIT, correlations, drawdown_contributions
 
 BARS = pd.date_range("2024-01-02 09:30", periods=6, freq="1min")
-
-
-def orders(*fills: tuple[int, str, float, float], rejected: int = 0) -> pd.DataFrame:
-    """orders.csv rows: (bar, symbol, signed quantity, commission + slippage split evenly) filled; some rejected."""
-    rows = [{"order_id": n, "submitted_time": BARS[bar - 1], "symbol": symbol, "requested": quantity,
-             "quantity": quantity, "status": "filled", "reason": None, "fill_time": BARS[bar], "fill_price": 100.0,
-             "commission": cost / 2, "slippage": cost / 2} for n, (bar, symbol, quantity, cost) in enumerate(fills, 1)]
-    rows += [{"order_id": 100 + n, "submitted_time": BARS[0], "symbol": "SPY", "requested": 50.0, "quantity": 0.0,
-              "status": "rejected", "reason": "limit", "fill_time": None, "fill_price": None, "commission": None,
-              "slippage": None} for n in range(rejected)]
-    return pd.DataFrame(rows)
-
-
-def test_opposite_holdings_make_one_period_and_same_bar_offsets_are_the_netting_saving():
-    # A: long 10 from bar 1, sells at bar 4. B: short 5 from bar 2, buys back at bar 4, the same bar:
-    # netted, 5 of A's sale cross B's purchase: half of A's cost (2) and all of B's (1) are saved.
-    book = {"A": orders((1, "SPY", 10.0, 2.0), (4, "SPY", -10.0, 2.0), rejected=1),
-            "B": orders((2, "SPY", -5.0, 1.0), (4, "SPY", 5.0, 1.0))}
-    found = opposing_positions(book, BARS)
-    assert found["periods"] == [{"systems": ["A", "B"], "symbol": "SPY", "start": BARS[2].isoformat(),
-                                 "end": BARS[3].isoformat(), "bars": 2, "max_hedged_quantity": 5.0,
-                                 "netting_saving": 2.0}]
-    assert found["pairs"] == [{"systems": ["A", "B"], "opposed_bars": 2, "netting_saving": 2.0}]
-    assert found["netting_saving"] == 2.0
-
-
-def test_a_hedge_opened_and_closed_at_different_bars_saves_nothing_by_netting():
-    book = {"A": orders((1, "SPY", 10.0, 2.0), (5, "SPY", -10.0, 2.0)),
-            "B": orders((2, "SPY", -10.0, 2.0), (3, "SPY", 10.0, 2.0)),
-            "C": orders((2, "QQQ", -10.0, 2.0))}  # another symbol never opposes SPY
-    found = opposing_positions(book, BARS)
-    assert [(p["systems"], p["bars"], p["netting_saving"]) for p in found["periods"]] == [(["A", "B"], 1, 0.0)]
-    assert [pair["opposed_bars"] for pair in found["pairs"]] == [1, 0, 0]
-    assert found["netting_saving"] == 0.0
-
-
-def test_book_netting_counts_each_crossed_unit_once_with_three_systems():
-    # bar 1: A buys 10 (cost 4), B sells 6 (cost 3), C sells 6 (cost 3): 10 of the 12 sold cross A's 10
-    book = {"A": orders((1, "SPY", 10.0, 4.0)), "B": orders((1, "SPY", -6.0, 3.0)),
-            "C": orders((1, "SPY", -6.0, 3.0))}
-    assert opposing_positions(book, BARS)["netting_saving"] == pytest.approx(4.0 + 6.0 * 10 / 12)
 
 
 def test_drawdown_contributions_add_up_to_the_combined_drawdown():
@@ -72,3 +31,58 @@ def test_correlations_per_bar_and_per_day():
     bar_b = np.array(b) / np.array([100.0, *b[:-1]]) - 1
     assert found["bar"]["A"]["B"] == pytest.approx(np.corrcoef(bar_a, bar_b)[0, 1], abs=1e-12)
     assert found["bar"]["A"]["A"] == pytest.approx(1.0) and found["bar"]["B"]["A"] == found["bar"]["A"]["B"]
+
+
+def pandas_correlations(equity: pd.DataFrame, capital: dict[str, float], daily: bool = False) -> pd.DataFrame:
+    """The reference: pandas' DataFrame.corr of the returns, the first against the initial capital."""
+    values = equity[list(capital)].set_axis(pd.DatetimeIndex(equity["timestamp"]))
+    if daily:
+        values = values.groupby(values.index.normalize()).last()
+    before = values.shift(1)
+    before.iloc[0] = list(capital.values())
+    return (values / before - 1.0).corr()
+
+
+def random_equities(systems: int, bars: int = 300, seed: int = 5) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Random walks of equity, intraday bars over several days; the last system never trades (flat)."""
+    rng = np.random.default_rng(seed)
+    capital = {f"s{number}": float(rng.choice([1e4, 5e4, 1e5])) for number in range(systems)}
+    stamps = pd.date_range("2024-01-02 09:30", periods=bars, freq="30min")
+    common = rng.standard_normal(bars)  # a shared factor, so the correlations spread over (−1, 1)
+    columns = {name: start * np.cumprod(1 + 0.002 * (rng.uniform(-1, 1) * common + rng.standard_normal(bars)))
+               for name, start in capital.items()}
+    columns[f"s{systems - 1}"] = np.full(bars, capital[f"s{systems - 1}"])
+    return pd.DataFrame({"timestamp": stamps, **columns}), capital
+
+
+@pytest.mark.parametrize("daily", [False, True], ids=["bar", "daily"])
+def test_correlations_of_every_pair_at_once_equal_pandas_and_the_matrix_is_capped(daily):
+    equity, capital = random_equities(MATRIX_SYSTEMS_LIMIT + 7)
+    found = correlations(equity, capital)
+    expected = pandas_correlations(equity, capital, daily)
+    names = list(capital)
+    shown = names[:MATRIX_SYSTEMS_LIMIT]
+    assert found["matrix_systems"] == shown and found["matrix_limit"] == MATRIX_SYSTEMS_LIMIT
+    matrix = found["daily" if daily else "bar"]
+    assert list(matrix) == shown and all(list(row) == shown for row in matrix.values())
+    grid = np.array([[matrix[r][c] for c in shown] for r in shown])
+    # pandas sums with Welford's updates, numpy in blocks: the same figures within 1e-14
+    np.testing.assert_allclose(grid, expected.loc[shown, shown].to_numpy(), rtol=0, atol=1e-14)
+    # the flat system (beyond the matrix) has no correlation; the others' mean leaves it out
+    others = expected.to_numpy().copy()
+    np.fill_diagonal(others, np.nan)
+    mean = found["mean"]["daily" if daily else "bar"]
+    assert list(mean) == names
+    np.testing.assert_allclose([mean[name] for name in names[:-1]], np.nanmean(others[:-1], axis=1), atol=1e-14)
+    assert np.isnan(mean[names[-1]])
+
+
+def test_a_constant_series_correlates_with_nothing_and_equity_through_zero_falls_back_to_pandas():
+    equity, capital = random_equities(4, bars=40)
+    flat = correlations(equity, capital)["bar"]
+    assert all(np.isnan(flat["s3"][name]) and np.isnan(flat[name]["s3"]) for name in capital)
+    assert [flat[name][name] for name in ("s0", "s1", "s2")] == [1.0, 1.0, 1.0]
+    equity.loc[10, "s1"] = 0.0  # a return of −100 %, then one from zero: infinite, left out pairwise by pandas
+    found = correlations(equity, capital)["bar"]
+    grid = np.array([[found[r][c] for c in capital] for r in capital])
+    np.testing.assert_array_equal(grid, pandas_correlations(equity, capital).to_numpy())  # NaN where pandas has NaN

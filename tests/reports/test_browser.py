@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from multifolio.config.registry import PluginRegistry
-from multifolio.reports.analysis import correlations
+from multifolio.reports.analysis import MATRIX_SYSTEMS_LIMIT, correlations
 from multifolio.reports.downsample import DISPLAY_POINTS
-from multifolio.reports.html import PLOTLY_FILE, format_metric, metric_rows
+from multifolio.reports.html import PLOTLY_FILE, SHOWN_SYSTEMS_LIMIT, format_metric, metric_rows
 from multifolio.running.run import run_backtest
 from tests.builders import backtest_config, checked, system_config
 from tests.reports.conftest import BARS
@@ -218,4 +218,23 @@ def test_a_system_without_closed_trades_still_renders_every_chart(browser, tmp_p
                      "open at the end": 1}
     assert report.traces("fig-trade-returns") == []
     assert report.page.locator("#trades tbody tr").count() == 0
+    report.page.close()
+
+
+def test_a_summary_beyond_the_caps_draws_the_first_systems_and_every_row(browser, many_systems_run, tmp_path):
+    names = [result.name for result in many_systems_run.results]
+    shown, matrix = names[:SHOWN_SYSTEMS_LIMIT], names[:MATRIX_SYSTEMS_LIMIT]
+    report = OpenedReport(browser, many_systems_run.folder / "combined_summary.html", tmp_path / "many.png")
+    assert_offline_and_clean(report, many_systems_run.folder)
+    assert [t["name"] for t in report.traces("fig-equities")] == shown
+    assert [t["name"] for t in report.traces("fig-equities-normalised")] == [*shown, "combined"]
+    assert report.drawn("fig-drawdowns") == len(shown) + 1
+    summary = many_systems_run.summary
+    for div, frequency in (("fig-correlation-bar", "bar"), ("fig-correlation-daily", "daily")):
+        (heatmap,) = report.traces(div)
+        assert heatmap["z"] == [[summary["correlation"][frequency][r][c] for c in matrix] for r in matrix]
+    sharpe = report.table_values("#metrics")["sharpe"]
+    assert len(sharpe) == len(shown) + 1 and sharpe[-1][2] is False  # the shown systems and the book, never ranked
+    assert report.page.locator("#contributions tbody tr").count() == len(names) + 1  # and the combined row
+    assert report.page.locator("#opposing-pairs tbody tr").count() == summary["opposing_positions"]["pairs_listed"]
     report.page.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -14,8 +15,11 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from multifolio.config.registry import PluginRegistry
+from multifolio.reports import html
+from multifolio.reports.analysis import MATRIX_SYSTEMS_LIMIT
 from multifolio.reports.downsample import DISPLAY_POINTS, display_indices
-from multifolio.reports.html import PLOTLY_FILE, config_items, metric_rows
+from multifolio.reports.html import PLOTLY_FILE, SHOWN_SYSTEMS_LIMIT, config_items, metric_rows, render_combined
+from multifolio.reports.opposing import PAIRS_LISTED_LIMIT
 from multifolio.running.run import run_backtest
 from tests.builders import checked
 from tests.reports.conftest import report_config, run_report_config
@@ -126,3 +130,64 @@ def test_every_file_a_run_writes_beside_its_systems_is_a_name_no_system_may_take
 
     beside = {path.name for path in report_run.folder.iterdir() if path.is_file()}
     assert beside <= set(RUN_FILES) and "manifest.json" in beside
+
+
+def page_text(path: Path) -> str:
+    return re.sub(r"\s+", " ", path.read_text(encoding="utf-8"))
+
+
+def page_figures(path: Path) -> dict:
+    return json.loads(re.search(r"const FIGURES = (\{.*\});\n", path.read_text(encoding="utf-8")).group(1))
+
+
+def test_beyond_the_caps_the_summary_and_its_page_hold_the_first_systems_and_say_so(many_systems_run):
+    folder = many_systems_run.folder
+    names = [result.name for result in many_systems_run.results]
+    summary = json.loads((folder / "combined_summary.json").read_text())
+    correlation, opposing = summary["correlation"], summary["opposing_positions"]
+    matrix, shown = names[:MATRIX_SYSTEMS_LIMIT], names[:SHOWN_SYSTEMS_LIMIT]
+    assert correlation["matrix_systems"] == matrix == list(correlation["bar"]) == list(correlation["daily"])
+    assert list(correlation["mean"]["bar"]) == names == list(correlation["mean"]["daily"])
+    assert opposing["pairs_total"] == len(names) * (len(names) - 1) // 2
+    assert opposing["pairs_with_any"] > PAIRS_LISTED_LIMIT == opposing["pairs_listed"] == len(opposing["pairs"])
+    listed = [tuple(pair["systems"]) for pair in opposing["pairs"]]
+    assert {tuple(period["systems"]) for period in opposing["periods"]} <= set(listed)
+    assert len(opposing["periods"]) == opposing["periods_listed"] == opposing["periods_of_listed_pairs"]
+
+    page = folder / "combined_summary.html"
+    text = page_text(page)
+    header = re.search(r'<table id="metrics"> <thead><tr>(.*?)</tr>', text).group(1)
+    assert re.findall(r"<th>(.*?)</th>", header) == ["figure", *shown, "combined book"]
+    figures = page_figures(page)
+    assert [trace["name"] for trace in figures["fig-equities"]["data"]] == shown
+    assert [trace["name"] for trace in figures["fig-drawdowns"]["data"]] == [*shown, "combined"]
+    assert figures["fig-correlation-bar"]["data"][0]["x"] == matrix
+    assert text.count('<tr data-system="') == len(names)  # a row per system, each with its mean correlation
+    assert "every system's report is linked" not in text  # separate_reports: false, no report to link
+    assert (f"This table and the equity and drawdown charts show the first {SHOWN_SYSTEMS_LIMIT} of the "
+            f"{len(names)} systems (in config order)") in text
+    assert (f"The correlation heatmaps (and the matrices in combined_summary.json) hold the first "
+            f"{MATRIX_SYSTEMS_LIMIT} of the {len(names)} systems (in config order)") in text
+    assert (f"{opposing['pairs_with_any']:,} of the {opposing['pairs_total']:,} pairs held opposite positions or "
+            f"would have saved by netting; the {PAIRS_LISTED_LIMIT} with the most bars opposed (then the largest "
+            f"saving) are listed, at most {PAIRS_LISTED_LIMIT}") in text
+
+
+def test_the_page_lists_the_first_periods_and_says_where_the_others_are(many_systems_run, tmp_path, monkeypatch):
+    for name in ("combined_summary.json", "combined_equity.csv"):
+        shutil.copy(many_systems_run.folder / name, tmp_path / name)
+    monkeypatch.setattr(html, "PERIOD_ROWS_LIMIT", 7)
+    text = page_text(render_combined(tmp_path))
+    periods = many_systems_run.summary["opposing_positions"]["periods_of_listed_pairs"]
+    assert text.count("<tr><td>system_") - text.count("<tr><td>system_", text.index('id="opposing-periods"')) \
+        == PAIRS_LISTED_LIMIT
+    assert text[text.index('id="opposing-periods"'):].count("<tr><td>system_") == 7
+    assert f"Periods of the pairs listed ({periods:,})" in text
+    assert "The first 7 periods are listed (at most 7); combined_summary.json holds all of them." in text
+
+
+def test_below_the_caps_the_page_shows_everything_and_states_no_cap(report_run):
+    text = page_text(report_run.folder / "combined_summary.html")
+    for note in ("shown-systems", "matrix-systems", "pairs-listed", "periods-listed"):
+        assert f'id="{note}"' not in text
+    assert "(★ best of the systems in each row)" in text

@@ -1,0 +1,218 @@
+"""Opposing positions across systems and what netting their orders would save: every pair at once.
+
+A position is a step function that changes only at its system's fills, so each symbol gets a
+compressed timeline of the bars at which any system's position in it changed; the bars two
+systems held opposite sides, for every pair at once, are matrix products of long and short
+indicators weighted by how many bars each step lasts. Same-bar crossings come from one join
+of all fills. Only the pairs listed (the most opposed) get their stretches worked out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+PAIRS_LISTED_LIMIT = 100  # pairs in the summary: the most bars opposed, then the largest saving
+PERIODS_LISTED_LIMIT = 10_000  # stretches in the summary: the listed pairs', in their order
+BLOCK_CELLS = 1 << 22  # systems × steps held at once while counting opposed bars: 32 MB of float64
+
+
+def opposing_positions(orders: Mapping[str, pd.DataFrame], timeline: pd.DatetimeIndex) -> dict[str, Any]:
+    """Bars in which two systems held opposite positions in one symbol, and the savings of netting their
+    orders bar by bar: per pair (the `PAIRS_LISTED_LIMIT` most opposed), per stretch of those pairs (at
+    most `PERIODS_LISTED_LIMIT`) and for the whole book. `orders`: name → orders.csv rows, in config order.
+    """
+    names, count = list(orders), len(orders)
+    fills = _Fills(orders, timeline)
+    crossings = _crossings(fills)
+    by_symbol = np.argsort(fills.symbol, kind="stable")  # symbol, then system and time as before
+    bounds = np.searchsorted(fills.symbol[by_symbol], np.arange(len(fills.symbols) + 1))
+    steps = {symbol: _SymbolSteps(fills, by_symbol[bounds[code]:bounds[code + 1]], len(timeline))
+             for code, symbol in enumerate(fills.symbols)}
+    opposed = np.zeros((count, count), dtype=np.int64)
+    for symbol_steps in steps.values():
+        symbol_steps.add_opposed_bars(opposed)
+    # np.add.at's sum, faster: each pair's savings added up one by one in time order, to rank the pairs
+    # (pairs that crossed alike tie exactly, and keep config order)
+    saving = np.bincount(crossings["pair"], weights=crossings["saved"], minlength=count * count)
+    listed = _ranked_pairs(opposed, saving.reshape(count, count))
+    shown = listed[:PAIRS_LISTED_LIMIT]
+    mine = _listed_crossings(crossings, [first * count + second for first, second in shown])
+    pairs, periods, period_count = [], [], 0
+    for first, second in shown:
+        rows = slice(*np.searchsorted(mine["pair"], [first * count + second, first * count + second + 1]))
+        # summed again in (time, symbol) order, as a per-pair sum gives, to the last bit
+        pairs.append({"systems": [names[first], names[second]], "opposed_bars": int(opposed[first, second]),
+                      "netting_saving": float(mine["saved"][rows].sum())})
+        for code, (symbol, symbol_steps) in enumerate(steps.items()):
+            if not (symbol_steps.trades(first) and symbol_steps.trades(second)):
+                continue
+            in_symbol = mine["symbol"][rows] == code
+            found, stretches = symbol_steps.stretches(first, second, mine["bar"][rows][in_symbol],
+                                                      mine["saved"][rows][in_symbol], timeline,
+                                                      PERIODS_LISTED_LIMIT - len(periods))
+            period_count += found
+            periods += [{"systems": [names[first], names[second]], "symbol": symbol, **stretch}
+                        for stretch in stretches]
+    return {"periods": periods, "pairs": pairs, "netting_saving": _book_netting_saving(fills.frame),
+            "pairs_total": count * (count - 1) // 2, "pairs_with_any": len(listed),
+            "pairs_listed": len(pairs), "pairs_limit": PAIRS_LISTED_LIMIT,
+            "periods_of_listed_pairs": period_count, "periods_listed": len(periods),
+            "periods_limit": PERIODS_LISTED_LIMIT}
+
+
+class _Fills:
+    """Every system's filled orders, one row per (system, time, symbol) in that order, fills of one
+    system in one bar and symbol added up; as a frame and as arrays. Built once per summary."""
+
+    def __init__(self, orders: Mapping[str, pd.DataFrame], timeline: pd.DatetimeIndex) -> None:
+        frames = list(orders.values())
+        self.system_count = len(frames)
+        every = pd.concat(frames, ignore_index=True)
+        system = np.repeat(np.arange(len(frames)), [len(frame) for frame in frames])
+        filled = (every["status"] == "filled").to_numpy()
+        every = every[filled]
+        self.frame = pd.DataFrame({
+            "system": system[filled], "time": pd.DatetimeIndex(every["fill_time"]),
+            "symbol": every["symbol"].astype(str).to_numpy(), "quantity": every["quantity"].astype(float).to_numpy(),
+            "cost": (every["commission"] + every["slippage"]).astype(float).to_numpy(),
+        }).groupby(["system", "time", "symbol"], as_index=False, sort=True).sum()
+        self.system = self.frame["system"].to_numpy()
+        self.quantity = self.frame["quantity"].to_numpy()
+        self.cost = self.frame["cost"].to_numpy()
+        self.symbol, symbols = pd.factorize(self.frame["symbol"], sort=True)  # codes in the names' order
+        self.symbols = [str(symbol) for symbol in symbols]
+        times = pd.DatetimeIndex(self.frame["time"])
+        self.time = pd.factorize(times, sort=True)[0]  # codes in time order
+        self.bar = timeline.get_indexer(times)  # −1: after the book's last bar (a system interrupted later)
+
+
+def _crossings(fills: _Fills) -> dict[str, np.ndarray]:
+    """Per pair of systems and (time, symbol) where they traded in opposite directions, the costs of the
+    crossed quantity (`saved`), in time and symbol order; `pair` is first × systems + second, first <
+    second in config order.
+
+    A netted book sends only the net of both orders to the market, so the quantity that offsets
+    inside the bar pays neither commission nor slippage: each side saves its cost per unit.
+    """
+    place = fills.time.astype(np.int64) * max(1, len(fills.symbols)) + fills.symbol  # one number per (time, symbol)
+    buys, sells = np.flatnonzero(fills.quantity > 0), np.flatnonzero(fills.quantity < 0)
+    buys, sells = buys[np.argsort(place[buys], kind="stable")], sells[np.argsort(place[sells], kind="stable")]
+    # every buy against every sell at its place, buys in place order: the sells of a place are a run in `sells`
+    low, high = np.searchsorted(place[sells], place[buys], "left"), np.searchsorted(place[sells], place[buys], "right")
+    runs = high - low
+    buy = np.repeat(buys, runs)
+    sell = sells[np.repeat(low, runs) + np.arange(runs.sum()) - np.repeat(np.cumsum(runs) - runs, runs)]
+    bought, sold = fills.quantity[buy], -fills.quantity[sell]
+    crossed = np.minimum(bought, sold)
+    first, second = np.minimum(fills.system[buy], fills.system[sell]), np.maximum(fills.system[buy], fills.system[sell])
+    return {"pair": first * fills.system_count + second, "time": fills.time[buy], "symbol": fills.symbol[buy],
+            "bar": fills.bar[buy], "saved": fills.cost[buy] * crossed / bought + fills.cost[sell] * crossed / sold}
+
+
+def _listed_crossings(crossings: dict[str, np.ndarray], pairs: list[int]) -> dict[str, np.ndarray]:
+    """The crossings of the `pairs` listed, sorted by pair, then time and symbol as they come."""
+    rows = np.flatnonzero(np.isin(crossings["pair"], pairs))
+    rows = rows[np.argsort(crossings["pair"][rows], kind="stable")]
+    return {column: values[rows] for column, values in crossings.items()}
+
+
+class _SymbolSteps:
+    """Every system's position in one symbol as a step function over the symbol's compressed timeline:
+    `points` are the bars at which any system's position changed, `widths` how many bars each step lasts
+    (to the next point, the last to the end of the book). Built per run, per symbol."""
+
+    def __init__(self, fills: _Fills, rows: np.ndarray, bar_count: int) -> None:
+        # fills after the book's last bar (a system interrupted later than another) are past its timeline
+        mine = rows[fills.bar[rows] >= 0]
+        self.systems = fills.system[mine]  # sorted, and by time within a system
+        self.points = np.unique(fills.bar[mine])
+        self.widths = np.diff(np.append(self.points, bar_count))
+        self.columns = np.searchsorted(self.points, fills.bar[mine])
+        self.quantities = fills.quantity[mine]
+
+    def _rows(self, system: int) -> slice:
+        return slice(*np.searchsorted(self.systems, [system, system + 1]))
+
+    def trades(self, system: int) -> bool:
+        rows = self._rows(system)
+        return rows.stop > rows.start
+
+    def held(self, system: int) -> np.ndarray:
+        """`system`'s position over each step (after the fills at its first bar)."""
+        rows = self._rows(system)
+        changes = np.zeros(len(self.points))
+        changes[self.columns[rows]] = self.quantities[rows]
+        return np.cumsum(changes)  # a running sum in time order, exactly as over every bar
+
+    def add_opposed_bars(self, opposed: np.ndarray) -> None:
+        """Add to `opposed` (systems × systems) the bars in which each pair held opposite sides:
+        L·diag(w)·Sᵀ + S·diag(w)·Lᵀ for long and short indicators L and S, w the steps' widths; a block of
+        steps at a time, so the memory stays within `BLOCK_CELLS` whatever the number of steps."""
+        traders, rows = np.unique(self.systems, return_inverse=True)
+        by_step = np.argsort(self.columns, kind="stable")
+        columns, rows, quantities = self.columns[by_step], rows[by_step], self.quantities[by_step]
+        block = max(1, BLOCK_CELLS // max(1, len(traders)))
+        held = np.zeros(len(traders))
+        for begin in range(0, len(self.points), block):
+            end = min(begin + block, len(self.points))
+            inside = slice(*np.searchsorted(columns, [begin, end]))
+            # the position carried in as the first column: the running sum goes on exactly as unblocked
+            changes = np.zeros((len(traders), end - begin + 1))
+            changes[:, 0] = held
+            changes[rows[inside], columns[inside] - begin + 1] = quantities[inside]
+            steps = np.cumsum(changes, axis=1)[:, 1:]
+            held = steps[:, -1]
+            long_bars = (steps > 0) * self.widths[begin:end].astype(np.float64)
+            both = long_bars @ (steps < 0).T.astype(np.float64)
+            opposed[np.ix_(traders, traders)] += np.rint(both + both.T).astype(np.int64)
+
+    def stretches(self, first: int, second: int, where: np.ndarray, saved: np.ndarray, timeline: pd.DatetimeIndex,
+                  limit: int) -> tuple[int, list[dict[str, Any]]]:
+        """How many stretches of bars `first` and `second` held opposite positions in, and the first
+        `limit` of them in time order, each with the netting saving inside it of the pair's crossings in
+        this symbol (`saved` at bars `where`, in time order; −1 after the book's last bar)."""
+        held_a, held_b = self.held(first), self.held(second)
+        opposed = np.sign(held_a) * np.sign(held_b) < 0
+        edges = np.diff(np.concatenate(([0], opposed.astype(np.int8), [0])))
+        begins, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # steps [begin, end)
+        found = len(begins)
+        begins, ends = begins[:max(0, limit)], ends[:max(0, limit)]
+        if not len(begins):
+            return found, []
+        bounds = np.append(self.points, len(timeline))  # step k covers bars bounds[k] to bounds[k + 1] − 1
+        starts, stops = bounds[begins], bounds[ends]
+        # the largest hedge of each stretch: a maximum over [begin, end), the steps between left out
+        hedged = np.append(np.where(opposed, np.minimum(np.abs(held_a), np.abs(held_b)), -np.inf), -np.inf)
+        largest = np.maximum.reduceat(hedged, np.column_stack([begins, ends]).ravel())[::2]
+        # the bar after a stretch holds the fill that ended it: its crossing counts too
+        inside = where >= 0
+        where, saved = where[inside], saved[inside]
+        low, high = np.searchsorted(where, starts, "left"), np.searchsorted(where, stops, "right")
+        return found, [{"start": start.isoformat(), "end": end.isoformat(), "bars": int(stop - begin_bar),
+                        "max_hedged_quantity": float(hedge), "netting_saving": float(saved[lo:hi].sum())}
+                       for start, end, begin_bar, stop, hedge, lo, hi in zip(
+                           timeline[starts], timeline[stops - 1], starts, stops, largest, low, high)]
+
+
+def _ranked_pairs(opposed: np.ndarray, saving: np.ndarray) -> list[tuple[int, int]]:
+    """Every pair (first, second in config order) with any bar opposed or any saving: the most bars
+    opposed first, then the largest saving, then config order."""
+    first, second = np.nonzero(np.triu((opposed > 0) | (saving > 0), k=1))
+    order = np.lexsort((-saving[first, second], -opposed[first, second]))  # stable: ties keep config order
+    return list(zip(first[order].tolist(), second[order].tolist()))
+
+
+def _book_netting_saving(fills: pd.DataFrame) -> float:
+    """What the whole book would have saved by sending only each bar's net order per symbol."""
+    if fills.empty:
+        return 0.0
+    buys = fills[fills["quantity"] > 0].groupby(["time", "symbol"])
+    sells = fills[fills["quantity"] < 0].groupby(["time", "symbol"])
+    side = pd.DataFrame({"bought": buys["quantity"].sum(), "buy_cost": buys["cost"].sum(),
+                         "sold": -sells["quantity"].sum(), "sell_cost": sells["cost"].sum()}).dropna()
+    crossed = np.minimum(side["bought"], side["sold"])
+    return float((side["buy_cost"] * crossed / side["bought"] + side["sell_cost"] * crossed / side["sold"]).sum())
