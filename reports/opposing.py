@@ -73,11 +73,12 @@ class _Fills:
         self.system_count = len(frames)
         every = pd.concat(frames, ignore_index=True)
         system = np.repeat(np.arange(len(frames)), [len(frame) for frame in frames])
-        filled = (every["status"] == "filled").to_numpy()
+        # every order that filled, in whole or in part (a volume-capped one at its last fill's time)
+        filled = (every["filled"].fillna(0.0) != 0).to_numpy()
         every = every[filled]
         self.frame = pd.DataFrame({
             "system": system[filled], "time": pd.DatetimeIndex(every["fill_time"]),
-            "symbol": every["symbol"].astype(str).to_numpy(), "quantity": every["quantity"].astype(float).to_numpy(),
+            "symbol": every["symbol"].astype(str).to_numpy(), "quantity": every["filled"].astype(float).to_numpy(),
             "cost": (every["commission"] + every["slippage"]).astype(float).to_numpy(),
         }).groupby(["system", "time", "symbol"], as_index=False, sort=True).sum()
         self.system = self.frame["system"].to_numpy()

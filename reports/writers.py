@@ -27,10 +27,10 @@ def performance(result: SystemResult) -> dict[str, Any]:
     metrics = equity_metrics(equity["equity"], equity["timestamp"], result.initial_capital,
                              equity["position_value"])
     metrics.update(trade_metrics(result.trades))
-    filled = result.orders[result.orders["status"] == "filled"]
-    metrics["total_commission"] = float(filled["commission"].sum())
-    metrics["total_slippage"] = float(filled["slippage"].sum())
-    metrics["orders_filled"] = len(filled)
+    orders = result.orders  # costs of every fill, those of orders only partly filled too
+    metrics["total_commission"] = float(orders["commission"].sum())
+    metrics["total_slippage"] = float(orders["slippage"].sum())
+    metrics["orders_filled"] = int((orders["status"] == "filled").sum())
     metrics["orders_rejected"] = int((result.orders["status"] == "rejected").sum())
     metrics["orders_cancelled"] = int((result.orders["status"] == "cancelled").sum())
     return metrics

@@ -22,14 +22,15 @@ def orders(*fills: tuple[int, str, float, float], rejected: int = 0, timeline: p
            ) -> pd.DataFrame:
     """orders.csv rows: (bar, symbol, signed quantity, commission + slippage split evenly) filled; some rejected."""
     rows = [{"order_id": n, "submitted_time": timeline[bar - 1], "symbol": symbol, "requested": quantity,
-             "quantity": quantity, "status": "filled", "reason": None, "fill_time": timeline[bar],
+             "quantity": quantity, "filled": quantity, "status": "filled", "reason": None, "fill_time": timeline[bar],
              "fill_price": 100.0, "commission": cost / 2, "slippage": cost / 2}
             for n, (bar, symbol, quantity, cost) in enumerate(fills, 1)]
     rows += [{"order_id": 100 + n, "submitted_time": timeline[0], "symbol": "SPY", "requested": 50.0,
-              "quantity": 0.0, "status": "rejected", "reason": "limit", "fill_time": None, "fill_price": None,
+              "quantity": 0.0, "filled": None, "status": "rejected", "reason": "limit", "fill_time": None,
+              "fill_price": None,
               "commission": None, "slippage": None} for n in range(rejected)]
-    return pd.DataFrame(rows, columns=["order_id", "submitted_time", "symbol", "requested", "quantity", "status",
-                                       "reason", "fill_time", "fill_price", "commission", "slippage"])
+    return pd.DataFrame(rows, columns=["order_id", "submitted_time", "symbol", "requested", "quantity", "filled",
+                                       "status", "reason", "fill_time", "fill_price", "commission", "slippage"])
 
 
 def test_opposite_holdings_make_one_period_and_same_bar_offsets_are_the_netting_saving():
