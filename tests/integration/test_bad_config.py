@@ -131,7 +131,7 @@ def test_every_error_of_a_file_is_reported_at_once(tmp_path):
         "trading_systems[1].name: 'Alpha' is already used by trading_systems[0] (names must differ ignoring "
         "case: they become folder names)",
         "trading_systems[1].strategy.type: unknown strategy 'momentun'; known: buy_and_hold, mean_reversion, "
-        "momentum, sma_crossover (did you mean momentum?)",
+        "momentum, pairs, rotation, sma_crossover (did you mean momentum?)",
     ]
 
 
