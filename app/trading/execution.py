@@ -38,7 +38,7 @@ from multifolio.trading.events import (
     OrderSubmitted,
     OrderTriggered,
 )
-from multifolio.trading.outputs import checked_number, whole_lots
+from multifolio.trading.outputs import checked_exit_order, checked_number, whole_lots
 from multifolio.trading.portfolio import Portfolio
 from multifolio.trading.signals import SystemSignals
 from multifolio.trading.strategy import BarValues
@@ -381,7 +381,7 @@ class ExecutionSimulator:
                 return  # an exit asked before this one closed the position
             if not at_fill and not exit_.trails:
                 continue
-            wanted = exit_.order(position, values)
+            wanted = checked_exit_order(exit_.order(position, values), exit_)
             if wanted is not None:
                 bracket.legs[number] = (exit_, self._place_exit(bracket, exit_, leg, wanted, index,
                                                                  in_bar=not at_close))
@@ -397,9 +397,6 @@ class ExecutionSimulator:
                     in_bar: bool) -> Order | None:
         """The exit's order, placed (or its standing one moved, or replaced). `in_bar`: placed at an entry
         filled inside bar `index`, live for the rest of it; else placed at that bar's close."""
-        if not isinstance(wanted, ExitOrder) or not (wanted.type is MARKET or wanted.price > 0):
-            raise TypeError(f"{type(exit_).__name__}.order() returned {wanted!r}; expected None or an ExitOrder "
-                            "with a price > 0 (ExitOrder.stop(price), .limit(price), .market())")
         if leg is not None and self._is_live(leg):
             if leg.type is wanted.type is STOP:  # a stop never loosens
                 tighter = (max if bracket.quantity > 0 else min)(leg.stop, wanted.price)

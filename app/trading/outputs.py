@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from multifolio.errors import PluginOutputError
+from multifolio.protocols import ExitOrder, OrderType
 
 
 def checked_number(value: Any, plugin: object, call: str, *, minimum: float = 0.0, strictly: bool = False,
@@ -29,3 +30,13 @@ def whole_lots(quantity: float, lot_size: float) -> float:
         return quantity
     # a tiny epsilon keeps 0.3/0.1 from rounding down to 2 lots
     return math.copysign(math.floor(abs(quantity) / lot_size + 1e-9) * lot_size, quantity)
+
+
+def checked_exit_order(wanted: Any, exit_: object) -> ExitOrder | None:
+    """What an exit's `order()` returned: None, or an ExitOrder at a price > 0 (a market one needs none)."""
+    if wanted is None or (isinstance(wanted, ExitOrder)
+                          and (wanted.type is OrderType.MARKET or (wanted.type in (OrderType.STOP, OrderType.LIMIT)
+                                                                   and wanted.price > 0))):
+        return wanted
+    raise PluginOutputError(f"{type(exit_).__name__}.order() returned {wanted!r}; expected None or an ExitOrder "
+                            "with a price > 0 (ExitOrder.stop(price), .limit(price), .market())")

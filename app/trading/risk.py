@@ -11,7 +11,7 @@ from multifolio.data.market import MarketData
 from multifolio.protocols import Exit, HeldPosition, OrderType, PositionSizer, RiskContext, RiskLimit
 from multifolio.trading.events import Direction, OrderRejected, OrderRequested, OrderSubmitted, SignalGenerated
 from multifolio.trading.execution import ExecutionSimulator
-from multifolio.trading.outputs import checked_number, whole_lots
+from multifolio.trading.outputs import checked_exit_order, checked_number, whole_lots
 from multifolio.trading.portfolio import Portfolio
 from multifolio.trading.signals import SystemSignals
 from multifolio.trading.strategy import BarValues
@@ -134,8 +134,9 @@ class RiskManager:
             return math.nan
         entry = HeldPosition(signal.symbol, float(signal.direction), signal.price, signal.price, signal.price,
                              signal.price, 0)
-        stops = [abs(signal.price - wanted.price) for wanted in (exit_.order(entry, values) for exit_ in self._exits)
-                 if wanted is not None and wanted.type is OrderType.STOP and math.isfinite(wanted.price)]
+        wanted = [checked_exit_order(exit_.order(entry, values), exit_) for exit_ in self._exits]
+        stops = [abs(signal.price - order.price) for order in wanted
+                 if order is not None and order.type is OrderType.STOP and math.isfinite(order.price)]
         return min(stops, default=math.nan)
 
     def _exposure_other(self, symbol: str, index: int) -> float:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from multifolio.config.registry import PluginRegistry
-from multifolio.protocols import Direction, Indicator, PositionSizer, SlippageModel, Strategy
+from multifolio.protocols import Direction, Exit, Indicator, PositionSizer, SlippageModel, Strategy
 from tests.builders import backtest_config, run_in_memory, system_config
 
 
@@ -87,6 +87,16 @@ class NegativePriceSlippage(SlippageModel):
         return -price
 
 
+class RaisingExit(Exit):
+    def order(self, position, values):
+        raise KeyError("no level")
+
+
+class GarbageExit(Exit):
+    def order(self, position, values):
+        return position.entry_price * 0.9  # a number, not an ExitOrder
+
+
 FAULTS = {  # name: (kind, class, where it lands in the entry, the error's last line)
     "raises_in_init": ("strategies", RaisesInInit, "strategy", "RuntimeError: broken constructor"),
     "exits_in_init": ("strategies", ExitsInInit, "strategy", "SystemExit: 0"),
@@ -106,6 +116,8 @@ FAULTS = {  # name: (kind, class, where it lands in the entry, the error's last 
     "infinite_sizer": ("sizers", InfiniteSizer, "sizer",
                        "multifolio.errors.PluginOutputError: InfiniteSizer.size() returned inf; expected a finite "
                        "number ≥ 0"),
+    "raising_exit": ("exits", RaisingExit, "exit", "KeyError: 'no level'"),
+    "garbage_exit": ("exits", GarbageExit, "exit", "multifolio.errors.PluginOutputError: GarbageExit.order() returned "),
     "negative_price": ("slippage", NegativePriceSlippage, "slippage",
                        "multifolio.errors.PluginOutputError: NegativePriceSlippage.fill_price() returned "),
 }
@@ -128,6 +140,8 @@ def faulty_system(name: str) -> dict:
         return system_config("faulty", strategy=sma, indicators=[name])
     if where == "sizer":
         return system_config("faulty", strategy=sma, sizers=[{"type": name}])
+    if where == "exit":
+        return system_config("faulty", strategy=sma, exits=[{"type": name}])
     return system_config("faulty", strategy=sma, execution={"slippage": {"type": name}})
 
 
