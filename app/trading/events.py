@@ -72,7 +72,7 @@ class OrderSubmitted:
 
 @frozen(slots=True)
 class OrderRejected:
-    """Risk refused a signal because no quantity fits the limits."""
+    """Risk refused a signal, or a full-form strategy's order, because no quantity fits the limits."""
 
     namespace: str
     timestamp: pd.Timestamp
@@ -81,6 +81,8 @@ class OrderRejected:
     symbol: str
     requested: float
     reason: str
+    type: OrderType = OrderType.MARKET
+    cause: str = "signal"
 
 
 @frozen(slots=True)

@@ -110,7 +110,8 @@ class RiskManager:
                 quantity = kept - held
         if not quantity:
             self._signals.emit(OrderRejected(request.namespace, request.timestamp, request.index, request.order_id,
-                                             request.symbol, request.quantity, reason or "nothing to order"))
+                                             request.symbol, request.quantity, reason or "nothing to order",
+                                             request.type, "strategy"))
             return
         self._signals.emit(OrderSubmitted(
             request.namespace, request.timestamp, request.index, request.order_id, request.symbol, quantity,

@@ -59,8 +59,8 @@ class OrderLog:
         row.setdefault("status", "submitted")  # with `fill_at: close` the fill may be logged first: keep it
 
     def on_order_rejected(self, order: OrderRejected) -> None:
-        self._row(order.order_id).update(submitted_time=order.index, symbol=order.symbol, type="market",
-                                         requested=order.requested, quantity=0.0, cause="signal",
+        self._row(order.order_id).update(submitted_time=order.index, symbol=order.symbol, type=order.type.value,
+                                         requested=order.requested, quantity=0.0, cause=order.cause,
                                          status="rejected", reason=order.reason)
 
     def on_order_triggered(self, order: OrderTriggered) -> None:

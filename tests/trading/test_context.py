@@ -95,11 +95,15 @@ def test_another_symbols_values_are_its_last_bar_up_to_now_never_later():
 
 
 def test_limits_cap_a_strategys_order():
-    result, _ = run({0: lambda context: context.buy("AAA", 20)},
+    result, _ = run({0: lambda context: context.buy("AAA", 20), 1: lambda context: context.buy("AAA", 5, type=LIMIT,
+                                                                                                limit=90)},
                     limits=[{"type": "max_position_value", "value": 1000}])
-    [order] = result.orders.to_dict("records")
-    assert (order["requested"], order["quantity"], order["reason"]) == (
+    capped, refused = result.orders.to_dict("records")
+    assert (capped["requested"], capped["quantity"], capped["reason"]) == (
         20.0, 10.0, "max_position_value 1000 caps the position at 10")
+    # 10 held at 100 already fill the cap: a further buy is refused, and the log says whose order it was
+    assert (refused["status"], refused["cause"], refused["type"], refused["requested"]) == (
+        "rejected", "strategy", "limit", 5.0)
 
 
 def test_a_bracket_given_with_the_order():
