@@ -18,9 +18,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 
+from multifolio.errors import MultifolioError
 from multifolio.files import atomic_write_text
 from multifolio.reports import charts
 from multifolio.reports.catalogue import CATALOGUE, format_metric
+from multifolio.trading.frames import TRADE_COLUMNS
 
 PLOTLY_FILE = "plotly.min.js"  # once per run folder: 4.8 MB, shared by every report of the run
 TRADE_ROWS_LIMIT = 10_000  # trades listed in the page; trades.csv always has them all
@@ -106,12 +108,28 @@ def _own_file(path: Path) -> bool:
     return path.is_file() and not path.is_symlink()
 
 
+# what the combined page reads beyond the first version's combined_summary.json
+_SUMMARY_KEYS = {"correlation": ("mean", "matrix_systems"),
+                 "opposing_positions": ("pairs_total", "pairs_with_any", "pairs_listed", "pairs_limit",
+                                        "periods_of_listed_pairs", "periods_listed", "periods_limit")}
+
+
+def _written_by_this_version(path: Path, missing: Iterable[str]) -> None:
+    """A results file from another version of multifolio lacks what this one's pages read: say so (exit 2),
+    rather than fail on the first missing key as a bug would."""
+    missing = sorted(missing)
+    if missing:
+        raise MultifolioError(f"{path}: written by another version of multifolio (it has no {', '.join(missing)}); "
+                              "run the backtest again to render its report")
+
+
 def render_system(folder: Path, bars: pd.DataFrame) -> Path:
     """`folder`/report.html from the system's saved files and the run's bars."""
     document = json.loads((folder / "performance.json").read_text())
     metrics = document["metrics"]
     equity = _read_csv(folder / "equity.csv", ["timestamp"])
     trades = _read_csv(folder / "trades.csv", ["entry_time", "exit_time"])
+    _written_by_this_version(folder / "trades.csv", set(TRADE_COLUMNS) - set(trades.columns))
     orders = pd.read_csv(folder / "orders.csv", usecols=["symbol", "status"], dtype=str)
     indicators = pd.read_parquet(folder / "indicators.parquet")
     keys = list(document["indicators"])
@@ -139,6 +157,9 @@ def render_system(folder: Path, bars: pd.DataFrame) -> Path:
 def render_combined(folder: Path) -> Path:
     """`folder`/combined_summary.html from combined_summary.json and combined_equity.csv."""
     summary = json.loads((folder / "combined_summary.json").read_text())
+    _written_by_this_version(folder / "combined_summary.json",
+                             [f"{part}.{key}" for part, keys in _SUMMARY_KEYS.items() for key in keys
+                              if key not in summary.get(part, {})])
     book = _read_csv(folder / "combined_equity.csv", ["timestamp"])
     systems = summary["systems"]
     shown = list(systems)[:SHOWN_SYSTEMS_LIMIT]

@@ -191,3 +191,24 @@ def test_below_the_caps_the_page_shows_everything_and_states_no_cap(report_run):
     for note in ("shown-systems", "matrix-systems", "pairs-listed", "periods-listed"):
         assert f'id="{note}"' not in text
     assert "(★ best of the systems in each row)" in text
+
+
+@pytest.mark.slow  # runs `multifolio report` in a subprocess
+@pytest.mark.parametrize("older", ["summary", "trades"])
+def test_report_on_results_of_another_version_says_so_and_exits_2(older, report_run, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(report_run.folder, copy)
+    if older == "summary":  # the first version's combined_summary.json: no mean correlations, no caps
+        path = copy / "combined_summary.json"
+        summary = json.loads(path.read_text())
+        del summary["correlation"]["mean"]
+        path.write_text(json.dumps(summary))
+        missing = "correlation.mean"
+    else:  # the first version's trades.csv: no exit reasons
+        path = copy / "momentum_system" / "trades.csv"
+        pd.read_csv(path).drop(columns=["exit_reason"]).to_csv(path, index=False)
+        missing = "exit_reason"
+    done = subprocess.run([str(MULTIFOLIO), "report", str(copy)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    assert done.stderr == (f"error: {path}: written by another version of multifolio (it has no {missing}); run the "
+                           "backtest again to render its report\n")
