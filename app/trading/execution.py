@@ -121,7 +121,6 @@ class ExecutionSimulator:
         self._values = {symbol: BarValues(indicators.arrays(symbol), f"an exit of system {system_name!r}")
                         for symbol in market.symbols}
         self._next_liquidation_id = -1  # end-of-data closing orders get negative ids
-        self._placed: Order | None = None  # the order on_order_submitted made last
         self.pending = False  # any live order: the runner asks `fill_due` only then
 
     # ------------------------------------------------------------------ the book
@@ -159,7 +158,6 @@ class ExecutionSimulator:
                       submitted.stop, submitted.index, k + tif if isinstance(tif, int) else -1,
                       self._market.timestamps[submitted.index].date() if tif == DAY else None,
                       submitted.cause, submitted.parent, submitted.exits, tif)
-        self._placed = order
         self._live.setdefault(order.symbol, []).append(order)
         self._bands.pop(order.symbol, None)
         if order.type is MARKET and self._fill_at == CLOSE:
@@ -409,14 +407,17 @@ class ExecutionSimulator:
             if leg.type is wanted.type and (wanted.type is MARKET or leg.limit == wanted.price):
                 return leg
             self._end(leg, index, "replaced by its exit's new order")
-        price = wanted.price
+        price, order_id = wanted.price, self.new_id()
         self._signals.emit(OrderSubmitted(
-            self._portfolio.namespace, self._market.timestamps[index], index, self.new_id(), bracket.symbol,
+            self._portfolio.namespace, self._market.timestamps[index], index, order_id, bracket.symbol,
             -bracket.quantity, -bracket.quantity, "", wanted.type, price if wanted.type is LIMIT else math.nan,
             price if wanted.type is STOP else math.nan, GTC, exit_.reason, bracket.entry_id))
-        order = self._placed  # what on_order_submitted made of it
-        if not self._is_live(order):
-            return None  # a market exit at a close with `fill_at: close`: filled there
+        # what on_order_submitted made of it: the newest order of the symbol, unless it filled at once
+        # (a market exit at a close with `fill_at: close`)
+        standing = self._live[bracket.symbol]
+        if not standing or standing[-1].order_id != order_id:
+            return None
+        order = standing[-1]
         if in_bar and wanted.type is not MARKET:
             order.live_from = bracket.entry_price  # live for the rest of the entry's bar
             self._bands.pop(order.symbol, None)

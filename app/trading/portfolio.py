@@ -120,7 +120,8 @@ class Portfolio:
                 entry_time=lot.timestamp, entry_price=lot.price, exit_time=fill.timestamp,
                 exit_price=fill.price, bars_held=bar - lot.bar, gross_pnl=gross, commission=commission,
                 slippage=entry_slippage + per_unit_slippage * units, net_pnl=gross - commission,
-                return_pct=(fill.price / lot.price - 1.0) * sign, exit_reason=fill.cause, entry_bar=lot.bar, exit_bar=bar))
+                return_pct=(fill.price / lot.price - 1.0) * sign, exit_reason=fill.cause, entry_bar=lot.bar,
+                exit_bar=bar))
             if units == abs(lot.quantity):
                 lots.popleft()
             else:
