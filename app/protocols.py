@@ -1,5 +1,5 @@
-"""The public plugin surface: what strategies, indicators, sizers, limits, cost models
-and data sources implement, and the values they are handed. Plugins import only this."""
+"""The public plugin surface: what strategies, indicators, sizers, limits, cost models,
+data sources and allocators implement, and the values they are handed. Plugins import only this."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from multifolio.errors import ConfigError, DataError, UndeclaredIndicatorError
 __all__ = [
     "BAR_COLUMNS",
     "PRICE_FIELDS",
+    "AllocationContext",
+    "Allocator",
     "BarClosed",
     "CommissionModel",
     "ConfigError",
@@ -383,3 +385,34 @@ class DataSource(abc.ABC):
         """The files the bars come from, fingerprinted in the run manifest (none for generated data)."""
         return []
 
+
+
+@frozen
+class AllocationContext:
+    """What an allocator knows at one rebalance of the book's capital between its systems."""
+
+    timestamp: pd.Timestamp  # the bar boundary of the rebalance: the new weights apply from this bar on
+    systems: tuple[str, ...]  # the systems to allocate between, in config order
+    # Each system's time-weighted per-bar returns over the lookback (transfers in and out of the
+    # system excluded): one column per system in `systems` order, one row per bar, oldest first.
+    # It may have 0 rows (the first allocation) and holds NaN where a system was not yet active.
+    returns: pd.DataFrame = field(eq=False)
+    # The current weights: each system's share of the book's equity, indexed by `systems`.
+    weights: pd.Series = field(eq=False)
+
+
+class Allocator(abc.ABC):
+    """Splits the book's capital between its trading systems at each rebalance (one per book).
+
+    Constructor keywords are the YAML keys of the allocation method beside `type`; validate
+    them there and raise `ConfigError(parameter, message)` on a bad value. `weights` is called
+    with the bars up to the rebalance only, and must give the same weights for the same context.
+    """
+
+    @abc.abstractmethod
+    def weights(self, context: AllocationContext) -> Mapping[str, float]:
+        """Target weight of each system (≥ 0, summing to ≤ 1; what is left stays as the book's cash).
+
+        Keys are names from `context.systems`; a system left out gets 0. Weights are finite, and
+        their sum may exceed 1 by rounding only (at most 1e-9).
+        """

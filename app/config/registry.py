@@ -12,6 +12,7 @@ from typing import Any
 
 from multifolio.errors import ConfigError, did_you_mean
 from multifolio.protocols import (
+    Allocator,
     CommissionModel,
     DataSource,
     Exit,
@@ -34,6 +35,7 @@ class PluginKind(enum.Enum):
     SLIPPAGE = ("multifolio.slippage", SlippageModel, "slippage model")
     COMMISSION = ("multifolio.commissions", CommissionModel, "commission model")
     DATA_SOURCE = ("multifolio.data_sources", DataSource, "data source")
+    ALLOCATOR = ("multifolio.allocators", Allocator, "allocator")
 
     def __init__(self, group: str, base: type, label: str) -> None:
         self.group = group
