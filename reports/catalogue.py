@@ -60,6 +60,9 @@ def format_metric(value: Any, kind: str) -> str:
 CATALOGUE: tuple[Figure, ...] = (
     Figure("initial_capital", "Initial capital", "Capital", "money", None),
     Figure("final_equity", "Final equity", "Equity", "money", HIGHER),
+    # capital the book moved (systems funded by an allocation): not earned, so no figure of return counts it
+    Figure("transfers_in", "Capital received after the start", "In", "money", None),
+    Figure("transfers_out", "Capital given back", "Out", "money", None),
     Figure("total_return", "Total return", "Return", "percent", HIGHER),
     Figure("cagr", "CAGR", "CAGR", "percent", HIGHER),
     Figure("volatility", "Volatility (annualised)", "Vol", "percent", LOWER),

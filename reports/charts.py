@@ -261,6 +261,21 @@ def book_figure(book: pd.DataFrame) -> go.Figure:
                          initial_capital=None).update_layout(title_text="Combined book: equity and drawdown")
 
 
+def allocation_figure(book: pd.DataFrame, names: Sequence[str]) -> go.Figure:
+    """Where the allocation's capital stood over time: each system's equity and the book's reserve, stacked
+    (a system below zero stacks as zero)."""
+    stamps = epoch_ms(book["timestamp"])
+    figure = _figure(title="Allocation: each system's equity and the book's reserve, stacked", height=420)
+    parts = {name: np.maximum(book[name].to_numpy(dtype=np.float64), 0.0) for name in [*names, "reserve"]}
+    keep = display_indices(sum(parts.values()))  # one set of points for every layer: stacked areas must align
+    for number, (name, values) in enumerate(parts.items()):
+        color = GREY if name == "reserve" else COLORS[number % len(COLORS)]
+        figure.add_trace(go.Scatter(x=stamps[keep], y=values[keep], name=name, mode="lines", stackgroup="allocation",
+                                    line={"width": 0.6, "color": color}))
+    figure.update_xaxes(**time_axis(book["timestamp"]))
+    return figure
+
+
 def correlation_figure(matrix: Mapping[str, Mapping[str, float | None]], title: str) -> go.Figure:
     """A correlation matrix as a heatmap from −1 to 1, the coefficients written in the cells."""
     names = list(matrix)

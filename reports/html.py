@@ -22,6 +22,7 @@ from multifolio.errors import MultifolioError
 from multifolio.files import atomic_write_text
 from multifolio.reports import charts
 from multifolio.reports.catalogue import CATALOGUE, format_metric
+from multifolio.reports.metrics import time_weighted_curve
 from multifolio.trading.frames import TRADE_COLUMNS
 
 PLOTLY_FILE = "plotly.min.js"  # once per run folder: 4.8 MB, shared by every report of the run
@@ -30,6 +31,7 @@ PERIOD_ROWS_LIMIT = 2_000
 # systems given a column of the metrics table and a line in the equity and drawdown charts, the first in
 # config order: ten columns fit the page's width, ten lines stay apart (combined_summary.json has them all)
 SHOWN_SYSTEMS_LIMIT = 10
+BOOK_ROWS_LIMIT = 1_000  # transfers, rebalances and limit hits listed on the combined page (the CSVs hold all)
 
 _ENVIRONMENT = jinja2.Environment(loader=jinja2.PackageLoader("multifolio.reports", "templates"),
                                   autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
@@ -165,9 +167,12 @@ def render_combined(folder: Path) -> Path:
     shown = list(systems)[:SHOWN_SYSTEMS_LIMIT]
     capital = {name: metrics["initial_capital"] for name, metrics in systems.items()}
     combined = summary["combined"]
+    coupling = summary.get("book")
+    moved = _read_csv(folder / coupling["files"]["transfers"], ["timestamp"]) if coupling else None
     figures = {
         "fig-equities": charts.equities_figure(book, capital, shown, normalised=False),
-        "fig-equities-normalised": charts.equities_figure(book, capital, shown, normalised=True),
+        "fig-equities-normalised": charts.equities_figure(_time_weighted(book, moved, capital), capital, shown,
+                                                         normalised=True),
         "fig-drawdowns": charts.drawdowns_figure(book, shown),
         "fig-book": charts.book_figure(book),
         "fig-correlation-bar": charts.correlation_figure(summary["correlation"]["bar"],
@@ -178,6 +183,11 @@ def render_combined(folder: Path) -> Path:
     opposing = summary["opposing_positions"]
     stamps = pd.DatetimeIndex(book["timestamp"])
     has_report = {name: (folder / name / "report.html").exists() for name in systems}
+    book_section = None
+    if coupling:
+        book_section = _book_section(folder, coupling, moved)
+        if "allocation" in coupling:
+            figures["fig-allocation"] = charts.allocation_figure(book, coupling["allocation"]["systems"])
     return _render(
         "combined.html", folder / "combined_summary.html", title=summary["run"], plotly_src=PLOTLY_FILE,
         systems=list(systems), shown=shown, has_report=has_report, figures=_figures_script(figures),
@@ -186,7 +196,38 @@ def render_combined(folder: Path) -> Path:
         pnl=combined["pnl_by_system"], contribution=combined["drawdown_contribution"],
         correlation=summary["correlation"], opposing=opposing, periods=opposing["periods"][:PERIOD_ROWS_LIMIT],
         period_limit=PERIOD_ROWS_LIMIT, first=stamps[0], last=stamps[-1], bars=len(stamps),
-        format_metric=format_metric)
+        format_metric=format_metric, book=book_section)
+
+
+def _time_weighted(book: pd.DataFrame, transfers: pd.DataFrame | None, capital: Mapping[str, float]
+                   ) -> pd.DataFrame:
+    """The combined equity with each system the book moved capital in and out of as its time-weighted curve
+    (in units of its first capital), so that a normalised line shows what it earned, not what it was given."""
+    if transfers is None or transfers.empty:
+        return book
+    book = book.copy()
+    for name, moved in transfers.groupby("system"):
+        if name not in book or not capital.get(name):
+            continue
+        per_bar = np.zeros(len(book))
+        bars = moved["bar"].to_numpy()
+        inside = bars < len(book)
+        np.add.at(per_bar, bars[inside], moved["amount"].to_numpy()[inside])
+        values = book[name].to_numpy(dtype=np.float64)
+        book[name] = time_weighted_curve(values, 0.0, per_bar) * capital[name]
+    return book
+
+
+def _book_section(folder: Path, coupling: Mapping[str, Any], transfers: pd.DataFrame) -> dict[str, Any]:
+    """What the combined page says of the book: its allocation, its transfers, rebalances and limit hits."""
+    rebalances = pd.read_csv(folder / coupling["files"]["rebalances"])
+    hits = pd.read_csv(folder / coupling["files"]["limit_hits"], dtype={"system": str}).fillna("")
+    return {**coupling, "transfer_rows": transfers.head(BOOK_ROWS_LIMIT).to_dict("records"),
+            "rebalance_rows": rebalances.head(BOOK_ROWS_LIMIT).to_dict("records"),
+            "rebalance_columns": [column for column in rebalances.columns if column not in ("bar", "timestamp",
+                                                                                             "cause")],
+            "hit_rows": hits.head(BOOK_ROWS_LIMIT).to_dict("records"), "row_limit": BOOK_ROWS_LIMIT,
+            "transfer_count": len(transfers), "rebalance_count": len(rebalances), "hit_count": len(hits)}
 
 
 def write_plotly_js(folder: Path) -> Path:

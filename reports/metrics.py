@@ -53,8 +53,12 @@ def drawdown_episodes(equity: pd.Series, timestamps: pd.DatetimeIndex) -> pd.Dat
 
 
 def equity_metrics(equity: pd.Series, timestamps: pd.DatetimeIndex, initial_capital: float,
-                   position_value: pd.Series | None = None) -> dict[str, float]:
-    """Return, risk and drawdown figures of one equity curve (risk-free rate 0)."""
+                   position_value: pd.Series | None = None, transfers: pd.Series | None = None) -> dict[str, float]:
+    """Return, risk and drawdown figures of one equity curve (risk-free rate 0). With `transfers` (the
+    capital a bar received at its start, from the book), the figures are time-weighted: see
+    `transfer_adjusted_metrics`."""
+    if transfers is not None:
+        return transfer_adjusted_metrics(equity, timestamps, initial_capital, position_value, transfers)
     timestamps = pd.DatetimeIndex(timestamps)
     final = float(equity.iloc[-1])
     returns = returns_of(equity, initial_capital)
@@ -86,6 +90,43 @@ def equity_metrics(equity: pd.Series, timestamps: pd.DatetimeIndex, initial_capi
     }
     if position_value is not None:
         metrics["exposure"] = float(np.mean(position_value.to_numpy() != 0.0))
+    return metrics
+
+
+def capital_at_start(values: np.ndarray, initial_capital: float, transfers: np.ndarray) -> np.ndarray:
+    """The capital each bar started with: the equity at the close before it and what it received."""
+    return np.concatenate(([initial_capital], values[:-1])) + transfers
+
+
+def time_weighted_curve(values: np.ndarray, initial_capital: float, transfers: np.ndarray) -> np.ndarray:
+    """The growth of one unit kept in the book at every bar (1 before it first has capital, flat while it
+    has none): equity in currency with the capital moved in and out taken away."""
+    capital = capital_at_start(values, initial_capital, transfers)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        growth = np.where(capital > 0, values / capital, 1.0)
+    return np.cumprod(growth)
+
+
+def transfer_adjusted_metrics(equity: pd.Series, timestamps: pd.DatetimeIndex, initial_capital: float,
+                              position_value: pd.Series | None, transfers: pd.Series) -> dict[str, float]:
+    """The figures of a book whose capital the book moved in and out: each bar's return is taken on the
+    capital it started with, transfers included (equity / (previous equity + transfer) − 1), so capital
+    received is never counted as earned. Returns, drawdowns and ratios are those of the time-weighted
+    curve (the product of 1 + return) over the bars the system had capital; `final_equity` is money."""
+    values = equity.to_numpy(dtype=np.float64)
+    capital = capital_at_start(values, initial_capital, transfers.to_numpy(dtype=np.float64))
+    funded = np.flatnonzero(capital > 0)
+    if not len(funded):
+        return {"initial_capital": 0.0, "final_equity": float(values[-1]), "transfers_in": 0.0, "transfers_out": 0.0}
+    first, last = funded[0], funded[-1]
+    curve = pd.Series(time_weighted_curve(values, initial_capital, transfers.to_numpy(dtype=np.float64))
+                      [first:last + 1])
+    held = None if position_value is None else position_value.iloc[first:last + 1]
+    metrics = equity_metrics(curve, pd.DatetimeIndex(timestamps)[first:last + 1], 1.0, held)
+    moved = transfers.to_numpy(dtype=np.float64)
+    later = moved[first + 1:]  # what came in with the first capital is the initial capital
+    metrics.update(initial_capital=float(capital[first]), final_equity=float(values[-1]),
+                   transfers_in=float(later[later > 0].sum()), transfers_out=float(-moved[moved < 0].sum()))
     return metrics
 
 

@@ -9,14 +9,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import numpy as np
 import pandas as pd
 
+from multifolio.book.book import BookResult
 from multifolio.data.market import MarketData
 from multifolio.files import atomic_write, atomic_write_text
 from multifolio.reports.analysis import correlations, drawdown_contributions
 from multifolio.reports.leaderboard import sweep_summary
-from multifolio.reports.metrics import equity_metrics, trade_metrics
+from multifolio.reports.metrics import equity_metrics, time_weighted_curve, trade_metrics
 from multifolio.reports.opposing import opposing_positions
 from multifolio.trading.system import SystemResult
 
@@ -25,7 +27,7 @@ def performance(result: SystemResult) -> dict[str, Any]:
     """Every figure of one system: equity, risk and trade metrics plus its costs."""
     equity = result.equity
     metrics = equity_metrics(equity["equity"], equity["timestamp"], result.initial_capital,
-                             equity["position_value"])
+                             equity["position_value"], equity.get("transfers"))
     metrics.update(trade_metrics(result.trades))
     orders = result.orders  # costs of every fill, those of orders only partly filled too
     metrics["total_commission"] = float(orders["commission"].sum())
@@ -36,15 +38,45 @@ def performance(result: SystemResult) -> dict[str, Any]:
     return metrics
 
 
-def combined_equity(results: Sequence[SystemResult]) -> pd.DataFrame:
+def combined_equity(results: Sequence[SystemResult], book: BookResult | None = None) -> pd.DataFrame:
     """Each system's equity side by side and their sum, the combined book, over the bars every
-    system reached (systems interrupted on parallel workers stop at different bars)."""
+    system reached (systems interrupted on parallel workers stop at different bars). With an
+    allocation, the book's own cash (`reserve`) is part of the combined book."""
     bars = min(len(result.equity) for result in results)
     # built at once: a column added at a time copies the frame over and over with a thousand systems
     frame = pd.DataFrame({"timestamp": results[0].equity["timestamp"].iloc[:bars],
                           **{result.name: result.equity["equity"].to_numpy()[:bars] for result in results}})
-    frame["combined"] = frame[[r.name for r in results]].sum(axis=1)
+    parts = [r.name for r in results]
+    if book is not None and book.spec.allocation is not None:
+        frame["reserve"] = book.reserve_series(bars)
+        parts.append("reserve")
+    frame["combined"] = frame[parts].sum(axis=1)
     return frame
+
+
+def book_of(results: Sequence[SystemResult]) -> BookResult | None:
+    """The record of the book that coupled some of the systems, if any did."""
+    return next((result.book for result in results if result.book is not None), None)
+
+
+def growth_basis(book: pd.DataFrame, results: Sequence[SystemResult]) -> tuple[pd.DataFrame, dict[str, float]]:
+    """The frame and capitals whose returns are the systems' own: a system the book moved capital in and out
+    of stands as its time-weighted curve (one unit of its first capital kept in), not its equity in money."""
+    basis, capital = book, {r.name: r.initial_capital for r in results}
+    moved = [r for r in results if "transfers" in r.equity]
+    if moved:
+        basis = book.copy()
+        bars = len(book)
+        for result in moved:
+            frame = result.equity.iloc[:bars]
+            basis[result.name] = time_weighted_curve(frame["equity"].to_numpy(), result.initial_capital,
+                                                     frame["transfers"].to_numpy())
+            capital[result.name] = 1.0
+    return basis, capital
+
+
+# the files a run with a book writes beside the systems' folders
+BOOK_FILES = {"transfers": "transfers.csv", "rebalances": "allocation.csv", "limit_hits": "book_limits.csv"}
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> Path:
@@ -121,9 +153,13 @@ def write_summary(run_name: str, results: Sequence[SystemResult], metrics: dict[
                   folder: Path, sweep_metric: str = "sharpe") -> dict[str, Any]:
     """combined_summary.json (figures side by side, the combined book; each sweep's leaderboard by
     `sweep_metric`) and combined_equity.csv."""
-    book = combined_equity(results)
+    coupling = book_of(results)
+    book = combined_equity(results, coupling)
     write_csv(folder / "combined_equity.csv", book)
     capital = sum(result.initial_capital for result in results)
+    if coupling is not None:
+        capital += coupling.capital
+    basis, capitals = growth_basis(book, results)
     summary = {
         "run": run_name,
         "systems": {result.name: metrics[result.name] for result in results},
@@ -132,10 +168,10 @@ def write_summary(run_name: str, results: Sequence[SystemResult], metrics: dict[
             "num_trades": sum(metrics[r.name]["num_trades"] for r in results),
             "total_commission": sum(metrics[r.name]["total_commission"] for r in results),
             "total_slippage": sum(metrics[r.name]["total_slippage"] for r in results),
-            "pnl_by_system": {r.name: metrics[r.name]["final_equity"] - r.initial_capital for r in results},
-            "drawdown_contribution": drawdown_contributions(book, [r.name for r in results]),
+            "pnl_by_system": {r.name: pnl(metrics[r.name], r) for r in results},
+            "drawdown_contribution": drawdown_contributions(book, [c for c in book.columns[1:] if c != "combined"]),
         },
-        "correlation": correlations(book, {r.name: r.initial_capital for r in results}),
+        "correlation": correlations(basis, capitals),
         "opposing_positions": opposing_positions({r.name: r.orders for r in results},
                                                  pd.DatetimeIndex(book["timestamp"])),
         "combined_equity_file": "combined_equity.csv",
@@ -143,8 +179,36 @@ def write_summary(run_name: str, results: Sequence[SystemResult], metrics: dict[
     sweeps = sweep_summary([(r.name, r.spec.swept) for r in results], metrics, sweep_metric)
     if sweeps is not None:
         summary["sweeps"] = sweeps
+    if coupling is not None:
+        summary["book"] = write_book(coupling, folder)
     write_json(folder / "combined_summary.json", summary)
     return summary
+
+
+def pnl(metrics: dict[str, Any], result: SystemResult) -> float:
+    """What a system earned: its final equity less the capital it started with and the capital moved in."""
+    return (metrics["final_equity"] - metrics["initial_capital"] - metrics.get("transfers_in", 0.0)
+            + metrics.get("transfers_out", 0.0))
+
+
+def write_book(book: BookResult, folder: Path) -> dict[str, Any]:
+    """transfers.csv, allocation.csv (each rebalance's target weights) and book_limits.csv (each hit of a
+    limit on all the books); what the book was and did, for combined_summary.json."""
+    write_csv(folder / BOOK_FILES["transfers"], book.transfers)
+    write_csv(folder / BOOK_FILES["rebalances"], book.rebalances)
+    write_csv(folder / BOOK_FILES["limit_hits"], book.hits)
+    allocation = book.spec.allocation
+    section: dict[str, Any] = {"systems": list(book.spec.coupled), "files": dict(BOOK_FILES),
+                               "limits": attrs.asdict(book.spec.limits), "limit_hits": len(book.hits)}
+    if allocation is not None:
+        section["allocation"] = {
+            "capital": allocation.capital, "method": allocation.allocator.type, "parameters": allocation.allocator.params,
+            "systems": list(allocation.systems), "every": allocation.every.describe() if allocation.every else None,
+            "drift": allocation.drift, "lookback": allocation.lookback.describe(),
+            "rebalances": len(book.rebalances), "transfers": len(book.transfers),
+            "moved": float(book.transfers["amount"].abs().sum()), "reserve_at_end": float(book.reserve_series(
+                len(book.timeline))[-1]), "stopped": book.error or None}
+    return section
 
 
 def _json_safe(value: Any) -> Any:

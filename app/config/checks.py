@@ -9,10 +9,15 @@ import zoneinfo
 from collections.abc import Collection
 from typing import Any
 
+import attrs
+import pandas as pd
+
+from multifolio.config.book import MAX_CAPITAL, resolve_book
 from multifolio.config.model import (
     EXECUTORS,
     FILL_AT,
     ON_INVALID,
+    ActiveConfig,
     BacktestConfig,
     EntryConfig,
     ExecutionEngineConfig,
@@ -36,21 +41,21 @@ from multifolio.errors import PLUGIN_FAULTS, ConfigError, did_you_mean
 _SCHEDULER_ADDRESS = re.compile(r"([a-z][a-z0-9+]*://)?[^\s/]+:\d+/?")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_WORKERS = 256  # processes or Dask workers multifolio starts for one run
-MAX_CAPITAL = 1e13  # currency per system: float64 still resolves a thousandth of a cent at this size
-LOT_SIZES = (1e-9, 1e9)
-MAX_VALID_BARS = 10_000_000  # as many bars as a run may have  # a lot below a billionth or above a billion units is a typo, not an instrument
+LOT_SIZES = (1e-9, 1e9)  # a lot below a billionth or above a billion units is a typo, not an instrument
+MAX_VALID_BARS = 10_000_000  # as many bars as a run may have
 MAX_NAME = 100  # characters of a system's name: folders nest inside output folders, paths have limits
 # the files a run writes beside its systems' folders (multifolio.reports and multifolio.running name them)
 RUN_FILES = ("manifest.json", "bars.parquet", "plotly.min.js", "combined_equity.csv", "combined_summary.json",
-             "combined_summary.html", "crash.log")
+             "combined_summary.html", "crash.log", "transfers.csv", "allocation.csv", "book_limits.csv")
 # names Windows keeps for devices, with or without an extension: results folders travel
 _DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
 def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Collection[str]
-                 ) -> tuple[list[ConfigError], tuple[SystemSpec, ...]]:
+                 ) -> tuple[list[ConfigError], BacktestConfig]:
     """Every semantic problem (values out of range, clashing names, unknown plugins or parameters), and
-    the systems resolved (those without problems). `figures`: the names `reporting.sweep_metric` may take."""
+    the config with its systems (those without problems) and its book resolved. `figures`: the names
+    `reporting.sweep_metric` may take."""
     errors: list[ConfigError] = []
     systems: list[SystemSpec] = []
 
@@ -90,6 +95,8 @@ def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Coll
                                   f"{did_you_mean(config.reporting.sweep_metric, figures)}"))
     errors.extend(check_execution_engine(config.execution_engine))
 
+    names = [system.name for system in config.trading_systems]
+    allocated = set(config.allocation.systems or names) if config.allocation is not None else set()
     seen_names: dict[str, int] = {}
     seen_namespaces: dict[str, int] = {}
     for index, system in enumerate(config.trading_systems):
@@ -112,10 +119,13 @@ def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Coll
                                           "ignoring case: they become folder names)"))
             else:
                 seen[value.lower()] = index
-        spec, problems = resolve_system(system, where, registry)
+        spec, problems = resolve_system(system, where, registry, allocated=system.name in allocated)
         errors.extend(problems)
         systems.extend([spec] if spec is not None else [])
-    return errors, tuple(systems)
+    fills_at_close = [system.name for system in config.trading_systems if system.execution.fill_at == "close"]
+    book, problems = resolve_book(config.allocation, config.risk, names, fills_at_close, registry)
+    errors.extend(problems)
+    return errors, attrs.evolve(config, systems=tuple(systems), book=book)
 
 
 def check_execution_engine(engine: ExecutionEngineConfig) -> list[ConfigError]:
@@ -141,14 +151,23 @@ def check_execution_engine(engine: ExecutionEngineConfig) -> list[ConfigError]:
     return errors
 
 
-def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegistry
+def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegistry, allocated: bool = False
                    ) -> tuple[SystemSpec | None, list[ConfigError]]:
     """One entry checked and resolved: each plugin built once to run its own checks, each indicator
-    (the strategy's too) resolved to its canonical key. No spec when anything is wrong."""
+    (the strategy's too) resolved to its canonical key. No spec when anything is wrong. An `allocated`
+    system starts with no capital: the allocation funds it."""
     errors: list[ConfigError] = []
-    if not 0 < system.portfolio.initial_capital <= MAX_CAPITAL:
+    capital = system.portfolio.initial_capital
+    if allocated and capital is not None:
+        errors.append(ConfigError(f"{where}.portfolio.initial_capital", "the allocation funds this system: its "
+                                  "capital is its weight of allocation.capital; leave initial_capital out"))
+    elif not allocated and capital is None:
+        errors.append(ConfigError(f"{where}.portfolio.initial_capital", "missing required key (or fund the system "
+                                                                          "from a top-level allocation)"))
+    elif capital is not None and not 0 < capital <= MAX_CAPITAL:
         errors.append(ConfigError(f"{where}.portfolio.initial_capital",
-                                  f"must be > 0 and at most {MAX_CAPITAL:,.0f}, was {system.portfolio.initial_capital}"))
+                                  f"must be > 0 and at most {MAX_CAPITAL:,.0f}, was {capital}"))
+    window = _window(system.portfolio.active, f"{where}.portfolio.active", errors)
     if not system.risk.position_sizers:
         errors.append(ConfigError(f"{where}.risk.position_sizers", "expected at least one position sizer"))
     if system.risk.lot_size != 0 and not LOT_SIZES[0] <= system.risk.lot_size <= LOT_SIZES[1]:
@@ -230,13 +249,32 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
         return None, errors
     return SystemSpec(
         name=system.name,
-        portfolio=PortfolioSpec(system.portfolio.initial_capital, system.namespace, system.portfolio.close_at_end),
+        portfolio=PortfolioSpec(capital or 0.0, system.namespace, system.portfolio.close_at_end, *window),
         strategy=strategy, risk=RiskSpec(tuple(spec for spec, _ in sizers), limits, system.risk.lot_size,
                                          tuple(spec for spec, _ in exits)),
         execution=ExecutionSpec(slippage, commission, execution.fill_at,
                                 EntrySpec(execution.entry.type, execution.entry.offset_bps, execution.entry.valid_bars),
                                 execution.max_volume_share),
         indicators=tuple(indicators.values()), swept=system.swept, fault="\n".join(faults)), []
+
+
+def _window(active: ActiveConfig | None, where: str, errors: list[ConfigError]) -> tuple[str | None, str | None]:
+    """`portfolio.active` as ISO times (None: open on that side)."""
+    if active is None:
+        return None, None
+    bounds = []
+    for key in ("start", "end"):
+        value = getattr(active, key)
+        try:
+            bounds.append(None if value is None else pd.Timestamp(value))
+        except (ValueError, TypeError):
+            errors.append(ConfigError(f"{where}.{key}", f"expected a date or time such as 2020-06-30 or "
+                                                        f"2020-06-30T14:30, found {value!r}"))
+            return None, None
+    start, end = bounds
+    if start is not None and end is not None and (start.tz is None) == (end.tz is None) and end <= start:
+        errors.append(ConfigError(f"{where}.end", f"{end} is not after start {start}"))
+    return tuple(None if bound is None else bound.isoformat() for bound in bounds)
 
 
 def _entry_errors(entry: EntryConfig, where: str) -> list[ConfigError]:

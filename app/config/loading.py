@@ -6,8 +6,6 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from multifolio.config.checks import check_config
 from multifolio.config.model import BacktestConfig
 from multifolio.config.registry import PluginRegistry
@@ -32,7 +30,7 @@ def validate_document(document: Any, registry: PluginRegistry, source: str = "",
     """Structure and check an already parsed document (a dict built in code, say); the result carries
     its systems resolved (`BacktestConfig.systems`)."""
     config = structure_config(document, source)
-    errors, systems = check_config(config, registry, figures)
+    errors, checked = check_config(config, registry, figures)
     if errors:
         raise ConfigErrors(errors_in_file(errors, config.trading_systems), source)
-    return attrs.evolve(config, systems=systems)
+    return checked

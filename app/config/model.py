@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 from attrs import Factory, define, field
 
+from multifolio.config.book import BookSpec
 from multifolio.config.spec import IndicatorRequest, PluginSpec, SweepPoint, SystemSpec
 
 EXECUTORS = ("serial", "processes", "dask")
@@ -55,12 +56,21 @@ class DataConfig:
 
 
 @define(frozen=True)
+class ActiveConfig:
+    """`portfolio.active`: the window a system trades in (dates or times in the data's zone)."""
+
+    start: str | None = None  # trades from the first bar at or after it
+    end: str | None = None  # the first bar at or after it closes everything; the system trades no more
+
+
+@define(frozen=True)
 class PortfolioConfig:
     """`portfolio`: the system's own capital and the namespace its events and files carry."""
 
-    initial_capital: float
+    initial_capital: float | None = None  # required unless `allocation` funds the system
     namespace: str = ""
     close_at_end: bool = False
+    active: ActiveConfig | None = None
 
 
 @define(frozen=True)
@@ -148,6 +158,43 @@ class ExecutionEngineConfig:
 
 
 @define(frozen=True)
+class RebalanceConfig:
+    """`allocation.rebalance`: when capital is moved back to the allocator's weights."""
+
+    every: str | int | None = None  # a calendar period (`1M`, `1W`, `1D`, `3M`, `1Q`, `1Y`) or a number of bars
+    drift: float | None = None  # also whenever a system's weight is this far from its target (absolute)
+
+
+@define(frozen=True)
+class AllocationConfig:
+    """`allocation`: one pool of capital shared out between the systems by an allocator plugin."""
+
+    capital: float
+    method: str = "equal"  # an allocator (`multifolio.allocators`): fixed, equal, inverse_volatility, ...
+    weights: dict[str, Any] = Factory(dict)  # system name → weight, for `fixed`
+    parameters: dict[str, Any] = Factory(dict)  # the allocator's other parameters
+    rebalance: RebalanceConfig = Factory(RebalanceConfig)
+    lookback: str | int = 60  # the returns the allocator sees: a number of bars or a period (`3M`, `90D`)
+    systems: list[str] = Factory(list)  # the systems it funds; every system when empty
+
+
+@define(frozen=True)
+class BookLimitsConfig:
+    """`risk.limits` at the top level: limits on all the books together."""
+
+    gross_exposure: float | None = None  # Σ |position value| of every book at most this × the book's equity
+    net_exposure: float | None = None  # |Σ position value| of each symbol across books at most this × equity
+    max_drawdown: float | None = None  # the combined book this far below its peak: every system flattened
+
+
+@define(frozen=True)
+class BookRiskConfig:
+    """`risk` at the top level: risk watched across the systems."""
+
+    limits: BookLimitsConfig = Factory(BookLimitsConfig)
+
+
+@define(frozen=True)
 class BacktestConfig:
     """The whole configuration file."""
 
@@ -156,9 +203,12 @@ class BacktestConfig:
     workflow: WorkflowConfig = Factory(WorkflowConfig)
     reporting: ReportingConfig = Factory(ReportingConfig)
     execution_engine: ExecutionEngineConfig = Factory(ExecutionEngineConfig)
+    allocation: AllocationConfig | None = None
+    risk: BookRiskConfig | None = None
     # the systems checked and resolved, in the order of `trading_systems` (set by validation: empty before)
     systems: tuple[SystemSpec, ...] = field(default=(), metadata={SET_BY_MULTIFOLIO: True})
-
+    # what couples the systems, checked and resolved (set by validation; None: every system isolated)
+    book: BookSpec | None = field(default=None, metadata={SET_BY_MULTIFOLIO: True})
 
     @property
     def run_name(self) -> str:

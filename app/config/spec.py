@@ -92,11 +92,14 @@ def _key_value(value: Any) -> str:
 
 @frozen(hash=False)
 class PortfolioSpec:
-    """The system's own capital, the namespace its events and files carry, and what happens at the end."""
+    """The system's own capital (0 when an allocation funds it), the namespace its events and files carry,
+    the window it trades in and what happens at the end."""
 
     initial_capital: float
     namespace: str
     close_at_end: bool = False
+    start: str | None = None  # ISO time: trades from the first bar at or after it (None: from the first bar)
+    end: str | None = None  # ISO time: the first bar at or after it closes everything, and the system stops
 
 
 @frozen(hash=False)
@@ -199,4 +202,13 @@ class SystemSpec:
         """Plain data for performance.json and the config hash (the same meaning gives the same data)."""
         meaning = cattrs.unstructure(self)
         del meaning["fault"]
+        for section, defaults in _ADDED_IN_VERSION_2.items():  # at their defaults they mean what version 1 did
+            for key, default in defaults.items():
+                if meaning[section][key] == default:
+                    del meaning[section][key]
         return meaning
+
+
+# keys a spec gained in version 2, left out of `as_dict` at their defaults: a system that does not use them
+# writes the performance.json and config hash it wrote before they existed
+_ADDED_IN_VERSION_2 = {"portfolio": {"start": None, "end": None}}

@@ -17,6 +17,7 @@ from cattrs.errors import (
     IterableValidationNote,
 )
 
+from multifolio.config.book import BookSpec
 from multifolio.config.model import BacktestConfig, DataConfig, ExecutionConfig, written_keys
 from multifolio.config.registry import coerce_scalar
 from multifolio.config.spec import IndicatorRequest, PluginSpec, SweepPoint, SystemSpec, parse_indicator
@@ -95,6 +96,15 @@ def _build_converter() -> cattrs.Converter:
     converter.register_structure_hook(PluginSpec | None, optional_spec)
     converter.register_structure_hook(float | None, lambda v, _: None if v is None else coerce_scalar(v, float, ""))
     converter.register_structure_hook(int | None, lambda v, _: None if v is None else coerce_scalar(v, int, ""))
+    converter.register_structure_hook(str | None, lambda v, _: None if v is None else coerce_scalar(v, str, ""))
+
+    def bars_or_period(value: Any, _: Any) -> str | int:  # `20` (bars) or `1M`: parsed by multifolio.config.book
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise TypeError(f"expected a number of bars or a period such as 1M, found {_kind(value)}")
+        return value
+
+    converter.register_structure_hook(str | int, bars_or_period)
+    converter.register_structure_hook(str | int | None, lambda v, _: None if v is None else bars_or_period(v, _))
 
     def data_config(value: Any, _: Any) -> DataConfig:
         if not isinstance(value, Mapping):
@@ -123,6 +133,7 @@ def _build_converter() -> cattrs.Converter:
 
     converter.register_structure_hook_func(lambda annotation: annotation == tuple[SystemSpec, ...],
                                           set_by_multifolio)
+    converter.register_structure_hook(BookSpec | None, lambda v, _: v if v is None else set_by_multifolio(v, _))
 
     def sweep_point(value: Any, _: Any) -> SweepPoint | None:
         if value is None or isinstance(value, SweepPoint):  # made by expand_sweeps, never written

@@ -5,6 +5,7 @@ from __future__ import annotations
 import traceback
 from collections.abc import Callable, Sequence
 
+from multifolio.book.book import Book
 from multifolio.data.market import MarketData
 from multifolio.errors import PLUGIN_FAULTS
 from multifolio.trading.system import SystemResult, SystemRunner
@@ -19,14 +20,16 @@ class Engine:
     Systems never see each other, so the order in which they are stepped cannot
     change any result; it is the YAML order. A system whose plugin raises is failed
     at that bar and stepped no more; the others go on. A stop request (Ctrl-C) ends
-    every system at the last bar completed.
+    every system at the last bar completed. With a `book`, it acts at each bar boundary
+    and after each bar (multifolio.book.book), on the systems it couples.
     """
 
     def __init__(self, *, market: MarketData, systems: Sequence[SystemRunner],
                  progress: ProgressCallback | None = None, progress_every: int = 0,
-                 stop_requested: StopRequest | None = None) -> None:
+                 stop_requested: StopRequest | None = None, book: Book | None = None) -> None:
         self._market = market
         self._systems = tuple(systems)
+        self._book = book
         self._progress = progress
         self._stop_requested = stop_requested
         total = len(market)
@@ -36,6 +39,9 @@ class Engine:
     def run(self) -> list[SystemResult]:
         total = len(self._market)
         failed: dict[str, SystemResult] = {}
+        book = self._book
+        if book is not None:
+            book.start()
         for system in self._systems:
             system.start()
         running = [(system, system.step) for system in self._systems]
@@ -44,12 +50,18 @@ class Engine:
         for start in range(0, total, self._progress_every):
             stop = min(start + self._progress_every, total)
             for index in range(start, stop):
+                if book is not None:
+                    book.before_bar(index)
                 for system, step in running:
                     try:
                         step(index)
                     except PLUGIN_FAULTS:  # a plugin's fault fails its own system only
                         failed[system.name] = system.failed(index, traceback.format_exc())
                         running = [pair for pair in running if pair[0].name not in failed]
+                        if book is not None:
+                            book.system_failed(system.name)
+                if book is not None:
+                    book.after_bar(index)
             if self._progress is not None:
                 self._progress(stop, total)
             if self._stop_requested is not None and self._stop_requested() and stop < total:

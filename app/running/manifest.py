@@ -49,6 +49,8 @@ def config_hash(config: BacktestConfig) -> str:
     change no result, so they are left out."""
     meaning = {"data": cattrs.unstructure(config.data), "systems": [system.as_dict() for system in config.systems],
                "sweep_metric": config.reporting.sweep_metric}
+    if config.book is not None:  # what couples the systems (absent: they are isolated, as before it existed)
+        meaning["book"] = cattrs.unstructure(config.book)
     return hashlib.sha256(json.dumps(meaning, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -105,7 +105,7 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
                 raise MultifolioError(f"cannot write to the output folder {folder}: {error.strerror or error}; "
                                       "choose another with --output-dir or reporting.output_dir") from None
             with _failing_the_manifest(manifest, staging, folder):
-                results = execute(root, config.systems, progress, stop_requested)
+                results = execute(root, config.systems, progress, stop_requested, config.book)
         status = run_status(results)
         try:
             with _failing_the_manifest(manifest, staging, folder):

@@ -114,13 +114,16 @@ class OrderTriggered:
 
 @frozen(slots=True)
 class OrderModified:
-    """A standing stop moved (a trailing stop following the price)."""
+    """A standing order changed: its stop moved (a trailing stop following the price), or its quantity was
+    cut (a limit on all the books together), and why."""
 
     namespace: str
     timestamp: pd.Timestamp
     index: int
     order_id: int
     stop: float
+    quantity: float = math.nan  # the new quantity, signed (NaN: unchanged)
+    reason: str = ""
 
 
 @frozen(slots=True)

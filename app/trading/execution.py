@@ -146,6 +146,17 @@ class ExecutionSimulator:
                 return order
         return None
 
+    def resize(self, order_id: int, quantity: float, index: int, reason: str) -> None:
+        """Give the standing order `order_id` a smaller quantity of the same side (0 cancels it), and say why."""
+        order = next(order for order in self.live_orders() if order.order_id == order_id)
+        if not quantity:
+            self._end(order, index, reason)
+            return
+        order.quantity = quantity
+        self._bands.pop(order.symbol, None)
+        self._signals.emit(OrderModified(self._portfolio.namespace, self._market.timestamps[index], index, order_id,
+                                         order.stop, quantity, reason))
+
     def cancel_entries(self, symbol: str, index: int, reason: str) -> None:
         """Cancel the live orders of `symbol` that are not exits (a newer signal replaces them)."""
         for order in [order for order in self._live.get(symbol, ()) if not order.parent]:

@@ -64,6 +64,7 @@ class Portfolio:
         self._lots: dict[str, deque[Lot]] = {symbol: deque() for symbol in market.symbols}
         self.trades: list[Trade] = []
         self._changes: list[tuple[int, float, str, float]] = []  # (bar index, cash, symbol, position)
+        self._transfers: list[tuple[int, float]] = []  # (bar index, amount in): capital moved by the book
 
     # ------------------------------------------------------------------ queries
 
@@ -85,6 +86,20 @@ class Portfolio:
         """Σ |quantity| × last close over the positions, leaving out `excluding`."""
         return sum(abs(q) * self._market.last_close(s, index)
                    for s, q in self._positions.items() if s != excluding)
+
+    def free_cash_at(self, index: int) -> float:
+        """What the book can take without touching a position: equity beyond the gross position value (for
+        a long-only book, its cash; short proceeds back their shorts)."""
+        return max(0.0, self.equity_at(index) - self.gross_exposure_at(index))
+
+    # ------------------------------------------------------------------ transfers
+
+    def transfer(self, index: int, amount: float) -> None:
+        """Capital in (`amount` > 0) or out (< 0) at the boundary before bar `index`, by the book: cash
+        moves, no position does, and it is neither a gain nor a loss (time-weighted returns leave it out)."""
+        self.cash += amount
+        self._transfers.append((index, amount))
+        self._changes.append((index, self.cash, "", 0.0))
 
     # ------------------------------------------------------------------ fills
 
@@ -147,9 +162,13 @@ class Portfolio:
             if mine:
                 holdings[symbol] = (indices[mine], np.array([changes[i][3] for i in mine], dtype=np.float64),
                                     self._market.closes_filled(symbol))
+        transfers = None
+        if self._transfers:
+            transfers = (np.array([index for index, _ in self._transfers], dtype=np.int64),
+                         np.array([amount for _, amount in self._transfers], dtype=np.float64))
         return EquitySteps(timeline=self._market.timestamps, bars=n, initial_capital=self.initial_capital,
                            indices=indices, cash=np.array([change[1] for change in changes], dtype=np.float64),
-                           holdings=holdings)
+                           holdings=holdings, transfers=transfers)
 
     def open_lots_frame(self) -> pd.DataFrame:
         """The lots still open, oldest first per symbol, with the entry costs not yet in a trade."""
@@ -207,26 +226,43 @@ class EquitySteps:
     cash: np.ndarray  # the cash after each change
     holdings: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # symbol → (its changes' bars, the position
     # after each, its close at every bar carried forward), for each symbol ever held
+    transfers: tuple[np.ndarray, np.ndarray] | None = None  # (bars, amounts in) of the book's transfers, if any
 
     def frame(self) -> pd.DataFrame:
-        """Cash, position value and equity at the close of each bar, after that bar's fills."""
-        n = self.bars
-        cash = _step_values(n, self.indices, self.cash, self.initial_capital)
-        position_value = np.zeros(n)
+        """Cash, position value and equity at the close of each bar, after that bar's fills; with transfers,
+        the capital each bar received (out: negative) at its start."""
+        frame = pd.DataFrame({"timestamp": self.timeline[:self.bars], **self.window(0, self.bars)}, copy=False)
+        if self.transfers is None:
+            del frame["transfers"]
+        return frame
+
+    def window(self, first: int, stop: int) -> dict[str, np.ndarray]:
+        """`cash`, `position_value`, `equity` and `transfers` at bars `first` to `stop` − 1."""
+        cash = _step_values(first, stop, self.indices, self.cash, self.initial_capital)
+        position_value = np.zeros(stop - first)
         for indices, positions, closes in self.holdings.values():
-            quantities = _step_values(n, indices, positions, 0.0)
+            quantities = _step_values(first, stop, indices, positions, 0.0)
             held = quantities != 0.0  # 0 × NaN (no close yet) must stay 0
-            position_value[held] += quantities[held] * closes[:n][held]
-        return pd.DataFrame({"timestamp": self.timeline[:n], "cash": cash, "position_value": position_value,
-                             "equity": cash + position_value}, copy=False)
+            position_value[held] += quantities[held] * closes[first:stop][held]
+        transfers = np.zeros(stop - first)
+        if self.transfers is not None:
+            bars, amounts = self.transfers
+            inside = (bars >= first) & (bars < stop)
+            np.add.at(transfers, bars[inside] - first, amounts[inside])
+        return {"cash": cash, "position_value": position_value, "equity": cash + position_value,
+                "transfers": transfers}
 
 
-def _step_values(n: int, indices: np.ndarray, values: np.ndarray, start: float) -> np.ndarray:
-    """A length-`n` series that is `start` until the first index, then each value from its index on
-    (indices ascending; of several at one index the last wins)."""
-    series = np.full(n, start)
+def _step_values(first: int, stop: int, indices: np.ndarray, values: np.ndarray, start: float) -> np.ndarray:
+    """The series at bars `first` to `stop` − 1 that is `start` until the first index, then each value from
+    its index on (indices ascending; of several at one index the last wins)."""
+    before = np.searchsorted(indices, first, side="left")  # changes before `first`: the last is in force there
+    start = values[before - 1] if before else start
+    inside = slice(before, np.searchsorted(indices, stop, side="left"))
+    indices, values = indices[inside] - first, values[inside]
+    series = np.full(stop - first, start)
     if len(indices):
-        changes = np.zeros(n, dtype=np.int64)  # 1 + the position in `values` of the change in force
+        changes = np.zeros(stop - first, dtype=np.int64)  # 1 + the position in `values` of the change in force
         changes[indices] = np.arange(1, len(indices) + 1)
         np.maximum.accumulate(changes, out=changes)
         known = np.concatenate(([start], values))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from functools import cached_property
 
@@ -67,7 +68,11 @@ class OrderLog:
         self._row(order.order_id)["triggered_time"] = order.index
 
     def on_order_modified(self, order: OrderModified) -> None:
-        self._row(order.order_id)["stop_price"] = order.stop  # the last level a trailing stop reached
+        row = self._row(order.order_id)
+        if math.isnan(order.quantity):
+            row["stop_price"] = order.stop  # the last level a trailing stop reached
+        else:  # cut by a limit of the book
+            row.update(quantity=order.quantity, reason="; ".join(filter(None, (row.get("reason"), order.reason))))
 
     def on_order_filled(self, fill: OrderFilled) -> None:
         row = self._row(fill.order_id)
@@ -147,6 +152,9 @@ class SystemResult:
     last_bar: int = -1  # the timeline index of the last bar this system finished
     error: str = ""  # the traceback of a failed system
     failed_at: str = ""  # where a failed system stopped, e.g. "failed at bar 700 (2024-01-03T14:40:00)"
+    # the record of the book this system was coupled in (a multifolio.book.book.BookResult, shared by every
+    # system of the book; None when nothing coupled it): the trading layer carries it, never reads it
+    book: object | None = None
 
     @property
     def name(self) -> str:
@@ -197,14 +205,33 @@ class SystemRunner:
                                                                             "volume")))
                          for symbol in market.symbols]
         self._deliver_bar = self.signals.bar_closed.send
+        timestamps = market.timestamps
+        # `portfolio.active`: the first bar it trades at, and the first bar after its window (len: none)
+        self.first_bar = _bar_at_or_after(timestamps, spec.portfolio.start) if spec.portfolio.start else 0
+        self.end_bar = _bar_at_or_after(timestamps, spec.portfolio.end) if spec.portfolio.end else len(timestamps)
+        self.stopped = False  # flattened for good (a halt, its window's end): it only fills what closes
+
+    def started_by(self, index: int) -> bool:
+        """Whether the system trades at bar `index` (its window has begun)."""
+        return index >= self.first_bar
 
     def start(self) -> None:
         """Called once before the first bar: seal the bus, so events go straight to their receivers; a
-        full-form strategy is stepped once per timestamp as well."""
+        full-form strategy is stepped once per timestamp as well; a system with a window only inside it."""
         self.signals.seal()
         self._deliver_bar = dispatcher(self.signals.bar_closed)
         if self._strategy.full_form:
             self.step = self._step_full
+        if self.first_bar > 0 or self.end_bar < len(self._market):
+            self._step_in_window = self.step
+            self.step = self._step_windowed
+
+    def _step_windowed(self, index: int) -> None:
+        if index < self.first_bar:
+            return
+        if index == self.end_bar:  # closed at this bar's open, as if decided at the last close of the window
+            self.halt(index - 1, "window_ended", "flatten")
+        self._step_in_window(index)
 
     def _step_full(self, index: int) -> None:
         SystemRunner.step(self, index)
@@ -244,6 +271,16 @@ class SystemRunner:
     def _indicator_arrays(self) -> dict[str, dict[str, np.ndarray]]:
         keys = self.spec.indicator_keys()
         return {symbol: {key: self._indicators.arrays(symbol)[key] for key in keys} for symbol in self._market.symbols}
+
+
+def _bar_at_or_after(timestamps: pd.DatetimeIndex, when: str) -> int:
+    """The first bar at or after `when` (an ISO time; in the data's zone when written without one)."""
+    moment = pd.Timestamp(when)
+    if timestamps.tz is not None and moment.tz is None:
+        moment = moment.tz_localize(timestamps.tz)
+    elif timestamps.tz is None and moment.tz is not None:
+        moment = moment.tz_convert("UTC").tz_localize(None)
+    return int(timestamps.searchsorted(moment, side="left"))
 
 
 def failed_before_start(spec: SystemSpec, market: MarketData, error: str, why: str) -> SystemResult:

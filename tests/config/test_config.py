@@ -33,7 +33,7 @@ def test_an_unknown_key_names_its_path_and_the_close_match(registry):
     document = backtest_config(system_config())
     document["trading_systems"][0]["portfolio"]["initial_captial"] = 5
     assert errors_of(document, registry) == [
-        "trading_systems[0].portfolio.initial_captial: unknown key; known: close_at_end, initial_capital, "
+        "trading_systems[0].portfolio.initial_captial: unknown key; known: active, close_at_end, initial_capital, "
         "namespace (did you mean initial_capital?)"]
 
 
@@ -145,7 +145,7 @@ def test_unknown_keys_are_matched_against_what_a_file_may_say_never_what_multifo
     document["system"] = []
     document["trading_systems"][0]["swep"] = {}
     assert sorted(errors_of(document, registry)) == [
-        "system: unknown key; known: data, execution_engine, reporting, trading_systems, workflow "
+        "system: unknown key; known: allocation, data, execution_engine, reporting, risk, trading_systems, workflow "
         "(did you mean trading_systems?)",
         "trading_systems[0].swep: unknown key; known: constraint, execution, indicators, name, portfolio, risk, "
         "strategy, sweep (did you mean sweep?)"]

@@ -169,7 +169,7 @@ def test_a_structural_problem_shared_by_every_system_of_a_sweep_is_reported_once
     entry = swept_entry({"strategy.parameters.fast_period": [5, 6, 7]})
     entry["portfolio"]["initial_captial"] = 1
     assert errors_of(backtest_config(entry), registry) == [
-        "trading_systems[0].portfolio.initial_captial: unknown key; known: close_at_end, initial_capital, "
+        "trading_systems[0].portfolio.initial_captial: unknown key; known: active, close_at_end, initial_capital, "
         "namespace (did you mean initial_capital?)"]
 
 

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 import attrs
 
 from multifolio.config.checks import check_execution_engine
+from multifolio.config.book import BookSpec
 from multifolio.config.model import BacktestConfig, ExecutionEngineConfig
 from multifolio.config.spec import SystemSpec
 from multifolio.containers.backtest import BacktestContainer
@@ -31,7 +32,7 @@ from multifolio.trading.system import SystemResult
 __all__ = ["Executor", "run_containers", "run_systems", "start_executor", "with_executor"]
 
 
-Executor = Callable[..., list[SystemResult]]  # (root, specs, progress, stop_requested) → results
+Executor = Callable[..., list[SystemResult]]  # (root, specs, progress, stop_requested, book) → results
 
 
 @contextmanager
@@ -45,10 +46,10 @@ def start_executor(engine: ExecutionEngineConfig, systems: int) -> Iterator[Exec
     backend = {"processes": on_processes, "dask": on_dask}[engine.type]
     with backend(engine, systems) as (slots, execute):
         def run_on_workers(root: BacktestContainer, specs: Sequence[SystemSpec],
-                           progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None
-                           ) -> list[SystemResult]:
+                           progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None,
+                           book: BookSpec | None = None) -> list[SystemResult]:
             return run_chunks(execute, list(specs), slots(), root.data.market(), progress,
-                               stop_requested or (lambda: False))
+                              stop_requested or (lambda: False), book)
 
         yield run_on_workers
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from attrs import frozen
 from dependency_injector import providers
 
+from multifolio.config.book import BookSpec
 from multifolio.config.spec import SystemSpec
 from multifolio.containers.backtest import BacktestContainer
 from multifolio.data.market import MarketData
@@ -29,6 +30,7 @@ class Chunk:
     run: str  # one token per run: a worker's bars never serve another run
     indices: tuple[int, ...]  # where each system stands in the run
     specs: tuple[SystemSpec, ...]
+    book: BookSpec | None = None  # what couples these systems (all it couples are in this chunk)
 
 
 def worker_container(market: MarketData) -> BacktestContainer:
@@ -46,7 +48,8 @@ POLL = 0.25  # seconds between looks at a stop request while waiting for workers
 
 
 def run_chunks(execute: Execute, specs: list[SystemSpec], workers: int, market: MarketData,
-                progress: ProgressCallback | None, stop_requested: StopRequest) -> list[SystemResult]:
+               progress: ProgressCallback | None, stop_requested: StopRequest, book: BookSpec | None = None
+               ) -> list[SystemResult]:
     """`specs` split into chunks for `workers` and run by `execute`; results in the order of `specs`.
 
     A chunk that does not come back (its worker died, or it raised outside the engine's
@@ -63,24 +66,32 @@ def run_chunks(execute: Execute, specs: list[SystemSpec], workers: int, market: 
         if progress is not None:
             progress(len(results) + part, len(specs))
 
-    for chunk, outcome in execute(market, split(specs, workers), stop_requested, running):
+    for chunk, outcome in execute(market, split(specs, workers, book), stop_requested, running):
         outcome = outcome if isinstance(outcome, list) else [lost(spec, outcome, market) for spec in chunk.specs]
         results.update(zip(chunk.indices, outcome))
     interrupted = "the run was interrupted before its worker finished it"
     return [results.get(index) or lost(spec, interrupted, market) for index, spec in enumerate(specs)]
 
 
-def split(specs: Sequence[SystemSpec], workers: int) -> list[Chunk]:
+def split(specs: Sequence[SystemSpec], workers: int, book: BookSpec | None = None) -> list[Chunk]:
     """`CHUNKS_PER_WORKER` chunks per worker, sizes differing by one at most, each taking every n-th system.
 
     Neighbouring systems of a sweep differ in its outermost value, which often sets much
     of a system's cost (a shorter period trades more): a stride through the systems gives
     every chunk the same mix, so the workers finish together.
+
+    The systems a `book` couples step together with it, bar by bar: they make one chunk of their
+    own, run by one worker exactly as the serial executor runs them; the others spread as above.
     """
-    count = max(1, min(len(specs), workers * CHUNKS_PER_WORKER))
     run = uuid.uuid4().hex
-    return [Chunk(run, tuple(range(first, len(specs), count)), tuple(specs[first::count]))
-            for first in range(count)]
+    coupled = [index for index, spec in enumerate(specs) if book is not None and spec.name in book.coupled]
+    chunks = [Chunk(run, tuple(coupled), tuple(specs[index] for index in coupled), book)] if coupled else []
+    taken = set(coupled)
+    free = [index for index in range(len(specs)) if index not in taken]
+    count = max(1, min(len(free), workers * CHUNKS_PER_WORKER))
+    chunks += [Chunk(run, tuple(free[first::count]), tuple(specs[index] for index in free[first::count]))
+               for first in range(count) if free[first::count]]
+    return chunks
 
 
 def lost(spec: SystemSpec, reason: str, market: MarketData) -> SystemResult:

@@ -63,7 +63,7 @@ def run_chunk_on_dask(chunk: Chunk, index: int, market: MarketData) -> list[Syst
     def report(bars: int, total: int) -> None:
         worker.log_event(topic, (index, bars / total))
 
-    return run_systems(root, chunk.specs, report, stop_requested)
+    return run_systems(root, chunk.specs, report, stop_requested, chunk.book)
 
 
 def _stop_event_name(run: str) -> str:

@@ -101,7 +101,7 @@ def _serve(connection: Any, stop: Any, done: Any) -> None:
         except EOFError:
             return
         try:
-            outcome: Outcome = run_systems(root, chunk.specs, _share_of_bars(done), stop.is_set)
+            outcome: Outcome = run_systems(root, chunk.specs, _share_of_bars(done), stop.is_set, chunk.book)
         except Exception as error:
             outcome = reason(error)
         connection.send(outcome)

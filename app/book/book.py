@@ -1,0 +1,112 @@
+"""The portfolio of systems at run time: allocation, limits across books, and its record (one per run whose
+config couples systems).
+
+The engine calls `before_bar(t)` at the boundary before bar t (after every system finished bar t − 1)
+and `after_bar(t)` once every system has stepped bar t. At the boundary, in this order: the kill switch
+(the combined book's drawdown at the closes of t − 1), then the allocation (capital back from stopped
+systems, then a rebalance when due). After the bar: the exposure limits cut that bar's new entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from attrs import frozen
+
+from multifolio.book.allocation import Allocation
+from multifolio.book.limits import BookLimits
+from multifolio.config.book import BookSpec
+from multifolio.data.market import MarketData
+from multifolio.protocols import Allocator
+from multifolio.trading.system import SystemRunner
+
+KILL_SWITCH = "book_max_drawdown"  # the cause of the orders that flatten every system when it trips
+
+
+@frozen
+class BookResult:
+    """What the book did over the run, for combined_summary.json and the combined page."""
+
+    spec: BookSpec
+    timeline: pd.DatetimeIndex
+    capital: float  # the allocation's pool (0 without one)
+    transfers: pd.DataFrame  # bar, timestamp, system, amount (in: > 0), cause
+    rebalances: pd.DataFrame  # bar, timestamp, cause, one target weight column per allocated system
+    reserve: tuple[np.ndarray, np.ndarray]  # (bars, the reserve from each on): the book's own cash
+    hits: pd.DataFrame  # bar, timestamp, limit, system, detail
+    error: str = ""  # why the allocation stopped moving capital, if it did
+
+    def reserve_series(self, bars: int) -> np.ndarray:
+        """The reserve at each of the first `bars` bars."""
+        series = np.full(bars, self.capital)
+        indices, values = self.reserve
+        for index, value in zip(indices.tolist(), values.tolist()):
+            if index < bars:
+                series[index:] = value
+        return series
+
+
+class Book:
+    """Couples the systems its spec names: funds and rebalances them, watches limits across them."""
+
+    def __init__(self, *, spec: BookSpec, market: MarketData, runners: Sequence[SystemRunner],
+                 allocator: Allocator | None) -> None:
+        self.spec = spec
+        self._market = market
+        self.runners = [runner for runner in runners if runner.name in spec.coupled]
+        self._failed: set[str] = set()
+        self.allocation = (Allocation(spec=spec.allocation, market=market, runners=self.runners, allocator=allocator)
+                           if spec.allocation is not None else None)
+        self.limits = (BookLimits(spec=spec.limits, market=market, runners=self.runners, reserve=self._reserve)
+                       if spec.limits.any() else None)
+
+    def _reserve(self) -> float:
+        return self.allocation.reserve if self.allocation is not None else 0.0
+
+    def start(self) -> None:
+        """Before the systems start (their buses are sealed then): hear what the limits need."""
+        if self.limits is not None:
+            self.limits.connect()
+
+    def system_failed(self, name: str) -> None:
+        """A coupled system's plugin raised: it is stepped no more, and the book leaves its capital alone."""
+        self._failed.add(name)
+
+    def _stopped(self, runner: SystemRunner) -> bool:
+        return runner.stopped or runner.name in self._failed
+
+    def before_bar(self, index: int) -> None:
+        if self.limits is not None and self.limits.drawdown_tripped(index):
+            for runner in self.runners:
+                if not self._stopped(runner):
+                    runner.halt(index - 1, KILL_SWITCH, "flatten")
+        if self.allocation is not None:
+            self.allocation.before_bar(index, self._stopped)
+
+    def after_bar(self, index: int) -> None:
+        if self.limits is not None:
+            self.limits.after_bar(index)
+
+    def result(self) -> BookResult:
+        stamps = self._market.timestamps
+        allocation = self.allocation
+        transfers = pd.DataFrame(allocation.transfers if allocation else [],
+                                 columns=["bar", "system", "amount", "cause"]).astype({"bar": "int64",
+                                                                                       "amount": "float64"})
+        transfers.insert(1, "timestamp", stamps[transfers["bar"].to_numpy()])
+        names = [runner.name for runner in allocation.runners] if allocation else []
+        rebalances = pd.DataFrame([[bar, why, *(weights.get(name, 0.0) for name in names)]
+                                   for bar, why, weights in (allocation.rebalances if allocation else [])],
+                                  columns=["bar", "cause", *names]).astype({"bar": "int64"})
+        rebalances.insert(1, "timestamp", stamps[rebalances["bar"].to_numpy()])
+        hits = pd.DataFrame(self.limits.hits if self.limits else [],
+                            columns=["bar", "limit", "system", "detail"]).astype({"bar": "int64"})
+        hits.insert(1, "timestamp", stamps[hits["bar"].to_numpy()])
+        steps = allocation.reserve_steps if allocation else []
+        reserve = (np.array([bar for bar, _ in steps], dtype=np.int64),
+                   np.array([value for _, value in steps], dtype=np.float64))
+        return BookResult(spec=self.spec, timeline=stamps, capital=allocation.spec.capital if allocation else 0.0,
+                          transfers=transfers, rebalances=rebalances, reserve=reserve, hits=hits,
+                          error=allocation.frozen if allocation else "")

@@ -1,0 +1,219 @@
+"""What couples the systems of a run, checked and resolved: the allocation of one pool of capital between
+them and the limits on all their books together (`allocation:` and `risk:` at the top level).
+
+Without either, `BacktestConfig.book` is None and every system is isolated exactly as before.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from attrs import frozen
+
+from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.config.spec import PluginSpec
+from multifolio.errors import PLUGIN_FAULTS, ConfigError, did_you_mean
+
+if TYPE_CHECKING:
+    from multifolio.config.model import AllocationConfig, BookRiskConfig
+
+MAX_CAPITAL = 1e13  # as a system's own capital: beyond it float cents are lost
+MAX_LOOKBACK_BARS = 1_000_000
+_UNITS = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+_CADENCE = re.compile(r"(\d+)\s*([DWMQY])")
+
+
+@frozen(hash=False)
+class Cadence:
+    """Every `count` bars (`unit` "bars"), or every `count` calendar days, weeks, months, quarters or years
+    (`unit` D, W, M, Q or Y) of the timestamps' own zone."""
+
+    count: int
+    unit: str
+
+    def describe(self) -> str:
+        if self.unit == "bars":
+            return f"{self.count} bars"
+        return f"{self.count} {_UNITS[self.unit]}{'s' if self.count > 1 else ''}"
+
+    def starts(self, timestamps: pd.DatetimeIndex) -> np.ndarray:
+        """Whether each bar is the first of its period (bar 0 is): a rebalance falls on these bars."""
+        n = len(timestamps)
+        if self.unit == "bars":
+            return np.arange(n) % self.count == 0
+        periods = self._period_numbers(timestamps) // self.count
+        return np.concatenate(([True], periods[1:] != periods[:-1])) if n else np.zeros(0, dtype=bool)
+
+    def window_starts(self, timestamps: pd.DatetimeIndex) -> np.ndarray:
+        """For each bar, the first bar of the look-back ending at it: `count` bars back, or the first bar
+        later than the same time `count` periods earlier."""
+        n = len(timestamps)
+        if self.unit == "bars":
+            return np.maximum(np.arange(n) - self.count + 1, 0)
+        offsets = {"D": pd.DateOffset(days=self.count), "W": pd.DateOffset(weeks=self.count),
+                   "M": pd.DateOffset(months=self.count), "Q": pd.DateOffset(months=3 * self.count),
+                   "Y": pd.DateOffset(years=self.count)}
+        earlier = timestamps - offsets[self.unit]
+        return np.searchsorted(timestamps.asi8, earlier.asi8, side="right")
+
+    def _period_numbers(self, timestamps: pd.DatetimeIndex) -> np.ndarray:
+        local = timestamps.tz_localize(None) if timestamps.tz is not None else timestamps  # wall time
+        if self.unit == "D":
+            return local.normalize().asi8 // 86_400_000_000_000
+        if self.unit == "W":  # weeks start on Monday
+            return (local.normalize().asi8 // 86_400_000_000_000 + 3) // 7
+        months = local.year.to_numpy() * 12 + local.month.to_numpy() - 1
+        return {"M": months, "Q": months // 3, "Y": months // 12}[self.unit]
+
+
+def parse_cadence(value: Any, path: str, *, what: str) -> Cadence:
+    """`20` (bars), `"1M"`, `"2W"`, `"90D"`, `"1Q"`, `"1Y"`."""
+    if isinstance(value, int) and not isinstance(value, bool) or isinstance(value, str) and value.strip().isdigit():
+        count = int(value)
+        if not 1 <= count <= MAX_LOOKBACK_BARS:
+            raise ConfigError(path, f"must be in [1, {MAX_LOOKBACK_BARS:,}] bars, was {count}")
+        return Cadence(count, "bars")
+    match = _CADENCE.fullmatch(str(value).strip().upper())
+    if not match or not 1 <= int(match.group(1)) <= 1000:
+        raise ConfigError(path, f"expected {what}: a number of bars (20) or of calendar periods: 1D, 1W, 1M, 3M, "
+                                f"1Q, 1Y (at most 1000), found {value!r}")
+    return Cadence(int(match.group(1)), match.group(2))
+
+
+@frozen(hash=False)
+class AllocationSpec:
+    """One pool of `capital` shared between `systems` by the allocator, at `every` and whenever a weight
+    drifts `drift` from its target; the allocator sees the returns of the last `lookback`."""
+
+    capital: float
+    allocator: PluginSpec
+    systems: tuple[str, ...]
+    every: Cadence | None
+    drift: float | None
+    lookback: Cadence
+
+
+@frozen(hash=False)
+class BookLimitsSpec:
+    """Limits on all the books together (None: no such limit)."""
+
+    gross_exposure: float | None = None
+    net_exposure: float | None = None
+    max_drawdown: float | None = None
+
+    def any(self) -> bool:
+        return any(value is not None for value in (self.gross_exposure, self.net_exposure, self.max_drawdown))
+
+
+@frozen(hash=False)
+class BookSpec:
+    """What couples the systems: they are stepped together with the book, in one process."""
+
+    allocation: AllocationSpec | None
+    limits: BookLimitsSpec
+    coupled: tuple[str, ...]  # the systems the book funds or limits, in config order
+
+    def describe(self) -> list[str]:
+        lines = []
+        if self.allocation is not None:
+            allocation = self.allocation
+            when = [f"every {allocation.every.describe()}"] if allocation.every else []
+            when += [f"when a weight drifts {allocation.drift:g} from its target"] if allocation.drift else []
+            lines.append(f"allocation: {allocation.capital:,.2f} between {', '.join(allocation.systems)} by "
+                         f"{allocation.allocator.describe()}, rebalanced {' and '.join(when) or 'never'}; "
+                         f"look-back {allocation.lookback.describe()}")
+        limits = self.limits
+        for key, text in (("gross_exposure", "gross exposure of all books ≤ {:g} × equity"),
+                          ("net_exposure", "net exposure of each symbol across books ≤ {:g} × equity"),
+                          ("max_drawdown", "the combined book {:.0%} below its peak flattens every system")):
+            value = getattr(limits, key)
+            if value is not None:
+                lines.append(f"book limit: {text.format(value)}")
+        return lines
+
+
+def resolve_book(allocation: AllocationConfig | None, risk: BookRiskConfig | None, names: Sequence[str],
+                 fills_at_close: Sequence[str], registry: PluginRegistry
+                 ) -> tuple[BookSpec | None, list[ConfigError]]:
+    """The book of a run whose systems are `names` (config order); None when nothing couples them.
+    `fills_at_close`: the systems with `fill_at: close` (their orders fill as placed: no book limit can
+    scale them)."""
+    errors: list[ConfigError] = []
+    resolved = _allocation(allocation, names, registry, errors) if allocation is not None else None
+    limits = _limits(risk, errors) if risk is not None else BookLimitsSpec()
+    if limits.any() and fills_at_close:
+        errors.append(ConfigError("risk.limits", f"book limits scale the orders of a bar after every system placed "
+                                                 f"them; systems {', '.join(fills_at_close)} fill at the close they "
+                                                 "are placed at (execution.fill_at: close): use next_open"))
+    if errors or (resolved is None and not limits.any()):
+        return None, errors
+    coupled = tuple(names) if limits.any() else resolved.systems
+    return BookSpec(resolved, limits, coupled), errors
+
+
+def _allocation(config: AllocationConfig, names: Sequence[str], registry: PluginRegistry,
+                errors: list[ConfigError]) -> AllocationSpec | None:
+    if not 0 < config.capital <= MAX_CAPITAL:
+        errors.append(ConfigError("allocation.capital", f"must be > 0 and at most {MAX_CAPITAL:,.0f}, "
+                                                        f"was {config.capital}"))
+    systems = list(config.systems) or list(names)
+    for index, name in enumerate(config.systems):
+        if name not in names:
+            errors.append(ConfigError(f"allocation.systems[{index}]", f"no trading system is named {name!r}; "
+                                                                      f"{did_you_mean(name, names)}"))
+    if len(set(systems)) != len(systems):
+        errors.append(ConfigError("allocation.systems", "a system is listed twice"))
+    for name in config.weights:
+        if name not in systems:
+            errors.append(ConfigError(f"allocation.weights.{name}", f"{name!r} is not a system of the allocation; "
+                                                                    f"{did_you_mean(str(name), systems)}"))
+    params = dict(config.parameters)
+    if config.weights:
+        params["weights"] = dict(config.weights)
+    allocator = PluginSpec(config.method, params)
+    try:
+        registry.load(PluginKind.ALLOCATOR, config.method, "allocation.method")
+        allocator = PluginSpec(config.method, registry.bind(PluginKind.ALLOCATOR, config.method, params,
+                                                            "allocation"))
+        registry.create(PluginKind.ALLOCATOR, config.method, allocator.params, "allocation")
+    except ConfigError as error:
+        errors.append(error)
+    except PLUGIN_FAULTS as error:  # a faulty allocator would fail every system it funds: refuse it now
+        errors.append(ConfigError("allocation.method", f"allocator {config.method!r} raised while it was checked: "
+                                                       f"{type(error).__name__}: {error}"))
+    every = lookback = None
+    drift = config.rebalance.drift
+    try:
+        every = (parse_cadence(config.rebalance.every, "allocation.rebalance.every", what="how often to rebalance")
+                 if config.rebalance.every is not None else None)
+    except ConfigError as error:
+        errors.append(error)
+    try:
+        lookback = parse_cadence(config.lookback, "allocation.lookback", what="how many returns the allocator sees")
+        if lookback.unit == "bars" and lookback.count < 2:
+            errors.append(ConfigError("allocation.lookback", "at least 2 bars: a volatility needs two returns"))
+    except ConfigError as error:
+        errors.append(error)
+    if drift is not None and not (math.isfinite(drift) and 0 < drift <= 1):
+        errors.append(ConfigError("allocation.rebalance.drift", f"must be a weight difference in (0, 1], was {drift}"))
+    if errors:
+        return None
+    return AllocationSpec(float(config.capital), allocator, tuple(systems), every, drift, lookback)
+
+
+def _limits(config: BookRiskConfig, errors: list[ConfigError]) -> BookLimitsSpec:
+    limits = config.limits
+    for key in ("gross_exposure", "net_exposure"):
+        value = getattr(limits, key)
+        if value is not None and not (math.isfinite(value) and 0 < value <= 1000):
+            errors.append(ConfigError(f"risk.limits.{key}", f"must be a multiple of the book's equity in (0, 1000], "
+                                                            f"was {value}"))
+    if limits.max_drawdown is not None and not 0 < limits.max_drawdown < 1:
+        errors.append(ConfigError("risk.limits.max_drawdown", f"must be a fraction of the peak in (0, 1), "
+                                                              f"was {limits.max_drawdown}"))
+    return BookLimitsSpec(limits.gross_exposure, limits.net_exposure, limits.max_drawdown)
