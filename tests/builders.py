@@ -81,4 +81,4 @@ def run_in_memory(document: Mapping, *, source: Any = None, overrides: Mapping[s
     for system, spec in zip(systems, config.systems):
         for provider, fake in dict(overrides).get(spec.name, {}).items():
             getattr(system, provider).override(fake)  # before first use: overrides miss built Singletons
-    return run_containers(root, systems)
+    return run_containers(root, systems, book=config.book)

@@ -125,16 +125,18 @@ class BookLimits:
     def _gross(self, index: int, prices: dict[str, float], heading: dict, opening: dict, factors: dict,
                equity: float) -> None:
         cap = self.spec.gross_exposure * max(equity, 0.0)
-        gross = math.fsum(abs(quantity) * prices[key[1]] for key, quantity in heading.items()
-                          if quantity and math.isfinite(prices[key[1]]))
-        if gross <= cap:
-            return
+        value = {key: abs(quantity) * prices[key[1]] for key, quantity in heading.items()
+                 if quantity and math.isfinite(prices[key[1]])}
+        # what stands without the bar's new entries, and what they add after the net limit's cuts
+        standing = math.fsum(value.values()) - math.fsum(abs(opening[key]) * prices[key[1]] for key in opening)
         pushed = math.fsum(abs(opening[key]) * factors[key] * prices[key[1]] for key in opening)
-        factor = _share(cap - (gross - pushed), pushed)
+        if standing + pushed <= cap:
+            return
+        factor = _share(cap - standing, pushed)
         for key in opening:
             factors[key] *= factor
         self._hit(index, "gross_exposure", list(opening), factor,
-                  f"gross exposure {gross:,.2f} of all books over {cap:,.2f} "
+                  f"gross exposure {standing + pushed:,.2f} of all books over {cap:,.2f} "
                   f"({self.spec.gross_exposure:g} × equity {equity:,.2f})")
 
     def _hit(self, index: int, limit: str, keys: list[tuple[str, str]], factor: float, why: str) -> None:

@@ -1,0 +1,99 @@
+"""The allocation between systems, against numbers worked out by hand: funding, transfers at bar boundaries,
+positions sold when a system gives back more than its free cash, time-weighted figures."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from dependency_injector import providers
+
+from multifolio.protocols import Direction
+from multifolio.reports.writers import combined_equity, performance
+from tests.builders import backtest_config, bars_from_closes, run_in_memory, system_config
+from tests.fakes import FrameSource, ScriptedStrategy
+
+CLOSES = [100.0, 110.0, 121.0, 110.0, 99.0, 99.0]  # each bar opens at the close before it
+
+
+def allocated(**allocation) -> dict:
+    """Two systems funded half and half from 100,000: `holder` buys 480 units at its first signal, `idle`
+    never trades."""
+    document = backtest_config(
+        system_config("holder", sizers=[{"type": "fixed", "size": 480}]),
+        system_config("idle"))
+    for entry in document["trading_systems"]:
+        del entry["portfolio"]["initial_capital"]
+    document["allocation"] = {"capital": 100_000, "method": "fixed", "weights": {"holder": 0.5, "idle": 0.5},
+                              **allocation}
+    return document
+
+
+def run(document: dict, closes=CLOSES):
+    source = providers.Object(FrameSource(bars_from_closes(closes, freq="1D")))
+    scripts = {"holder": ScriptedStrategy({0: Direction.LONG}), "idle": ScriptedStrategy({})}
+    return run_in_memory(document, source=source,
+                         overrides={name: {"strategy": providers.Object(fake)} for name, fake in scripts.items()})
+
+
+def test_funding_then_a_rebalance_that_sells_what_free_cash_cannot_cover():
+    holder, idle = run(allocated(rebalance={"every": 2}))
+    book = holder.book
+    assert book is idle.book  # one record of the book, carried by both
+    # bar 0: each funded with 50,000. holder buys 480 at bar 1's open (100): cash 2,000.
+    # bar 1 closes at 110: holder 2,000 + 52,800 = 54,800, idle 50,000, total 104,800, targets 52,400 each.
+    # At the boundary before bar 2 holder gives 2,400 but has 2,000 free (equity − position value): the
+    # transfer is made, and an order tagged rebalance sells 2,400 / 54,800 of the 480 units, 21.02 → 22,
+    # at bar 2's open (110): cash 2,000 − 2,400 + 2,420 = 2,020, 458 units.
+    assert book.transfers[["bar", "system", "amount", "cause"]].values.tolist() == [
+        [0, "holder", 50_000.0, "funding"], [0, "idle", 50_000.0, "funding"],
+        [2, "holder", -2_400.0, "schedule"], [2, "idle", 2_400.0, "schedule"]]
+    sells = holder.orders[holder.orders["cause"] == "rebalance"]
+    assert sells[["quantity", "fill_price", "status"]].values.tolist() == [[-22.0, 110.0, "filled"]]
+    assert sells["submitted_time"].iloc[0] == holder.equity["timestamp"].iloc[1]  # placed as of bar 1's close
+    equity = holder.equity
+    assert equity["cash"].tolist()[:3] == [50_000.0, 2_000.0, 2_020.0]
+    assert equity["transfers"].tolist() == [50_000.0, 0.0, -2_400.0, 0.0, 0.0, 0.0]
+    assert idle.equity["equity"].tolist() == [50_000.0, 50_000.0, 52_400.0, 52_400.0, 52_400.0, 52_400.0]
+    # bar 4's boundary (closes of bar 3, 110): holder 2,020 + 458 × 110 = 52,400, idle 52,400: on target
+    assert book.rebalances["bar"].tolist() == [0, 2, 4]
+    assert book.rebalances[["holder", "idle"]].values.tolist() == [[0.5, 0.5]] * 3
+    # the book conserves cash: every system's equity and the reserve add up to the capital and the PnL
+    book_frame = combined_equity([holder, idle], book)
+    assert book_frame["reserve"].tolist() == [0.0] * 6
+    # 22 units sold at 110 and 458 held at 99, all bought at 100
+    assert book_frame["combined"].iloc[-1] == 100_000 + 22 * (110 - 100) + 458 * (99 - 100)
+
+
+def test_time_weighted_figures_leave_the_transfers_out():
+    holder, _ = run(allocated(rebalance={"every": 2}))
+    figures = performance(holder)
+    # returns on the capital each bar started with: 54,800 / 50,000; 57,438 / 52,400 (2,020 + 458 × 121 on
+    # 54,800 − 2,400); 52,400 / 57,438; 47,362 / 52,400; then flat
+    growth = [50_000 / 50_000, 54_800 / 50_000, 57_438 / 52_400, 52_400 / 57_438, 47_362 / 52_400, 1.0]
+    assert figures["total_return"] == pytest.approx(math.prod(growth) - 1, rel=1e-12)
+    assert figures["initial_capital"] == 50_000.0
+    assert figures["final_equity"] == pytest.approx(47_362.0)
+    assert figures["transfers_in"] == 0.0 and figures["transfers_out"] == 2_400.0
+    assert figures["max_drawdown"] == pytest.approx(47_362 / 52_400 * 52_400 / 57_438 - 1, rel=1e-12)
+
+
+def test_drift_rebalances_only_when_a_weight_moves_that_far_from_its_target():
+    holder, _ = run(allocated(rebalance={"drift": 0.04}))
+    # holder's weight at the closes: bar 1 54,800 / 104,800 = 0.523 (0.023 off); bar 2 2,000 + 480 × 121 =
+    # 60,080 of 110,080 = 0.546: rebalanced at bar 3's boundary, to 55,040 each: holder gives 5,040 with 2,000
+    # free and sells 5,040 / 60,080 of 480 = 40.3 → 41 units at 121: cash 1,921, 439 units. Bar 3: 50,211 of
+    # 105,251 = 0.477 (0.023 off); bar 4: 1,921 + 439 × 99 = 45,382 of 100,422 = 0.452: again at bar 5,
+    # to 50,211 each: idle gives 4,829, holder takes it
+    assert holder.book.rebalances[["bar", "cause"]].values.tolist() == [[0, "funding"], [3, "drift"], [5, "drift"]]
+    assert holder.book.transfers["amount"].tolist()[2:] == pytest.approx([-5_040.0, 5_040.0, -4_829.0, 4_829.0])
+    sells = holder.orders[holder.orders["cause"] == "rebalance"]
+    assert sells[["quantity", "fill_price"]].values.tolist() == [[-41.0, 121.0]]
+
+
+def test_without_an_allocation_every_system_keeps_its_own_capital_and_nothing_is_transferred():
+    document = backtest_config(system_config("holder", sizers=[{"type": "fixed", "size": 480}]), system_config("idle"))
+    source = providers.Object(FrameSource(bars_from_closes(CLOSES, freq="1D")))
+    results = run_in_memory(document, source=source,
+                            overrides={"holder": {"strategy": providers.Object(ScriptedStrategy({0: Direction.LONG}))}})
+    assert all(result.book is None and "transfers" not in result.equity for result in results)
