@@ -39,7 +39,16 @@ __all__ = [
     "Strategy",
     "TradingContext",
     "UndeclaredIndicatorError",
+    "AccountState",
+    "BLOCK",
+    "FLATTEN",
+    "HALT_ACTIONS",
 ]
+
+#: What a halting limit does when broken: close everything and stop trading for good, or refuse new
+#: entries (orders that take a position further from zero) until the limit says it is whole again.
+FLATTEN, BLOCK = "flatten", "block"
+HALT_ACTIONS = (FLATTEN, BLOCK)
 
 #: Columns every data source returns, one row per symbol × timestamp.
 BAR_COLUMNS = ("timestamp", "symbol", "open", "high", "low", "close", "volume")
@@ -334,13 +343,45 @@ class PositionSizer(abc.ABC):
         """The wanted absolute quantity (≥ 0) of a new position in `context.symbol`."""
 
 
+@frozen
+class AccountState:
+    """One system's account at a bar's close, after that bar's fills: what a halting limit judges."""
+
+    timestamp: pd.Timestamp
+    index: int  # the bar's position in the run's timeline; -1: before the first bar (the initial capital)
+    equity: float  # cash + Σ quantity × last close
+    cash: float
+    gross_exposure: float  # Σ |quantity| × last close
+    positions: Mapping[str, float]  # every non-zero position, signed
+
+
 class RiskLimit(abc.ABC):
-    """A cap on positions; orders that break it are reduced to fit, or rejected."""
+    """A cap on positions; orders that break it are reduced to fit, or rejected.
+
+    A limit may also watch the whole account (a *halting* limit): it overrides `breached`
+    and sets `action` (`FLATTEN` or `BLOCK`). `breached` is asked once before the first
+    bar (index −1, the initial capital), then at the close of every bar at which the account
+    may have changed (a position held, a fill, a block in force): bars it is not asked about
+    left the equity as it was. While the limit blocks entries, the block is lifted at the
+    first close at which `breached` answers None.
+    """
+
+    #: FLATTEN or BLOCK for a halting limit; None for a limit that only caps positions.
+    action: str | None = None
 
     @abc.abstractmethod
     def max_position(self, context: RiskContext) -> float:
         """The largest absolute quantity of `context.symbol` this limit allows (≥ 0,
         `math.inf` for none)."""
+
+    def breached(self, account: AccountState) -> str | None:
+        """Why the account breaks this limit now (a sentence for the halt's record), or None."""
+        return None
+
+    @classmethod
+    def halts(cls) -> bool:
+        """True when the class watches the account (it implements `breached`)."""
+        return cls.breached is not RiskLimit.breached
 
     def describe(self) -> str:
         """How a reduction by this limit is explained in `orders.csv`."""

@@ -1,8 +1,10 @@
-"""Built-in risk limits."""
+"""Built-in risk limits: caps on positions, and halting limits that watch the whole account."""
 
 from __future__ import annotations
 
-from multifolio.protocols import ConfigError, RiskContext, RiskLimit
+import math
+
+from multifolio.protocols import BLOCK, FLATTEN, HALT_ACTIONS, AccountState, ConfigError, RiskContext, RiskLimit
 
 
 class MaxPositionValue(RiskLimit):
@@ -34,3 +36,94 @@ class MaxTotalExposure(RiskLimit):
 
     def describe(self) -> str:
         return f"max_total_exposure {self.value:g}"
+
+
+def _checked_action(action: str) -> str:
+    if action not in HALT_ACTIONS:
+        raise ConfigError("action", f"must be one of {', '.join(HALT_ACTIONS)}, was {action!r}")
+    return action
+
+
+def _checked_share(value: float) -> float:
+    if not 0 < value < 1:
+        raise ConfigError("value", f"must be a fraction of equity in (0, 1), e.g. 0.25 for 25 %, was {value}")
+    return value
+
+
+class MaxDrawdown(RiskLimit):
+    """Halts the system when its equity at a bar's close falls more than `value` (a fraction) below its
+    peak; with `reset` (1D, 1W, 1M) the peak starts again at each day, week or month, from the equity at
+    the previous period's last close."""
+
+    RESETS = ("never", "1D", "1W", "1M")
+
+    def __init__(self, *, value: float, action: str = FLATTEN, reset: str = "never") -> None:
+        self.value = _checked_share(value)
+        self.action = _checked_action(action)
+        if reset not in self.RESETS:
+            raise ConfigError("reset", f"must be one of {', '.join(self.RESETS)}, was {reset!r}")
+        self.reset = reset
+        self._period: object = None
+        self._peak = math.nan
+        self._last = math.nan  # the equity at the last close seen
+
+    def max_position(self, context: RiskContext) -> float:
+        return math.inf
+
+    def _period_of(self, timestamp) -> object:
+        if self.reset == "1D":
+            return timestamp.date()
+        if self.reset == "1W":
+            return timestamp.isocalendar()[:2]
+        if self.reset == "1M":
+            return timestamp.year, timestamp.month
+        return None
+
+    def breached(self, account: AccountState) -> str | None:
+        period = self._period_of(account.timestamp)
+        if period != self._period or self._peak != self._peak:  # a new period (or the first call)
+            self._period = period
+            self._peak = account.equity if self._last != self._last else self._last
+        self._last = account.equity
+        self._peak = max(self._peak, account.equity)
+        if self._peak <= 0:
+            return None  # nothing left to lose: the bankruptcy floor has halted the system
+        drawdown = 1.0 - account.equity / self._peak
+        if drawdown > self.value:
+            return f"drawdown {drawdown:.2%} from the peak {self._peak:,.2f} exceeds {self.value:.2%}"
+        return None
+
+    def describe(self) -> str:
+        return f"max_drawdown {self.value:g}"
+
+
+class DailyLoss(RiskLimit):
+    """Halts the system when its equity at a bar's close is more than `value` (a fraction) below the
+    equity at the previous calendar day's last close (the initial capital on the first day)."""
+
+    def __init__(self, *, value: float, action: str = BLOCK) -> None:
+        self.value = _checked_share(value)
+        self.action = _checked_action(action)
+        self._day: object = None
+        self._reference = math.nan  # the equity at the last close of the day before
+        self._last = math.nan
+
+    def max_position(self, context: RiskContext) -> float:
+        return math.inf
+
+    def breached(self, account: AccountState) -> str | None:
+        day = account.timestamp.date() if account.index >= 0 else None
+        if day != self._day:
+            self._day = day
+            self._reference = account.equity if self._last != self._last else self._last
+        self._last = account.equity
+        if self._reference <= 0:
+            return None  # nothing left to lose: the bankruptcy floor has halted the system
+        loss = 1.0 - account.equity / self._reference
+        if loss > self.value:
+            return (f"loss {loss:.2%} since the previous day's last close {self._reference:,.2f} "
+                    f"exceeds {self.value:.2%}")
+        return None
+
+    def describe(self) -> str:
+        return f"daily_loss {self.value:g}"

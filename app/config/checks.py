@@ -149,6 +149,12 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
     if not 0 < system.portfolio.initial_capital <= MAX_CAPITAL:
         errors.append(ConfigError(f"{where}.portfolio.initial_capital",
                                   f"must be > 0 and at most {MAX_CAPITAL:,.0f}, was {system.portfolio.initial_capital}"))
+    capital_checked = 0 < system.portfolio.initial_capital <= MAX_CAPITAL  # else that is the error to fix first
+    if capital_checked and not -MAX_CAPITAL <= system.portfolio.min_equity < system.portfolio.initial_capital:
+        errors.append(ConfigError(f"{where}.portfolio.min_equity",
+                                  f"must be below initial_capital ({system.portfolio.initial_capital:g}) and at least "
+                                  f"{-MAX_CAPITAL:,.0f}, was {system.portfolio.min_equity} (the equity at or below "
+                                  "which the system closes everything and stops trading; 0 by default)"))
     if not system.risk.position_sizers:
         errors.append(ConfigError(f"{where}.risk.position_sizers", "expected at least one position sizer"))
     if system.risk.lot_size != 0 and not LOT_SIZES[0] <= system.risk.lot_size <= LOT_SIZES[1]:
@@ -230,7 +236,8 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
         return None, errors
     return SystemSpec(
         name=system.name,
-        portfolio=PortfolioSpec(system.portfolio.initial_capital, system.namespace, system.portfolio.close_at_end),
+        portfolio=PortfolioSpec(system.portfolio.initial_capital, system.namespace, system.portfolio.close_at_end,
+                                system.portfolio.min_equity),
         strategy=strategy, risk=RiskSpec(tuple(spec for spec, _ in sizers), limits, system.risk.lot_size,
                                          tuple(spec for spec, _ in exits)),
         execution=ExecutionSpec(slippage, commission, execution.fill_at,

@@ -61,6 +61,7 @@ class PortfolioConfig:
     initial_capital: float
     namespace: str = ""
     close_at_end: bool = False
+    min_equity: float = 0.0  # the bankruptcy floor: at or below it at a close, the system closes all and stops
 
 
 @define(frozen=True)

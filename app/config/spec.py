@@ -92,11 +92,13 @@ def _key_value(value: Any) -> str:
 
 @frozen(hash=False)
 class PortfolioSpec:
-    """The system's own capital, the namespace its events and files carry, and what happens at the end."""
+    """The system's own capital, the namespace its events and files carry, what happens at the end, and
+    the equity at or below which it closes everything and stops trading (the bankruptcy floor)."""
 
     initial_capital: float
     namespace: str
     close_at_end: bool = False
+    min_equity: float = 0.0
 
 
 @frozen(hash=False)
@@ -108,6 +110,11 @@ class RiskSpec:
     limits: tuple[PluginSpec, ...] = ()
     lot_size: float = 1.0
     exits: tuple[PluginSpec, ...] = ()
+
+    @property
+    def limit_types(self) -> tuple[str, ...]:
+        """The limits' types, in order (halting limits name their halts by them)."""
+        return tuple(spec.type for spec in self.limits)
 
 
 ENTRY_TYPES = ("market", "limit", "stop")

@@ -1,0 +1,149 @@
+"""Protection per system: the bankruptcy floor and the halting limits watched at bar closes, and the
+record of each halt (one `Guard` and one `Halts` per system)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import MappingProxyType
+
+import pandas as pd
+from attrs import evolve, frozen
+
+from multifolio.data.market import MarketData
+from multifolio.protocols import BLOCK, FLATTEN, AccountState, RiskLimit
+from multifolio.trading.events import BlockLifted, OrderFilled, SystemHalted
+from multifolio.trading.outputs import checked_halt_reason
+from multifolio.trading.portfolio import Portfolio
+
+BANKRUPTCY = "bankruptcy"
+
+
+@frozen
+class Halt:
+    """One halt of a system, for its results: when, why, what it did, and (a block) when it ended."""
+
+    timestamp: pd.Timestamp
+    index: int
+    reason: str  # the cause: "bankruptcy", a limit's type ("max_drawdown"), or what the caller named
+    action: str  # "flatten" or "block"
+    detail: str = ""
+    entries_suppressed: int = 0  # entries refused while a block stood
+    lifted_timestamp: pd.Timestamp | None = None  # a block lifted: when
+    lifted_index: int = -1
+
+    def as_dict(self) -> dict:
+        return {"time": self.timestamp, "bar": self.index, "reason": self.reason, "action": self.action,
+                "detail": self.detail, "entries_suppressed": self.entries_suppressed,
+                "lifted_time": self.lifted_timestamp, "lifted_bar": self.lifted_index}
+
+
+class Halts:
+    """Whether one system may trade, and each halt it had (one per system).
+
+    Receives `system_halted` and `block_lifted`. The risk manager asks `blocked` before an order
+    that takes a position further from zero, and counts what it refuses with `suppressed_entry`.
+    """
+
+    def __init__(self) -> None:
+        self.stopped = False  # flattened: stopped for good
+        self.blocked = ""  # the cause of the block in force, "" when none
+        self._records: list[Halt] = []
+
+    def on_system_halted(self, halted: SystemHalted) -> None:
+        self._records.append(Halt(halted.timestamp, halted.index, halted.reason, halted.action, halted.detail))
+        if halted.action == FLATTEN:
+            self.stopped, self.blocked = True, ""
+        else:
+            self.blocked = halted.reason
+
+    def on_block_lifted(self, lifted: BlockLifted) -> None:
+        self.blocked = ""
+        self._records[-1] = evolve(self._records[-1], lifted_timestamp=lifted.timestamp, lifted_index=lifted.index)
+
+    def suppressed_entry(self) -> None:
+        """An entry was refused under the block in force."""
+        self._records[-1] = evolve(self._records[-1], entries_suppressed=self._records[-1].entries_suppressed + 1)
+
+    @property
+    def suppressed(self) -> int:
+        """The entries refused under the block in force (0 when none stands)."""
+        return self._records[-1].entries_suppressed if self.blocked else 0
+
+    def records(self) -> tuple[Halt, ...]:
+        return tuple(self._records)
+
+
+class Guard:
+    """Watches one system's account at bar closes (one per system): the bankruptcy floor, always, and the
+    halting limits among `risk.limits`.
+
+    The runner asks only while the account can change or a block may lift (`due`): equity is cash +
+    Σ quantity × close of what is held, read from the shared closes, so bars with nothing held cost a
+    test of two attributes.
+    """
+
+    def __init__(self, *, market: MarketData, portfolio: Portfolio, halts: Halts, limits: Sequence[RiskLimit],
+                 limit_types: Sequence[str] = (), min_equity: float = 0.0) -> None:
+        self._timestamps = market.timestamps
+        self._portfolio = portfolio
+        self._halts = halts
+        self._min_equity = float(min_equity)
+        # a halting limit's YAML type names its halts and its closing orders' cause ("max_drawdown")
+        named = list(zip(limits, [*limit_types, *[type(limit).__name__ for limit in limits[len(limit_types):]]]))
+        self._limits = tuple(limit for limit, _ in named if type(limit).halts())
+        self._names = {id(limit): name for limit, name in named}
+        self._closes = {symbol: memoryview(market.closes_filled(symbol)) for symbol in market.symbols}
+        self._blocking: RiskLimit | None = None
+        self.held = portfolio.held  # live and read-only: truthy while a position is open
+        self.due = bool(self._limits)  # the limits see the initial capital before the first bar
+
+    def on_order_filled(self, fill: OrderFilled) -> None:
+        self.due = True  # the account changed: look at it at this bar's close
+
+    def check(self, index: int) -> SystemHalted | BlockLifted | None:
+        """The halt (or the block's end) the account calls for at the close of bar `index`, if any."""
+        halts = self._halts
+        if halts.stopped:
+            self.due = False
+            return None
+        cash, positions, closes = self._portfolio.cash, self.held, self._closes
+        equity = cash + sum(quantity * closes[symbol][index] for symbol, quantity in positions.items())
+        self.due = bool(halts.blocked)
+        if equity <= self._min_equity:
+            return self._halted(index, BANKRUPTCY, FLATTEN, f"equity {equity:,.2f} at or below the floor "
+                                                            f"{self._min_equity:,.2f}")
+        if not self._limits:
+            return None
+        account = AccountState(self._timestamps[index], index, equity, cash,
+                               sum(abs(quantity) * closes[symbol][index] for symbol, quantity in positions.items()),
+                               MappingProxyType(dict(positions)))
+        return self._judged(account)
+
+    def start(self, initial_capital: float) -> None:
+        """Before the first bar: the limits see the initial capital (their first peak and day's reference)."""
+        if self._limits:
+            self._judged(AccountState(self._timestamps[0], -1, initial_capital, initial_capital, 0.0,
+                                      MappingProxyType({})))
+            self.due = False
+
+    def _judged(self, account: AccountState) -> SystemHalted | BlockLifted | None:
+        """Every limit sees every account it is shown (each keeps its own peak or reference): the first
+        that asks to flatten wins, then the first to block; a block in force lifts when its limit is whole."""
+        verdicts = [(limit, checked_halt_reason(limit.breached(account), limit)) for limit in self._limits]
+        broken = [(limit, why) for limit, why in verdicts if why is not None]
+        for limit, why in sorted(broken, key=lambda pair: pair[0].action != FLATTEN):
+            if limit.action == FLATTEN or not self._halts.blocked:
+                if limit.action == BLOCK:
+                    self._blocking = limit
+                    self.due = True
+                return self._halted(account.index, self._names[id(limit)], limit.action, why)
+        if self._blocking is not None and all(limit is not self._blocking for limit, _ in broken):
+            lifted, self._blocking = self._blocking, None
+            self.due = False
+            return BlockLifted(self._portfolio.namespace, account.timestamp, account.index,
+                               self._names[id(lifted)], self._halts.suppressed)
+        return None
+
+    def _halted(self, index: int, reason: str, action: str, detail: str) -> SystemHalted:
+        return SystemHalted(self._portfolio.namespace, self._timestamps[index], index, reason, action, detail)
+
