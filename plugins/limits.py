@@ -53,7 +53,8 @@ def _checked_share(value: float) -> float:
 class MaxDrawdown(RiskLimit):
     """Halts the system when its equity at a bar's close falls more than `value` (a fraction) below its
     peak; with `reset` (1D, 1W, 1M) the peak starts again at each day, week or month, from the equity at
-    the previous period's last close."""
+    the previous period's last close. Once broken it stays broken until the period resets (a block
+    lifts then; with `reset: never`, never)."""
 
     RESETS = ("never", "1D", "1W", "1M")
 
@@ -66,6 +67,7 @@ class MaxDrawdown(RiskLimit):
         self._period: object = None
         self._peak = math.nan
         self._last = math.nan  # the equity at the last close seen
+        self._broken: str | None = None  # why, once broken in the current period
 
     def max_position(self, context: RiskContext) -> float:
         return math.inf
@@ -82,16 +84,15 @@ class MaxDrawdown(RiskLimit):
     def breached(self, account: AccountState) -> str | None:
         period = self._period_of(account.timestamp)
         if period != self._period or self._peak != self._peak:  # a new period (or the first call)
-            self._period = period
+            self._period, self._broken = period, None
             self._peak = account.equity if self._last != self._last else self._last
         self._last = account.equity
         self._peak = max(self._peak, account.equity)
-        if self._peak <= 0:
-            return None  # nothing left to lose: the bankruptcy floor has halted the system
-        drawdown = 1.0 - account.equity / self._peak
-        if drawdown > self.value:
-            return f"drawdown {drawdown:.2%} from the peak {self._peak:,.2f} exceeds {self.value:.2%}"
-        return None
+        if self._broken is None and self._peak > 0:  # at a peak ≤ 0 the bankruptcy floor has halted the system
+            drawdown = 1.0 - account.equity / self._peak
+            if drawdown > self.value:
+                self._broken = f"drawdown {drawdown:.2%} from the peak {self._peak:,.2f} exceeds {self.value:.2%}"
+        return self._broken  # broken until the period resets, even if the equity comes back
 
     def describe(self) -> str:
         return f"max_drawdown {self.value:g}"
@@ -99,7 +100,8 @@ class MaxDrawdown(RiskLimit):
 
 class DailyLoss(RiskLimit):
     """Halts the system when its equity at a bar's close is more than `value` (a fraction) below the
-    equity at the previous calendar day's last close (the initial capital on the first day)."""
+    equity at the previous calendar day's last close (the initial capital on the first day). Once broken
+    it stays broken for the rest of that day (a block lifts at the next day's first close looked at)."""
 
     def __init__(self, *, value: float, action: str = BLOCK) -> None:
         self.value = _checked_share(value)
@@ -107,6 +109,7 @@ class DailyLoss(RiskLimit):
         self._day: object = None
         self._reference = math.nan  # the equity at the last close of the day before
         self._last = math.nan
+        self._broken: str | None = None  # why, once broken today
 
     def max_position(self, context: RiskContext) -> float:
         return math.inf
@@ -114,16 +117,15 @@ class DailyLoss(RiskLimit):
     def breached(self, account: AccountState) -> str | None:
         day = account.timestamp.date() if account.index >= 0 else None
         if day != self._day:
-            self._day = day
+            self._day, self._broken = day, None
             self._reference = account.equity if self._last != self._last else self._last
         self._last = account.equity
-        if self._reference <= 0:
-            return None  # nothing left to lose: the bankruptcy floor has halted the system
-        loss = 1.0 - account.equity / self._reference
-        if loss > self.value:
-            return (f"loss {loss:.2%} since the previous day's last close {self._reference:,.2f} "
-                    f"exceeds {self.value:.2%}")
-        return None
+        if self._broken is None and self._reference > 0:  # at ≤ 0 the bankruptcy floor has halted the system
+            loss = 1.0 - account.equity / self._reference
+            if loss > self.value:
+                self._broken = (f"loss {loss:.2%} since the previous day's last close {self._reference:,.2f} "
+                                f"exceeds {self.value:.2%}")
+        return self._broken  # broken for the rest of the day, even if the equity comes back
 
     def describe(self) -> str:
         return f"daily_loss {self.value:g}"
