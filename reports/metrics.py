@@ -76,7 +76,7 @@ def equity_metrics(equity: pd.Series, timestamps: pd.DatetimeIndex, initial_capi
     returns = returns_of(equity, initial_capital)
     per_year = periods_per_year(timestamps)
     years = (timestamps[-1] - timestamps[0]).total_seconds() / _SECONDS_PER_YEAR if len(timestamps) > 1 else 0.0
-    growth = max(final, 0.0) / initial_capital  # a ruined account's total return is −100 %, never beyond
+    growth = float(bounded_equity(equity)[-1]) / initial_capital  # once ruined: −100 %, whatever came after
     cagr = growth ** (1.0 / years) - 1.0 if years > 0 and growth >= 0 else math.nan
     spread = float(np.std(returns, ddof=1)) if len(returns) > 1 else math.nan
     mean = float(np.mean(returns))

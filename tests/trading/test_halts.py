@@ -6,6 +6,8 @@ Bars are (open, high, low, close); 50 (or 100) units are bought at 100 from 10,0
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from dependency_injector import providers
@@ -137,7 +139,7 @@ def test_halt_called_from_outside_flattens_at_the_next_open_with_the_callers_rea
     ({"type": "daily_loss", "value": 0}, "risk.limits[0].value: must be a fraction of equity in (0, 1)"),
 ])
 def test_halting_limits_check_their_parameters_at_validation(limit, message):
-    with pytest.raises(ConfigErrors, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ConfigErrors, match=re.escape(message)):
         checked(backtest_config(system_config("alpha", limits=[limit])))
 
 
