@@ -18,7 +18,11 @@ from multifolio.errors import ConfigError, DataError, UndeclaredIndicatorError
 
 __all__ = [
     "BAR_COLUMNS",
+    "BLOCK",
+    "FLATTEN",
+    "HALT_ACTIONS",
     "PRICE_FIELDS",
+    "AccountState",
     "BarClosed",
     "CommissionModel",
     "ConfigError",
@@ -39,10 +43,6 @@ __all__ = [
     "Strategy",
     "TradingContext",
     "UndeclaredIndicatorError",
-    "AccountState",
-    "BLOCK",
-    "FLATTEN",
-    "HALT_ACTIONS",
 ]
 
 #: What a halting limit does when broken: close everything and stop trading for good, or refuse new
@@ -343,16 +343,24 @@ class PositionSizer(abc.ABC):
         """The wanted absolute quantity (≥ 0) of a new position in `context.symbol`."""
 
 
-@frozen
+# Made at every close a halting limit looks at while a position is open: the timestamp is looked up only
+# when read (a pandas Timestamp costs microseconds), and `day` gives the calendar day without one.
+@frozen(slots=False)
 class AccountState:
     """One system's account at a bar's close, after that bar's fills: what a halting limit judges."""
 
-    timestamp: pd.Timestamp
     index: int  # the bar's position in the run's timeline; -1: before the first bar (the initial capital)
     equity: float  # cash + Σ quantity × last close
     cash: float
     gross_exposure: float  # Σ |quantity| × last close
     positions: Mapping[str, float]  # every non-zero position, signed
+    day: int  # the bar's calendar day in the data's own time zone, as days since 1970-01-01 (-1 before the first bar)
+    timeline: pd.DatetimeIndex = field(repr=False, eq=False)  # the shared timeline, read by `timestamp`
+
+    @property
+    def timestamp(self) -> pd.Timestamp:
+        """The bar's close time (the first bar's before the first bar)."""
+        return self.timeline[max(self.index, 0)]
 
 
 class RiskLimit(abc.ABC):

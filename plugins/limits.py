@@ -68,21 +68,24 @@ class MaxDrawdown(RiskLimit):
         self._peak = math.nan
         self._last = math.nan  # the equity at the last close seen
         self._broken: str | None = None  # why, once broken in the current period
+        self._period_day = -2  # the day whose period `_period` is
 
     def max_position(self, context: RiskContext) -> float:
         return math.inf
 
-    def _period_of(self, timestamp) -> object:
+    def _period_of(self, account: AccountState) -> object:
         if self.reset == "1D":
-            return timestamp.date()
+            return account.day
         if self.reset == "1W":
-            return timestamp.isocalendar()[:2]
+            return (account.day + 3) // 7  # weeks from Monday to Sunday (1970-01-01 was a Thursday)
         if self.reset == "1M":
-            return timestamp.year, timestamp.month
+            return (account.timestamp.year, account.timestamp.month) if account.day != self._period_day \
+                else self._period  # a month changes only with the day: the timestamp is read once a day
         return None
 
     def breached(self, account: AccountState) -> str | None:
-        period = self._period_of(account.timestamp)
+        period = self._period_of(account)
+        self._period_day = account.day
         if period != self._period or self._peak != self._peak:  # a new period (or the first call)
             self._period, self._broken = period, None
             self._peak = account.equity if self._last != self._last else self._last
@@ -115,7 +118,7 @@ class DailyLoss(RiskLimit):
         return math.inf
 
     def breached(self, account: AccountState) -> str | None:
-        day = account.timestamp.date() if account.index >= 0 else None
+        day = account.day
         if day != self._day:
             self._day, self._broken = day, None
             self._reference = account.equity if self._last != self._last else self._last

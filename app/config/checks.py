@@ -20,11 +20,11 @@ from multifolio.config.model import (
 )
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.config.spec import (
+    ENTRY_TYPES,
     EntrySpec,
     ExecutionSpec,
     IndicatorRequest,
     IndicatorSpec,
-    ENTRY_TYPES,
     PluginSpec,
     PortfolioSpec,
     RiskSpec,

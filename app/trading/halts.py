@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 from attrs import evolve, frozen
 
@@ -93,6 +94,8 @@ class Guard:
         self._limits = tuple(limit for limit, _ in named if type(limit).halts())
         self._names = {id(limit): name for limit, name in named}
         self._closes = {symbol: memoryview(market.closes_filled(symbol)) for symbol in market.symbols}
+        # each bar's calendar day (days since 1970-01-01, wall clock of the data's zone), for the limits' periods
+        self._days = memoryview(calendar_days(market.timestamps)) if self._limits else None
         self._blocking: RiskLimit | None = None
         self.held = portfolio.held  # live and read-only: truthy while a position is open
         self.due = bool(self._limits)  # the limits see the initial capital before the first bar
@@ -106,31 +109,34 @@ class Guard:
         if halts.stopped:
             self.due = False
             return None
-        cash, positions, closes = self._portfolio.cash, self.held, self._closes
-        equity = cash + sum(quantity * closes[symbol][index] for symbol, quantity in positions.items())
+        cash, closes = self._portfolio.cash, self._closes
+        equity = exposure = 0.0
+        for symbol, quantity in self.held.items():  # a loop, not sum(generator): this runs at most bars
+            value = quantity * closes[symbol][index]
+            equity += value
+            exposure += abs(value)
+        equity += cash
         self.due = bool(halts.blocked)
         if equity <= self._min_equity:
             return self._halted(index, BANKRUPTCY, FLATTEN, f"equity {equity:,.2f} at or below the floor "
                                                             f"{self._min_equity:,.2f}")
         if not self._limits:
             return None
-        account = AccountState(self._timestamps[index], index, equity, cash,
-                               sum(abs(quantity) * closes[symbol][index] for symbol, quantity in positions.items()),
-                               MappingProxyType(dict(positions)))
-        return self._judged(account)
+        return self._judged(AccountState(index, equity, cash, exposure, MappingProxyType(dict(self.held)),
+                                         self._days[index], self._timestamps))
 
     def start(self, initial_capital: float) -> None:
         """Before the first bar: the limits see the initial capital (their first peak and day's reference)."""
         if self._limits:
-            self._judged(AccountState(self._timestamps[0], -1, initial_capital, initial_capital, 0.0,
-                                      MappingProxyType({})))
+            self._judged(AccountState(-1, initial_capital, initial_capital, 0.0, MappingProxyType({}), -1,
+                                      self._timestamps))
             self.due = False
 
     def _judged(self, account: AccountState) -> SystemHalted | BlockLifted | None:
         """Every limit sees every account it is shown (each keeps its own peak or reference): the first
         that asks to flatten wins, then the first to block; a block in force lifts when its limit is whole."""
-        verdicts = [(limit, checked_halt_reason(limit.breached(account), limit)) for limit in self._limits]
-        broken = [(limit, why) for limit, why in verdicts if why is not None]
+        broken = [(limit, why) for limit in self._limits
+                  if (why := checked_halt_reason(limit.breached(account), limit)) is not None]
         for limit, why in sorted(broken, key=lambda pair: pair[0].action != FLATTEN):
             if limit.action == FLATTEN or not self._halts.blocked:
                 if limit.action == BLOCK:
@@ -140,10 +146,15 @@ class Guard:
         if self._blocking is not None and all(limit is not self._blocking for limit, _ in broken):
             lifted, self._blocking = self._blocking, None
             self.due = False
-            return BlockLifted(self._portfolio.namespace, account.timestamp, account.index,
+            return BlockLifted(self._portfolio.namespace, self._timestamps[account.index], account.index,
                                self._names[id(lifted)], self._halts.suppressed)
         return None
 
     def _halted(self, index: int, reason: str, action: str, detail: str) -> SystemHalted:
         return SystemHalted(self._portfolio.namespace, self._timestamps[index], index, reason, action, detail)
 
+
+def calendar_days(timestamps: pd.DatetimeIndex) -> np.ndarray:
+    """Each timestamp's calendar day as days since 1970-01-01, on the wall clock of its own zone."""
+    wall = timestamps.tz_localize(None) if timestamps.tz is not None else timestamps
+    return wall.to_numpy(dtype="datetime64[D]").astype(np.int64)

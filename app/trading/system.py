@@ -26,8 +26,8 @@ from multifolio.trading.events import (
     SystemHalted,
 )
 from multifolio.trading.execution import ExecutionSimulator
-from multifolio.trading.halts import Guard, Halt, Halts
 from multifolio.trading.frames import ORDER_COLUMNS, TIME, empty_frames, typed
+from multifolio.trading.halts import Guard, Halt, Halts
 from multifolio.trading.portfolio import EquitySteps, Portfolio
 from multifolio.trading.risk import RiskManager
 from multifolio.trading.signals import SystemSignals, dispatcher
