@@ -18,7 +18,11 @@ from multifolio.errors import ConfigError, DataError, UndeclaredIndicatorError
 
 __all__ = [
     "BAR_COLUMNS",
+    "BLOCK",
+    "FLATTEN",
+    "HALT_ACTIONS",
     "PRICE_FIELDS",
+    "AccountState",
     "AllocationContext",
     "Allocator",
     "BarClosed",
@@ -42,6 +46,11 @@ __all__ = [
     "TradingContext",
     "UndeclaredIndicatorError",
 ]
+
+#: What a halting limit does when broken: close everything and stop trading for good, or refuse new
+#: entries (orders that take a position further from zero) until the limit says it is whole again.
+FLATTEN, BLOCK = "flatten", "block"
+HALT_ACTIONS = (FLATTEN, BLOCK)
 
 #: Columns every data source returns, one row per symbol × timestamp.
 BAR_COLUMNS = ("timestamp", "symbol", "open", "high", "low", "close", "volume")
@@ -336,13 +345,56 @@ class PositionSizer(abc.ABC):
         """The wanted absolute quantity (≥ 0) of a new position in `context.symbol`."""
 
 
+# Made at every close a halting limit looks at while a position is open: the timestamp is looked up only
+# when read (a pandas Timestamp costs microseconds), and `day` gives the calendar day without one.
+@frozen(slots=False)
+class AccountState:
+    """One system's account at a bar's close, after that bar's fills: what a halting limit judges."""
+
+    index: int  # the bar's position in the run's timeline; -1: before the first bar (the initial capital)
+    equity: float  # cash + Σ quantity × last close
+    cash: float
+    gross_exposure: float  # Σ |quantity| × last close
+    positions: Mapping[str, float]  # every non-zero position, signed
+    day: int  # the bar's calendar day in the data's own time zone, as days since 1970-01-01 (-1 before the first bar)
+    timeline: pd.DatetimeIndex = field(repr=False, eq=False)  # the shared timeline, read by `timestamp`
+    # capital the book moved in (out: < 0) since the account was last shown: neither a gain nor a loss, so a
+    # limit measuring from a reference equity moves its reference with it (multifolio's own limits scale it)
+    transfers: float = 0.0
+
+    @property
+    def timestamp(self) -> pd.Timestamp:
+        """The bar's close time (the first bar's before the first bar)."""
+        return self.timeline[max(self.index, 0)]
+
+
 class RiskLimit(abc.ABC):
-    """A cap on positions; orders that break it are reduced to fit, or rejected."""
+    """A cap on positions; orders that break it are reduced to fit, or rejected.
+
+    A limit may also watch the whole account (a *halting* limit): it overrides `breached`
+    and sets `action` (`FLATTEN` or `BLOCK`). `breached` is asked once before the first
+    bar (index −1, the initial capital), then at the close of every bar at which the account
+    may have changed (a position held, a fill, a block in force): bars it is not asked about
+    left the equity as it was. While the limit blocks entries, the block is lifted at the
+    first close at which `breached` answers None.
+    """
+
+    #: FLATTEN or BLOCK for a halting limit; None for a limit that only caps positions.
+    action: str | None = None
 
     @abc.abstractmethod
     def max_position(self, context: RiskContext) -> float:
         """The largest absolute quantity of `context.symbol` this limit allows (≥ 0,
         `math.inf` for none)."""
+
+    def breached(self, account: AccountState) -> str | None:
+        """Why the account breaks this limit now (a sentence for the halt's record), or None."""
+        return None
+
+    @classmethod
+    def halts(cls) -> bool:
+        """True when the class watches the account (it implements `breached`)."""
+        return cls.breached is not RiskLimit.breached
 
     def describe(self) -> str:
         """How a reduction by this limit is explained in `orders.csv`."""

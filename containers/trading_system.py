@@ -7,6 +7,7 @@ from multifolio.config.spec import SystemSpec
 from multifolio.data.indicators import SystemIndicators
 from multifolio.trading.context import StrategyContext
 from multifolio.trading.execution import ExecutionSimulator
+from multifolio.trading.halts import Guard, Halts
 from multifolio.trading.portfolio import Portfolio
 from multifolio.trading.risk import RiskManager
 from multifolio.trading.signals import SystemSignals
@@ -46,10 +47,14 @@ class TradingSystem(containers.DeclarativeContainer):
                                     close_at_end=spec.provided.portfolio.close_at_end,
                                     max_volume_share=spec.provided.execution.max_volume_share,
                                     lot_size=spec.provided.risk.lot_size)
+    halts = providers.Singleton(Halts)
+    guard = providers.Singleton(Guard, market=data.market, portfolio=portfolio, halts=halts, limits=limits,
+                                limit_types=spec.provided.risk.limit_types,
+                                min_equity=spec.provided.portfolio.min_equity)
     risk = providers.Singleton(RiskManager, signals=signals, portfolio=portfolio, book=execution, market=data.market,
                                indicators=indicators, sizers=sizers, limits=limits,
                                lot_size=spec.provided.risk.lot_size, exits=exits, entry=spec.provided.execution.entry,
-                               system_name=spec.provided.name)
+                               system_name=spec.provided.name, halts=halts)
     context = providers.Singleton(StrategyContext, signals=signals, market=data.market, portfolio=portfolio,
                                   book=execution, indicators=indicators, exits=exits,
                                   lot_size=spec.provided.risk.lot_size, strategy_name=spec.provided.strategy.type,
@@ -61,8 +66,10 @@ class TradingSystem(containers.DeclarativeContainer):
     order_log = providers.Singleton(OrderLog, timeline=data.market.provided.timestamps)
 
     bus = providers.Resource(connect_bus, signals=signals, strategy=strategy_runner, risk=risk,
-                             execution=execution, portfolio=portfolio, order_log=order_log)
+                             execution=execution, portfolio=portfolio, order_log=order_log, halts=halts,
+                             guard=guard)
 
     runner = providers.Singleton(SystemRunner, spec=spec, bus=bus, market=data.market, strategy=strategy_runner,
                                  execution=execution,
-                                 portfolio=portfolio, order_log=order_log, indicators=indicators)
+                                 portfolio=portfolio, order_log=order_log, indicators=indicators, halts=halts,
+                                 guard=guard)

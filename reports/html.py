@@ -153,6 +153,7 @@ def render_system(folder: Path, bars: pd.DataFrame) -> Path:
         config=config_items(document["config"], keys), figures=_figures_script(figures), figure_ids=list(figures),
         metrics=metric_rows({"value": metrics}), first=stamps[0], last=stamps[-1], bars=len(stamps),
         symbols=sorted(set(bars["symbol"].astype(str))), open_positions=document["open_positions"],
+        halts=document.get("halts", []),  # results of an earlier version have none
         trades=_json_script(_trade_rows(trades)), trade_count=len(trades), trade_limit=TRADE_ROWS_LIMIT)
 
 

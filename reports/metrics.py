@@ -23,16 +23,32 @@ def periods_per_year(timestamps: pd.DatetimeIndex | pd.Series) -> float:
     return (len(timestamps) - 1) / span if span > 0 else math.nan
 
 
+def bounded_equity(equity: pd.Series | np.ndarray) -> np.ndarray:
+    """The curve every figure reads: the equity as recorded while it stays above 0; from the first bar at
+    or below 0 on, 0. A ruined account has lost everything, −100 %, never more, and has no capital to
+    make a return on afterwards, so no figure is computed on a negative equity. A curve that stays above
+    0 is handed back as it is, so its figures are the same to the last bit."""
+    values = np.asarray(equity, dtype=np.float64)
+    ruined = np.flatnonzero(values <= 0.0)
+    if not len(ruined):
+        return values
+    values = values.copy()
+    values[ruined[0]:] = 0.0
+    return values
+
+
 def returns_of(equity: pd.Series, initial_capital: float) -> np.ndarray:
-    """Simple returns bar to bar; the first bar's is against the initial capital."""
-    values = equity.to_numpy(dtype=np.float64)
+    """Simple returns bar to bar; the first bar's is against the initial capital. On the bounded curve:
+    the bar of ruin returns −100 % and the bars after it carry no return (they are left out)."""
+    values = bounded_equity(equity)
     previous = np.concatenate(([initial_capital], values[:-1]))
-    return values / previous - 1.0
+    solvent = int(np.argmax(previous <= 0.0)) if previous[-1] <= 0.0 else len(values)
+    return values[:solvent] / previous[:solvent] - 1.0
 
 
 def drawdowns(equity: pd.Series) -> np.ndarray:
-    """Drawdown at each bar: equity / running peak − 1 (≤ 0)."""
-    values = equity.to_numpy(dtype=np.float64)
+    """Drawdown at each bar: equity / running peak − 1, in [−1, 0] (on the bounded curve)."""
+    values = bounded_equity(equity)
     return values / np.maximum.accumulate(values) - 1.0
 
 
@@ -60,12 +76,12 @@ def equity_metrics(equity: pd.Series, timestamps: pd.DatetimeIndex, initial_capi
     if transfers is not None:
         return transfer_adjusted_metrics(equity, timestamps, initial_capital, position_value, transfers)
     timestamps = pd.DatetimeIndex(timestamps)
-    final = float(equity.iloc[-1])
+    final = float(equity.iloc[-1])  # as the ledger has it; the return figures read the bounded curve
     returns = returns_of(equity, initial_capital)
     per_year = periods_per_year(timestamps)
     years = (timestamps[-1] - timestamps[0]).total_seconds() / _SECONDS_PER_YEAR if len(timestamps) > 1 else 0.0
-    growth = final / initial_capital
-    cagr = growth ** (1.0 / years) - 1.0 if years > 0 and growth > 0 else math.nan
+    growth = float(bounded_equity(equity)[-1]) / initial_capital  # once ruined: −100 %, whatever came after
+    cagr = growth ** (1.0 / years) - 1.0 if years > 0 and growth >= 0 else math.nan
     spread = float(np.std(returns, ddof=1)) if len(returns) > 1 else math.nan
     mean = float(np.mean(returns))
     downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))

@@ -124,6 +124,10 @@ def write_system(result: SystemResult, folder: Path, metrics: dict[str, Any], ma
         "last_bar": result.last_bar,
         "last_time": result.equity["timestamp"].iloc[-1],
         "metrics": metrics,
+        "halts": [halt.as_dict() for halt in result.halts],
+        # where the system stopped trading for good (a flatten), null when it traded to the end
+        "stopped": None if result.stopped is None else {
+            "time": result.stopped.timestamp, "bar": result.stopped.index, "reason": result.stopped.reason},
         "open_positions": dict(sorted(result.open_positions.items())),
         "open_lots": result.open_lots.to_dict("records"),
         "indicators": list(result.indicators),

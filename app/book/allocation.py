@@ -90,7 +90,7 @@ class Allocation:
         """`amount` from the reserve into the system's book at the boundary before bar `index` (< 0: back)."""
         if not amount:
             return
-        runner.portfolio.transfer(index, amount)
+        runner.transfer(index, amount)
         self.reserve -= amount
         self.transfers.append((index, runner.name, amount, cause))
         if self.reserve_steps and self.reserve_steps[-1][0] == index:

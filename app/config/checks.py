@@ -25,11 +25,11 @@ from multifolio.config.model import (
 )
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.config.spec import (
+    ENTRY_TYPES,
     EntrySpec,
     ExecutionSpec,
     IndicatorRequest,
     IndicatorSpec,
-    ENTRY_TYPES,
     PluginSpec,
     PortfolioSpec,
     RiskSpec,
@@ -167,6 +167,14 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
     elif capital is not None and not 0 < capital <= MAX_CAPITAL:
         errors.append(ConfigError(f"{where}.portfolio.initial_capital",
                                   f"must be > 0 and at most {MAX_CAPITAL:,.0f}, was {capital}"))
+    elif capital is not None and not -MAX_CAPITAL <= system.portfolio.min_equity < capital:
+        errors.append(ConfigError(f"{where}.portfolio.min_equity",
+                                  f"must be below initial_capital ({capital:g}) and at least "
+                                  f"{-MAX_CAPITAL:,.0f}, was {system.portfolio.min_equity} (the equity at or below "
+                                  "which the system closes everything and stops trading; 0 by default)"))
+    elif capital is None and not -MAX_CAPITAL <= system.portfolio.min_equity <= MAX_CAPITAL:
+        errors.append(ConfigError(f"{where}.portfolio.min_equity", f"must be within ±{MAX_CAPITAL:,.0f}, was "
+                                                                   f"{system.portfolio.min_equity}"))
     window = _window(system.portfolio.active, f"{where}.portfolio.active", errors)
     if not system.risk.position_sizers:
         errors.append(ConfigError(f"{where}.risk.position_sizers", "expected at least one position sizer"))
@@ -249,7 +257,8 @@ def resolve_system(system: TradingSystemConfig, where: str, registry: PluginRegi
         return None, errors
     return SystemSpec(
         name=system.name,
-        portfolio=PortfolioSpec(capital or 0.0, system.namespace, system.portfolio.close_at_end, *window),
+        portfolio=PortfolioSpec(capital or 0.0, system.namespace, system.portfolio.close_at_end,
+                                system.portfolio.min_equity, *window),
         strategy=strategy, risk=RiskSpec(tuple(spec for spec, _ in sizers), limits, system.risk.lot_size,
                                          tuple(spec for spec, _ in exits)),
         execution=ExecutionSpec(slippage, commission, execution.fill_at,

@@ -70,6 +70,7 @@ class PortfolioConfig:
     initial_capital: float | None = None  # required unless `allocation` funds the system
     namespace: str = ""
     close_at_end: bool = False
+    min_equity: float = 0.0  # the bankruptcy floor: at or below it at a close, the system closes all and stops
     active: ActiveConfig | None = None
 
 

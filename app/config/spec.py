@@ -93,11 +93,13 @@ def _key_value(value: Any) -> str:
 @frozen(hash=False)
 class PortfolioSpec:
     """The system's own capital (0 when an allocation funds it), the namespace its events and files carry,
-    the window it trades in and what happens at the end."""
+    what happens at the end, the equity at or below which it closes everything and stops trading (the
+    bankruptcy floor), and the window it trades in."""
 
     initial_capital: float
     namespace: str
     close_at_end: bool = False
+    min_equity: float = 0.0
     start: str | None = None  # ISO time: trades from the first bar at or after it (None: from the first bar)
     end: str | None = None  # ISO time: the first bar at or after it closes everything, and the system stops
 
@@ -111,6 +113,11 @@ class RiskSpec:
     limits: tuple[PluginSpec, ...] = ()
     lot_size: float = 1.0
     exits: tuple[PluginSpec, ...] = ()
+
+    @property
+    def limit_types(self) -> tuple[str, ...]:
+        """The limits' types, in order (halting limits name their halts by them)."""
+        return tuple(spec.type for spec in self.limits)
 
 
 ENTRY_TYPES = ("market", "limit", "stop")
@@ -211,4 +218,4 @@ class SystemSpec:
 
 # keys a spec gained in version 2, left out of `as_dict` at their defaults: a system that does not use them
 # writes the performance.json and config hash it wrote before they existed
-_ADDED_IN_VERSION_2 = {"portfolio": {"start": None, "end": None}}
+_ADDED_IN_VERSION_2 = {"portfolio": {"min_equity": 0.0, "start": None, "end": None}}

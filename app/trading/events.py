@@ -13,8 +13,8 @@ from attrs import frozen
 
 from multifolio.protocols import BarClosed, Direction, Exit, OrderType
 
-__all__ = ["BarClosed", "DataEnded", "Direction", "OrderCancelled", "OrderFilled", "OrderModified",
-           "OrderRejected", "OrderRequested", "OrderSubmitted", "OrderTriggered", "SignalGenerated"]
+__all__ = ["BarClosed", "BlockLifted", "DataEnded", "Direction", "OrderCancelled", "OrderFilled", "OrderModified",
+           "OrderRejected", "OrderRequested", "OrderSubmitted", "OrderTriggered", "SignalGenerated", "SystemHalted"]
 
 GTC = "gtc"  # time in force: good till cancelled
 DAY = "day"  # until the last bar of the day it was placed on
@@ -139,6 +139,31 @@ class OrderCancelled:
     quantity: float
     reason: str
     status: str = "cancelled"  # or "expired"
+
+
+@frozen(slots=True)
+class SystemHalted:
+    """The system stopped trading at the close of bar `index`: for good with `action` "flatten" (its
+    orders cancelled, every position closed at the next fill, the strategy stepped no more), or for new
+    entries with "block" (its standing entries cancelled; exits and closing orders still go through)."""
+
+    namespace: str
+    timestamp: pd.Timestamp
+    index: int
+    reason: str  # the cause, also the closing orders' cause: "bankruptcy", "max_drawdown", "daily_loss", ...
+    action: str  # "flatten" or "block"
+    detail: str = ""  # what broke, in words
+
+
+@frozen(slots=True)
+class BlockLifted:
+    """A block on new entries ended at the close of bar `index`: the limit that set it is whole again."""
+
+    namespace: str
+    timestamp: pd.Timestamp
+    index: int
+    reason: str  # the cause of the block lifted
+    entries_suppressed: int  # the entries refused while it stood
 
 
 @frozen(slots=True)

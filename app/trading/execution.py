@@ -27,7 +27,7 @@ from attrs import define
 
 from multifolio.data.indicators import SystemIndicators
 from multifolio.data.market import MarketData
-from multifolio.protocols import CommissionModel, Exit, ExitOrder, HeldPosition, OrderType, SlippageModel
+from multifolio.protocols import FLATTEN, CommissionModel, Exit, ExitOrder, HeldPosition, OrderType, SlippageModel
 from multifolio.trading.events import (
     DAY,
     GTC,
@@ -37,6 +37,7 @@ from multifolio.trading.events import (
     OrderModified,
     OrderSubmitted,
     OrderTriggered,
+    SystemHalted,
 )
 from multifolio.trading.outputs import checked_exit_order, checked_number, whole_lots
 from multifolio.trading.portfolio import Portfolio
@@ -171,7 +172,7 @@ class ExecutionSimulator:
                       submitted.cause, submitted.parent, submitted.exits, tif)
         self._live.setdefault(order.symbol, []).append(order)
         self._bands.pop(order.symbol, None)
-        if order.type is MARKET and self._fill_at == CLOSE:
+        if order.type is MARKET and self._fill_at == CLOSE and k >= 0:  # else at the symbol's next open
             self._fill(order, submitted.index, float(self._market.series[order.symbol].arrays["close"][k]),
                        at_close=True)
         self.pending = self.pending or self._is_live(order)  # what is left of it stands for the next bar
@@ -446,6 +447,24 @@ class ExecutionSimulator:
         self._signals.emit(OrderCancelled(
             self._portfolio.namespace, self._market.timestamps[index], index, order.order_id, order.symbol,
             order.quantity, reason, status))
+
+    def on_system_halted(self, halted: SystemHalted) -> None:
+        """A flatten: cancel every order (exits too: the market orders below close what they protect) and
+        close each position at the next fill, the halt's reason as the orders' cause (the trades'
+        exit_reason). A block: cancel the entries standing, which would take positions further from zero."""
+        why = f"the system halted: {halted.reason}"
+        for order in self.live_orders():
+            if halted.action == FLATTEN or not order.parent:
+                self._end(order, halted.index, why)
+        if halted.action != FLATTEN:
+            return
+        self._brackets.clear()
+        self.trailing.clear()
+        for symbol, quantity in sorted(self._portfolio.positions().items()):
+            self._signals.emit(OrderSubmitted(
+                halted.namespace, halted.timestamp, halted.index, self.new_id(), symbol, -quantity, -quantity,
+                halted.detail or why, cause=halted.reason))
+        self.pending = any(self._live.values())
 
     def on_data_ended(self, event: DataEnded) -> None:
         """Cancel what never filled; with `close_at_end`, close every position at its last close."""

@@ -40,3 +40,11 @@ def checked_exit_order(wanted: Any, exit_: object) -> ExitOrder | None:
         return wanted
     raise PluginOutputError(f"{type(exit_).__name__}.order() returned {wanted!r}; expected None or an ExitOrder "
                             "with a price > 0 (ExitOrder.stop(price), .limit(price), .market())")
+
+
+def checked_halt_reason(reason: Any, limit: object) -> str | None:
+    """What a halting limit's `breached()` returned: None, or the reason as a non-empty string."""
+    if reason is None or (isinstance(reason, str) and reason):
+        return reason
+    raise PluginOutputError(f"{type(limit).__name__}.breached() returned {reason!r}; expected None or a "
+                            "non-empty string saying why the limit is broken")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,7 @@ class Portfolio:
         self.initial_capital = float(initial_capital)
         self.cash = self.initial_capital
         self._positions: dict[str, float] = {}
+        self.held = MappingProxyType(self._positions)  # the positions, live and read-only: no copy per bar
         self._lots: dict[str, deque[Lot]] = {symbol: deque() for symbol in market.symbols}
         self.trades: list[Trade] = []
         self._changes: list[tuple[int, float, str, float]] = []  # (bar index, cash, symbol, position)

@@ -11,6 +11,7 @@ from multifolio.data.market import MarketData
 from multifolio.protocols import Exit, HeldPosition, OrderType, PositionSizer, RiskContext, RiskLimit
 from multifolio.trading.events import Direction, OrderRejected, OrderRequested, OrderSubmitted, SignalGenerated
 from multifolio.trading.execution import ExecutionSimulator
+from multifolio.trading.halts import Halts
 from multifolio.trading.outputs import checked_exit_order, checked_number, whole_lots
 from multifolio.trading.portfolio import Portfolio
 from multifolio.trading.signals import SystemSignals
@@ -34,13 +35,17 @@ class RiskManager:
 
     A full-form strategy's orders (`order_requested`) are sized by the strategy; the limits
     cap what would take a position further from zero, as they cap a signal's.
+
+    While a halt blocks entries (`halts.blocked`), what would take a position further from zero
+    is refused and counted, not logged (a row per bar would bury orders.csv): a flip only closes.
     """
 
     def __init__(self, *, signals: SystemSignals, portfolio: Portfolio, book: ExecutionSimulator,
                  market: MarketData, indicators: SystemIndicators, sizers: Sequence[PositionSizer],
                  limits: Sequence[RiskLimit], lot_size: float, exits: Sequence[Exit] = (),
-                 entry: EntrySpec | None = None, system_name: str = "") -> None:
+                 entry: EntrySpec | None = None, system_name: str = "", halts: Halts | None = None) -> None:
         self._signals = signals
+        self._halts = halts or Halts()
         self._portfolio = portfolio
         self._book = book
         self._market = market
@@ -63,6 +68,11 @@ class RiskManager:
         if signal.direction == Direction.FLAT:
             if current:  # with nothing held, cancelling the standing entries was all there was to do
                 self._submit(signal, -current, -current, "")
+            return
+        if self._halts.blocked:  # no entry: only what is held may be closed
+            self._halts.suppressed_entry()
+            if current:
+                self._submit(signal, -current, -current, f"halted: {self._halts.blocked}; closing only")
             return
         values = self._values[signal.symbol]
         values.bar = self._market.position_of[signal.symbol][signal.index]
@@ -97,7 +107,14 @@ class RiskManager:
         after = held + request.quantity
         same_side = (after > 0) == (held > 0) and held != 0
         quantity, reason = request.quantity, ""
-        if self._limits and after and (abs(after) > abs(held) or not same_side):  # further from zero
+        further = after and (abs(after) > abs(held) or not same_side)
+        if further and self._halts.blocked:
+            self._halts.suppressed_entry()
+            quantity = -held if held and not same_side else 0.0  # a flip only closes; an entry nothing
+            if not quantity:
+                return
+            reason = f"halted: {self._halts.blocked}; closing only"
+        elif self._limits and further:
             context = RiskContext(
                 symbol=request.symbol, price=self._market.last_close(request.symbol, request.index),
                 equity=self._portfolio.equity_at(request.index), position=held,

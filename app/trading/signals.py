@@ -10,6 +10,7 @@ from blinker import ANY, Signal
 
 from multifolio.trading.events import (
     BarClosed,
+    BlockLifted,
     DataEnded,
     OrderCancelled,
     OrderFilled,
@@ -19,10 +20,11 @@ from multifolio.trading.events import (
     OrderSubmitted,
     OrderTriggered,
     SignalGenerated,
+    SystemHalted,
 )
 
 EVENT_TYPES = (BarClosed, SignalGenerated, OrderRequested, OrderSubmitted, OrderRejected, OrderTriggered,
-               OrderModified, OrderFilled, OrderCancelled, DataEnded)
+               OrderModified, OrderFilled, OrderCancelled, SystemHalted, BlockLifted, DataEnded)
 
 
 def signal_name(event_type: type) -> str:
@@ -49,6 +51,8 @@ class SystemSignals:
         self.order_modified = Signal("order_modified")
         self.order_filled = Signal("order_filled")
         self.order_cancelled = Signal("order_cancelled")
+        self.system_halted = Signal("system_halted")
+        self.block_lifted = Signal("block_lifted")
         self.data_ended = Signal("data_ended")
         self._routes: dict[type, Callable[[Any], Any]] = {
             event_type: getattr(self, signal_name(event_type)).send for event_type in EVENT_TYPES}

@@ -13,8 +13,10 @@ from attrs import Factory, frozen
 from multifolio.config.spec import SystemSpec
 from multifolio.data.indicators import SystemIndicators
 from multifolio.data.market import MarketData
+from multifolio.protocols import BLOCK, FLATTEN, HALT_ACTIONS
 from multifolio.trading.events import (
     BarClosed,
+    BlockLifted,
     DataEnded,
     OrderCancelled,
     OrderFilled,
@@ -22,9 +24,11 @@ from multifolio.trading.events import (
     OrderRejected,
     OrderSubmitted,
     OrderTriggered,
+    SystemHalted,
 )
 from multifolio.trading.execution import ExecutionSimulator
 from multifolio.trading.frames import ORDER_COLUMNS, TIME, empty_frames, typed
+from multifolio.trading.halts import Guard, Halt, Halts
 from multifolio.trading.portfolio import EquitySteps, Portfolio
 from multifolio.trading.risk import RiskManager
 from multifolio.trading.signals import SystemSignals, dispatcher
@@ -100,7 +104,8 @@ class OrderLog:
 
 
 def connect_bus(*, signals: SystemSignals, strategy: StrategyRunner, risk: RiskManager,
-                execution: ExecutionSimulator, portfolio: Portfolio, order_log: OrderLog) -> Iterator[SystemSignals]:
+                execution: ExecutionSimulator, portfolio: Portfolio, order_log: OrderLog,
+                halts: Halts | None = None, guard: Guard | None = None) -> Iterator[SystemSignals]:
     """Connect one system's components to its own signals; disconnect them on shutdown.
 
     Strong references (`weak=False`): blinker would silently drop bound methods of
@@ -122,6 +127,11 @@ def connect_bus(*, signals: SystemSignals, strategy: StrategyRunner, risk: RiskM
         (signals.order_cancelled, order_log.on_order_cancelled),
         (signals.data_ended, execution.on_data_ended),
     ]
+    if halts is not None:  # the halt's state first: the book's closing orders read it as they go out
+        wiring += [(signals.system_halted, halts.on_system_halted), (signals.block_lifted, halts.on_block_lifted)]
+    wiring.append((signals.system_halted, execution.on_system_halted))
+    if guard is not None:
+        wiring.append((signals.order_filled, guard.on_order_filled))
     for signal, receiver in wiring:
         signal.connect(receiver, weak=False)
     try:
@@ -152,9 +162,15 @@ class SystemResult:
     last_bar: int = -1  # the timeline index of the last bar this system finished
     error: str = ""  # the traceback of a failed system
     failed_at: str = ""  # where a failed system stopped, e.g. "failed at bar 700 (2024-01-03T14:40:00)"
+    halts: tuple[Halt, ...] = ()  # each halt, in order: the bankruptcy floor, halting limits, the caller's
     # the record of the book this system was coupled in (a multifolio.book.book.BookResult, shared by every
     # system of the book; None when nothing coupled it): the trading layer carries it, never reads it
     book: object | None = None
+
+    @property
+    def stopped(self) -> Halt | None:
+        """The halt that stopped the system for good (a flatten), or None if it traded to the end."""
+        return next((halt for halt in self.halts if halt.action == FLATTEN), None)
 
     @property
     def name(self) -> str:
@@ -182,14 +198,15 @@ class SystemResult:
 class SystemRunner:
     """Steps one system through the shared timeline (one per system).
 
-    Per bar: fill what the bar fills of the orders standing before it, then publish the bar
-    of every symbol that has one (the strategy, risk and execution react on the bus), then
-    let the closes move trailing exits.
+    Per bar: fill what the bar fills of the orders standing before it, then let the guard look at the
+    account (only while something is held, a fill happened or a block stands), then publish the bar
+    of every symbol that has one (the strategy, risk and execution react on the bus), then let the
+    closes move trailing exits.
     """
 
     def __init__(self, *, spec: SystemSpec, bus: SystemSignals, market: MarketData, strategy: StrategyRunner,
                  execution: ExecutionSimulator, portfolio: Portfolio, order_log: OrderLog,
-                 indicators: SystemIndicators) -> None:
+                 indicators: SystemIndicators, halts: Halts | None = None, guard: Guard | None = None) -> None:
         self.spec = spec
         self.name = spec.name
         self.namespace = bus.namespace
@@ -205,11 +222,24 @@ class SystemRunner:
                                                                             "volume")))
                          for symbol in market.symbols]
         self._deliver_bar = self.signals.bar_closed.send
+        self._halts = halts or Halts()
+        self._guard = guard or Guard(market=market, portfolio=portfolio, halts=self._halts, limits=())
+        self._held = portfolio.held  # live: truthy while anything is held
         timestamps = market.timestamps
         # `portfolio.active`: the first bar it trades at, and the first bar after its window (len: none)
         self.first_bar = _bar_at_or_after(timestamps, spec.portfolio.start) if spec.portfolio.start else 0
         self.end_bar = _bar_at_or_after(timestamps, spec.portfolio.end) if spec.portfolio.end else len(timestamps)
-        self.stopped = False  # flattened for good (a halt, its window's end): it only fills what closes
+
+    @property
+    def stopped(self) -> bool:
+        """Flattened for good (a halt, the end of its window): it only fills what closes its positions."""
+        return self._halts.stopped
+
+    def transfer(self, index: int, amount: float) -> None:
+        """Capital in (out: < 0) from the book at the boundary before bar `index`: the ledger records it and
+        the guard's limits measure from references moved with it."""
+        self.portfolio.transfer(index, amount)
+        self._guard.transferred(amount)
 
     def started_by(self, index: int) -> bool:
         """Whether the system trades at bar `index` (its window has begun)."""
@@ -218,6 +248,7 @@ class SystemRunner:
     def start(self) -> None:
         """Called once before the first bar: seal the bus, so events go straight to their receivers; a
         full-form strategy is stepped once per timestamp as well; a system with a window only inside it."""
+        self._guard.start(self.portfolio.initial_capital)
         self.signals.seal()
         self._deliver_bar = dispatcher(self.signals.bar_closed)
         if self._strategy.full_form:
@@ -240,6 +271,8 @@ class SystemRunner:
     def step(self, index: int) -> None:
         if self.execution.pending:
             self.execution.fill_due(index)
+        if self._held or self._guard.due:  # with nothing held the account cannot change: no look needed
+            self._watch(index)
         timeline, namespace, deliver = self._market.timestamps, self.namespace, self._deliver_bar
         for symbol, positions, open_, high, low, close, volume in self._symbols:
             k = positions[index]
@@ -247,6 +280,37 @@ class SystemRunner:
                 deliver(BarClosed(namespace, index, symbol, open_[k], high[k], low[k], close[k], volume[k], timeline))
         if self.execution.trailing:
             self.execution.after_close(index)
+
+    def halt(self, index: int, reason: str, action: str, detail: str = "") -> None:
+        """Stop this system's trading at the close of bar `index` (the bar being stepped, or the last one
+        stepped), because of `reason` (a short cause such as "max_drawdown", "book_kill_switch",
+        "window_ended": it becomes the `cause` of the closing orders, so trades.csv's exit_reason).
+
+        `action` "flatten": every standing order is cancelled, each position is closed by a market order
+        at the next fill, and the strategy is stepped no more (fills go on until flat); for good.
+        `action` "block": the standing entries are cancelled and new entries (orders that take a
+        position further from zero) are refused and counted until the block is lifted; exits and closing
+        orders go through. A block the guard set lifts when its limit is whole again; one set here stands
+        to the end. One `SystemHalted` per halt: a system already flattened, or blocked when blocking
+        again, is left as it is. `detail` says what broke, for the results.
+        """
+        if action not in HALT_ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(HALT_ACTIONS)}, was {action!r}")
+        self._apply(SystemHalted(self.namespace, self._market.timestamps[index], index, reason, action, detail))
+
+    def _watch(self, index: int) -> None:
+        """The guard's look at the account at bar `index`'s close: a halt, a block lifted, or nothing."""
+        verdict = self._guard.check(index)
+        if verdict is not None:
+            self._apply(verdict)
+
+    def _apply(self, event: SystemHalted | BlockLifted) -> None:
+        halts = self._halts
+        if halts.stopped or (isinstance(event, SystemHalted) and event.action == BLOCK and halts.blocked):
+            return
+        self.signals.emit(event)
+        if halts.stopped:
+            self._symbols = []  # no bar reaches the strategy any more: it is stepped no more
 
     def finish(self, last: int | None = None, status: str = "completed") -> SystemResult:
         """End the data after bar `last` (the final bar unless the run was stopped): `data_ended`
@@ -258,7 +322,7 @@ class SystemRunner:
             trades=self.portfolio.trades_frame(), orders=self._order_log.frame(),
             open_positions=self.portfolio.positions(), open_lots=self.portfolio.open_lots_frame(),
             indicator_values=self._indicator_arrays(),
-            status=status, last_bar=last)
+            status=status, last_bar=last, halts=self._halts.records())
 
     def failed(self, index: int, error: str) -> SystemResult:
         """The result of a system whose plugin raised at bar `index`: its traceback, no figures

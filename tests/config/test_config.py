@@ -34,7 +34,7 @@ def test_an_unknown_key_names_its_path_and_the_close_match(registry):
     document["trading_systems"][0]["portfolio"]["initial_captial"] = 5
     assert errors_of(document, registry) == [
         "trading_systems[0].portfolio.initial_captial: unknown key; known: active, close_at_end, initial_capital, "
-        "namespace (did you mean initial_capital?)"]
+        "min_equity, namespace (did you mean initial_capital?)"]
 
 
 def test_a_wrong_type_names_its_path_and_what_was_found(registry):
@@ -48,7 +48,7 @@ def test_an_unknown_plugin_lists_the_known_ones_and_the_closest(registry):
     document = backtest_config(system_config(), system_config(
         "beta", limits=[{"type": "max_exposure", "value": 1}]))
     assert errors_of(document, registry) == [
-        "trading_systems[1].risk.limits[0].type: unknown risk limit 'max_exposure'; known: max_position_value, "
+        "trading_systems[1].risk.limits[0].type: unknown risk limit 'max_exposure'; known: daily_loss, max_drawdown, max_position_value, "
         "max_total_exposure (did you mean max_total_exposure?)"]
 
 

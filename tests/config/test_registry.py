@@ -60,7 +60,8 @@ def test_the_installed_built_ins_are_all_registered(registry):
     assert registry.names(PluginKind.INDICATOR) == ["ATR", "BB", "EMA", "MACD", "RSI", "SMA"]
     assert registry.names(PluginKind.SIZER) == ["atr_risk", "fixed", "percentage", "target_percent",
                                                 "volatility_target"]
-    assert registry.names(PluginKind.RISK_LIMIT) == ["max_position_value", "max_total_exposure"]
+    assert registry.names(PluginKind.RISK_LIMIT) == ["daily_loss", "max_drawdown", "max_position_value",
+                                                     "max_total_exposure"]
     assert registry.names(PluginKind.EXIT) == ["max_bars", "stop_loss", "take_profit", "trailing_stop"]
     assert registry.names(PluginKind.SLIPPAGE) == ["bps"]
     assert registry.names(PluginKind.COMMISSION) == ["per_share"]

@@ -170,7 +170,7 @@ def test_a_structural_problem_shared_by_every_system_of_a_sweep_is_reported_once
     entry["portfolio"]["initial_captial"] = 1
     assert errors_of(backtest_config(entry), registry) == [
         "trading_systems[0].portfolio.initial_captial: unknown key; known: active, close_at_end, initial_capital, "
-        "namespace (did you mean initial_capital?)"]
+        "min_equity, namespace (did you mean initial_capital?)"]
 
 
 def test_the_sweep_point_reaches_the_systems_spec_and_only_for_swept_systems(registry):

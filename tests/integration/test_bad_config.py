@@ -81,7 +81,7 @@ def test_a_number_yaml_reads_as_a_string_is_converted(tmp_path):
 
 @pytest.mark.parametrize("changes, expected", [
     ({"trading_systems__0__portfolio__initial_captal": 5},
-     "trading_systems[0].portfolio.initial_captal: unknown key; known: close_at_end, initial_capital, namespace "
+     "trading_systems[0].portfolio.initial_captal: unknown key; known: close_at_end, initial_capital, min_equity, namespace "
      "(did you mean initial_capital?)"),
     ({"trading_systems__1__portfolio__initial_capital": "much"},
      "trading_systems[1].portfolio.initial_capital: expected a number, found 'much'"),
@@ -97,7 +97,7 @@ def test_a_number_yaml_reads_as_a_string_is_converted(tmp_path):
                                                                               "slow_period": 30}}},
      "trading_systems[0].strategy.parameters.slow_period: must be greater than fast_period (30), was 30"),
     ({"trading_systems__1__risk__limits": [{"type": "max_exposure", "value": 1}]},
-     "trading_systems[1].risk.limits[0].type: unknown risk limit 'max_exposure'; known: max_position_value, "
+     "trading_systems[1].risk.limits[0].type: unknown risk limit 'max_exposure'; known: daily_loss, max_drawdown, max_position_value, "
      "max_total_exposure (did you mean max_total_exposure?)"),
     ({"trading_systems__1__name": "alpha"},
      "trading_systems[1].name: 'alpha' is already used by trading_systems[0] (names must differ ignoring "

@@ -1,0 +1,167 @@
+"""Protection per system: the bankruptcy floor and the halting limits watched at bar closes, and the
+record of each halt (one `Guard` and one `Halts` per system)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+from attrs import evolve, frozen
+
+from multifolio.data.market import MarketData
+from multifolio.protocols import BLOCK, FLATTEN, AccountState, RiskLimit
+from multifolio.trading.events import BlockLifted, OrderFilled, SystemHalted
+from multifolio.trading.outputs import checked_halt_reason
+from multifolio.trading.portfolio import Portfolio
+
+BANKRUPTCY = "bankruptcy"
+
+
+@frozen
+class Halt:
+    """One halt of a system, for its results: when, why, what it did, and (a block) when it ended."""
+
+    timestamp: pd.Timestamp
+    index: int
+    reason: str  # the cause: "bankruptcy", a limit's type ("max_drawdown"), or what the caller named
+    action: str  # "flatten" or "block"
+    detail: str = ""
+    entries_suppressed: int = 0  # entries refused while a block stood
+    lifted_timestamp: pd.Timestamp | None = None  # a block lifted: when
+    lifted_index: int = -1
+
+    def as_dict(self) -> dict:
+        return {"time": self.timestamp, "bar": self.index, "reason": self.reason, "action": self.action,
+                "detail": self.detail, "entries_suppressed": self.entries_suppressed,
+                "lifted_time": self.lifted_timestamp, "lifted_bar": self.lifted_index}
+
+
+class Halts:
+    """Whether one system may trade, and each halt it had (one per system).
+
+    Receives `system_halted` and `block_lifted`. The risk manager asks `blocked` before an order
+    that takes a position further from zero, and counts what it refuses with `suppressed_entry`.
+    """
+
+    def __init__(self) -> None:
+        self.stopped = False  # flattened: stopped for good
+        self.blocked = ""  # the cause of the block in force, "" when none
+        self._records: list[Halt] = []
+
+    def on_system_halted(self, halted: SystemHalted) -> None:
+        self._records.append(Halt(halted.timestamp, halted.index, halted.reason, halted.action, halted.detail))
+        if halted.action == FLATTEN:
+            self.stopped, self.blocked = True, ""
+        else:
+            self.blocked = halted.reason
+
+    def on_block_lifted(self, lifted: BlockLifted) -> None:
+        self.blocked = ""
+        self._records[-1] = evolve(self._records[-1], lifted_timestamp=lifted.timestamp, lifted_index=lifted.index)
+
+    def suppressed_entry(self) -> None:
+        """An entry was refused under the block in force."""
+        self._records[-1] = evolve(self._records[-1], entries_suppressed=self._records[-1].entries_suppressed + 1)
+
+    @property
+    def suppressed(self) -> int:
+        """The entries refused under the block in force (0 when none stands)."""
+        return self._records[-1].entries_suppressed if self.blocked else 0
+
+    def records(self) -> tuple[Halt, ...]:
+        return tuple(self._records)
+
+
+class Guard:
+    """Watches one system's account at bar closes (one per system): the bankruptcy floor, always, and the
+    halting limits among `risk.limits`.
+
+    The runner asks only while the account can change or a block may lift (`due`): equity is cash +
+    Σ quantity × close of what is held, read from the shared closes, so bars with nothing held cost a
+    test of two attributes.
+    """
+
+    def __init__(self, *, market: MarketData, portfolio: Portfolio, halts: Halts, limits: Sequence[RiskLimit],
+                 limit_types: Sequence[str] = (), min_equity: float = 0.0) -> None:
+        self._timestamps = market.timestamps
+        self._portfolio = portfolio
+        self._halts = halts
+        self._min_equity = float(min_equity)
+        # a halting limit's YAML type names its halts and its closing orders' cause ("max_drawdown")
+        named = list(zip(limits, [*limit_types, *[type(limit).__name__ for limit in limits[len(limit_types):]]]))
+        self._limits = tuple(limit for limit, _ in named if type(limit).halts())
+        self._names = {id(limit): name for limit, name in named}
+        self._closes = {symbol: memoryview(market.closes_filled(symbol)) for symbol in market.symbols}
+        # each bar's calendar day (days since 1970-01-01, wall clock of the data's zone), for the limits' periods
+        self._days = memoryview(calendar_days(market.timestamps)) if self._limits else None
+        self._blocking: RiskLimit | None = None
+        self.held = portfolio.held  # live and read-only: truthy while a position is open
+        self.due = bool(self._limits)  # the limits see the initial capital before the first bar
+        self._moved = 0.0  # capital the book moved in since the limits last saw the account
+
+    def transferred(self, amount: float) -> None:
+        """The book moved `amount` in (out: < 0) at a bar boundary: look at the account at that bar's close."""
+        self._moved += amount
+        self.due = True
+
+    def on_order_filled(self, fill: OrderFilled) -> None:
+        self.due = True  # the account changed: look at it at this bar's close
+
+    def check(self, index: int) -> SystemHalted | BlockLifted | None:
+        """The halt (or the block's end) the account calls for at the close of bar `index`, if any."""
+        halts = self._halts
+        if halts.stopped:
+            self.due = False
+            return None
+        cash, closes = self._portfolio.cash, self._closes
+        equity = exposure = 0.0
+        for symbol, quantity in self.held.items():  # a loop, not sum(generator): this runs at most bars
+            value = quantity * closes[symbol][index]
+            equity += value
+            exposure += abs(value)
+        equity += cash
+        self.due = bool(halts.blocked)
+        if equity <= self._min_equity:
+            return self._halted(index, BANKRUPTCY, FLATTEN, f"equity {equity:,.2f} at or below the floor "
+                                                            f"{self._min_equity:,.2f}")
+        if not self._limits:
+            return None
+        moved, self._moved = self._moved, 0.0
+        return self._judged(AccountState(index, equity, cash, exposure, MappingProxyType(dict(self.held)),
+                                         self._days[index], self._timestamps, moved))
+
+    def start(self, initial_capital: float) -> None:
+        """Before the first bar: the limits see the initial capital (their first peak and day's reference)."""
+        if self._limits:
+            self._judged(AccountState(-1, initial_capital, initial_capital, 0.0, MappingProxyType({}), -1,
+                                      self._timestamps))
+            self.due = False
+
+    def _judged(self, account: AccountState) -> SystemHalted | BlockLifted | None:
+        """Every limit sees every account it is shown (each keeps its own peak or reference): the first
+        that asks to flatten wins, then the first to block; a block in force lifts when its limit is whole."""
+        broken = [(limit, why) for limit in self._limits
+                  if (why := checked_halt_reason(limit.breached(account), limit)) is not None]
+        for limit, why in sorted(broken, key=lambda pair: pair[0].action != FLATTEN):
+            if limit.action == FLATTEN or not self._halts.blocked:
+                if limit.action == BLOCK:
+                    self._blocking = limit
+                    self.due = True
+                return self._halted(account.index, self._names[id(limit)], limit.action, why)
+        if self._blocking is not None and all(limit is not self._blocking for limit, _ in broken):
+            lifted, self._blocking = self._blocking, None
+            self.due = False
+            return BlockLifted(self._portfolio.namespace, self._timestamps[account.index], account.index,
+                               self._names[id(lifted)], self._halts.suppressed)
+        return None
+
+    def _halted(self, index: int, reason: str, action: str, detail: str) -> SystemHalted:
+        return SystemHalted(self._portfolio.namespace, self._timestamps[index], index, reason, action, detail)
+
+
+def calendar_days(timestamps: pd.DatetimeIndex) -> np.ndarray:
+    """Each timestamp's calendar day as days since 1970-01-01, on the wall clock of its own zone."""
+    wall = timestamps.tz_localize(None) if timestamps.tz is not None else timestamps
+    return wall.to_numpy(dtype="datetime64[D]").astype(np.int64)
