@@ -25,6 +25,9 @@ __all__ = [
     "AccountState",
     "AllocationContext",
     "Allocator",
+    "BookView",
+    "Controller",
+    "SystemView",
     "BarClosed",
     "CommissionModel",
     "ConfigError",
@@ -468,3 +471,50 @@ class Allocator(abc.ABC):
         Keys are names from `context.systems`; a system left out gets 0. Weights are finite, and
         their sum may exceed 1 by rounding only (at most 1e-9).
         """
+
+
+@frozen
+class SystemView:
+    """One system as a controller sees it at a bar boundary (the closes of the bar before)."""
+
+    name: str
+    state: str  # "dormant" (waits to be started), "active", or "stopped" (retired, halted or failed)
+    equity: float  # cash + positions at the last closes (0 for a dormant system the book funds)
+    positions: Mapping[str, float]
+
+
+class BookView(abc.ABC):
+    """What a controller sees and does at one bar boundary: every system of the run, and two actions."""
+
+    @property
+    @abc.abstractmethod
+    def timestamp(self) -> pd.Timestamp:
+        """The bar about to be stepped; what the controller sees is as of the bar before it."""
+
+    @property
+    @abc.abstractmethod
+    def systems(self) -> Mapping[str, SystemView]:
+        """Every system of the run by name, in config order."""
+
+    @abc.abstractmethod
+    def start(self, name: str) -> None:
+        """Start a dormant system (`portfolio.active: {start: controller}`) at this bar: the allocation, if
+        any, funds it now; it trades from this bar on."""
+
+    @abc.abstractmethod
+    def retire(self, name: str) -> None:
+        """Retire an active system: everything it holds is closed at this bar's open and it trades no more;
+        the allocation, if any, takes its capital back once it is flat."""
+
+
+class Controller(abc.ABC):
+    """Adds and retires a run's systems at bar boundaries, as a fund manager would (one per run).
+
+    Constructor keywords are the YAML keys of the top-level `controller:` beside `type`. `on_bar` is
+    called at every bar boundary before any system steps that bar; it sees the closes of the bar
+    before, never a later one. Every start and retirement is recorded in the book's events.
+    """
+
+    @abc.abstractmethod
+    def on_bar(self, book: BookView) -> None:
+        """Look at the systems and start or retire some of them, or do nothing."""

@@ -11,11 +11,13 @@ from multifolio.containers.trading_system import TradingSystem
 
 class BacktestContainer(containers.DeclarativeContainer):
     """One per run. `trading_system(spec=system_spec)` returns a new, isolated system each call;
-    `book(spec=book_spec, runners=..., allocator=allocator(plugin_spec))` the book that couples some."""
+    `book(spec=book_spec, runners=..., allocator=allocator(spec), controller=controller(spec))` the book
+    that couples some."""
 
     data_spec = providers.Dependency(instance_of=DataConfig)  # BacktestConfig.data
     plugins = providers.Singleton(PluginRegistry)
     data = providers.Container(DataContainer, spec=data_spec, plugins=plugins)  # one, shared
     trading_system = providers.Factory(TradingSystem, data=data, plugins=plugins)  # a new one per call
     allocator = providers.Factory(PluginRegistry.build, plugins, PluginKind.ALLOCATOR)
+    controller = providers.Factory(PluginRegistry.build, plugins, PluginKind.CONTROLLER)
     book = providers.Factory(Book, market=data.market)

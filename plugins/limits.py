@@ -54,10 +54,11 @@ def _moved(transfers: float, last: float, reference: float) -> tuple[float, floa
     """A reference equity (a peak, a day's start) and the last equity seen after the book moved `transfers`
     in: scaled by the same factor, so the drawdown or loss measured from it is what the system earned or
     lost, not the capital moved; a book that had nothing starts from what it received."""
-    if last == last and last > 0:
+    if last > 0:  # (False for NaN: nothing seen yet)
         scale = (last + transfers) / last
         return reference * scale, last * scale
-    return last + transfers if last == last else transfers, last + transfers if last == last else transfers
+    start = transfers if math.isnan(last) else last + transfers
+    return start, start
 
 
 class MaxDrawdown(RiskLimit):

@@ -77,14 +77,20 @@ def _line(stamps: np.ndarray, values: np.ndarray, name: str, *, keep: np.ndarray
                       **options)
 
 
-def equity_figure(equity: pd.DataFrame, initial_capital: float | None) -> go.Figure:
-    """Equity over time with the drawdown underneath (and the initial capital dotted, when given)."""
+def equity_figure(equity: pd.DataFrame, initial_capital: float | None, earned: pd.Series | None = None
+                  ) -> go.Figure:
+    """Equity over time with the drawdown underneath (and the initial capital dotted, when given). For a
+    system the book moved capital in and out of, `earned` is its initial capital grown by its time-weighted
+    returns: drawn beside the equity, and the drawdown is its (a transfer out is no loss)."""
     stamps = epoch_ms(equity["timestamp"])
     figure = _figure(2, (0.7, 0.3), "Equity and drawdown", 520)
     figure.add_trace(_line(stamps, equity["equity"].to_numpy(), "equity", line={"color": COLORS[0], "width": 1.5}),
                      row=1, col=1)
-    figure.add_trace(_line(stamps, drawdowns(equity["equity"]) * 100, "drawdown %", fill="tozeroy",
-                           line={"color": RED, "width": 1}), row=2, col=1)
+    if earned is not None:
+        figure.add_trace(_line(stamps, earned.to_numpy(), "initial capital grown by the returns (transfers left out)",
+                               line={"color": COLORS[2], "width": 1.2, "dash": "dot"}), row=1, col=1)
+    figure.add_trace(_line(stamps, drawdowns(equity["equity"] if earned is None else earned) * 100, "drawdown %",
+                           fill="tozeroy", line={"color": RED, "width": 1}), row=2, col=1)
     if initial_capital is not None:
         figure.add_hline(y=initial_capital, line={"color": GREY, "dash": "dot", "width": 1}, row=1, col=1)
     figure.update_xaxes(**time_axis(equity["timestamp"]))

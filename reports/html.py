@@ -31,7 +31,7 @@ PERIOD_ROWS_LIMIT = 2_000
 # systems given a column of the metrics table and a line in the equity and drawdown charts, the first in
 # config order: ten columns fit the page's width, ten lines stay apart (combined_summary.json has them all)
 SHOWN_SYSTEMS_LIMIT = 10
-BOOK_ROWS_LIMIT = 1_000  # transfers, rebalances and limit hits listed on the combined page (the CSVs hold all)
+BOOK_ROWS_LIMIT = 1_000  # transfers, rebalances and the book's events listed on the combined page (CSVs: all)
 
 _ENVIRONMENT = jinja2.Environment(loader=jinja2.PackageLoader("multifolio.reports", "templates"),
                                   autoescape=jinja2.select_autoescape(["html"]), undefined=jinja2.StrictUndefined,
@@ -138,14 +138,19 @@ def render_system(folder: Path, bars: pd.DataFrame) -> Path:
     traded = sorted(set(orders.loc[orders["status"] == "filled", "symbol"].astype(str)))
     open_lots = pd.DataFrame(document["open_lots"], columns=["symbol", "quantity", "entry_time", "entry_price"])
     open_lots["entry_time"] = pd.to_datetime(open_lots["entry_time"])
-    figures = {"fig-equity": charts.equity_figure(equity, metrics["initial_capital"])}
+    earned = None
+    if "transfers" in equity:  # the book moved capital: the figures show what the system earned on it
+        earned = pd.Series(time_weighted_curve(equity["equity"].to_numpy(), 0.0, equity["transfers"].to_numpy())
+                           * metrics["initial_capital"])
+    figures = {"fig-equity": charts.equity_figure(equity, metrics["initial_capital"], earned)}
     seen = bars["timestamp"] <= equity["timestamp"].iloc[-1]  # an interrupted run stopped before the last bar
     for number, symbol in enumerate(traded):
         figures[f"fig-price-{number}"] = charts.price_figure(
             symbol, bars[(bars["symbol"] == symbol) & seen].reset_index(drop=True),
             indicators[indicators["symbol"] == symbol].reset_index(drop=True), keys,
             trades[trades["symbol"] == symbol], open_lots[open_lots["symbol"] == symbol])
-    figures["fig-periods"] = charts.period_returns_figure(equity, metrics["initial_capital"])
+    figures["fig-periods"] = charts.period_returns_figure(
+        equity if earned is None else equity.assign(equity=earned), metrics["initial_capital"])
     figures["fig-trade-returns"] = charts.trade_returns_figure(trades)
     stamps = pd.DatetimeIndex(equity["timestamp"])
     return _render(
@@ -220,15 +225,16 @@ def _time_weighted(book: pd.DataFrame, transfers: pd.DataFrame | None, capital: 
 
 
 def _book_section(folder: Path, coupling: Mapping[str, Any], transfers: pd.DataFrame) -> dict[str, Any]:
-    """What the combined page says of the book: its allocation, its transfers, rebalances and limit hits."""
+    """What the combined page says of the book: its allocation, transfers, rebalances and events (limit hits,
+    systems started and retired)."""
     rebalances = pd.read_csv(folder / coupling["files"]["rebalances"])
-    hits = pd.read_csv(folder / coupling["files"]["limit_hits"], dtype={"system": str}).fillna("")
+    events = pd.read_csv(folder / coupling["files"]["events"], dtype={"system": str}).fillna("")
     return {**coupling, "transfer_rows": transfers.head(BOOK_ROWS_LIMIT).to_dict("records"),
             "rebalance_rows": rebalances.head(BOOK_ROWS_LIMIT).to_dict("records"),
             "rebalance_columns": [column for column in rebalances.columns if column not in ("bar", "timestamp",
                                                                                              "cause")],
-            "hit_rows": hits.head(BOOK_ROWS_LIMIT).to_dict("records"), "row_limit": BOOK_ROWS_LIMIT,
-            "transfer_count": len(transfers), "rebalance_count": len(rebalances), "hit_count": len(hits)}
+            "event_rows": events.head(BOOK_ROWS_LIMIT).to_dict("records"), "row_limit": BOOK_ROWS_LIMIT,
+            "transfer_count": len(transfers), "rebalance_count": len(rebalances), "event_count": len(events)}
 
 
 def write_plotly_js(folder: Path) -> Path:

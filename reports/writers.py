@@ -76,7 +76,7 @@ def growth_basis(book: pd.DataFrame, results: Sequence[SystemResult]) -> tuple[p
 
 
 # the files a run with a book writes beside the systems' folders
-BOOK_FILES = {"transfers": "transfers.csv", "rebalances": "allocation.csv", "limit_hits": "book_limits.csv"}
+BOOK_FILES = {"transfers": "transfers.csv", "rebalances": "allocation.csv", "events": "book_events.csv"}
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> Path:
@@ -196,14 +196,17 @@ def pnl(metrics: dict[str, Any], result: SystemResult) -> float:
 
 
 def write_book(book: BookResult, folder: Path) -> dict[str, Any]:
-    """transfers.csv, allocation.csv (each rebalance's target weights) and book_limits.csv (each hit of a
-    limit on all the books); what the book was and did, for combined_summary.json."""
+    """transfers.csv, allocation.csv (each rebalance's target weights) and book_events.csv (each hit of a
+    limit on all the books, each system started or retired); what the book was and did, for
+    combined_summary.json."""
     write_csv(folder / BOOK_FILES["transfers"], book.transfers)
     write_csv(folder / BOOK_FILES["rebalances"], book.rebalances)
-    write_csv(folder / BOOK_FILES["limit_hits"], book.hits)
+    write_csv(folder / BOOK_FILES["events"], book.events)
     allocation = book.spec.allocation
     section: dict[str, Any] = {"systems": list(book.spec.coupled), "files": dict(BOOK_FILES),
-                               "limits": attrs.asdict(book.spec.limits), "limit_hits": len(book.hits)}
+                               "limits": attrs.asdict(book.spec.limits), "events": len(book.events),
+                               "controller": book.spec.controller.describe() if book.spec.controller else None,
+                               "stopped": book.error or None}
     if allocation is not None:
         section["allocation"] = {
             "capital": allocation.capital, "method": allocation.allocator.type, "parameters": allocation.allocator.params,
@@ -211,7 +214,7 @@ def write_book(book: BookResult, folder: Path) -> dict[str, Any]:
             "drift": allocation.drift, "lookback": allocation.lookback.describe(),
             "rebalances": len(book.rebalances), "transfers": len(book.transfers),
             "moved": float(book.transfers["amount"].abs().sum()), "reserve_at_end": float(book.reserve_series(
-                len(book.timeline))[-1]), "stopped": book.error or None}
+                len(book.timeline))[-1])}
     return section
 
 

@@ -6,7 +6,16 @@ from collections.abc import Callable, Mapping
 
 import pandas as pd
 
-from multifolio.protocols import BarClosed, DataSource, Direction, IndicatorValues, Strategy, TradingContext
+from multifolio.protocols import (
+    BarClosed,
+    BookView,
+    Controller,
+    DataSource,
+    Direction,
+    IndicatorValues,
+    Strategy,
+    TradingContext,
+)
 
 
 class ScriptedStrategy(Strategy):
@@ -57,3 +66,20 @@ class FrameSource(DataSource):
 
     def describe(self) -> str:
         return "test frame"
+
+
+class ScriptedController(Controller):
+    """Starts and retires systems at the bar boundaries its script names: `{bar: [[start | retire, name]]}`;
+    at `fail_at` it raises, as a buggy controller would."""
+
+    def __init__(self, *, script: dict, fail_at: int = -1) -> None:
+        self.script = {int(bar): actions for bar, actions in script.items()}
+        self.fail_at = fail_at
+        self.bar = 0
+
+    def on_bar(self, book: BookView) -> None:
+        if self.bar == self.fail_at:
+            raise RuntimeError("the controller's own bug")
+        for action, name in self.script.get(self.bar, []):
+            getattr(book, action)(name)
+        self.bar += 1

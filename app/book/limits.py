@@ -28,7 +28,7 @@ ENTRY_CAUSES = ("signal", "strategy")  # what places entries; exits, halts and r
 class BookLimits:
     """Watches the coupled systems' new entries and the combined book's drawdown.
 
-    Hits are recorded in `hits`: (bar, limit, system, what was done).
+    Hits are recorded in `hits`: (bar, the limit, system, what was done).
     """
 
     def __init__(self, *, spec: BookLimitsSpec, market: MarketData, runners: Sequence[SystemRunner],
@@ -68,8 +68,9 @@ class BookLimits:
         self.peak = max(self.peak, equity)
         if self.peak > 0 and equity <= self.peak * (1 - self.spec.max_drawdown):
             self.tripped = True
-            self.hits.append((index - 1, "max_drawdown", "", f"the combined book at {equity:,.2f} is "
-                              f"{1 - equity / self.peak:.2%} below its peak {self.peak:,.2f}: every system flattened"))
+            why = (f"the combined book at {equity:,.2f} is {1 - equity / self.peak:.2%} below its peak "
+                   f"{self.peak:,.2f}: every system flattened")
+            self.hits.append((index - 1, "max_drawdown", "", why))
         return self.tripped
 
     # ------------------------------------------------------------------ exposure

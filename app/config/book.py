@@ -116,7 +116,8 @@ class BookSpec:
 
     allocation: AllocationSpec | None
     limits: BookLimitsSpec
-    coupled: tuple[str, ...]  # the systems the book funds or limits, in config order
+    coupled: tuple[str, ...]  # the systems the book funds, limits or controls, in config order
+    controller: PluginSpec | None = None
 
     def describe(self) -> list[str]:
         lines = []
@@ -134,11 +135,13 @@ class BookSpec:
             value = getattr(limits, key)
             if value is not None:
                 lines.append(f"book limit: {text.format(value)}")
+        if self.controller is not None:
+            lines.append(f"controller: {self.controller.describe()} starts and retires systems")
         return lines
 
 
-def resolve_book(allocation: AllocationConfig | None, risk: BookRiskConfig | None, names: Sequence[str],
-                 fills_at_close: Sequence[str], registry: PluginRegistry
+def resolve_book(allocation: AllocationConfig | None, risk: BookRiskConfig | None, controller: PluginSpec | None,
+                 names: Sequence[str], fills_at_close: Sequence[str], registry: PluginRegistry
                  ) -> tuple[BookSpec | None, list[ConfigError]]:
     """The book of a run whose systems are `names` (config order); None when nothing couples them.
     `fills_at_close`: the systems with `fill_at: close` (their orders fill as placed: no book limit can
@@ -146,14 +149,16 @@ def resolve_book(allocation: AllocationConfig | None, risk: BookRiskConfig | Non
     errors: list[ConfigError] = []
     resolved = _allocation(allocation, names, registry, errors) if allocation is not None else None
     limits = _limits(risk, errors) if risk is not None else BookLimitsSpec()
+    if controller is not None:
+        controller = _plugin(PluginKind.CONTROLLER, controller, "controller", registry, errors)
     if limits.any() and fills_at_close:
         errors.append(ConfigError("risk.limits", f"book limits scale the orders of a bar after every system placed "
                                                  f"them; systems {', '.join(fills_at_close)} fill at the close they "
                                                  "are placed at (execution.fill_at: close): use next_open"))
-    if errors or (resolved is None and not limits.any()):
+    if errors or (resolved is None and not limits.any() and controller is None):
         return None, errors
-    coupled = tuple(names) if limits.any() else resolved.systems
-    return BookSpec(resolved, limits, coupled), errors
+    coupled = tuple(names) if limits.any() or controller is not None else resolved.systems
+    return BookSpec(resolved, limits, coupled, controller), errors
 
 
 def _allocation(config: AllocationConfig, names: Sequence[str], registry: PluginRegistry,
@@ -175,17 +180,8 @@ def _allocation(config: AllocationConfig, names: Sequence[str], registry: Plugin
     params = dict(config.parameters)
     if config.weights:
         params["weights"] = dict(config.weights)
-    allocator = PluginSpec(config.method, params)
-    try:
-        registry.load(PluginKind.ALLOCATOR, config.method, "allocation.method")
-        allocator = PluginSpec(config.method, registry.bind(PluginKind.ALLOCATOR, config.method, params,
-                                                            "allocation"))
-        registry.create(PluginKind.ALLOCATOR, config.method, allocator.params, "allocation")
-    except ConfigError as error:
-        errors.append(error)
-    except PLUGIN_FAULTS as error:  # a faulty allocator would fail every system it funds: refuse it now
-        errors.append(ConfigError("allocation.method", f"allocator {config.method!r} raised while it was checked: "
-                                                       f"{type(error).__name__}: {error}"))
+    allocator = _plugin(PluginKind.ALLOCATOR, PluginSpec(config.method, params), "allocation", registry, errors,
+                        type_key="method")
     every = lookback = None
     drift = config.rebalance.drift
     try:
@@ -204,6 +200,22 @@ def _allocation(config: AllocationConfig, names: Sequence[str], registry: Plugin
     if errors:
         return None
     return AllocationSpec(float(config.capital), allocator, tuple(systems), every, drift, lookback)
+
+
+def _plugin(kind: PluginKind, spec: PluginSpec, path: str, registry: PluginRegistry, errors: list[ConfigError],
+            type_key: str = "type") -> PluginSpec:
+    """The book's plugin checked and built once, its parameters as it takes them. A plugin that raises while
+    it is checked is refused now: it would fail every system of the book."""
+    try:
+        registry.load(kind, spec.type, f"{path}.{type_key}")
+        spec = PluginSpec(spec.type, registry.bind(kind, spec.type, spec.params, path))
+        registry.create(kind, spec.type, spec.params, path)
+    except ConfigError as error:
+        errors.append(error)
+    except PLUGIN_FAULTS as error:
+        errors.append(ConfigError(f"{path}.{type_key}", f"{kind.label} {spec.type!r} raised while it was checked: "
+                                                        f"{type(error).__name__}: {error}"))
+    return spec
 
 
 def _limits(config: BookRiskConfig, errors: list[ConfigError]) -> BookLimitsSpec:

@@ -25,6 +25,7 @@ from multifolio.config.model import (
 )
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.config.spec import (
+    CONTROLLED,
     ENTRY_TYPES,
     EntrySpec,
     ExecutionSpec,
@@ -46,7 +47,7 @@ MAX_VALID_BARS = 10_000_000  # as many bars as a run may have
 MAX_NAME = 100  # characters of a system's name: folders nest inside output folders, paths have limits
 # the files a run writes beside its systems' folders (multifolio.reports and multifolio.running name them)
 RUN_FILES = ("manifest.json", "bars.parquet", "plotly.min.js", "combined_equity.csv", "combined_summary.json",
-             "combined_summary.html", "crash.log", "transfers.csv", "allocation.csv", "book_limits.csv")
+             "combined_summary.html", "crash.log", "transfers.csv", "allocation.csv", "book_events.csv")
 # names Windows keeps for devices, with or without an extension: results folders travel
 _DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
@@ -123,7 +124,12 @@ def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Coll
         errors.extend(problems)
         systems.extend([spec] if spec is not None else [])
     fills_at_close = [system.name for system in config.trading_systems if system.execution.fill_at == "close"]
-    book, problems = resolve_book(config.allocation, config.risk, names, fills_at_close, registry)
+    book, problems = resolve_book(config.allocation, config.risk, config.controller, names, fills_at_close, registry)
+    dormant = [f"trading_systems[{index}].portfolio.active.start" for index, system in enumerate(config.trading_systems)
+               if system.portfolio.active is not None and system.portfolio.active.start == CONTROLLED]
+    if dormant and config.controller is None:
+        problems.extend(ConfigError(path, "`controller`: a controller starts this system, but the config has no "
+                                          "top-level controller") for path in dormant)
     errors.extend(problems)
     return errors, attrs.evolve(config, systems=tuple(systems), book=book)
 
@@ -274,16 +280,21 @@ def _window(active: ActiveConfig | None, where: str, errors: list[ConfigError]) 
     bounds = []
     for key in ("start", "end"):
         value = getattr(active, key)
+        if key == "start" and value == CONTROLLED:
+            bounds.append(None)
+            continue
         try:
             bounds.append(None if value is None else pd.Timestamp(value))
         except (ValueError, TypeError):
             errors.append(ConfigError(f"{where}.{key}", f"expected a date or time such as 2020-06-30 or "
-                                                        f"2020-06-30T14:30, found {value!r}"))
+                                                        f"2020-06-30T14:30{' (or controller)' if key == 'start' else ''}"
+                                                        f", found {value!r}"))
             return None, None
     start, end = bounds
     if start is not None and end is not None and (start.tz is None) == (end.tz is None) and end <= start:
         errors.append(ConfigError(f"{where}.end", f"{end} is not after start {start}"))
-    return tuple(None if bound is None else bound.isoformat() for bound in bounds)
+    start, end = (None if bound is None else bound.isoformat() for bound in bounds)
+    return (CONTROLLED if active.start == CONTROLLED else start), end
 
 
 def _entry_errors(entry: EntryConfig, where: str) -> list[ConfigError]:

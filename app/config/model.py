@@ -59,7 +59,7 @@ class DataConfig:
 class ActiveConfig:
     """`portfolio.active`: the window a system trades in (dates or times in the data's zone)."""
 
-    start: str | None = None  # trades from the first bar at or after it
+    start: str | None = None  # trades from the first bar at or after it; `controller`: when the controller says
     end: str | None = None  # the first bar at or after it closes everything; the system trades no more
 
 
@@ -206,6 +206,7 @@ class BacktestConfig:
     execution_engine: ExecutionEngineConfig = Factory(ExecutionEngineConfig)
     allocation: AllocationConfig | None = None
     risk: BookRiskConfig | None = None
+    controller: PluginSpec | None = None  # a controller plugin that starts and retires systems at bar boundaries
     # the systems checked and resolved, in the order of `trading_systems` (set by validation: empty before)
     systems: tuple[SystemSpec, ...] = field(default=(), metadata={SET_BY_MULTIFOLIO: True})
     # what couples the systems, checked and resolved (set by validation; None: every system isolated)

@@ -14,6 +14,7 @@ from multifolio.errors import ConfigError, did_you_mean
 from multifolio.protocols import (
     Allocator,
     CommissionModel,
+    Controller,
     DataSource,
     Exit,
     Indicator,
@@ -36,6 +37,7 @@ class PluginKind(enum.Enum):
     COMMISSION = ("multifolio.commissions", CommissionModel, "commission model")
     DATA_SOURCE = ("multifolio.data_sources", DataSource, "data source")
     ALLOCATOR = ("multifolio.allocators", Allocator, "allocator")
+    CONTROLLER = ("multifolio.controllers", Controller, "controller")
 
     def __init__(self, group: str, base: type, label: str) -> None:
         self.group = group

@@ -90,6 +90,9 @@ def _key_value(value: Any) -> str:
     return str(value)
 
 
+CONTROLLED = "controller"  # `portfolio.active.start` of a system the run's controller starts
+
+
 @frozen(hash=False)
 class PortfolioSpec:
     """The system's own capital (0 when an allocation funds it), the namespace its events and files carry,

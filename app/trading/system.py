@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from attrs import Factory, frozen
 
-from multifolio.config.spec import SystemSpec
+from multifolio.config.spec import CONTROLLED, SystemSpec
 from multifolio.data.indicators import SystemIndicators
 from multifolio.data.market import MarketData
 from multifolio.protocols import BLOCK, FLATTEN, HALT_ACTIONS
@@ -227,8 +227,10 @@ class SystemRunner:
         self._held = portfolio.held  # live: truthy while anything is held
         timestamps = market.timestamps
         # `portfolio.active`: the first bar it trades at, and the first bar after its window (len: none)
-        self.first_bar = _bar_at_or_after(timestamps, spec.portfolio.start) if spec.portfolio.start else 0
-        self.end_bar = _bar_at_or_after(timestamps, spec.portfolio.end) if spec.portfolio.end else len(timestamps)
+        start, end = spec.portfolio.start, spec.portfolio.end
+        self.first_bar = (len(timestamps) if start == CONTROLLED else _bar_at_or_after(timestamps, start) if start
+                          else 0)  # a system the controller starts is dormant until it does
+        self.end_bar = _bar_at_or_after(timestamps, end) if end else len(timestamps)
 
     @property
     def stopped(self) -> bool:
@@ -240,6 +242,10 @@ class SystemRunner:
         the guard's limits measure from references moved with it."""
         self.portfolio.transfer(index, amount)
         self._guard.transferred(amount)
+
+    def start_at(self, index: int) -> None:
+        """Begin trading at bar `index` (a dormant system, started by the run's controller)."""
+        self.first_bar = min(self.first_bar, index)
 
     def started_by(self, index: int) -> bool:
         """Whether the system trades at bar `index` (its window has begun)."""
@@ -253,7 +259,7 @@ class SystemRunner:
         self._deliver_bar = dispatcher(self.signals.bar_closed)
         if self._strategy.full_form:
             self.step = self._step_full
-        if self.first_bar > 0 or self.end_bar < len(self._market):
+        if self.first_bar > 0 or self.end_bar < len(self._market):  # (a dormant system's first bar is beyond)
             self._step_in_window = self.step
             self.step = self._step_windowed
 

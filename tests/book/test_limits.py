@@ -37,8 +37,8 @@ def test_gross_exposure_cuts_every_entry_of_the_bar_by_the_same_share():
     assert [float(r.orders["requested"].iloc[0]) for r in results.values()] == [150.0, 50.0]
     assert all(r.orders["reason"].iloc[0].startswith("book limit: gross exposure 20,000.00 of all books over "
                                                      "10,000.00") for r in results.values())
-    hits = results["a"].book.hits
-    assert hits[["bar", "limit", "system"]].values.tolist() == [[0, "gross_exposure", "a"],
+    hits = results["a"].book.events
+    assert hits[["bar", "event", "system"]].values.tolist() == [[0, "gross_exposure", "a"],
                                                                 [0, "gross_exposure", "b"]]
     assert all(r.open_positions == {"SPY": q} for r, q in zip(results.values(), (75.0, 25.0)))
 

@@ -145,7 +145,7 @@ def test_unknown_keys_are_matched_against_what_a_file_may_say_never_what_multifo
     document["system"] = []
     document["trading_systems"][0]["swep"] = {}
     assert sorted(errors_of(document, registry)) == [
-        "system: unknown key; known: allocation, data, execution_engine, reporting, risk, trading_systems, workflow "
+        "system: unknown key; known: allocation, controller, data, execution_engine, reporting, risk, trading_systems, workflow "
         "(did you mean trading_systems?)",
         "trading_systems[0].swep: unknown key; known: constraint, execution, indicators, name, portfolio, risk, "
         "strategy, sweep (did you mean sweep?)"]

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 
 import attrs
 
-from multifolio.config.checks import check_execution_engine
 from multifolio.config.book import BookSpec
+from multifolio.config.checks import check_execution_engine
 from multifolio.config.model import BacktestConfig, ExecutionEngineConfig
 from multifolio.config.spec import SystemSpec
 from multifolio.containers.backtest import BacktestContainer

@@ -55,13 +55,14 @@ def run_containers(root: BacktestContainer, systems: Sequence[Any], progress: Pr
         if book is not None:
             try:  # the allocator is plugin code: its fault fails the systems it was to fund
                 allocator = root.allocator(book.allocation.allocator) if book.allocation is not None else None
-                coupling = root.book(spec=book, runners=runners, allocator=allocator)
+                controller = root.controller(book.controller) if book.controller is not None else None
+                coupling = root.book(spec=book, runners=runners, allocator=allocator, controller=controller)
             except PLUGIN_FAULTS:
                 error = traceback.format_exc()
                 for position, runner in enumerate(runners):
                     if runner.name in book.coupled:
                         unbuilt[positions[position]] = failed_before_start(
-                            runner.spec, market, error, "its allocator raised while it was built")
+                            runner.spec, market, error, "its allocator or controller raised while it was built")
                 runners = [runner for runner in runners if runner.name not in book.coupled]
         results = Engine(market=market, systems=runners, progress=progress, stop_requested=stop_requested,
                          book=coupling).run()
