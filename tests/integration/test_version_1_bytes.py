@@ -1,0 +1,44 @@
+"""Runs that couple nothing write what the first version wrote, byte for byte.
+
+tests/golden/version_1_files.json holds the SHA-256 of every result file the first version
+(commit 8a66c0c, before the portfolio of systems) wrote for four shipped configs: every CSV and
+Parquet file, performance.json and combined_summary.json (not the HTML, the manifest's wall-clock
+times or plotly.min.js). The only difference allowed is what this version adds to performance.json
+when a system had no halt: `halts: []` and `stopped: null`, taken out before the digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from multifolio.config.registry import PluginRegistry
+from multifolio.running.run import load_config, run_backtest
+
+REPO = Path(__file__).resolve().parents[2]
+REFERENCE = json.loads((REPO / "tests" / "golden" / "version_1_files.json").read_text())
+CONFIGS = {"dual_portfolio_test": "dual_portfolio_backtest", "exits_example": "exits_example",
+           "full_form_example": "full_form_example", "sma_sweep": "sweep_example"}
+
+
+def digest(path: Path) -> str:
+    data = path.read_bytes()
+    if path.name == "performance.json":
+        document = json.loads(data)
+        assert document.pop("halts") == [] and document.pop("stopped") is None  # nothing halted in these runs
+        data = (json.dumps(document, indent=2, allow_nan=False) + "\n").encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("run", sorted(CONFIGS))
+def test_a_run_without_allocation_or_book_limits_writes_the_first_versions_bytes(run, tmp_path):
+    registry = PluginRegistry()
+    outcome = run_backtest(load_config(REPO / "configs" / f"{CONFIGS[run]}.yaml", registry), registry,
+                           output_dir=tmp_path)
+    written = {str(path.relative_to(outcome.folder)): digest(path) for path in sorted(outcome.folder.rglob("*"))
+               if path.is_file() and path.suffix != ".html" and path.name not in ("manifest.json", "plotly.min.js")}
+    assert written == REFERENCE[run]
