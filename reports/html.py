@@ -175,11 +175,11 @@ def render_combined(folder: Path) -> Path:
     combined = summary["combined"]
     coupling = summary.get("book")
     moved = _read_csv(folder / coupling["files"]["transfers"], ["timestamp"]) if coupling else None
+    earned = _time_weighted(book, moved, capital)  # what each system earned, the capital moved left out
     figures = {
         "fig-equities": charts.equities_figure(book, capital, shown, normalised=False),
-        "fig-equities-normalised": charts.equities_figure(_time_weighted(book, moved, capital), capital, shown,
-                                                         normalised=True),
-        "fig-drawdowns": charts.drawdowns_figure(book, shown),
+        "fig-equities-normalised": charts.equities_figure(earned, capital, shown, normalised=True),
+        "fig-drawdowns": charts.drawdowns_figure(earned, shown),
         "fig-book": charts.book_figure(book),
         "fig-correlation-bar": charts.correlation_figure(summary["correlation"]["bar"],
                                                          "Correlation of returns per bar"),
@@ -189,6 +189,9 @@ def render_combined(folder: Path) -> Path:
     opposing = summary["opposing_positions"]
     stamps = pd.DatetimeIndex(book["timestamp"])
     has_report = {name: (folder / name / "report.html").exists() for name in systems}
+    halts = summary.get("halts", {})
+    # a system that went bankrupt lost everything: whatever its ratios read, it is never the best of a row
+    bankrupt = [name for name, stops in halts.items() if any(halt["reason"] == "bankruptcy" for halt in stops)]
     book_section = None
     if coupling:
         book_section = _book_section(folder, coupling, moved)
@@ -198,7 +201,8 @@ def render_combined(folder: Path) -> Path:
         "combined.html", folder / "combined_summary.html", title=summary["run"], plotly_src=PLOTLY_FILE,
         systems=list(systems), shown=shown, has_report=has_report, figures=_figures_script(figures),
         figure_ids=list(figures), metrics=metric_rows({**{name: systems[name] for name in shown}, "combined": combined},
-                                                      ranked=shown),
+                                                      ranked=[name for name in shown if name not in bankrupt]),
+        halts=halts, bankrupt=[name for name in shown if name in bankrupt],
         pnl=combined["pnl_by_system"], contribution=combined["drawdown_contribution"],
         correlation=summary["correlation"], opposing=opposing, periods=opposing["periods"][:PERIOD_ROWS_LIMIT],
         period_limit=PERIOD_ROWS_LIMIT, first=stamps[0], last=stamps[-1], bars=len(stamps),

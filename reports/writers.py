@@ -183,6 +183,9 @@ def write_summary(run_name: str, results: Sequence[SystemResult], metrics: dict[
     sweeps = sweep_summary([(r.name, r.spec.swept) for r in results], metrics, sweep_metric)
     if sweeps is not None:
         summary["sweeps"] = sweeps
+    halted = {r.name: [halt.as_dict() for halt in r.halts] for r in results if r.halts}
+    if halted:  # every halt of every system, for the combined page (absent when none halted)
+        summary["halts"] = halted
     if coupling is not None:
         summary["book"] = write_book(coupling, folder)
     write_json(folder / "combined_summary.json", summary)

@@ -92,6 +92,8 @@ class Allocation:
             return
         runner.transfer(index, amount)
         self.reserve -= amount
+        if abs(self.reserve) < 1e-9 * self.spec.capital:  # float dust of shares that add up to the whole
+            self.reserve = 0.0
         self.transfers.append((index, runner.name, amount, cause))
         if self.reserve_steps and self.reserve_steps[-1][0] == index:
             self.reserve_steps[-1] = (index, self.reserve)
