@@ -233,7 +233,7 @@ def _book_section(folder: Path, coupling: Mapping[str, Any], transfers: pd.DataF
     systems started and retired)."""
     rebalances = pd.read_csv(folder / coupling["files"]["rebalances"])
     events = pd.read_csv(folder / coupling["files"]["events"], dtype={"system": str}).fillna("")
-    return {**coupling, "transfer_rows": transfers.head(BOOK_ROWS_LIMIT).to_dict("records"),
+    return {"allocation": None, **coupling, "transfer_rows": transfers.head(BOOK_ROWS_LIMIT).to_dict("records"),
             "rebalance_rows": rebalances.head(BOOK_ROWS_LIMIT).to_dict("records"),
             "rebalance_columns": [column for column in rebalances.columns if column not in ("bar", "timestamp",
                                                                                              "cause")],
