@@ -358,7 +358,7 @@ class AccountState:
     equity: float  # cash + Σ quantity × last close
     cash: float
     gross_exposure: float  # Σ |quantity| × last close
-    positions: Mapping[str, float]  # every non-zero position, signed
+    positions: Mapping[str, float]  # every non-zero position, signed: a read-only view to read during the call
     day: int  # the bar's calendar day in the data's own time zone, as days since 1970-01-01 (-1 before the first bar)
     timeline: pd.DatetimeIndex = field(repr=False, eq=False)  # the shared timeline, read by `timestamp`
     # capital the book moved in (out: < 0) since the account was last shown: neither a gain nor a loss, so a

@@ -164,12 +164,19 @@ def describe_plan(config: BacktestConfig, registry: PluginRegistry, output_dir: 
     dropped = ", ".join(f"{count} ({rule})" for rule, count in market.dropped.items()) or "none"
     lines = [f"data: {source.describe()}: {len(market):,} bars of {', '.join(market.symbols)}, "
              f"{market.timestamps[0]} → {market.timestamps[-1]}; rows dropped: {dropped}",
-             f"output: {run_folder(config, output_dir)}",
-             f"{len(config.systems)} trading system(s):"]
+             f"output: {run_folder(config, output_dir)}"]
+    book = config.book
+    lines += book.describe() if book is not None else []
+    funded = set(book.allocation.systems) if book is not None and book.allocation is not None else set()
+    lines.append(f"{len(config.systems)} trading system(s):")
     for system in config.systems:
         risk, execution = system.risk, system.execution
+        capital = "funded by the allocation" if system.name in funded else f"capital {system.initial_capital:,.2f}"
+        window = system.portfolio.start or system.portfolio.end
         lines += [
-            f"- {system.name} (namespace {system.namespace}), capital {system.initial_capital:,.2f}",
+            f"- {system.name} (namespace {system.namespace}), {capital}"
+            + (f"; active from {system.portfolio.start or 'the first bar'} until {system.portfolio.end or 'the end'}"
+               if window else ""),
             f"    strategy    {system.strategy.describe()}",
             f"    indicators  {', '.join(system.indicator_keys()) or 'none'}",
             f"    sizers      {'; '.join(spec.describe() for spec in risk.position_sizers)}",

@@ -100,6 +100,9 @@ class Guard:
         self.held = portfolio.held  # live and read-only: truthy while a position is open
         self.due = bool(self._limits)  # the limits see the initial capital before the first bar
         self._moved = 0.0  # capital the book moved in since the limits last saw the account
+        # what the limits see of the positions: a read-only view of the ledger's own, made once (read it in
+        # `breached`; it changes with the next fill)
+        self._positions = MappingProxyType(self.held)
 
     def transferred(self, amount: float) -> None:
         """The book moved `amount` in (out: < 0) at a bar boundary: look at the account at that bar's close."""
@@ -129,8 +132,8 @@ class Guard:
         if not self._limits:
             return None
         moved, self._moved = self._moved, 0.0
-        return self._judged(AccountState(index, equity, cash, exposure, MappingProxyType(dict(self.held)),
-                                         self._days[index], self._timestamps, moved))
+        return self._judged(AccountState(index, equity, cash, exposure, self._positions, self._days[index],
+                                         self._timestamps, moved))
 
     def start(self, initial_capital: float) -> None:
         """Before the first bar: the limits see the initial capital (their first peak and day's reference)."""
@@ -142,8 +145,13 @@ class Guard:
     def _judged(self, account: AccountState) -> SystemHalted | BlockLifted | None:
         """Every limit sees every account it is shown (each keeps its own peak or reference): the first
         that asks to flatten wins, then the first to block; a block in force lifts when its limit is whole."""
-        broken = [(limit, why) for limit in self._limits
-                  if (why := checked_halt_reason(limit.breached(account), limit)) is not None]
+        broken = []
+        for limit in self._limits:  # a loop, not a comprehension: it runs at every close while anything is held
+            why = limit.breached(account)
+            if why is not None:
+                broken.append((limit, checked_halt_reason(why, limit)))
+        if not broken and self._blocking is None:
+            return None
         for limit, why in sorted(broken, key=lambda pair: pair[0].action != FLATTEN):
             if limit.action == FLATTEN or not self._halts.blocked:
                 if limit.action == BLOCK:
