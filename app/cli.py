@@ -177,7 +177,9 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
     elapsed = time.perf_counter() - started
     if not quiet:
         rows = dict(outcome.metrics)
-        systems = list(rows)
+        # a bankrupt system lost everything: whatever its ratios read, it is never marked best (as in the pages)
+        systems = [result.name for result in outcome.results if result.name in rows
+                   and (result.stopped is None or result.stopped.reason != "bankruptcy")]
         if outcome.summary is not None and len(rows) > 1:
             rows["combined"] = outcome.summary["combined"]
         console = Console()
@@ -186,6 +188,10 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
         console.print(figures_table(f"{config.workflow.name} — {len(outcome.results)} systems", rows, systems))
     click.echo(f"results: {outcome.folder}  ({elapsed:.2f} s)")
     for result in outcome.results:
+        if result.stopped is not None:
+            halt = result.stopped
+            click.echo(f"stopped: {result.name} at bar {halt.index} ({halt.timestamp.isoformat()}): {halt.reason}"
+                       f"{f' ({halt.detail})' if halt.detail else ''}; closed and traded no more", err=True)
         if result.status == "failed":
             last_line = result.error.strip().splitlines()[-1]
             click.echo(f"error: {result.name} {result.failed_at} ({outcome.folder / result.name / 'error.log'}): "
