@@ -58,17 +58,23 @@ class Cadence:
         offsets = {"D": pd.DateOffset(days=self.count), "W": pd.DateOffset(weeks=self.count),
                    "M": pd.DateOffset(months=self.count), "Q": pd.DateOffset(months=3 * self.count),
                    "Y": pd.DateOffset(years=self.count)}
-        earlier = timestamps - offsets[self.unit]
-        return np.searchsorted(timestamps.asi8, earlier.asi8, side="right")
+        earlier = timestamps - offsets[self.unit]  # pandas may give it another unit (far back: microseconds)
+        return np.asarray(timestamps.searchsorted(earlier, side="right"), dtype=np.int64)
 
     def _period_numbers(self, timestamps: pd.DatetimeIndex) -> np.ndarray:
-        local = timestamps.tz_localize(None) if timestamps.tz is not None else timestamps  # wall time
         if self.unit == "D":
-            return local.normalize().asi8 // 86_400_000_000_000
-        if self.unit == "W":  # weeks start on Monday
-            return (local.normalize().asi8 // 86_400_000_000_000 + 3) // 7
+            return calendar_days(timestamps)
+        if self.unit == "W":  # weeks start on Monday (1970-01-01, day 0, was a Thursday)
+            return (calendar_days(timestamps) + 3) // 7
+        local = timestamps.tz_localize(None) if timestamps.tz is not None else timestamps  # wall time
         months = local.year.to_numpy() * 12 + local.month.to_numpy() - 1
         return {"M": months, "Q": months // 3, "Y": months // 12}[self.unit]
+
+
+def calendar_days(timestamps: pd.DatetimeIndex) -> np.ndarray:
+    """Each timestamp's calendar day as days since 1970-01-01, on the wall clock of its own zone."""
+    wall = timestamps.tz_localize(None) if timestamps.tz is not None else timestamps
+    return wall.to_numpy(dtype="datetime64[D]").astype(np.int64)
 
 
 def parse_cadence(value: Any, path: str, *, what: str) -> Cadence:
@@ -173,10 +179,11 @@ def _allocation(config: AllocationConfig, names: Sequence[str], registry: Plugin
                                                                       f"{did_you_mean(name, names)}"))
     if len(set(systems)) != len(systems):
         errors.append(ConfigError("allocation.systems", "a system is listed twice"))
+    known = [name for name in systems if name in names]
     for name in config.weights:
-        if name not in systems:
+        if name not in known:
             errors.append(ConfigError(f"allocation.weights.{name}", f"{name!r} is not a system of the allocation; "
-                                                                    f"{did_you_mean(str(name), systems)}"))
+                                                                    f"{did_you_mean(str(name), known)}"))
     params = dict(config.parameters)
     if config.weights:
         params["weights"] = dict(config.weights)

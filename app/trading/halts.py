@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import MappingProxyType
 
-import numpy as np
 import pandas as pd
 from attrs import evolve, frozen
 
+from multifolio.config.book import calendar_days
 from multifolio.data.market import MarketData
 from multifolio.protocols import BLOCK, FLATTEN, AccountState, RiskLimit
 from multifolio.trading.events import BlockLifted, OrderFilled, SystemHalted
@@ -168,8 +168,3 @@ class Guard:
     def _halted(self, index: int, reason: str, action: str, detail: str) -> SystemHalted:
         return SystemHalted(self._portfolio.namespace, self._timestamps[index], index, reason, action, detail)
 
-
-def calendar_days(timestamps: pd.DatetimeIndex) -> np.ndarray:
-    """Each timestamp's calendar day as days since 1970-01-01, on the wall clock of its own zone."""
-    wall = timestamps.tz_localize(None) if timestamps.tz is not None else timestamps
-    return wall.to_numpy(dtype="datetime64[D]").astype(np.int64)
