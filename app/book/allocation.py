@@ -12,7 +12,7 @@ in the order of the systems in the config.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -53,13 +53,14 @@ class Allocation:
 
     # ------------------------------------------------------------------ at each boundary
 
-    def before_bar(self, index: int, stopped: Callable[[SystemRunner], bool]) -> None:
+    def before_bar(self, index: int) -> None:
         """The boundary before bar `index`: capital back from stopped systems, then a rebalance when one is
         due (the first bar, a system joining or leaving, the schedule, or drift)."""
         if self.frozen:
             return
-        left = self._take_back(index, stopped)
-        members = [runner for runner in self.runners if self._active(runner, index, stopped)]
+        left = self._take_back(index)
+        members = [runner for runner in self.runners
+                   if runner.started_by(index) and not runner.stopped and runner.name not in self.returned]
         why = ("funding" if index == 0 else "joined" if any(runner.first_bar == index for runner in members)
                else "left" if left else "")
         if not why and self._scheduled is not None and self._scheduled[index]:
@@ -69,14 +70,11 @@ class Allocation:
         if why and members:
             self._rebalance(index, members, why)
 
-    def _active(self, runner: SystemRunner, index: int, stopped: Callable[[SystemRunner], bool]) -> bool:
-        return runner.started_by(index) and not stopped(runner) and runner.name not in self.returned
-
-    def _take_back(self, index: int, stopped: Callable[[SystemRunner], bool]) -> bool:
-        """The cash of systems that stopped (their window ended, a halt, a failure) and hold nothing."""
+    def _take_back(self, index: int) -> bool:
+        """The cash of systems that stopped (their window ended, a halt, retired) and hold nothing."""
         left = False
         for runner in self.runners:
-            if runner.name in self.returned or not stopped(runner):
+            if runner.name in self.returned or not runner.stopped:
                 continue
             if runner.portfolio.positions() or runner.execution.pending:
                 continue  # still closing: the capital comes back once it is flat

@@ -60,11 +60,10 @@ class Book:
         self.spec = spec
         self._market = market
         self.runners = [runner for runner in runners if runner.name in spec.coupled]
-        self._failed: set[str] = set()
         self._events: list[tuple[int, str, str, str]] = []
         self._controller = controller
         self._controller_error = ""
-        self._view = ControlledBook(market=market, runners=self.runners, stopped=self._stopped,
+        self._view = ControlledBook(market=market, runners=self.runners,
                                     record=lambda *event: self._events.append(event))
         self.allocation = (Allocation(spec=spec.allocation, market=market, runners=self.runners, allocator=allocator)
                            if spec.allocation is not None else None)
@@ -79,22 +78,15 @@ class Book:
         if self.limits is not None:
             self.limits.connect()
 
-    def system_failed(self, name: str) -> None:
-        """A coupled system's plugin raised: it is stepped no more, and the book leaves its capital alone."""
-        self._failed.add(name)
-
-    def _stopped(self, runner: SystemRunner) -> bool:
-        return runner.stopped or runner.name in self._failed
-
     def before_bar(self, index: int) -> None:
         if self.limits is not None and self.limits.drawdown_tripped(index):
             for runner in self.runners:
-                if not self._stopped(runner):
+                if not runner.stopped:
                     runner.halt(index - 1, KILL_SWITCH, "flatten")
         if self._controller is not None:
             self._control(index)
         if self.allocation is not None:
-            self.allocation.before_bar(index, self._stopped)
+            self.allocation.before_bar(index)
 
     def _control(self, index: int) -> None:
         """The controller's look at the book; if it raises, it is asked no more and the systems go on."""

@@ -22,10 +22,9 @@ class ControlledBook(BookView):
     detail)`."""
 
     def __init__(self, *, market: MarketData, runners: Sequence[SystemRunner],
-                 stopped: Callable[[SystemRunner], bool], record: Callable[[int, str, str, str], None]) -> None:
+                 record: Callable[[int, str, str, str], None]) -> None:
         self._market = market
         self._runners = {runner.name: runner for runner in runners}
-        self._stopped = stopped
         self._record = record
         self.index = 0
 
@@ -42,7 +41,7 @@ class ControlledBook(BookView):
             MappingProxyType(runner.portfolio.positions())) for name, runner in self._runners.items()})
 
     def _state(self, runner: SystemRunner) -> str:
-        if self._stopped(runner):
+        if runner.stopped:
             return "stopped"
         return "active" if runner.started_by(self.index) else "dormant"
 

@@ -55,11 +55,13 @@ class Engine:
                 for system, step in running:
                     try:
                         step(index)
-                    except PLUGIN_FAULTS:  # a plugin's fault fails its own system only
-                        failed[system.name] = system.failed(index, traceback.format_exc())
+                    except PLUGIN_FAULTS:  # a plugin's fault fails its own system only (and those sharing its book)
+                        error = traceback.format_exc()
+                        failed[system.name] = system.failed(index, error)
+                        if book is not None and system.name in book.spec.coupled:
+                            failed.update(self._fail_book(book, system.name, index, error, failed))
+                            book = None
                         running = [pair for pair in running if pair[0].name not in failed]
-                        if book is not None:
-                            book.system_failed(system.name)
                 if book is not None:
                     book.after_bar(index)
             if self._progress is not None:
@@ -68,6 +70,15 @@ class Engine:
                 last, status = stop - 1, "interrupted"
                 break
         return [failed.get(system.name) or self._finish(system, last, status) for system in self._systems]
+
+    def _fail_book(self, book: Book, name: str, index: int, error: str, failed: dict[str, SystemResult]
+                   ) -> dict[str, SystemResult]:
+        """The other systems of the book `name` was coupled in, failed with it at bar `index`: they shared
+        its capital and its limits, and what it held when its plugin raised cannot be trusted."""
+        why = (f"system {name!r}, coupled with this one by the book (allocation, book limits or controller), "
+               f"failed at bar {index}; the systems of a book fail together: they share its capital\n\n{error}")
+        return {system.name: system.failed(index, why) for system in self._systems
+                if system.name in book.spec.coupled and system.name not in failed}
 
     @staticmethod
     def _finish(system: SystemRunner, last: int, status: str) -> SystemResult:
