@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 import pandas as pd
 
 from multifolio.protocols import (
+    AllocationContext,
+    Allocator,
     BarClosed,
     BookView,
     Controller,
@@ -83,3 +85,21 @@ class ScriptedController(Controller):
         for action, name in self.script.get(self.bar, []):
             getattr(book, action)(name)
         self.bar += 1
+
+
+class CountingAllocator(Allocator):
+    """Equal weights, or at the `broken_at`-th rebalance (counted from 0) what `answer` says: `raise`, or a
+    value returned as is (weights that break the contract)."""
+
+    def __init__(self, *, broken_at: int = -1, answer: str = "raise") -> None:
+        self.broken_at = broken_at
+        self.answer = answer
+        self.calls = 0
+
+    def weights(self, context: AllocationContext) -> dict[str, float]:
+        self.calls += 1
+        if self.calls - 1 == self.broken_at:
+            if self.answer == "raise":
+                raise ZeroDivisionError("the allocator's own bug")
+            return {name: float(self.answer) for name in context.systems}
+        return {name: 1 / len(context.systems) for name in context.systems}

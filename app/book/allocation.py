@@ -19,7 +19,7 @@ import pandas as pd
 
 from multifolio.config.book import AllocationSpec
 from multifolio.data.market import MarketData
-from multifolio.errors import PluginOutputError
+from multifolio.errors import PLUGIN_FAULTS, PluginOutputError
 from multifolio.protocols import AllocationContext, Allocator, OrderType
 from multifolio.trading.events import OrderSubmitted
 from multifolio.trading.system import SystemRunner
@@ -114,7 +114,7 @@ class Allocation:
         total = math.fsum(equities.values()) + self.reserve
         try:
             weights = self._weights(index, members, equities, total)
-        except Exception as error:  # noqa: BLE001 - a plugin's fault: the allocation holds, the systems go on
+        except PLUGIN_FAULTS as error:  # the allocator's fault: the allocation holds, the systems go on
             self.frozen = (f"allocator {self.spec.allocator.type!r} raised at bar {index} "
                            f"({self._market.timestamps[index].isoformat()}): {type(error).__name__}: {error}; "
                            "the capital stays where it is from then on")

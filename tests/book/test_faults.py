@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+from importlib.metadata import EntryPoint
+
+import pytest
 from dependency_injector import providers
 
+from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.protocols import Direction
 from tests.builders import backtest_config, bars_from_closes, run_in_memory, system_config
 from tests.fakes import FrameSource, ScriptedStrategy
@@ -36,3 +41,32 @@ def test_a_fault_fails_every_system_of_its_book_and_no_other():
                                          "or controller), failed at bar 3")
     assert results["alone"].status == "completed" and results["alone"].book is None
     assert results["alone"].open_positions == {"SPY": 10.0}
+
+
+def registry_with(kind: PluginKind, name: str, value: str) -> PluginRegistry:
+    """The installed plugins and one more, registered by entry point as a third party's would be."""
+    installed = importlib.metadata.entry_points
+
+    def entry_points(group: str):
+        return [*installed(group=group), *([EntryPoint(name, value, group)] if group == kind.group else [])]
+
+    return PluginRegistry(entry_points)
+
+
+@pytest.mark.parametrize("answer, says", [("raise", "ZeroDivisionError: the allocator's own bug"),
+                                          ("0.7", "returned weights summing to 1.4; at most 1"),
+                                          ("nan", "returned nan for 'a'; expected a finite weight ≥ 0")])
+def test_an_allocator_that_raises_or_breaks_its_contract_stops_moving_capital_and_the_systems_go_on(answer, says):
+    document = backtest_config(system_config("a"), system_config("b"))
+    for entry in document["trading_systems"]:
+        del entry["portfolio"]["initial_capital"]
+    document["allocation"] = {"capital": 20_000, "method": "counting", "rebalance": {"every": 2},
+                              "parameters": {"broken_at": 1, "answer": answer}}
+    source = providers.Object(FrameSource(bars_from_closes([100.0 + i for i in range(8)], freq="1D")))
+    results = run_in_memory(document, source=source,
+                            registry=registry_with(PluginKind.ALLOCATOR, "counting", "tests.fakes:CountingAllocator"))
+    book = results[0].book
+    assert all(result.status == "completed" for result in results)
+    assert book.rebalances["bar"].tolist() == [0]  # funded at bar 0; the rebalance at bar 2 broke
+    assert "allocator 'counting' raised at bar 2" in book.error and says in book.error
+    assert book.transfers["bar"].tolist() == [0, 0]  # the capital stayed where the funding put it
