@@ -165,12 +165,6 @@ class Allocation:
                 quantity, quantity, f"the book took back {share:.2%} of the system's capital",
                 OrderType.MARKET, cause="rebalance"))
 
-    def weights_now(self, index: int) -> dict[str, float]:
-        """Each allocated system's share of the allocation's equity at the close of bar `index`."""
-        equities = {runner.name: _equity(runner, index) for runner in self.runners}
-        total = math.fsum(equities.values()) + self.reserve
-        return {name: value / total if total > 0 else 0.0 for name, value in equities.items()}
-
 
 def checked_weights(weights: Mapping[str, float], names: Sequence[str], allocator: Allocator) -> dict[str, float]:
     """An allocator's answer: a finite weight ≥ 0 per known system, summing to at most 1."""
