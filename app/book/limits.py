@@ -41,6 +41,7 @@ class BookLimits:
         self.hits: list[tuple[int, str, str, str]] = []
         self.peak = -math.inf
         self.tripped = False
+        self._closes = {symbol: memoryview(market.closes_filled(symbol)) for symbol in market.symbols}
 
     def connect(self) -> None:
         """Hear every coupled system's submitted orders (before the run seals their buses)."""
@@ -81,12 +82,12 @@ class BookLimits:
             return
         new, self._new = self._new, []
         live = {(runner.name, order.order_id): (runner, order) for runner, order in new
-                if order.index == index and _standing(runner, order.order_id)}
+                if order.index == index and _standing(runner, order)}
         if not live:
             return
-        prices = {symbol: self._market.last_close(symbol, index) for symbol in self._market.symbols}
-        heading = {(runner.name, symbol): runner.portfolio.position(symbol) + runner.execution.pending_entries(symbol)
-                   for runner in self._runners for symbol in self._market.symbols}
+        prices = {symbol: self._closes[symbol][index] for symbol in self._market.symbols}
+        heading = {(runner.name, symbol): quantity for runner in self._runners
+                   for symbol, quantity in _heading(runner).items()}
         # the part of each (system, symbol) heading that the bar's new entries opened
         added: dict[tuple[str, str], float] = defaultdict(float)
         for (name, _), (_, order) in live.items():
@@ -183,5 +184,16 @@ def _share(room: float, asked: float) -> float:
     return min(1.0, max(0.0, room / asked))
 
 
-def _standing(runner: SystemRunner, order_id: int) -> bool:
-    return any(order.order_id == order_id for order in runner.execution.live_orders())
+def _standing(runner: SystemRunner, submitted: OrderSubmitted) -> bool:
+    return any(order.order_id == submitted.order_id for order in runner.execution.live_orders(submitted.symbol))
+
+
+def _heading(runner: SystemRunner) -> dict[str, float]:
+    """Where each of the system's symbols is heading: what it holds and its standing entries, as if filled
+    (the symbols it neither holds nor has an entry for are left out)."""
+    heading = dict(runner.portfolio.held)
+    if runner.execution.pending:
+        for order in runner.execution.live_orders():
+            if not order.parent:
+                heading[order.symbol] = heading.get(order.symbol, 0.0) + order.quantity
+    return heading

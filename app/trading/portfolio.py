@@ -67,6 +67,8 @@ class Portfolio:
         self.trades: list[Trade] = []
         self._changes: list[tuple[int, float, str, float]] = []  # (bar index, cash, symbol, position)
         self._transfers: list[tuple[int, float]] = []  # (bar index, amount in): capital moved by the book
+        # each symbol's last close at every timeline index (the shared arrays): marking reads one value
+        self._closes = {symbol: memoryview(market.closes_filled(symbol)) for symbol in market.symbols}
 
     # ------------------------------------------------------------------ queries
 
@@ -82,12 +84,13 @@ class Portfolio:
 
     def equity_at(self, index: int) -> float:
         """Cash plus every position at its last close at timeline index `index`."""
-        return self.cash + sum(q * self._market.last_close(s, index) for s, q in self._positions.items())
+        closes = self._closes
+        return self.cash + sum(q * closes[s][index] for s, q in self._positions.items())
 
     def gross_exposure_at(self, index: int, excluding: str = "") -> float:
         """Σ |quantity| × last close over the positions, leaving out `excluding`."""
-        return sum(abs(q) * self._market.last_close(s, index)
-                   for s, q in self._positions.items() if s != excluding)
+        closes = self._closes
+        return sum(abs(q) * closes[s][index] for s, q in self._positions.items() if s != excluding)
 
     def free_cash_at(self, index: int) -> float:
         """What the book can take without touching a position: equity beyond the gross position value (for
