@@ -163,7 +163,7 @@ class Allocation:
             runner.signals.emit(OrderSubmitted(
                 runner.namespace, self._market.timestamps[placed], placed, runner.execution.new_id(), symbol,
                 quantity, quantity, f"the book took back {share:.2%} of the system's capital",
-                OrderType.MARKET, cause="rebalance"))
+                OrderType.MARKET, cause="rebalance", at_open=True))
 
 
 def checked_weights(weights: Mapping[str, float], names: Sequence[str], allocator: Allocator) -> dict[str, float]:

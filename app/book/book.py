@@ -82,7 +82,7 @@ class Book:
         if self.limits is not None and self.limits.drawdown_tripped(index):
             for runner in self.runners:
                 if not runner.stopped:
-                    runner.halt(index - 1, KILL_SWITCH, "flatten")
+                    runner.halt(index - 1, KILL_SWITCH, "flatten", at_boundary=True)
         if self._controller is not None:
             self._control(index)
         if self.allocation is not None:

@@ -57,7 +57,7 @@ class ControlledBook(BookView):
         runner = self._runner(name)
         if self._state(runner) != "active":
             raise ValueError(f"cannot retire system {name!r}: it is {self._state(runner)}, not active")
-        runner.halt(max(self.index - 1, 0), RETIRED, FLATTEN, "retired by the controller")
+        runner.halt(max(self.index - 1, 0), RETIRED, FLATTEN, "retired by the controller", at_boundary=True)
         self._record(self.index, RETIRED, name, "retired by the controller: closed at this bar's open")
 
     def _runner(self, name: str) -> SystemRunner:

@@ -68,6 +68,9 @@ class OrderSubmitted:
     cause: str = "signal"  # what placed it: "signal", "strategy" (a full-form order), or an exit's reason
     parent: int = 0  # the entry order an exit belongs to (0: none)
     exits: tuple[Exit, ...] = ()  # the bracket attached when it fills
+    # placed at a bar boundary, as of `index`'s close (the book's orders, closing a halted system): a market
+    # order fills at the next open even with `fill_at: close` (that close is past)
+    at_open: bool = False
 
 
 @frozen(slots=True)
@@ -153,6 +156,7 @@ class SystemHalted:
     reason: str  # the cause, also the closing orders' cause: "bankruptcy", "max_drawdown", "daily_loss", ...
     action: str  # "flatten" or "block"
     detail: str = ""  # what broke, in words
+    at_boundary: bool = False  # decided at the boundary after bar `index` (the book): closes at the next open
 
 
 @frozen(slots=True)

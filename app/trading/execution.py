@@ -172,7 +172,7 @@ class ExecutionSimulator:
                       submitted.cause, submitted.parent, submitted.exits, tif)
         self._live.setdefault(order.symbol, []).append(order)
         self._bands.pop(order.symbol, None)
-        if order.type is MARKET and self._fill_at == CLOSE and k >= 0:  # else at the symbol's next open
+        if order.type is MARKET and self._fill_at == CLOSE and k >= 0 and not submitted.at_open:  # else next open
             self._fill(order, submitted.index, float(self._market.series[order.symbol].arrays["close"][k]),
                        at_close=True)
         self.pending = self.pending or self._is_live(order)  # what is left of it stands for the next bar
@@ -463,7 +463,7 @@ class ExecutionSimulator:
         for symbol, quantity in sorted(self._portfolio.positions().items()):
             self._signals.emit(OrderSubmitted(
                 halted.namespace, halted.timestamp, halted.index, self.new_id(), symbol, -quantity, -quantity,
-                halted.detail or why, cause=halted.reason))
+                halted.detail or why, cause=halted.reason, at_open=halted.at_boundary))
         self.pending = any(self._live.values())
 
     def on_data_ended(self, event: DataEnded) -> None:

@@ -267,7 +267,7 @@ class SystemRunner:
         if index < self.first_bar:
             return
         if index == self.end_bar:  # closed at this bar's open, as if decided at the last close of the window
-            self.halt(index - 1, "window_ended", "flatten")
+            self.halt(index - 1, "window_ended", "flatten", at_boundary=True)
         self._step_in_window(index)
 
     def _step_full(self, index: int) -> None:
@@ -287,10 +287,12 @@ class SystemRunner:
         if self.execution.trailing:
             self.execution.after_close(index)
 
-    def halt(self, index: int, reason: str, action: str, detail: str = "") -> None:
+    def halt(self, index: int, reason: str, action: str, detail: str = "", at_boundary: bool = False) -> None:
         """Stop this system's trading at the close of bar `index` (the bar being stepped, or the last one
         stepped), because of `reason` (a short cause such as "max_drawdown", "book_kill_switch",
         "window_ended": it becomes the `cause` of the closing orders, so trades.csv's exit_reason).
+        `at_boundary`: decided after bar `index` was stepped (the book, a window's end): the closing orders
+        fill at the next open even with `fill_at: close`.
 
         `action` "flatten": every standing order is cancelled, each position is closed by a market order
         at the next fill, and the strategy is stepped no more (fills go on until flat); for good.
@@ -302,7 +304,8 @@ class SystemRunner:
         """
         if action not in HALT_ACTIONS:
             raise ValueError(f"action must be one of {', '.join(HALT_ACTIONS)}, was {action!r}")
-        self._apply(SystemHalted(self.namespace, self._market.timestamps[index], index, reason, action, detail))
+        self._apply(SystemHalted(self.namespace, self._market.timestamps[index], index, reason, action, detail,
+                                 at_boundary))
 
     def _watch(self, index: int) -> None:
         """The guard's look at the account at bar `index`'s close: a halt, a block lifted, or nothing."""
