@@ -7,6 +7,11 @@ free cash (equity beyond its gross position value) gives it, and orders tagged `
 t − 1, sell the same share of each of its positions at t's open (its cash may stand below zero until then).
 Takers give first, into the book's reserve; the reserve then pays the givers, so cash is conserved exactly
 in the order of the systems in the config.
+
+A system given a weight of 0 is *parked*: all its capital goes back, what it holds is sold at the next
+open, new entries are blocked (and the bankruptcy floor does not apply: it has no capital at stake), and
+what the sale left over, a gain or a loss against the last close, is swept into the reserve once it is
+flat. A later weight above 0 lifts the block and funds it again.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from multifolio.data.market import MarketData
 from multifolio.errors import PLUGIN_FAULTS, PluginOutputError
 from multifolio.protocols import AllocationContext, Allocator, OrderType
 from multifolio.trading.events import OrderSubmitted
+from multifolio.trading.halts import PARKED
 from multifolio.trading.system import SystemRunner
 
 WEIGHT_TOLERANCE = 1e-9  # weights may sum to 1 + this (float sums of shares of 1)
@@ -46,6 +52,7 @@ class Allocation:
         self.targets: dict[str, float] = {}  # the weights of the last rebalance, by system
         self.members: tuple[str, ...] = ()  # the systems funded at the last rebalance
         self.returned: set[str] = set()  # systems that stopped and gave their capital back
+        self.parked: set[str] = set()  # systems given a weight of 0: blocked until funded again
         self.rebalances: list[tuple[int, str, dict[str, float]]] = []  # (bar, why, target weights)
         self.frozen = ""  # why the allocation stopped moving capital (its allocator raised), if it did
         self.transfers: list[tuple[int, str, float, str]] = []
@@ -59,8 +66,8 @@ class Allocation:
         if self.frozen:
             return
         left = self._take_back(index)
-        members = [runner for runner in self.runners
-                   if runner.started_by(index) and not runner.stopped and runner.name not in self.returned]
+        self._sweep_parked(index)
+        members = [runner for runner in self.runners if runner.active_at(index) and runner.name not in self.returned]
         why = ("funding" if index == 0 else "joined" if any(runner.first_bar == index for runner in members)
                else "left" if left else "")
         if not why and self._scheduled is not None and self._scheduled[index]:
@@ -83,6 +90,13 @@ class Allocation:
             if runner.portfolio.cash > 0:  # a bankrupt book's debt stays its own
                 self._move(runner, index, -runner.portfolio.cash, "returned")
         return left
+
+    def _sweep_parked(self, index: int) -> None:
+        """What a parked system's sale left over, once it holds nothing: the book takes a gain, covers a loss."""
+        for runner in self.runners:
+            if runner.name in self.parked and runner.portfolio.cash and not runner.portfolio.positions() \
+                    and not runner.execution.pending:
+                self._move(runner, index, -runner.portfolio.cash, PARKED)
 
     def _move(self, runner: SystemRunner, index: int, amount: float, cause: str) -> None:
         """`amount` from the reserve into the system's book at the boundary before bar `index` (< 0: back)."""
@@ -124,6 +138,8 @@ class Allocation:
         givers = [runner for runner in members if targets[runner.name] > equities[runner.name]]
         for runner in takers:
             self._take(runner, index, equities[runner.name], targets[runner.name], why)
+        for runner in members:
+            self._park(runner, index, parked=targets[runner.name] <= 0)
         for runner in givers:
             self._move(runner, index, min(targets[runner.name] - equities[runner.name], self.reserve), why)
         self.targets = {name: weights.get(name, 0.0) for name in names}
@@ -140,6 +156,15 @@ class Allocation:
         context = AllocationContext(timestamp=self._market.timestamps[index], systems=names, returns=returns,
                                     weights=current)
         return checked_weights(self._allocator.weights(context), names, self._allocator)
+
+    def _park(self, runner: SystemRunner, index: int, *, parked: bool) -> None:
+        """Block a system given no capital (as of the last close, so it holds no entry), or lift the block."""
+        if parked and runner.name not in self.parked:
+            self.parked.add(runner.name)
+            runner.halt(max(index - 1, 0), PARKED, "block", "the allocation gave it a weight of 0", at_boundary=True)
+        elif not parked and runner.name in self.parked:
+            self.parked.discard(runner.name)
+            runner.lift_block(max(index - 1, 0), PARKED)
 
     def _take(self, runner: SystemRunner, index: int, equity: float, target: float, why: str) -> None:
         """Take `equity − target` back; beyond the free cash, sell the same share of every position."""

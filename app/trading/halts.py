@@ -17,6 +17,7 @@ from multifolio.trading.outputs import checked_halt_reason
 from multifolio.trading.portfolio import Portfolio
 
 BANKRUPTCY = "bankruptcy"
+PARKED = "parked"  # the block of a system its book gave no capital: no entries, and no floor to fall through
 
 
 @frozen
@@ -126,7 +127,7 @@ class Guard:
             exposure += abs(value)
         equity += cash
         self.due = bool(halts.blocked)
-        if equity <= self._min_equity:
+        if equity <= self._min_equity and halts.blocked != PARKED:  # a parked system has no capital at stake
             return self._halted(index, BANKRUPTCY, FLATTEN, f"equity {equity:,.2f} at or below the floor "
                                                             f"{self._min_equity:,.2f}")
         if not self._limits:

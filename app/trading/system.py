@@ -237,6 +237,13 @@ class SystemRunner:
         """Flattened for good (a halt, the end of its window): it only fills what closes its positions."""
         return self._halts.stopped
 
+    def lift_block(self, index: int, reason: str) -> None:
+        """Lift a block that `halt` set from outside for `reason` (the book parked the system), at the
+        boundary after bar `index`; nothing when no such block stands."""
+        if self._halts.blocked == reason:
+            self._apply(BlockLifted(self.namespace, self._market.timestamps[index], index, reason,
+                                    self._halts.suppressed))
+
     def transfer(self, index: int, amount: float) -> None:
         """Capital in (out: < 0) from the book at the boundary before bar `index`: the ledger records it and
         the guard's limits measure from references moved with it."""
@@ -248,8 +255,12 @@ class SystemRunner:
         self.first_bar = min(self.first_bar, index)
 
     def started_by(self, index: int) -> bool:
-        """Whether the system trades at bar `index` (its window has begun)."""
+        """Whether the system trades at bar `index` (its window has begun; it may have ended)."""
         return index >= self.first_bar
+
+    def active_at(self, index: int) -> bool:
+        """Whether bar `index` lies in the system's window and it has not stopped."""
+        return self.first_bar <= index < self.end_bar and not self.stopped
 
     def start(self) -> None:
         """Called once before the first bar: seal the bus, so events go straight to their receivers; a
