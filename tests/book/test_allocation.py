@@ -97,3 +97,17 @@ def test_without_an_allocation_every_system_keeps_its_own_capital_and_nothing_is
     results = run_in_memory(document, source=source,
                             overrides={"holder": {"strategy": providers.Object(ScriptedStrategy({0: Direction.LONG}))}})
     assert all(result.book is None and "transfers" not in result.equity for result in results)
+
+
+@pytest.mark.xfail(strict=True, reason="design question, reported: a fill_at: close system's rebalance sale, "
+                                       "placed as of bar t − 1 at the boundary before t, fills at t − 1's close, "
+                                       "after the transfer at t; the ledger then shows the transfer a bar early")
+def test_a_fill_at_close_systems_rebalance_sale_fills_at_the_next_open_after_the_transfer():
+    document = allocated(rebalance={"every": 2})
+    for entry in document["trading_systems"]:
+        entry["execution"]["fill_at"] = "close"
+    holder, _ = run(document)
+    # holder buys 480 at bar 0's close (100); bar 1 closes at 110: 2,000 + 52,800 = 54,800, nothing moved yet
+    assert holder.equity["equity"].iloc[1] == 54_800.0
+    sells = holder.orders[holder.orders["cause"] == "rebalance"]
+    assert sells["fill_time"].tolist() == [holder.equity["timestamp"].iloc[2]]  # at t's open, as the rule says

@@ -13,12 +13,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from multifolio.config.model import ExecutionEngineConfig
 from multifolio.config.registry import PluginRegistry
 from multifolio.data.market import MarketData
 from multifolio.running.executors import run_systems, start_executor
-from multifolio.running.executors.chunks import worker_container
+from multifolio.running.executors.chunks import split, worker_container
 from multifolio.running.executors.dask import LOCAL_CLUSTER_CONFIG
 from multifolio.running.run import run_backtest
 from tests.builders import backtest_config, bars_from_closes, checked, system_config
@@ -211,3 +212,39 @@ def test_validate_prints_how_many_systems_a_sweep_expands_to(tmp_path):
     assert textwrap.dedent("""\
         sweep trading_systems[0] (sma) over strategy.parameters.fast_period × strategy.parameters.slow_period: \
 9 combination(s), expands to 8 system(s)""") in done.stdout
+
+
+def portfolio(book_limits: bool) -> dict:
+    """configs/portfolio_example.yaml and one system it does not fund (`solo`, its own capital). The
+    example's book limits couple every system of the run, `solo` too; without them only the three funded
+    systems are coupled."""
+    document = yaml.safe_load((REPO / "configs" / "portfolio_example.yaml").read_text())
+    document["allocation"]["systems"] = [entry["name"] for entry in document["trading_systems"]]
+    document["trading_systems"].append(system_config("solo", capital=50_000, strategy={
+        "type": "sma_crossover", "parameters": {"fast_period": 5, "slow_period": 20}},
+        sizers=[{"type": "percentage", "size": 0.5}]))
+    if not book_limits:
+        del document["risk"]
+    return document
+
+
+@pytest.mark.parametrize("book_limits", [True, False], ids=["book limits", "allocation only"])
+def test_a_coupled_run_writes_the_same_bytes_on_processes_and_on_dask_as_serially(cluster, tmp_path, book_limits):
+    document = portfolio(book_limits)
+    config = checked(document)
+    coupled = ("trend", "momentum", "reversion", "solo") if book_limits else ("trend", "momentum", "reversion")
+    assert config.book.coupled == coupled
+    chunks = split(config.systems, 2, config.book)
+    assert [spec.name for spec in chunks[0].specs] == list(coupled) and chunks[0].book == config.book
+    assert all(chunk.book is None and not set(coupled) & {spec.name for spec in chunk.specs}
+               for chunk in chunks[1:])
+    assert [spec.name for chunk in chunks[1:] for spec in chunk.specs] == ([] if book_limits else ["solo"])
+    serial = result_files(run(document, tmp_path / "serial").folder)
+    written = {name.split("/")[-1] for name in serial}
+    assert {"trades.csv", "equity.csv", "orders.csv", "performance.json", "transfers.csv", "allocation.csv",
+            "book_limits.csv", "combined_summary.json", "combined_equity.csv"} <= written
+    processes = run(document, tmp_path / "processes", type="processes", workers=2)
+    on_dask = run(document, tmp_path / "dask", type="dask", address=cluster.scheduler_address)
+    assert all(result.status == "completed" for result in [*processes.results, *on_dask.results])
+    assert result_files(processes.folder) == serial
+    assert result_files(on_dask.folder) == serial
