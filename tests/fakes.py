@@ -103,3 +103,16 @@ class CountingAllocator(Allocator):
                 raise ZeroDivisionError("the allocator's own bug")
             return {name: float(self.answer) for name in context.systems}
         return {name: 1 / len(context.systems) for name in context.systems}
+
+
+class ScheduledWeights(Allocator):
+    """The weights its `schedule` gives for each rebalance by number (from 0); the last one after that."""
+
+    def __init__(self, *, schedule: dict) -> None:
+        self.schedule = [schedule[key] for key in sorted(schedule, key=int)]
+        self.calls = 0
+
+    def weights(self, context: AllocationContext) -> dict[str, float]:
+        weights = self.schedule[min(self.calls, len(self.schedule) - 1)]
+        self.calls += 1
+        return {name: float(weights.get(name, 0.0)) for name in context.systems}

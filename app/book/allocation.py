@@ -136,10 +136,10 @@ class Allocation:
         targets = {name: weights.get(name, 0.0) * total for name in names}
         takers = [runner for runner in members if targets[runner.name] < equities[runner.name]]
         givers = [runner for runner in members if targets[runner.name] > equities[runner.name]]
+        for runner in members:  # first: a block cancels the standing entries, not the sales placed below
+            self._park(runner, index, parked=targets[runner.name] <= 0)
         for runner in takers:
             self._take(runner, index, equities[runner.name], targets[runner.name], why)
-        for runner in members:
-            self._park(runner, index, parked=targets[runner.name] <= 0)
         for runner in givers:
             self._move(runner, index, min(targets[runner.name] - equities[runner.name], self.reserve), why)
         self.targets = {name: weights.get(name, 0.0) for name in names}

@@ -10,6 +10,8 @@ from dependency_injector import providers
 
 from multifolio.protocols import Direction
 from multifolio.reports.writers import combined_equity, performance
+from multifolio.config.registry import PluginKind
+from tests.book.test_faults import registry_with
 from tests.builders import backtest_config, bars_from_closes, run_in_memory, system_config
 from tests.fakes import FrameSource, ScriptedStrategy
 
@@ -99,9 +101,6 @@ def test_without_an_allocation_every_system_keeps_its_own_capital_and_nothing_is
     assert all(result.book is None and "transfers" not in result.equity for result in results)
 
 
-@pytest.mark.xfail(strict=True, reason="design question, reported: a fill_at: close system's rebalance sale, "
-                                       "placed as of bar t − 1 at the boundary before t, fills at t − 1's close, "
-                                       "after the transfer at t; the ledger then shows the transfer a bar early")
 def test_a_fill_at_close_systems_rebalance_sale_fills_at_the_next_open_after_the_transfer():
     document = allocated(rebalance={"every": 2})
     for entry in document["trading_systems"]:
@@ -111,3 +110,30 @@ def test_a_fill_at_close_systems_rebalance_sale_fills_at_the_next_open_after_the
     assert holder.equity["equity"].iloc[1] == 54_800.0
     sells = holder.orders[holder.orders["cause"] == "rebalance"]
     assert sells["fill_time"].tolist() == [holder.equity["timestamp"].iloc[2]]  # at t's open, as the rule says
+
+
+def test_a_system_given_a_weight_of_0_is_parked_its_leftover_swept_and_funded_again_later():
+    document = allocated(rebalance={"every": 2})
+    document["trading_systems"][0]["execution"] = {"slippage_bps": 10}
+    document["allocation"] = {"capital": 100_000, "method": "scheduled", "rebalance": {"every": 2},
+                              "parameters": {"schedule": {0: {"holder": 0.5, "idle": 0.5}, 1: {"idle": 1.0},
+                                                          2: {"holder": 0.5, "idle": 0.5}}}}
+    source = providers.Object(FrameSource(bars_from_closes(CLOSES, freq="1D")))
+    scripts = {"holder": ScriptedStrategy({0: Direction.LONG}), "idle": ScriptedStrategy({})}
+    registry = registry_with(PluginKind.ALLOCATOR, "scheduled", "tests.fakes:ScheduledWeights")
+    holder, idle = run_in_memory(document, source=source, registry=registry, overrides={
+        name: {"strategy": providers.Object(fake)} for name, fake in scripts.items()})
+    # bar 1: holder buys 480 at 100.10 (10 bps): cash 1,952; bar 1 closes at 110: 54,752. Bar 2 (weight 0):
+    # all 54,752 goes back (cash −52,800) and the 480 are sold at 110 − 10 bps = 109.89 (52,747.20): −52.80,
+    # the sale's slippage, which the book covers at bar 3. Bar 4 (0.5): the block lifted; 104,752 − 52.80
+    # in all, 52,349.60 each: idle gives 52,402.40, holder gets 52,349.60
+    transfers = holder.book.transfers
+    assert transfers[["bar", "system", "cause"]].values.tolist() == [
+        [0, "holder", "funding"], [0, "idle", "funding"], [2, "holder", "schedule"], [2, "idle", "schedule"],
+        [3, "holder", "parked"], [4, "idle", "schedule"], [4, "holder", "schedule"]]
+    assert transfers["amount"].tolist() == pytest.approx([50_000, 50_000, -54_752, 54_752, 52.8, -52_402.4, 52_349.6])
+    assert holder.trades["exit_price"].tolist() == pytest.approx([109.89])
+    assert holder.trades["exit_reason"].tolist() == ["rebalance"]
+    assert [(halt.reason, halt.action, halt.index, halt.lifted_index) for halt in holder.halts] == [
+        ("parked", "block", 1, 3)]
+    assert holder.equity["equity"].tolist() == pytest.approx([50_000, 54_752, -52.8, 0.0, 52_349.6, 52_349.6])

@@ -242,7 +242,7 @@ def test_a_coupled_run_writes_the_same_bytes_on_processes_and_on_dask_as_seriall
     serial = result_files(run(document, tmp_path / "serial").folder)
     written = {name.split("/")[-1] for name in serial}
     assert {"trades.csv", "equity.csv", "orders.csv", "performance.json", "transfers.csv", "allocation.csv",
-            "book_limits.csv", "combined_summary.json", "combined_equity.csv"} <= written
+            "book_events.csv", "combined_summary.json", "combined_equity.csv"} <= written
     processes = run(document, tmp_path / "processes", type="processes", workers=2)
     on_dask = run(document, tmp_path / "dask", type="dask", address=cluster.scheduler_address)
     assert all(result.status == "completed" for result in [*processes.results, *on_dask.results])

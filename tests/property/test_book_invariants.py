@@ -115,9 +115,6 @@ def book_runs(draw, *, allocation: bool | None = None, limits: bool | None = Non
         for entry in document["trading_systems"]:
             if entry["name"] in document["allocation"]["systems"]:
                 del entry["portfolio"]["initial_capital"]
-                # not `close`: a rebalance's sale placed as of t − 1 would fill at that close, after the
-                # transfer at t, and the ledger would show the transfer a bar early (see the xfail below)
-                entry["execution"]["fill_at"] = "next_open"
     if with_limits:
         limits_block = {key: draw(st.sampled_from(values)) for key, values in (
             ("gross_exposure", [None, 0.5, 1.0, 2.0]), ("net_exposure", [None, 0.3, 1.0]),
@@ -214,10 +211,10 @@ def test_a_run_on_bars_cut_at_n_did_exactly_what_the_full_run_did_up_to_n(case, 
     for name in full:
         assert_same_up_to(n, cutoff, full[name], short[name])
     book, cut_book = book_of(list(full.values())), book_of(list(short.values()))
-    for table in ("transfers", "rebalances", "hits"):
+    for table in ("transfers", "rebalances", "events"):
         before, after = getattr(book, table), getattr(cut_book, table)
-        if table == "hits":  # the kill switch trips at the boundary after the bar it looks at
-            before = before[(before["bar"] < n) | (before["limit"] != "max_drawdown")]
+        if table == "events":  # the kill switch trips at the boundary after the bar it looks at
+            before = before[(before["bar"] < n) | (before["event"] != "max_drawdown")]
         # as values: the record's columns are typed by what they hold (object when empty)
         assert before[before["bar"] <= n].values.tolist() == after[after["bar"] <= n].values.tolist(), table
     np.testing.assert_array_equal(book.reserve_series(n + 1), cut_book.reserve_series(n + 1))
