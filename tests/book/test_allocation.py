@@ -8,9 +8,9 @@ import math
 import pytest
 from dependency_injector import providers
 
+from multifolio.config.registry import PluginKind
 from multifolio.protocols import Direction
 from multifolio.reports.writers import combined_equity, performance
-from multifolio.config.registry import PluginKind
 from tests.book.test_faults import registry_with
 from tests.builders import backtest_config, bars_from_closes, run_in_memory, system_config
 from tests.fakes import FrameSource, ScriptedStrategy
@@ -121,7 +121,7 @@ def test_a_system_given_a_weight_of_0_is_parked_its_leftover_swept_and_funded_ag
     source = providers.Object(FrameSource(bars_from_closes(CLOSES, freq="1D")))
     scripts = {"holder": ScriptedStrategy({0: Direction.LONG}), "idle": ScriptedStrategy({})}
     registry = registry_with(PluginKind.ALLOCATOR, "scheduled", "tests.fakes:ScheduledWeights")
-    holder, idle = run_in_memory(document, source=source, registry=registry, overrides={
+    holder, _ = run_in_memory(document, source=source, registry=registry, overrides={
         name: {"strategy": providers.Object(fake)} for name, fake in scripts.items()})
     # bar 1: holder buys 480 at 100.10 (10 bps): cash 1,952; bar 1 closes at 110: 54,752. Bar 2 (weight 0):
     # all 54,752 goes back (cash −52,800) and the 480 are sold at 110 − 10 bps = 109.89 (52,747.20): −52.80,
