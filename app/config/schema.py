@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 import typing
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -10,6 +11,7 @@ import attrs
 
 from multifolio.config.model import (
     EXECUTORS,
+    AllocationConfig,
     BacktestConfig,
     DataConfig,
     EntryConfig,
@@ -33,6 +35,8 @@ _PLUGIN_FIELDS = {
     (RiskConfig, "exits"): PluginKind.EXIT,
     (ExecutionConfig, "slippage"): PluginKind.SLIPPAGE,
     (ExecutionConfig, "commission"): PluginKind.COMMISSION,
+    (AllocationConfig, "method"): PluginKind.ALLOCATOR,
+    (BacktestConfig, "controller"): PluginKind.CONTROLLER,
 }
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _CHOICES = {(ExecutionEngineConfig, "type"): list(EXECUTORS), (EntryConfig, "type"): list(ENTRY_TYPES)}
@@ -97,9 +101,9 @@ def _type_schema(annotation: Any, registry: PluginRegistry, kind: PluginKind | N
         return {"type": "array", "items": _type_schema(arguments[0], registry, kind, choices)}
     if origin is dict:
         return {"type": "object"}
-    if type(None) in arguments:  # `X | None`
-        [inner] = [argument for argument in arguments if argument is not type(None)]
-        return {"anyOf": [_type_schema(inner, registry, kind, choices), {"type": "null"}]}
+    if arguments and origin in (typing.Union, types.UnionType):  # `X | None`, `str | int`
+        return {"anyOf": [{"type": "null"} if argument is type(None) else
+                          _type_schema(argument, registry, kind, choices) for argument in arguments]}
     if annotation is IndicatorRequest:
         names = "|".join(registry.names(PluginKind.INDICATOR))
         return {"anyOf": [{"type": "string", "pattern": f"^({names})(_[^_]+)*$",

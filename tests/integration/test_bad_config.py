@@ -81,8 +81,8 @@ def test_a_number_yaml_reads_as_a_string_is_converted(tmp_path):
 
 @pytest.mark.parametrize("changes, expected", [
     ({"trading_systems__0__portfolio__initial_captal": 5},
-     "trading_systems[0].portfolio.initial_captal: unknown key; known: close_at_end, initial_capital, min_equity, namespace "
-     "(did you mean initial_capital?)"),
+     "trading_systems[0].portfolio.initial_captal: unknown key; known: active, close_at_end, initial_capital, "
+     "min_equity, namespace (did you mean initial_capital?)"),
     ({"trading_systems__1__portfolio__initial_capital": "much"},
      "trading_systems[1].portfolio.initial_capital: expected a number, found 'much'"),
     ({"trading_systems__1__portfolio__initial_capital": -5},
