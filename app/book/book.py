@@ -44,12 +44,9 @@ class BookResult:
 
     def reserve_series(self, bars: int) -> np.ndarray:
         """The reserve at each of the first `bars` bars."""
-        series = np.full(bars, self.capital)
-        indices, values = self.reserve
-        for index, value in zip(indices.tolist(), values.tolist()):
-            if index < bars:
-                series[index:] = value
-        return series
+        indices, values = self.reserve  # one step per bar at most, ascending
+        in_force = np.searchsorted(indices, np.arange(bars), side="right")  # 0: no step yet, the capital
+        return np.concatenate(([self.capital], values))[in_force]
 
 
 class Book:
