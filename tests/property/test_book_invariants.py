@@ -19,7 +19,7 @@ from multifolio.reports.writers import book_of, combined_equity
 from tests.builders import backtest_config, run_in_memory, system_config
 from tests.fakes import FrameSource
 
-BOOK_PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+BOOK_PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SYMBOLS = ["SPY", "QQQ"]
 START = pd.Timestamp("2024-01-02")
 NAMES = ["s0", "s1", "s2", "s3"]
@@ -200,7 +200,7 @@ def truncated(frame: pd.DataFrame, last: pd.Timestamp) -> pd.DataFrame:
     return frame[frame["timestamp"] <= last].reset_index(drop=True)
 
 
-@settings(BOOK_PROPERTY, max_examples=25)
+@settings(BOOK_PROPERTY, max_examples=15)
 @given(case=book_runs(), cut=st.floats(0.2, 0.95))
 def test_a_run_on_bars_cut_at_n_did_exactly_what_the_full_run_did_up_to_n(case, cut):
     document, frame = case
@@ -251,7 +251,7 @@ def assert_same_up_to(n: int, cutoff: pd.Timestamp, full, short) -> None:
                                   mine.loc[done, FILL_KEYS + ["cancelled_time"]], check_exact=True)
 
 
-@settings(BOOK_PROPERTY, max_examples=25)
+@settings(BOOK_PROPERTY, max_examples=15)
 @given(case=book_runs(allocation=True, limits=False), solo=system_entries("solo", 300, windows=True))
 def test_a_system_the_book_does_not_couple_runs_byte_for_byte_as_it_runs_alone(case, solo):
     document, frame = case
@@ -284,7 +284,7 @@ def assert_each_system_the_same(first: dict, second: dict) -> None:
                                           obj=f"{name}.{table}")
 
 
-@settings(BOOK_PROPERTY, max_examples=25)
+@settings(BOOK_PROPERTY, max_examples=15)
 @given(case=book_runs(allocation=False, limits=True), order=st.permutations(range(4)))
 def test_book_limits_give_each_system_the_same_results_whatever_the_systems_order(case, order):
     document, frame = case
@@ -299,7 +299,7 @@ def assert_each_system_close(first: dict, second: dict) -> None:
                                           rtol=1e-9, atol=1e-9, obj=f"{name}.{table}")
 
 
-@settings(BOOK_PROPERTY, max_examples=25)
+@settings(BOOK_PROPERTY, max_examples=15)
 @given(case=book_runs(allocation=True), order=st.permutations(range(4)))
 def test_an_allocation_gives_each_system_the_same_numbers_whatever_the_systems_order_up_to_rounding(case, order):
     """Not bit for bit: the allocators work out the weights in the order of the systems (their sums and
