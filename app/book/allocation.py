@@ -222,12 +222,9 @@ def _returns(runner: SystemRunner, first: int, stop: int) -> np.ndarray:
     − 1; NaN where it had no capital."""
     if stop <= first:
         return np.empty(0)
-    steps = runner.portfolio.equity_steps(stop)
-    since = max(first - 1, 0)
-    window = steps.window(since, stop)
-    equity, transfers = window["equity"], window["transfers"]
+    equity, transfers = runner.portfolio.equity_between(max(first - 1, 0), stop)
     if first == 0:
-        before = np.concatenate(([steps.initial_capital], equity[:-1]))
+        before = np.concatenate(([runner.portfolio.initial_capital], equity[:-1]))
     else:
         before, equity, transfers = equity[:-1], equity[1:], transfers[1:]
     capital = before + transfers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from types import MappingProxyType
 
@@ -66,6 +67,10 @@ class Portfolio:
         self._lots: dict[str, deque[Lot]] = {symbol: deque() for symbol in market.symbols}
         self.trades: list[Trade] = []
         self._changes: list[tuple[int, float, str, float]] = []  # (bar index, cash, symbol, position)
+        # the same changes indexed for a look at a few bars (`equity_between`) without reading them all
+        self._change_bars: list[int] = []
+        self._cash_after: list[float] = []
+        self._symbol_changes: dict[str, tuple[list[int], list[float]]] = {symbol: ([], []) for symbol in market.symbols}
         self._transfers: list[tuple[int, float]] = []  # (bar index, amount in): capital moved by the book
         # each symbol's last close at every timeline index (the shared arrays): marking reads one value
         self._closes = {symbol: memoryview(market.closes_filled(symbol)) for symbol in market.symbols}
@@ -105,6 +110,8 @@ class Portfolio:
         self.cash += amount
         self._transfers.append((index, amount))
         self._changes.append((index, self.cash, "", 0.0))
+        self._change_bars.append(index)
+        self._cash_after.append(self.cash)
 
     # ------------------------------------------------------------------ fills
 
@@ -120,6 +127,11 @@ class Portfolio:
         else:
             self._positions.pop(fill.symbol, None)
         self._changes.append((fill.index, self.cash, fill.symbol, position))
+        self._change_bars.append(fill.index)
+        self._cash_after.append(self.cash)
+        bars, positions = self._symbol_changes[fill.symbol]
+        bars.append(fill.index)
+        positions.append(position)
 
     def _match_lots(self, fill: OrderFilled, bar: int) -> None:
         """Close open lots first in, first out; what is left of the fill opens a new lot."""
@@ -154,6 +166,30 @@ class Portfolio:
                             per_unit_commission * abs(remaining), per_unit_slippage * abs(remaining)))
 
     # ------------------------------------------------------------------ results
+
+    def equity_between(self, first: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """The equity at the closes of bars `first` to `stop` − 1 (the numbers of `equity_steps().frame()`)
+        and the capital the book moved in at each, read from the changes of those bars only (and what was in
+        force before them): a look-back costs its own bars, not the whole run's."""
+        cash = self._steps_between(first, stop, self._change_bars, self._cash_after, self.initial_capital)
+        position_value = np.zeros(stop - first)
+        for symbol, (bars, positions) in self._symbol_changes.items():
+            if bars and bars[0] < stop:
+                quantities = self._steps_between(first, stop, bars, positions, 0.0)
+                held = quantities != 0.0  # 0 × NaN (no close yet) must stay 0
+                position_value[held] += quantities[held] * self._market.closes_filled(symbol)[first:stop][held]
+        transfers = np.zeros(stop - first)
+        for bar, amount in self._transfers[bisect.bisect_left(self._transfers, (first, -np.inf)):]:
+            if bar >= stop:
+                break
+            transfers[bar - first] += amount
+        return cash + position_value, transfers
+
+    @staticmethod
+    def _steps_between(first: int, stop: int, bars: list[int], values: list[float], start: float) -> np.ndarray:
+        lo, hi = bisect.bisect_left(bars, first), bisect.bisect_left(bars, stop)
+        return _step_values(first, stop, np.asarray(bars[max(lo - 1, 0):hi], dtype=np.int64),
+                            np.asarray(values[max(lo - 1, 0):hi], dtype=np.float64), start)
 
     def equity_steps(self, bars: int | None = None) -> EquitySteps:
         """The ledger's changes over the first `bars` bars (all of them by default), from which
