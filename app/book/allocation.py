@@ -113,7 +113,7 @@ class Allocation:
             self.reserve_steps.append((index, self.reserve))
 
     def _drifted(self, members: Sequence[SystemRunner], index: int) -> bool:
-        equities = {runner.name: _equity(runner, index - 1) for runner in members}
+        equities = {runner.name: runner.portfolio.equity_at(index - 1) for runner in members}
         total = math.fsum(equities.values()) + self.reserve
         if total <= 0:
             return False
@@ -124,7 +124,7 @@ class Allocation:
 
     def _rebalance(self, index: int, members: list[SystemRunner], why: str) -> None:
         names = tuple(runner.name for runner in members)
-        equities = {runner.name: _equity(runner, index - 1) for runner in members}
+        equities = {runner.name: runner.portfolio.equity_at(index - 1) for runner in members}
         total = math.fsum(equities.values()) + self.reserve
         try:
             weights = self._weights(index, members, equities, total)
@@ -210,11 +210,6 @@ def checked_weights(weights: Mapping[str, float], names: Sequence[str], allocato
     if math.fsum(checked.values()) > 1 + WEIGHT_TOLERANCE:
         raise PluginOutputError(f"{where} returned weights summing to {math.fsum(checked.values())}; at most 1")
     return checked
-
-
-def _equity(runner: SystemRunner, index: int) -> float:
-    """The system's equity at the close of bar `index` (before the first bar: its cash)."""
-    return runner.portfolio.equity_at(index) if index >= 0 else runner.portfolio.cash
 
 
 def _returns(runner: SystemRunner, first: int, stop: int) -> np.ndarray:

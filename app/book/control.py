@@ -34,10 +34,8 @@ class ControlledBook(BookView):
 
     @property
     def systems(self) -> Mapping[str, SystemView]:
-        before = self.index - 1
         return MappingProxyType({name: SystemView(
-            name, self._state(runner),
-            runner.portfolio.equity_at(before) if before >= 0 else runner.portfolio.cash,
+            name, self._state(runner), runner.portfolio.equity_at(self.index - 1),
             MappingProxyType(runner.portfolio.positions())) for name, runner in self._runners.items()})
 
     def _state(self, runner: SystemRunner) -> str:

@@ -66,8 +66,8 @@ class Portfolio:
         self.held = MappingProxyType(self._positions)  # the positions, live and read-only: no copy per bar
         self._lots: dict[str, deque[Lot]] = {symbol: deque() for symbol in market.symbols}
         self.trades: list[Trade] = []
-        self._changes: list[tuple[int, float, str, float]] = []  # (bar index, cash, symbol, position)
-        # the same changes indexed for a look at a few bars (`equity_between`) without reading them all
+        # each change of the ledger (a fill, a transfer): its bar and the cash after it, and per symbol the
+        # bars of its fills and the position after each; bisected for a look at a few bars (`equity_between`)
         self._change_bars: list[int] = []
         self._cash_after: list[float] = []
         self._symbol_changes: dict[str, tuple[list[int], list[float]]] = {symbol: ([], []) for symbol in market.symbols}
@@ -88,7 +88,10 @@ class Portfolio:
         return tuple(self._lots[symbol])
 
     def equity_at(self, index: int) -> float:
-        """Cash plus every position at its last close at timeline index `index`."""
+        """Cash plus every position at its last close at timeline index `index` (before the first bar,
+        index −1: the cash; nothing can be held yet)."""
+        if index < 0:
+            return self.cash
         closes = self._closes
         return self.cash + sum(q * closes[s][index] for s, q in self._positions.items())
 
@@ -109,7 +112,6 @@ class Portfolio:
         moves, no position does, and it is neither a gain nor a loss (time-weighted returns leave it out)."""
         self.cash += amount
         self._transfers.append((index, amount))
-        self._changes.append((index, self.cash, "", 0.0))
         self._change_bars.append(index)
         self._cash_after.append(self.cash)
 
@@ -126,7 +128,6 @@ class Portfolio:
             self._positions[fill.symbol] = position
         else:
             self._positions.pop(fill.symbol, None)
-        self._changes.append((fill.index, self.cash, fill.symbol, position))
         self._change_bars.append(fill.index)
         self._cash_after.append(self.cash)
         bars, positions = self._symbol_changes[fill.symbol]
@@ -195,21 +196,16 @@ class Portfolio:
         """The ledger's changes over the first `bars` bars (all of them by default), from which
         `EquitySteps.frame()` draws the curve."""
         n = len(self._market) if bars is None else bars
-        changes = self._changes
-        indices = np.fromiter((change[0] for change in changes), dtype=np.int64, count=len(changes))
-        holdings = {}
-        for symbol in self._market.symbols:
-            mine = [i for i, change in enumerate(changes) if change[2] == symbol]
-            if mine:
-                holdings[symbol] = (indices[mine], np.array([changes[i][3] for i in mine], dtype=np.float64),
-                                    self._market.closes_filled(symbol))
+        holdings = {symbol: (np.array(fill_bars, dtype=np.int64), np.array(positions, dtype=np.float64),
+                             self._market.closes_filled(symbol))
+                    for symbol, (fill_bars, positions) in self._symbol_changes.items() if fill_bars}
         transfers = None
         if self._transfers:
             transfers = (np.array([index for index, _ in self._transfers], dtype=np.int64),
                          np.array([amount for _, amount in self._transfers], dtype=np.float64))
         return EquitySteps(timeline=self._market.timestamps, bars=n, initial_capital=self.initial_capital,
-                           indices=indices, cash=np.array([change[1] for change in changes], dtype=np.float64),
-                           holdings=holdings, transfers=transfers)
+                           indices=np.array(self._change_bars, dtype=np.int64),
+                           cash=np.array(self._cash_after, dtype=np.float64), holdings=holdings, transfers=transfers)
 
     def open_lots_frame(self) -> pd.DataFrame:
         """The lots still open, oldest first per symbol, with the entry costs not yet in a trade."""
