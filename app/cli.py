@@ -6,13 +6,10 @@ import inspect
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from multifolio.config.registry import PluginKind, PluginRegistry
@@ -42,30 +39,6 @@ def figures_table(title: str, rows: dict[str, dict], ranked: list[str]) -> Table
         table.add_row(name, *(figure.text(metrics.get(figure.key)) + (" ★" if name in best[figure.key] else "")
                               for figure in TABLE_FIGURES))
     return table
-
-
-@contextmanager
-def bar_progress(description: str, console: Console, unit: str = "bars") -> Iterator[Callable[[float, int], None]]:
-    """A progress bar for the engine's callback, drawn at most four times a second.
-
-    rich's own refresh thread would redraw ten times a second and contend with the
-    run for the interpreter; drawing only from the callback keeps the cost under 1%.
-    """
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn(unit),
-               TimeRemainingColumn())
-    with Progress(*columns, console=console, auto_refresh=False) as progress:
-        task = progress.add_task(description, total=None)
-        drawn = 0.0
-
-        def advance(done: float, total: int) -> None:
-            nonlocal drawn
-            progress.update(task, completed=done, total=total)
-            now = time.monotonic()
-            if now - drawn >= 0.25 or done == total:
-                progress.refresh()
-                drawn = now
-
-        yield advance
 
 
 class Interruption:
@@ -152,56 +125,51 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
     (the others finished), 130 interrupted by Ctrl-C or 143 by SIGTERM (results up to the last bar are
     written and marked so).
     """
-    from multifolio.running.executors import with_executor
-    from multifolio.running.run import load_config, run_backtest
+    from multifolio.api import load
 
     if dry_run:
         ctx.invoke(validate, config_path=config_path, output_dir=output_dir)
         return
-    registry = PluginRegistry()
-    config = with_executor(load_config(config_path, registry), type=executor, workers=workers, address=address)
+    backtest = load(config_path, executor=executor, workers=workers, address=address)
     started = time.perf_counter()
     try:
         with Interruption() as interruption:
-            if quiet:
-                outcome = run_backtest(config, registry, output_dir=output_dir, stop_requested=interruption)
-            else:
-                unit = "bars" if config.execution_engine.type == "serial" else "systems"  # workers report systems
-                with bar_progress(config.workflow.name, Console(stderr=True), unit) as advance:
-                    outcome = run_backtest(config, registry, output_dir=output_dir, progress=advance,
-                                           stop_requested=interruption)
+            result = backtest.run(output_dir=output_dir or backtest.config.reporting.output_dir, progress=not quiet,
+                                  stop_requested=interruption)
     except KeyboardInterrupt:
         click.echo("stopped at once (second Ctrl-C or SIGTERM): the run's manifest.json does not say completed; "
                    "every file present is complete", err=True)
         ctx.exit(interruption.exit_code)
     elapsed = time.perf_counter() - started
+    systems = result.systems.values()
     if not quiet:
-        rows = dict(outcome.metrics)
+        rows = dict(result.metrics)
         # a bankrupt system lost everything: whatever its ratios read, it is never marked best (as in the pages)
-        systems = [result.name for result in outcome.results if result.name in rows
-                   and (result.stopped is None or result.stopped.reason != "bankruptcy")]
-        if outcome.summary is not None and len(rows) > 1:
-            rows["combined"] = outcome.summary["combined"]
+        ranked = [system.name for system in systems if system.name in rows
+                  and (system.stopped is None or system.stopped["reason"] != "bankruptcy")]
+        if result.summary_document is not None and len(rows) > 1:
+            rows["combined"] = result.summary_document["combined"]
         console = Console()
         if not console.is_terminal:
             console = Console(width=_PIPE_WIDTH)
-        console.print(figures_table(f"{config.workflow.name} — {len(outcome.results)} systems", rows, systems))
-    click.echo(f"results: {outcome.folder}  ({elapsed:.2f} s)")
-    for result in outcome.results:
-        if result.stopped is not None:
-            halt = result.stopped
-            click.echo(f"stopped: {result.name} at bar {halt.index} ({halt.timestamp.isoformat()}): {halt.reason}"
-                       f"{f' ({halt.detail})' if halt.detail else ''}; closed and traded no more", err=True)
-        if result.status == "failed":
-            last_line = result.error.strip().splitlines()[-1]
-            click.echo(f"error: {result.name} {result.failed_at} ({outcome.folder / result.name / 'error.log'}): "
+        console.print(figures_table(f"{backtest.name} — {len(result.systems)} systems", rows, ranked))
+    click.echo(f"results: {result.folder}  ({elapsed:.2f} s)")
+    for system in systems:
+        if system.stopped is not None:
+            halt = system.stopped
+            detail = f" ({halt['detail']})" if halt["detail"] else ""
+            click.echo(f"stopped: {system.name} at bar {halt['bar']} ({halt['time'].isoformat()}): {halt['reason']}"
+                       f"{detail}; closed and traded no more", err=True)
+        if system.status == "failed":
+            last_line = system.error.strip().splitlines()[-1]
+            click.echo(f"error: {system.name} {system.failed_at} ({result.folder / system.name / 'error.log'}): "
                        f"{last_line}", err=True)
-    if outcome.status == "interrupted":
-        lasts = sorted({result.last_bar for result in outcome.results if result.status == "interrupted"})
+    if result.status == "interrupted":
+        lasts = sorted({system.last_bar for system in systems if system.status == "interrupted"})
         where = f"bar {lasts[0]}" if len(lasts) == 1 else f"bars {lasts[0]}–{lasts[-1]} (each system's own)"
         click.echo(f"interrupted: results up to {where} are written and marked interrupted", err=True)
         ctx.exit(interruption.exit_code)
-    if outcome.status == "failed":
+    if result.status == "failed":
         ctx.exit(SYSTEM_FAILED)
 
 
@@ -226,13 +194,11 @@ def report(results_dir: Path) -> None:
               help="Folder for results (overrides reporting.output_dir).")
 def validate(config_path: Path, output_dir: Path | None) -> None:
     """Check CONFIG_PATH completely (keys, plugins, data) and print each system's plan, without running it."""
-    from multifolio.config.sweep_points import describe_sweeps
-    from multifolio.running.run import describe_plan, load_config
+    from multifolio.api import load
 
-    registry = PluginRegistry()
-    config = load_config(config_path, registry)
+    lines = load(config_path).plan(output_dir)
     click.echo(f"{config_path}: valid")
-    for line in [*describe_sweeps(config.systems), *describe_plan(config, registry, output_dir)]:
+    for line in lines:
         click.echo(line)
 
 

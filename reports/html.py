@@ -8,7 +8,7 @@ ids, so the same files always render to the same HTML.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +125,33 @@ def _written_by_this_version(path: Path, missing: Iterable[str]) -> None:
                               "run the backtest again to render its report")
 
 
+def system_figures(equity: pd.DataFrame, trades: pd.DataFrame, bars: pd.DataFrame, indicators: pd.DataFrame,
+                   keys: Sequence[str], traded: Sequence[str], open_lots: pd.DataFrame, initial_capital: float
+                   ) -> dict[str, go.Figure]:
+    """A system's report figures by their ids: its equity, a price chart per symbol it traded (its indicators,
+    trades and open lots on it), its period returns, its trades' returns."""
+    earned = None
+    if "transfers" in equity:  # the book moved capital: the figures show what the system earned on it
+        earned = pd.Series(time_weighted_curve(equity["equity"].to_numpy(), 0.0, equity["transfers"].to_numpy())
+                           * initial_capital)
+    figures = {"fig-equity": charts.equity_figure(equity, initial_capital, earned)}
+    seen = bars["timestamp"] <= equity["timestamp"].iloc[-1]  # an interrupted run stopped before the last bar
+    for number, symbol in enumerate(traded):
+        figures[f"fig-price-{number}"] = charts.price_figure(
+            symbol, bars[(bars["symbol"] == symbol) & seen].reset_index(drop=True),
+            indicators[indicators["symbol"] == symbol].reset_index(drop=True), keys,
+            trades[trades["symbol"] == symbol], open_lots[open_lots["symbol"] == symbol])
+    figures["fig-periods"] = charts.period_returns_figure(
+        equity if earned is None else equity.assign(equity=earned), initial_capital)
+    figures["fig-trade-returns"] = charts.trade_returns_figure(trades)
+    return figures
+
+
+def traded_symbols(orders: pd.DataFrame) -> list[str]:
+    """The symbols of a system's filled orders, sorted: those its report charts."""
+    return sorted(set(orders.loc[orders["status"] == "filled", "symbol"].astype(str)))
+
+
 def render_system(folder: Path, bars: pd.DataFrame) -> Path:
     """`folder`/report.html from the system's saved files and the run's bars."""
     document = json.loads((folder / "performance.json").read_text())
@@ -133,25 +160,11 @@ def render_system(folder: Path, bars: pd.DataFrame) -> Path:
     trades = _read_csv(folder / "trades.csv", ["entry_time", "exit_time"])
     _written_by_this_version(folder / "trades.csv", set(TRADE_COLUMNS) - set(trades.columns))
     orders = pd.read_csv(folder / "orders.csv", usecols=["symbol", "status"], dtype=str)
-    indicators = pd.read_parquet(folder / "indicators.parquet")
     keys = list(document["indicators"])
-    traded = sorted(set(orders.loc[orders["status"] == "filled", "symbol"].astype(str)))
     open_lots = pd.DataFrame(document["open_lots"], columns=["symbol", "quantity", "entry_time", "entry_price"])
     open_lots["entry_time"] = pd.to_datetime(open_lots["entry_time"])
-    earned = None
-    if "transfers" in equity:  # the book moved capital: the figures show what the system earned on it
-        earned = pd.Series(time_weighted_curve(equity["equity"].to_numpy(), 0.0, equity["transfers"].to_numpy())
-                           * metrics["initial_capital"])
-    figures = {"fig-equity": charts.equity_figure(equity, metrics["initial_capital"], earned)}
-    seen = bars["timestamp"] <= equity["timestamp"].iloc[-1]  # an interrupted run stopped before the last bar
-    for number, symbol in enumerate(traded):
-        figures[f"fig-price-{number}"] = charts.price_figure(
-            symbol, bars[(bars["symbol"] == symbol) & seen].reset_index(drop=True),
-            indicators[indicators["symbol"] == symbol].reset_index(drop=True), keys,
-            trades[trades["symbol"] == symbol], open_lots[open_lots["symbol"] == symbol])
-    figures["fig-periods"] = charts.period_returns_figure(
-        equity if earned is None else equity.assign(equity=earned), metrics["initial_capital"])
-    figures["fig-trade-returns"] = charts.trade_returns_figure(trades)
+    figures = system_figures(equity, trades, bars, pd.read_parquet(folder / "indicators.parquet"), keys,
+                             traded_symbols(orders), open_lots, metrics["initial_capital"])
     stamps = pd.DatetimeIndex(equity["timestamp"])
     return _render(
         "system.html", folder / "report.html", title=document["system"], plotly_src=f"../{PLOTLY_FILE}",
@@ -160,6 +173,30 @@ def render_system(folder: Path, bars: pd.DataFrame) -> Path:
         symbols=sorted(set(bars["symbol"].astype(str))), open_positions=document["open_positions"],
         halts=document.get("halts", []),  # results of an earlier version have none
         trades=_json_script(_trade_rows(trades)), trade_count=len(trades), trade_limit=TRADE_ROWS_LIMIT)
+
+
+def combined_figures(summary: Mapping[str, Any], book: pd.DataFrame, transfers: pd.DataFrame | None
+                     ) -> dict[str, go.Figure]:
+    """The combined page's figures by their ids, from the run's summary, its combined equity and (with an
+    allocation) the book's transfers."""
+    systems = summary["systems"]
+    shown = list(systems)[:SHOWN_SYSTEMS_LIMIT]
+    capital = {name: metrics["initial_capital"] for name, metrics in systems.items()}
+    earned = _time_weighted(book, transfers, capital)  # what each system earned, the capital moved left out
+    figures = {
+        "fig-equities": charts.equities_figure(book, capital, shown, normalised=False),
+        "fig-equities-normalised": charts.equities_figure(earned, capital, shown, normalised=True),
+        "fig-drawdowns": charts.drawdowns_figure(earned, shown),
+        "fig-book": charts.book_figure(book),
+        "fig-correlation-bar": charts.correlation_figure(summary["correlation"]["bar"],
+                                                         "Correlation of returns per bar"),
+        "fig-correlation-daily": charts.correlation_figure(summary["correlation"]["daily"],
+                                                           "Correlation of daily returns"),
+    }
+    coupling = summary.get("book")
+    if coupling and "allocation" in coupling:
+        figures["fig-allocation"] = charts.allocation_figure(book, coupling["allocation"]["systems"])
+    return figures
 
 
 def render_combined(folder: Path) -> Path:
@@ -171,32 +208,17 @@ def render_combined(folder: Path) -> Path:
     book = _read_csv(folder / "combined_equity.csv", ["timestamp"])
     systems = summary["systems"]
     shown = list(systems)[:SHOWN_SYSTEMS_LIMIT]
-    capital = {name: metrics["initial_capital"] for name, metrics in systems.items()}
     combined = summary["combined"]
     coupling = summary.get("book")
     moved = _read_csv(folder / coupling["files"]["transfers"], ["timestamp"]) if coupling else None
-    earned = _time_weighted(book, moved, capital)  # what each system earned, the capital moved left out
-    figures = {
-        "fig-equities": charts.equities_figure(book, capital, shown, normalised=False),
-        "fig-equities-normalised": charts.equities_figure(earned, capital, shown, normalised=True),
-        "fig-drawdowns": charts.drawdowns_figure(earned, shown),
-        "fig-book": charts.book_figure(book),
-        "fig-correlation-bar": charts.correlation_figure(summary["correlation"]["bar"],
-                                                         "Correlation of returns per bar"),
-        "fig-correlation-daily": charts.correlation_figure(summary["correlation"]["daily"],
-                                                           "Correlation of daily returns"),
-    }
+    figures = combined_figures(summary, book, moved)
     opposing = summary["opposing_positions"]
     stamps = pd.DatetimeIndex(book["timestamp"])
     has_report = {name: (folder / name / "report.html").exists() for name in systems}
     halts = summary.get("halts", {})
     # a system that went bankrupt lost everything: whatever its ratios read, it is never the best of a row
     bankrupt = [name for name, stops in halts.items() if any(halt["reason"] == "bankruptcy" for halt in stops)]
-    book_section = None
-    if coupling:
-        book_section = _book_section(folder, coupling, moved)
-        if "allocation" in coupling:
-            figures["fig-allocation"] = charts.allocation_figure(book, coupling["allocation"]["systems"])
+    book_section = _book_section(folder, coupling, moved) if coupling else None
     return _render(
         "combined.html", folder / "combined_summary.html", title=summary["run"], plotly_src=PLOTLY_FILE,
         systems=list(systems), shown=shown, has_report=has_report, figures=_figures_script(figures),

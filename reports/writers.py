@@ -153,13 +153,13 @@ def write_failed_system(result: SystemResult, folder: Path) -> Path:
     return folder
 
 
-def write_summary(run_name: str, results: Sequence[SystemResult], metrics: dict[str, dict[str, Any]],
-                  folder: Path, sweep_metric: str = "sharpe") -> dict[str, Any]:
-    """combined_summary.json (figures side by side, the combined book; each sweep's leaderboard by
-    `sweep_metric`) and combined_equity.csv."""
+def summarize(run_name: str, results: Sequence[SystemResult], metrics: dict[str, dict[str, Any]],
+              sweep_metric: str = "sharpe") -> tuple[dict[str, Any], pd.DataFrame]:
+    """The run's summary (figures side by side, the combined book; each sweep's leaderboard by `sweep_metric`;
+    what the book did) and the combined equity it is computed from: what combined_summary.json and
+    combined_equity.csv hold, in memory."""
     coupling = book_of(results)
     book = combined_equity(results, coupling)
-    write_csv(folder / "combined_equity.csv", book)
     capital = sum(result.initial_capital for result in results)
     if coupling is not None:
         capital += coupling.capital
@@ -187,9 +187,17 @@ def write_summary(run_name: str, results: Sequence[SystemResult], metrics: dict[
     if halted:  # every halt of every system, for the combined page (absent when none halted)
         summary["halts"] = halted
     if coupling is not None:
-        summary["book"] = write_book(coupling, folder)
+        summary["book"] = book_section(coupling)
+    return summary, book
+
+
+def write_summary(summary: dict[str, Any], book: pd.DataFrame, results: Sequence[SystemResult], folder: Path) -> None:
+    """combined_summary.json and combined_equity.csv (`summarize`'s two parts), and the book's files."""
+    write_csv(folder / "combined_equity.csv", book)
+    coupling = book_of(results)
+    if coupling is not None:
+        write_book(coupling, folder)
     write_json(folder / "combined_summary.json", summary)
-    return summary
 
 
 def pnl(metrics: dict[str, Any], result: SystemResult) -> float:
@@ -198,13 +206,16 @@ def pnl(metrics: dict[str, Any], result: SystemResult) -> float:
             + metrics.get("transfers_out", 0.0))
 
 
-def write_book(book: BookResult, folder: Path) -> dict[str, Any]:
+def write_book(book: BookResult, folder: Path) -> None:
     """transfers.csv, allocation.csv (each rebalance's target weights) and book_events.csv (each hit of a
-    limit on all the books, each system started or retired); what the book was and did, for
-    combined_summary.json."""
+    limit on all the books, each system started or retired)."""
     write_csv(folder / BOOK_FILES["transfers"], book.transfers)
     write_csv(folder / BOOK_FILES["rebalances"], book.rebalances)
     write_csv(folder / BOOK_FILES["events"], book.events)
+
+
+def book_section(book: BookResult) -> dict[str, Any]:
+    """What the book was and did, for combined_summary.json."""
     allocation = book.spec.allocation
     section: dict[str, Any] = {"systems": list(book.spec.coupled), "files": dict(BOOK_FILES),
                                "limits": attrs.asdict(book.spec.limits), "events": len(book.events),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import configparser
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,7 +34,12 @@ FORBIDDEN = {
                            "dependency_injector"),
     "multifolio.containers": ("multifolio.running", "multifolio.reports", "multifolio.cli"),
     "multifolio.running": ("multifolio.cli", "multifolio.plugins"),
-    "multifolio.cli": ("multifolio.reports", "multifolio.containers", "dependency_injector"),
+    "multifolio.cli": ("multifolio.reports", "multifolio.containers", "multifolio.plugins", "dependency_injector"),
+    # the Python API, over the composition root: it wires nothing itself and knows no plugin by its module
+    "multifolio.api": ("multifolio.cli", "multifolio.containers", "multifolio.plugins", "dependency_injector"),
+    "multifolio.results": ("multifolio.cli", "multifolio.api", "multifolio.containers", "multifolio.plugins",
+                           "dependency_injector"),
+    "multifolio.progress": ("multifolio.",),
 }
 
 
@@ -89,8 +96,23 @@ def test_layers_only_point_down(package):
 
 
 def test_the_package_root_imports_only_the_public_surface():
-    assert sorted(i for i in MODULES["multifolio"] if i.startswith("multifolio.") and
-                  not (i + ".").startswith("multifolio.protocols.")) == []
+    """At import, only the protocols: a plugin's `from multifolio import Strategy` loads no engine. The API
+    (`multifolio.run`) is imported on first use, inside the module's `__getattr__`."""
+    tree = ast.parse((REPO / "app" / "__init__.py").read_text(encoding="utf-8"))
+    eager = {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
+    eager |= {alias.name for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
+    assert sorted(i for i in eager if i.startswith("multifolio")) == ["multifolio", "multifolio.protocols"]
+    lazy = sorted(i for i in MODULES["multifolio"] if i.startswith("multifolio.") and
+                  not (i + ".").startswith("multifolio.protocols."))
+    assert lazy == ["multifolio.api", "multifolio.results"]
+
+
+@pytest.mark.slow
+def test_importing_multifolio_loads_no_engine():
+    code = ("import sys, multifolio; loaded = [m for m in sys.modules if m.startswith('multifolio.')]; "
+            "print(sorted(loaded)); assert callable(multifolio.run)")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert found.strip() == "['multifolio.errors', 'multifolio.protocols']"
 
 
 def test_plugins_import_only_the_public_surface():

@@ -44,21 +44,69 @@ class PluginKind(enum.Enum):
         self.base = base
         self.label = label
 
+    @property
+    def key(self) -> str:
+        """The kind's name in a mapping of plugins given in code: its group without `multifolio.`."""
+        return self.group.removeprefix("multifolio.")
+
+
+GIVEN = "given in code"  # the origin of a plugin class handed to the registry rather than found by entry point
+
+
+def given_plugins(plugins: Mapping[str, Mapping[str, type]] | None, path: str = "plugins"
+                  ) -> dict[PluginKind, dict[str, type]]:
+    """`{"strategies": {"mine": MyStrategy}}` checked: known kinds, string names, subclasses of the kind's base.
+    A ConfigError names the key (`plugins.strategies.mine`) of the first problem."""
+    kinds = {kind.key: kind for kind in PluginKind}
+    checked: dict[PluginKind, dict[str, type]] = {}
+    if plugins is None:
+        return checked
+    if not isinstance(plugins, Mapping):
+        raise ConfigError(path, f"expected a mapping of kinds to {{name: class}}, found {type(plugins).__name__}")
+    for key, classes in plugins.items():
+        kind = kinds.get(key)
+        if kind is None:
+            raise ConfigError(f"{path}.{key}", f"unknown kind of plugin; {did_you_mean(str(key), kinds)}")
+        if not isinstance(classes, Mapping):
+            raise ConfigError(f"{path}.{key}", f"expected a mapping of names to classes, found "
+                                               f"{type(classes).__name__}")
+        for name, plugin in classes.items():
+            where = f"{path}.{key}.{name}"
+            if not isinstance(name, str) or not name:
+                raise ConfigError(where, f"a plugin's name must be a non-empty string, found {name!r}")
+            if not (isinstance(plugin, type) and issubclass(plugin, kind.base)):
+                found = plugin.__name__ if isinstance(plugin, type) else f"a {type(plugin).__name__} instance"
+                raise ConfigError(where, f"expected a subclass of {kind.base.__module__}.{kind.base.__name__} "
+                                         f"(the class itself, not an instance), found {found}")
+            checked.setdefault(kind, {})[name] = plugin
+    return checked
+
 
 class PluginRegistry:
     """Entry points of every kind, read once; classes loaded on first use (shared, one per run).
 
-    `entry_points` replaces `importlib.metadata.entry_points` (tests pass their own).
+    `entry_points` replaces `importlib.metadata.entry_points` (tests pass their own). `given` adds classes
+    handed over in code (a notebook's strategy, checked by `given_plugins`): used by name like any other, never
+    in place of an installed plugin of the same name.
     """
 
-    def __init__(self, entry_points: Callable[..., Iterable[Any]] | None = None) -> None:
+    def __init__(self, entry_points: Callable[..., Iterable[Any]] | None = None,
+                 given: Mapping[PluginKind, Mapping[str, type]] | None = None) -> None:
         self._entry_points = entry_points or importlib.metadata.entry_points
         self._found: dict[PluginKind, dict[str, list[Any]]] = {}
         self._loaded: dict[tuple[PluginKind, str], type] = {}
+        self.given = {kind: dict(classes) for kind, classes in (given or {}).items()}
+        for kind, classes in self.given.items():
+            for name, plugin in classes.items():
+                if name in self._entry_points_of(kind):
+                    raise ConfigError(f"plugins.{kind.key}.{name}",
+                                      f"{kind.label} {name!r} is already installed ({self.origin(kind, name)}); "
+                                      "give yours another name")
+                self._loaded[(kind, name)] = plugin
 
     def names(self, kind: PluginKind) -> list[str]:
         """Every registered name of `kind`, sorted (nothing is imported)."""
-        return sorted(self._entry_points_of(kind))
+        return sorted([*self._entry_points_of(kind), *self.given.get(kind, {})])
 
     def load(self, kind: PluginKind, name: str, path: str = "") -> type:
         """The class registered as `name`; a ConfigError at `path` when unknown or ambiguous."""
@@ -108,6 +156,9 @@ class PluginRegistry:
 
     def origin(self, kind: PluginKind, name: str) -> str:
         """Where plugin `name` comes from: `distribution version (module:Class)`."""
+        plugin = self.given.get(kind, {}).get(name)
+        if plugin is not None:
+            return f"{GIVEN} ({plugin.__module__}:{plugin.__qualname__})"
         [entry_point] = self._entry_points_of(kind)[name]
         dist = getattr(entry_point, "dist", None)
         version = getattr(dist, "version", "") if dist is not None else ""

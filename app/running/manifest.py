@@ -7,7 +7,7 @@ import importlib.metadata
 import json
 import platform
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ _LIBRARIES = ("pandas", "numpy", "TA-Lib", "dependency-injector", "blinker", "at
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _version(distribution: str) -> str:

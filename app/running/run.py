@@ -9,11 +9,13 @@ here.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
+import pandas as pd
 from attrs import frozen
 from dependency_injector import providers
 
@@ -21,11 +23,19 @@ from multifolio.config import loading
 from multifolio.config.model import BacktestConfig
 from multifolio.config.registry import PluginRegistry
 from multifolio.containers.backtest import BacktestContainer
+from multifolio.data.market import MarketData
 from multifolio.errors import MultifolioError
 from multifolio.files import atomic_write_text
 from multifolio.reports.catalogue import RANKING_FIGURES, TABLE_FIGURES
 from multifolio.reports.html import render_run
-from multifolio.reports.writers import performance, write_bars, write_failed_system, write_summary, write_system
+from multifolio.reports.writers import (
+    performance,
+    summarize,
+    write_bars,
+    write_failed_system,
+    write_summary,
+    write_system,
+)
 from multifolio.running.engine import ProgressCallback, StopRequest
 from multifolio.running.executors import start_executor
 from multifolio.running.folder import RunFolder
@@ -35,13 +45,27 @@ from multifolio.trading.system import SystemResult
 
 @frozen
 class RunOutcome:
-    """What a finished run produced, for the CLI's table and for tests."""
+    """What a finished run produced, in memory: the results, their figures and summary, and what the files and
+    the manifest say of the data. `folder` is where the files are, None until they are written."""
 
-    folder: Path
+    config: BacktestConfig
+    registry: PluginRegistry
+    market: MarketData
+    data: DataRecord
     results: list[SystemResult]
     metrics: dict[str, dict[str, Any]]  # system name → performance figures (systems that did not fail)
-    summary: dict[str, Any] | None
+    summary: dict[str, Any] | None  # combined_summary.json's content (None without `combined_summary`)
+    combined: pd.DataFrame | None  # combined_equity.csv's content, as `summary`
     status: str  # completed, interrupted or failed (some system failed), as in manifest.json
+    folder: Path | None = None
+
+
+@frozen
+class DataRecord:
+    """What the manifest says of the run's data: the source's one line and the files read."""
+
+    description: str
+    files: tuple[Path, ...]
 
 
 __all__ = [
@@ -53,6 +77,7 @@ __all__ = [
     "render_run",
     "run_backtest",
     "validate_document",
+    "write_run",
 ]
 
 
@@ -82,40 +107,79 @@ def run_folder(config: BacktestConfig, output_dir: str | Path | None) -> Path:
 
 
 def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir: str | Path | None = None,
-                 progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None
-                 ) -> RunOutcome:
-    """Run every system of `config` over its data and write the results.
+                 write: bool = True, progress: ProgressCallback | None = None,
+                 stop_requested: StopRequest | None = None) -> RunOutcome:
+    """Run every system of `config` over its data; with `write`, write the results to the run's folder in
+    `output_dir` (else `reporting.output_dir`).
 
     The data is loaded and checked first (a parallel executor's workers start
     meanwhile); then the run folder and its manifest are written, so an unwritable
     folder stops the run before its first bar. Every file is written atomically;
     the manifest says `completed` only once all of them are.
     """
-    folder = run_folder(config, output_dir)
     root = build_container(config, registry)
     with ExitStack() as claim:  # the run folder, swapped in when the run ends however it ends
-        with start_executor(config.execution_engine, len(config.systems)) as execute:  # workers start meanwhile
+        with start_executor(config.execution_engine, len(config.systems), registry) as execute:  # workers start
             market = root.data.market()
             source = root.data.source()
-            try:
-                staging = claim.enter_context(RunFolder(folder))
-                manifest = RunManifest(staging, config, registry)
-                manifest.data_loaded(source.describe(), source.files(), len(market), market.dropped)
-            except OSError as error:
-                raise MultifolioError(f"cannot write to the output folder {folder}: {error.strerror or error}; "
-                                      "choose another with --output-dir or reporting.output_dir") from None
+            data = DataRecord(source.describe(), tuple(Path(path) for path in source.files()))
+            if not write:
+                results = execute(root, config.systems, progress, stop_requested, config.book)
+                return outcome_of(config, registry, market, data, results)
+            folder = run_folder(config, output_dir)
+            staging, manifest = _claimed(claim, folder, config, registry, market, data)
             with _failing_the_manifest(manifest, staging, folder):
                 results = execute(root, config.systems, progress, stop_requested, config.book)
-        status = run_status(results)
-        try:
-            with _failing_the_manifest(manifest, staging, folder):
-                metrics, summary = write_results(config, results, market, staging)
-                manifest.finished(results, status)
-        except OSError as error:
-            manifest.failed(f"writing results failed: {error}")
-            raise MultifolioError(f"writing the results to {folder} failed: {error.strerror or error}; the files "
-                                  "written are complete, but manifest.json does not say completed") from None
-    return RunOutcome(folder=folder, results=results, metrics=metrics, summary=summary, status=status)
+        with _failing_the_manifest(manifest, staging, folder):
+            outcome = outcome_of(config, registry, market, data, results)
+        _write_outcome(outcome, staging, folder, manifest)
+    return attrs.evolve(outcome, folder=folder)
+
+
+def write_run(outcome: RunOutcome, output_dir: str | Path) -> Path:
+    """Write a run kept in memory to its folder in `output_dir`: the files `run_backtest` writes, the manifest
+    included (its times are those of the writing)."""
+    folder = run_folder(outcome.config, output_dir)
+    with ExitStack() as claim:
+        staging, manifest = _claimed(claim, folder, outcome.config, outcome.registry, outcome.market, outcome.data)
+        _write_outcome(outcome, staging, folder, manifest)
+    return folder
+
+
+def outcome_of(config: BacktestConfig, registry: PluginRegistry, market: MarketData, data: DataRecord,
+               results: list[SystemResult]) -> RunOutcome:
+    """The run's figures and summary, computed once for the caller and for the files."""
+    reported = [result for result in results if result.status != "failed"]
+    metrics = {result.name: performance(result) for result in reported}
+    summary = combined = None
+    if config.reporting.combined_summary and reported:
+        summary, combined = summarize(config.run_name, reported, metrics, config.reporting.sweep_metric)
+    return RunOutcome(config=config, registry=registry, market=market, data=data, results=results, metrics=metrics,
+                      summary=summary, combined=combined, status=run_status(results))
+
+
+def _claimed(claim: ExitStack, folder: Path, config: BacktestConfig, registry: PluginRegistry, market: MarketData,
+             data: DataRecord) -> tuple[Path, RunManifest]:
+    """The run folder claimed (its staging folder, swapped in when `claim` closes) and its manifest begun."""
+    try:
+        staging = claim.enter_context(RunFolder(folder))
+        manifest = RunManifest(staging, config, registry)
+        manifest.data_loaded(data.description, data.files, len(market), market.dropped)
+    except OSError as error:
+        raise MultifolioError(f"cannot write to the output folder {folder}: {error.strerror or error}; "
+                              "choose another with --output-dir or reporting.output_dir") from None
+    return staging, manifest
+
+
+def _write_outcome(outcome: RunOutcome, staging: Path, folder: Path, manifest: RunManifest) -> None:
+    try:
+        with _failing_the_manifest(manifest, staging, folder):
+            write_results(outcome, staging)
+            manifest.finished(outcome.results, outcome.status)
+    except OSError as error:
+        manifest.failed(f"writing results failed: {error}")
+        raise MultifolioError(f"writing the results to {folder} failed: {error.strerror or error}; the files "
+                              "written are complete, but manifest.json does not say completed") from None
 
 
 @contextmanager
@@ -137,23 +201,20 @@ def _failing_the_manifest(manifest: RunManifest, staging: Path, folder: Path) ->
         raise
 
 
-def write_results(config: BacktestConfig, results: Sequence[SystemResult], market, folder: Path
-                  ) -> tuple[dict[str, dict[str, Any]], dict[str, Any] | None]:
+def write_results(outcome: RunOutcome, folder: Path) -> None:
     """Each system's folder (a failed one's says where it failed), the combined summary, the reports."""
-    reported = [result for result in results if result.status != "failed"]
-    metrics = {result.name: performance(result) for result in reported}
+    config, market = outcome.config, outcome.market
     if config.reporting.separate_reports:
         write_bars(market.frame(), folder)
-        for result in results:
+        for result in outcome.results:
             if result.status == "failed":
                 write_failed_system(result, folder / result.name)
             else:
-                write_system(result, folder / result.name, metrics[result.name], market)
-    summary = None
-    if config.reporting.combined_summary and reported:
-        summary = write_summary(config.run_name, reported, metrics, folder, config.reporting.sweep_metric)
+                write_system(result, folder / result.name, outcome.metrics[result.name], market)
+    if outcome.summary is not None:
+        write_summary(outcome.summary, outcome.combined,
+                      [result for result in outcome.results if result.status != "failed"], folder)
     render_run(folder)  # from the files just written, exactly as `multifolio report` does
-    return metrics, summary
 
 
 def describe_plan(config: BacktestConfig, registry: PluginRegistry, output_dir: str | Path | None = None

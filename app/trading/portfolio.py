@@ -273,6 +273,13 @@ class EquitySteps:
             del frame["transfers"]
         return frame
 
+    def positions(self) -> pd.DataFrame:
+        """The quantity held of each symbol ever held at the close of each bar, after that bar's fills: a column
+        per symbol (in the order first held), a row per bar indexed by time."""
+        return pd.DataFrame({symbol: _step_values(0, self.bars, indices, positions, 0.0)
+                             for symbol, (indices, positions, _) in self.holdings.items()},
+                            index=self.timeline[:self.bars].rename("timestamp"), columns=list(self.holdings))
+
     def window(self, first: int, stop: int) -> dict[str, np.ndarray]:
         """`cash`, `position_value`, `equity` and `transfers` at bars `first` to `stop` − 1."""
         cash = _step_values(first, stop, self.indices, self.cash, self.initial_capital)

@@ -19,7 +19,7 @@ from multifolio.config.model import ExecutionEngineConfig
 from multifolio.config.registry import PluginRegistry
 from multifolio.data.market import MarketData
 from multifolio.running.executors import run_systems, start_executor
-from multifolio.running.executors.chunks import split, worker_container
+from multifolio.running.executors.chunks import WorkerSetup, split, worker_container
 from multifolio.running.executors.dask import LOCAL_CLUSTER_CONFIG
 from multifolio.running.run import run_backtest
 from tests.builders import backtest_config, bars_from_closes, checked, system_config
@@ -140,11 +140,11 @@ def test_the_workers_step_the_callers_bars_and_never_ask_the_data_source(cluster
     closes = 100 + np.cumsum(np.random.default_rng(3).normal(0, 0.5, 2500))
     market = MarketData.from_frame(bars_from_closes(closes.round(2)), ("SPY",))
     specs = checked(sweep()).systems
-    expected = run_systems(worker_container(market), specs)
+    expected = run_systems(worker_container(WorkerSetup(market)), specs)
     for engine in (ExecutionEngineConfig(type="processes", workers=2),
                    ExecutionEngineConfig(type="dask", address=cluster.scheduler_address)):
         with start_executor(engine, len(specs)) as execute:
-            results = execute(worker_container(market), specs)
+            results = execute(worker_container(WorkerSetup(market)), specs)
         assert [r.name for r in results] == [r.name for r in expected]
         for got, want in zip(results, expected):
             assert got.status == "completed" and len(got.trades) > 0

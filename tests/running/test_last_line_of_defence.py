@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from click.testing import CliRunner
 
-from multifolio import cli
+from multifolio import api, cli
 from multifolio.running import run
 from tests.builders import backtest_config, system_config
 
@@ -36,7 +36,7 @@ def test_a_bug_before_any_run_folder_leaves_its_traceback_in_a_crash_log_of_its_
     def broken(*args, **kwargs):
         raise KeyError("missing")
 
-    monkeypatch.setattr(run, "describe_plan", broken)
+    monkeypatch.setattr(api, "describe_plan", broken)
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(backtest_config(system_config())))
     outcome = CliRunner().invoke(cli.cli, ["validate", str(config)])

@@ -19,11 +19,12 @@ import attrs
 from multifolio.config.book import BookSpec
 from multifolio.config.checks import check_execution_engine
 from multifolio.config.model import BacktestConfig, ExecutionEngineConfig
+from multifolio.config.registry import PluginRegistry
 from multifolio.config.spec import SystemSpec
 from multifolio.containers.backtest import BacktestContainer
 from multifolio.errors import ConfigErrors
 from multifolio.running.engine import ProgressCallback, StopRequest
-from multifolio.running.executors.chunks import run_chunks
+from multifolio.running.executors.chunks import WorkerSetup, run_chunks
 from multifolio.running.executors.dask import on_dask
 from multifolio.running.executors.processes import on_processes
 from multifolio.running.executors.serial import run_containers, run_systems
@@ -36,10 +37,12 @@ Executor = Callable[..., list[SystemResult]]  # (root, specs, progress, stop_req
 
 
 @contextmanager
-def start_executor(engine: ExecutionEngineConfig, systems: int) -> Iterator[Executor]:
+def start_executor(engine: ExecutionEngineConfig, systems: int, registry: PluginRegistry | None = None
+                   ) -> Iterator[Executor]:
     """The executor `engine` names, for a run of `systems` systems. A parallel one starts its worker
     processes (or its LocalCluster) on entering, so they get ready while the caller loads the bars;
-    leaving stops them. The executor steps `specs` over `root`'s bars."""
+    leaving stops them. The executor steps `specs` over `root`'s bars; the workers' plugins are those
+    `registry` was given in code beside the installed ones."""
     if engine.type == "serial":
         yield run_systems
         return
@@ -48,7 +51,8 @@ def start_executor(engine: ExecutionEngineConfig, systems: int) -> Iterator[Exec
         def run_on_workers(root: BacktestContainer, specs: Sequence[SystemSpec],
                            progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None,
                            book: BookSpec | None = None) -> list[SystemResult]:
-            return run_chunks(execute, list(specs), slots(), root.data.market(), progress,
+            setup = WorkerSetup.of(root.data.market(), registry or PluginRegistry())
+            return run_chunks(execute, list(specs), slots(), setup, progress,
                               stop_requested or (lambda: False), book)
 
         yield run_on_workers

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
-from attrs import frozen
+from attrs import field, frozen
 from dependency_injector import providers
 
 from multifolio.config.book import BookSpec
+from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.config.spec import SystemSpec
 from multifolio.containers.backtest import BacktestContainer
 from multifolio.data.market import MarketData
@@ -33,21 +34,36 @@ class Chunk:
     book: BookSpec | None = None  # what couples these systems (all it couples are in this chunk)
 
 
-def worker_container(market: MarketData) -> BacktestContainer:
+@frozen
+class WorkerSetup:
+    """What every worker gets once per run: the caller's checked bars and the plugin classes given in code
+    (a notebook's strategy; data sources left out: a worker never loads data)."""
+
+    market: MarketData
+    plugins: Mapping[PluginKind, Mapping[str, type]] = field(factory=dict)
+
+    @classmethod
+    def of(cls, market: MarketData, registry: PluginRegistry) -> WorkerSetup:
+        return cls(market, {kind: classes for kind, classes in registry.given.items()
+                            if kind is not PluginKind.DATA_SOURCE})
+
+
+def worker_container(setup: WorkerSetup) -> BacktestContainer:
     """A worker's root container for the caller's checked bars (the data source is never asked again)."""
     root = BacktestContainer()
-    root.data.market.override(providers.Object(market))
+    root.plugins.override(providers.Object(PluginRegistry(given=setup.plugins)))
+    root.data.market.override(providers.Object(setup.market))
     return root
 
 
 Outcome = list[SystemResult] | str  # the chunk's results, or why it has none
 # called after each look at the workers with the running chunks' bars done, in systems' worth
 RunningProgress = Callable[[float], None]
-Execute = Callable[[MarketData, Sequence[Chunk], StopRequest, RunningProgress], Iterator[tuple[Chunk, Outcome]]]
+Execute = Callable[[WorkerSetup, Sequence[Chunk], StopRequest, RunningProgress], Iterator[tuple[Chunk, Outcome]]]
 POLL = 0.25  # seconds between looks at a stop request while waiting for workers
 
 
-def run_chunks(execute: Execute, specs: list[SystemSpec], workers: int, market: MarketData,
+def run_chunks(execute: Execute, specs: list[SystemSpec], workers: int, setup: WorkerSetup,
                progress: ProgressCallback | None, stop_requested: StopRequest, book: BookSpec | None = None
                ) -> list[SystemResult]:
     """`specs` split into chunks for `workers` and run by `execute`; results in the order of `specs`.
@@ -66,7 +82,8 @@ def run_chunks(execute: Execute, specs: list[SystemSpec], workers: int, market: 
         if progress is not None:
             progress(len(results) + part, len(specs))
 
-    for chunk, outcome in execute(market, split(specs, workers, book), stop_requested, running):
+    market = setup.market
+    for chunk, outcome in execute(setup, split(specs, workers, book), stop_requested, running):
         outcome = outcome if isinstance(outcome, list) else [lost(spec, outcome, market) for spec in chunk.specs]
         results.update(zip(chunk.indices, outcome))
     interrupted = "the run was interrupted before its worker finished it"

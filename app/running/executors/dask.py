@@ -15,7 +15,6 @@ from typing import Any
 
 from multifolio.config.model import ExecutionEngineConfig
 from multifolio.containers.backtest import BacktestContainer
-from multifolio.data.market import MarketData
 from multifolio.errors import MultifolioError
 from multifolio.running.engine import StopRequest
 from multifolio.running.executors.chunks import (
@@ -25,6 +24,7 @@ from multifolio.running.executors.chunks import (
     Execute,
     Outcome,
     RunningProgress,
+    WorkerSetup,
     names,
     reason,
     worker_container,
@@ -37,7 +37,7 @@ _ROOT_LOCK = threading.Lock()  # a Dask worker may run several chunks at once in
 _ROOT: tuple[str, BacktestContainer] | None = None  # a Dask worker's container for the run it serves
 
 
-def run_chunk_on_dask(chunk: Chunk, index: int, market: MarketData) -> list[SystemResult]:
+def run_chunk_on_dask(chunk: Chunk, index: int, setup: WorkerSetup) -> list[SystemResult]:
     """A Dask task: the chunk (the run's `index`-th) stepped over the run's bars (held by every worker),
     stopped by the run's Dask Event, asked at most twice a second (each question is a round trip to the
     scheduler); the share of its bars done goes to the caller as an event of the run's topic."""
@@ -46,7 +46,7 @@ def run_chunk_on_dask(chunk: Chunk, index: int, market: MarketData) -> list[Syst
     global _ROOT
     with _ROOT_LOCK:
         if _ROOT is None or _ROOT[0] != chunk.run:
-            _ROOT = (chunk.run, worker_container(market))
+            _ROOT = (chunk.run, worker_container(setup))
         root = _ROOT[1]
     stop = Event(_stop_event_name(chunk.run))
     asked, answer = 0.0, False
@@ -91,7 +91,7 @@ def on_dask(engine: ExecutionEngineConfig, systems: int) -> Iterator[tuple[Calla
         def slots() -> int:
             return max(1, sum(client().nthreads().values()))
 
-        def execute(market: MarketData, chunks: Sequence[Chunk], stop_requested: StopRequest,
+        def execute(setup: WorkerSetup, chunks: Sequence[Chunk], stop_requested: StopRequest,
                     running_progress: RunningProgress) -> Iterator[tuple[Chunk, Outcome]]:
             dask_client, run = client(), chunks[0].run
             shares: dict[int, float] = {}  # chunk index → the share of its bars done, as its worker last said
@@ -105,7 +105,7 @@ def on_dask(engine: ExecutionEngineConfig, systems: int) -> Iterator[tuple[Calla
             # worker twice can take every copy down with it, and scattered data would then be gone for the
             # other chunks, while a task's result is computed again
             with dask.config.set({"distributed.admin.large-graph-warning-threshold": "1 PiB"}):
-                bars = dask_client.submit(_the_bars, market, key=f"multifolio-{run}-bars", pure=False)
+                bars = dask_client.submit(_the_bars, setup, key=f"multifolio-{run}-bars", pure=False)
             # on every worker before the first chunk: else the scheduler would queue the chunks where the bars
             # are rather than move them, and leave the other workers idle
             dask_client.replicate([bars])
@@ -149,10 +149,10 @@ def on_dask(engine: ExecutionEngineConfig, systems: int) -> Iterator[tuple[Calla
         yield slots, execute
 
 
-def _the_bars(market: MarketData) -> MarketData:
-    """A Dask task whose result is the run's bars: the chunks' tasks depend on it, so each worker
+def _the_bars(setup: WorkerSetup) -> WorkerSetup:
+    """A Dask task whose result is the run's bars (and plugins): the chunks' tasks depend on it, so each worker
     fetches them once."""
-    return market
+    return setup
 
 
 def _forget_run(run: str) -> None:

@@ -8,12 +8,13 @@ import os
 import signal
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from multifolio.config.model import ExecutionEngineConfig
-from multifolio.data.market import MarketData
+from multifolio.config.registry import PluginKind
+from multifolio.errors import ConfigError
 from multifolio.running.engine import ProgressCallback, StopRequest
 from multifolio.running.executors.chunks import (
     POLL,
@@ -22,6 +23,7 @@ from multifolio.running.executors.chunks import (
     Execute,
     Outcome,
     RunningProgress,
+    WorkerSetup,
     names,
     reason,
     worker_container,
@@ -42,8 +44,8 @@ class _WorkerProcess:
             self.process.start()
         theirs.close()
 
-    def send(self, message: MarketData | Chunk) -> None:
-        """The run's bars first, then one chunk at a time (a send waits until the process reads)."""
+    def send(self, message: WorkerSetup | Chunk) -> None:
+        """The run's bars and plugins first, then one chunk at a time (a send waits until the process reads)."""
         self.done.value = 0.0
         self.connection.send(message)
 
@@ -88,7 +90,7 @@ def leave_stop_signals_to_the_caller() -> None:
 
 
 def _serve(connection: Any, stop: Any, done: Any) -> None:
-    """A worker process: the run's checked bars, then chunks in and outcomes out until the calling
+    """A worker process: the run's checked bars and plugins, then chunks in and outcomes out until the calling
     process hangs up; `stop` is the run's shared stop event, `done` the share of its chunk's bars done."""
     leave_stop_signals_to_the_caller()
     try:
@@ -105,6 +107,18 @@ def _serve(connection: Any, stop: Any, done: Any) -> None:
         except Exception as error:
             outcome = reason(error)
         connection.send(outcome)
+
+
+def _check_importable(plugins: Mapping[PluginKind, Mapping[str, type]]) -> None:
+    """A spawned worker finds a class by its module and name: one defined in a notebook, a script's `__main__`
+    or a function cannot reach it (Dask pickles such classes by value and can)."""
+    for kind, classes in plugins.items():
+        for name, plugin in classes.items():
+            if plugin.__module__ == "__main__" or "<locals>" in plugin.__qualname__:
+                where = "a notebook or a script" if plugin.__module__ == "__main__" else "a function"
+                raise ConfigError(f"plugins.{kind.key}.{name}",
+                                  f"{plugin.__qualname__} is defined in {where}, where worker processes cannot "
+                                  "import it; run it on the serial or dask executor, or define it in a module")
 
 
 def _share_of_bars(done: Any) -> ProgressCallback:
@@ -125,8 +139,9 @@ def on_processes(engine: ExecutionEngineConfig, systems: int
     stop = context.Event()
     started = [_WorkerProcess(context, stop) for _ in range(min(workers, systems))]
 
-    def execute(market: MarketData, chunks: Sequence[Chunk], stop_requested: StopRequest,
+    def execute(setup: WorkerSetup, chunks: Sequence[Chunk], stop_requested: StopRequest,
                 running: RunningProgress) -> Iterator[tuple[Chunk, Outcome]]:
+        _check_importable(setup.plugins)
         waiting = deque(chunks)
         busy: dict[_WorkerProcess, Chunk] = {}  # worker → the chunk it runs
 
@@ -136,7 +151,7 @@ def on_processes(engine: ExecutionEngineConfig, systems: int
                 worker.send(busy[worker])
 
         for worker in list(started):
-            worker.send(market)  # each reads it once its imports are done
+            worker.send(setup)  # each reads it once its imports are done
             give(worker)
         while busy:
             if stop_requested():
@@ -155,7 +170,7 @@ def on_processes(engine: ExecutionEngineConfig, systems: int
                     if waiting:
                         worker = _WorkerProcess(context, stop)
                         started.append(worker)
-                        worker.send(market)
+                        worker.send(setup)
                 yield chunk, outcome
                 give(worker)
             running(sum(len(chunk.specs) * worker.done.value for worker, chunk in busy.items()))

@@ -1,0 +1,155 @@
+"""The Python API: `multifolio.run(config)` → a `Result` of DataFrames, files written only when asked.
+
+The command line is a thin layer over it: `multifolio run FILE` is `load(FILE).run(output_dir=...)` with a
+progress bar and a table. A config is a file's path, YAML text or a dict; its problems are raised as
+`ConfigErrors` (each with its key path), never printed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from multifolio.config.registry import PluginKind, PluginRegistry, given_plugins
+from multifolio.config.sweep_points import describe_sweeps
+from multifolio.config.yamlio import parse_yaml, read_yaml
+from multifolio.data.given import frames_source, given_bars
+from multifolio.errors import ConfigError, ConfigErrors
+from multifolio.progress import bar_progress
+from multifolio.results import Result
+from multifolio.running.engine import ProgressCallback, StopRequest
+from multifolio.running.executors import with_executor
+from multifolio.running.run import describe_plan, run_backtest, validate_document
+
+__all__ = ["Backtest", "load", "run"]
+
+GIVEN_DATA = "dataframe"  # the data source of a run given `data=`: the frames handed over
+_CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
+Progress = bool | ProgressCallback | None
+
+
+class Backtest:
+    """A config checked and ready to run (plugins found, data source built): `run()` it, or read its `plan()`.
+
+    Each `run()` is a new run: fresh systems on the bars, as the command line's.
+    """
+
+    def __init__(self, config: Any, registry: PluginRegistry) -> None:
+        self.config = config  # the checked multifolio.config.model.BacktestConfig
+        self.registry = registry
+
+    @property
+    def name(self) -> str:
+        """The workflow's name, as the progress bar and the table title show it."""
+        return self.config.workflow.name
+
+    @property
+    def systems(self) -> list[str]:
+        """The systems' names in config order (a sweep's points expanded)."""
+        return [system.name for system in self.config.systems]
+
+    def plan(self, output_dir: str | Path | None = None) -> list[str]:
+        """What a run would do, line by line, as `multifolio validate` prints it: the sweeps expanded, the data
+        (loaded and checked), the book and each system."""
+        return [*describe_sweeps(self.config.systems), *describe_plan(self.config, self.registry, output_dir)]
+
+    def run(self, *, output_dir: str | Path | None = None, progress: Progress = None,
+            stop_requested: StopRequest | None = None) -> Result:
+        """Step every system over the data. With `output_dir`, the run's folder is written there, exactly as
+        the command line writes it; without, nothing is written (`Result.write` writes it later).
+
+        `progress`: True for a progress bar on stderr (in a notebook too), or a callable given (done, total).
+        `stop_requested`: asked at bar boundaries; True ends every system there, marked interrupted.
+        """
+        with _reporting(progress, self) as report:
+            outcome = run_backtest(self.config, self.registry, output_dir=output_dir, write=output_dir is not None,
+                                   progress=report, stop_requested=stop_requested)
+        return Result(outcome)
+
+    def __repr__(self) -> str:
+        return f"<multifolio.Backtest {self.name!r}: {len(self.config.systems)} system(s)>"
+
+
+def load(config: str | Path | Mapping[str, Any], *, data: Any = None,
+         plugins: Mapping[str, Mapping[str, type]] | None = None, executor: str | None = None,
+         workers: int | None = None, address: str | None = None) -> Backtest:
+    """`config` (a path, YAML text or a dict) checked, as `multifolio validate` checks a file.
+
+    `data`: a DataFrame of bars (long form with a symbol column, or one symbol's bars when the config lists one
+    symbol) or a dict of symbol → DataFrame, used instead of the config's data source; the config's
+    `data.symbols` then selects symbols (every symbol given, when it lists none) and `data.on_invalid` and
+    `data.timezone` apply. `plugins`: kind → name → class, e.g. `{"strategies": {"mine": MyStrategy}}`, used
+    by name in the config like installed plugins. `executor`, `workers`, `address` override the config's
+    `execution_engine`, as the command line's options do.
+    """
+    document, source = _document(config)
+    given = _checked(lambda: given_plugins(plugins), source)
+    if data is not None:
+        document = dict(document)
+        section = document.get("data") if isinstance(document.get("data"), Mapping) else {}
+        listed = section.get("symbols") if isinstance(section.get("symbols"), list) else ()
+        bars, symbols = _checked(lambda: given_bars(data, [str(symbol) for symbol in listed]), source)
+        document["data"] = {"source": GIVEN_DATA, "symbols": symbols,
+                            **{key: section[key] for key in ("on_invalid", "timezone") if key in section}}
+        given.setdefault(PluginKind.DATA_SOURCE, {})[GIVEN_DATA] = frames_source(bars)
+    registry = _checked(lambda: PluginRegistry(given=given), source)
+    checked = validate_document(document, registry, source)
+    if executor is not None or workers is not None or address is not None:
+        checked = with_executor(checked, type=executor, workers=workers, address=address)
+    return Backtest(checked, registry)
+
+
+def run(config: str | Path | Mapping[str, Any], *, data: Any = None,
+        plugins: Mapping[str, Mapping[str, type]] | None = None, output_dir: str | Path | None = None,
+        progress: Progress = None, executor: str | None = None, workers: int | None = None,
+        address: str | None = None) -> Result:
+    """Run the backtest `config` describes and return its `Result`; see `load` and `Backtest.run`.
+
+    >>> result = multifolio.run("configs/dual_portfolio_backtest.yaml")
+    >>> result.summary                       # the figures side by side
+    >>> result.systems["momentum"].trades    # a DataFrame
+    """
+    backtest = load(config, data=data, plugins=plugins, executor=executor, workers=workers, address=address)
+    return backtest.run(output_dir=output_dir, progress=progress)
+
+
+def _document(config: Any) -> tuple[Any, str]:
+    """The parsed document and where it came from (for messages)."""
+    if isinstance(config, Mapping):
+        return copy.deepcopy(dict(config)), "the config given as a dict"
+    if isinstance(config, Path):
+        return _checked(lambda: read_yaml(config), str(config)), str(config)
+    if isinstance(config, str):
+        single_line = "\n" not in config
+        if single_line and (config.strip().endswith(_CONFIG_SUFFIXES) or Path(config).is_file()):
+            return _checked(lambda: read_yaml(config), config), config
+        return _checked(lambda: parse_yaml(config, "<config text>"), "the config given as YAML text"), \
+            "the config given as YAML text"
+    raise ConfigErrors([ConfigError("", f"expected a config file's path, YAML text or a dict, found a "
+                                        f"{type(config).__name__}")], "multifolio.run")
+
+
+def _checked(make: Callable[[], Any], source: str) -> Any:
+    """What `make` returns; its ConfigError raised as ConfigErrors, as every config problem is."""
+    try:
+        return make()
+    except ConfigError as error:
+        raise ConfigErrors([error], source) from None
+
+
+@contextmanager
+def _reporting(progress: Progress, backtest: Backtest) -> Iterator[ProgressCallback | None]:
+    """The callback `progress` asks for: a bar on stderr for True (the command line's own), the caller's
+    callable, or none."""
+    if progress is True:
+        unit = "bars" if backtest.config.execution_engine.type == "serial" else "systems"  # workers report systems
+        with bar_progress(backtest.name, Console(stderr=True), unit) as advance:
+            yield advance
+    else:
+        yield progress or None

@@ -1,0 +1,212 @@
+"""A finished run as Python objects: DataFrames and Series for a notebook, the report's figures, the files.
+
+`Result` wraps what the run produced in memory; nothing here computes a figure of its own: the metrics,
+the summary and the figures are those the files and the HTML reports hold, from the same functions.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from multifolio.reports.catalogue import TABLE_FIGURES
+from multifolio.reports.html import combined_figures, system_figures, traded_symbols
+from multifolio.reports.writers import book_of, indicator_frame
+from multifolio.running.run import RunOutcome, write_run
+from multifolio.trading.system import SystemResult
+
+__all__ = ["Result", "SystemOutcome"]
+
+_HEADLINE = {"system": "equity", "combined": "equities-normalised"}  # what plot() shows without a name
+
+
+class SystemOutcome:
+    """One system of a run: its tables as DataFrames (the columns of its CSV files), its figures as a Series."""
+
+    def __init__(self, result: SystemResult, metrics: Mapping[str, Any] | None, outcome: RunOutcome) -> None:
+        self._result = result
+        self._outcome = outcome
+        self.name = result.name
+        self.status = result.status  # completed, interrupted or failed
+        self.error = result.error or None  # a failed system's traceback
+        self.failed_at = result.failed_at or None
+        self.metrics = pd.Series(dict(metrics or {}), name=self.name, dtype=object if not metrics else None)
+        self.halts = [halt.as_dict() for halt in result.halts]  # each halt: time, bar, reason, action, detail…
+        # the halt that stopped it for good (a flatten: a halting limit, the bankruptcy floor), None if none did
+        self.stopped = None if result.stopped is None else result.stopped.as_dict()
+        self.last_bar = result.last_bar  # the index of the last bar it finished
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        """Closed trades, as trades.csv holds them."""
+        return self._result.trades
+
+    @property
+    def orders(self) -> pd.DataFrame:
+        """Every order with its state changes, as orders.csv holds them."""
+        return self._result.orders
+
+    @cached_property
+    def equity(self) -> pd.DataFrame:
+        """Cash, position value and equity at every bar's close, as equity.csv holds them (empty if failed)."""
+        return self._result.equity
+
+    @cached_property
+    def positions(self) -> pd.DataFrame:
+        """The quantity held of each symbol at every bar's close, indexed by time (empty if failed)."""
+        steps = self._result.equity_steps
+        return pd.DataFrame() if steps is None else steps.positions()
+
+    @cached_property
+    def indicators(self) -> pd.DataFrame:
+        """The indicator values the system used, per bar and symbol, as indicators.parquet holds them."""
+        return indicator_frame(self._result, self._outcome.market)
+
+    def figures(self) -> dict[str, Any]:
+        """The system report's plotly figures by name: `equity`, `price-0`… (a symbol traded each),
+        `periods`, `trade-returns`."""
+        if self.status == "failed":
+            raise ValueError(f"{self.name} failed ({self.failed_at}): it has no figures; see .error")
+        figures = system_figures(self.equity, self.trades, self._outcome.market.frame(), self.indicators,
+                                 list(self._result.indicators), traded_symbols(self.orders),
+                                 self._result.open_lots, self._result.initial_capital)
+        return {key.removeprefix("fig-"): figure for key, figure in figures.items()}
+
+    def plot(self, figure: str = _HEADLINE["system"]) -> Any:
+        """One figure of the system's report (a plotly Figure, shown inline in a notebook); names: `figures()`."""
+        return _pick(self.figures(), figure)
+
+    def __repr__(self) -> str:
+        shown = "" if self.status == "failed" else f", final equity {self.metrics.get('final_equity', float('nan')):,.2f}"
+        return f"<multifolio system {self.name!r}: {self.status}{shown}, {len(self.trades)} trades>"
+
+    def _repr_html_(self) -> str:
+        return _table_html({self.name: self.metrics}, f"{html.escape(self.name)}: {self.status}")
+
+
+class Result:
+    """A run's results: `systems[name]` (its trades, equity, orders, positions, metrics), `summary` (the figures
+    side by side), `combined_equity`, `correlation`; `write(dir)` writes the files the command line writes;
+    `plot()` and `figures()` give the combined report's figures."""
+
+    def __init__(self, outcome: RunOutcome) -> None:
+        self._outcome = outcome
+        self.status = outcome.status  # completed, interrupted or failed (a system failed), as manifest.json
+        self.folder = outcome.folder  # where the files are, None until written
+        self.systems: dict[str, SystemOutcome] = {
+            result.name: SystemOutcome(result, outcome.metrics.get(result.name), outcome)
+            for result in outcome.results}
+
+    @property
+    def name(self) -> str:
+        return self._outcome.config.workflow.name
+
+    @property
+    def metrics(self) -> dict[str, dict[str, Any]]:
+        """Each system's figures as performance.json holds them (systems that did not fail)."""
+        return self._outcome.metrics
+
+    @property
+    def summary_document(self) -> dict[str, Any] | None:
+        """combined_summary.json's content (None when the config turns the summary off)."""
+        return self._outcome.summary
+
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        """The figures side by side: a row per system that did not fail, and `combined` (the whole book) when
+        there is a summary; a column per figure (scalars only)."""
+        rows = {name: _scalars(metrics) for name, metrics in self.metrics.items()}
+        if self._outcome.summary is not None:
+            rows["combined"] = _scalars(self._outcome.summary["combined"])
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+    @cached_property
+    def combined_equity(self) -> pd.DataFrame:
+        """Each system's equity side by side (the book's reserve with an allocation) and their sum, `combined`,
+        indexed by time: combined_equity.csv."""
+        combined = self._outcome.combined
+        return pd.DataFrame() if combined is None else combined.set_index("timestamp")
+
+    @cached_property
+    def correlation(self) -> pd.DataFrame:
+        """The correlation of the systems' returns per bar (daily: `correlation_daily`)."""
+        return self._matrix("bar")
+
+    @cached_property
+    def correlation_daily(self) -> pd.DataFrame:
+        return self._matrix("daily")
+
+    @cached_property
+    def transfers(self) -> pd.DataFrame:
+        """The book's cash transfers between systems, as transfers.csv (empty without an allocation)."""
+        book = book_of(self._outcome.results)
+        return pd.DataFrame() if book is None else book.transfers
+
+    def write(self, output_dir: str | Path) -> Path:
+        """Write the run's folder in `output_dir`: the files the command line writes for this run, reports
+        included; returns the folder."""
+        self.folder = write_run(self._outcome, output_dir)
+        return self.folder
+
+    def figures(self) -> dict[str, Any]:
+        """The combined report's plotly figures by name: `equities`, `equities-normalised`, `drawdowns`, `book`,
+        `correlation-bar`, `correlation-daily`, and `allocation` with an allocation."""
+        summary = self._outcome.summary
+        if summary is None:
+            raise ValueError("this run has no combined summary (reporting.combined_summary is false, or every "
+                             "system failed)")
+        book = book_of(self._outcome.results)
+        transfers = None if book is None or "allocation" not in summary.get("book", {}) else book.transfers
+        figures = combined_figures(summary, self._outcome.combined, transfers)
+        return {key.removeprefix("fig-"): figure for key, figure in figures.items()}
+
+    def plot(self, figure: str = _HEADLINE["combined"]) -> Any:
+        """One figure of the combined report (a plotly Figure); names: `figures()`. The default compares the
+        systems' growth, each from its own capital."""
+        return _pick(self.figures(), figure)
+
+    def _matrix(self, frequency: str) -> pd.DataFrame:
+        summary = self._outcome.summary
+        if summary is None:
+            return pd.DataFrame()
+        return pd.DataFrame(summary["correlation"][frequency]).astype(float)
+
+    def __repr__(self) -> str:
+        return (f"<multifolio.Result {self.name!r}: {self.status}, {len(self.systems)} system(s)"
+                + (f", written to {self.folder}" if self.folder else "") + ">")
+
+    def _repr_html_(self) -> str:
+        rows = {name: pd.Series(metrics) for name, metrics in self.metrics.items()}
+        if self._outcome.summary is not None and len(rows) > 1:
+            rows["combined"] = pd.Series(self._outcome.summary["combined"])
+        failed = [name for name, system in self.systems.items() if system.status == "failed"]
+        title = f"{html.escape(self.name)}: {self.status}" + (
+            f" ({', '.join(html.escape(name) for name in failed)} failed)" if failed else "")
+        return _table_html(rows, title)
+
+
+def _scalars(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in metrics.items() if not isinstance(value, (dict, list))}
+
+
+def _pick(figures: Mapping[str, Any], name: str) -> Any:
+    if name not in figures:
+        raise KeyError(f"no figure {name!r}; expected one of {', '.join(figures)}")
+    return figures[name]
+
+
+def _table_html(rows: Mapping[str, Mapping[str, Any]], title: str) -> str:
+    """The compact table a notebook shows: the terminal table's figures, formatted as the reports format them."""
+    head = "".join(f"<th>{html.escape(figure.label)}</th>" for figure in TABLE_FIGURES)
+    body = "".join(
+        f"<tr><th>{html.escape(str(name))}</th>"
+        + "".join(f"<td>{html.escape(figure.text(metrics.get(figure.key)))}</td>" for figure in TABLE_FIGURES)
+        + "</tr>" for name, metrics in rows.items())
+    return (f"<div><strong>{title}</strong><table><thead><tr><th></th>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table></div>")
+
