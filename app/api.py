@@ -24,6 +24,7 @@ from multifolio.progress import bar_progress
 from multifolio.results import Result
 from multifolio.running.engine import ProgressCallback, StopRequest
 from multifolio.running.executors import with_executor
+from multifolio.running.executors.processes import check_importable
 from multifolio.running.run import describe_plan, run_backtest, validate_document
 
 __all__ = ["Backtest", "load", "run"]
@@ -102,6 +103,8 @@ def load(config: str | Path | Mapping[str, Any], *, data: Any = None,
     checked = validate_document(document, registry, source)
     if executor is not None or workers is not None or address is not None:
         checked = with_executor(checked, type=executor, workers=workers, address=address)
+    if checked.execution_engine.type == "processes":  # said now, not once the workers have started
+        _checked(lambda: check_importable(given), source)
     return Backtest(checked, registry)
 
 

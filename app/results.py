@@ -74,7 +74,7 @@ class SystemOutcome:
             raise ValueError(f"{self.name} failed ({self.failed_at}): it has no figures; see .error")
         figures = system_figures(self.equity, self.trades, self._outcome.market.frame(), self.indicators,
                                  list(self._result.indicators), traded_symbols(self.orders),
-                                 self._result.open_lots, self._result.initial_capital)
+                                 self._result.open_lots, self.metrics["initial_capital"])
         return {key.removeprefix("fig-"): figure for key, figure in figures.items()}
 
     def plot(self, figure: str = _HEADLINE["system"]) -> Any:

@@ -68,6 +68,17 @@ def drawdown_episodes(equity: pd.Series, timestamps: pd.DatetimeIndex) -> pd.Dat
     })
 
 
+def _annualised(growth: float, years: float) -> float:
+    """The yearly rate that compounds to `growth` in `years`; infinite when that overflows a float (a gain
+    over a few minutes, say), NaN with no time or a negative growth."""
+    if not (years > 0 and growth >= 0):
+        return math.nan
+    try:
+        return growth ** (1.0 / years) - 1.0
+    except OverflowError:
+        return math.inf
+
+
 def equity_metrics(equity: pd.Series, timestamps: pd.DatetimeIndex, initial_capital: float,
                    position_value: pd.Series | None = None, transfers: pd.Series | None = None) -> dict[str, float]:
     """Return, risk and drawdown figures of one equity curve (risk-free rate 0). With `transfers` (the
@@ -81,7 +92,7 @@ def equity_metrics(equity: pd.Series, timestamps: pd.DatetimeIndex, initial_capi
     per_year = periods_per_year(timestamps)
     years = (timestamps[-1] - timestamps[0]).total_seconds() / _SECONDS_PER_YEAR if len(timestamps) > 1 else 0.0
     growth = float(bounded_equity(equity)[-1]) / initial_capital  # once ruined: −100 %, whatever came after
-    cagr = growth ** (1.0 / years) - 1.0 if years > 0 and growth >= 0 else math.nan
+    cagr = _annualised(growth, years)
     spread = float(np.std(returns, ddof=1)) if len(returns) > 1 else math.nan
     mean = float(np.mean(returns))
     downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))

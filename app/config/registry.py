@@ -95,14 +95,15 @@ class PluginRegistry:
         self._entry_points = entry_points or importlib.metadata.entry_points
         self._found: dict[PluginKind, dict[str, list[Any]]] = {}
         self._loaded: dict[tuple[PluginKind, str], type] = {}
-        self.given = {kind: dict(classes) for kind, classes in (given or {}).items()}
-        for kind, classes in self.given.items():
+        self.given: dict[PluginKind, dict[str, type]] = {}
+        for kind, classes in (given or {}).items():
             for name, plugin in classes.items():
                 if name in self._entry_points_of(kind):
                     raise ConfigError(f"plugins.{kind.key}.{name}",
                                       f"{kind.label} {name!r} is already installed ({self.origin(kind, name)}); "
                                       "give yours another name")
                 self._loaded[(kind, name)] = plugin
+            self.given[kind] = dict(classes)
 
     def names(self, kind: PluginKind) -> list[str]:
         """Every registered name of `kind`, sorted (nothing is imported)."""

@@ -182,9 +182,10 @@ class _Rules:
         rest = len(bad) - min(len(in_file), _ROWS_SHOWN)
         elsewhere = " (some in other files)" if len(in_file) < len(bad) else ""
         more = f" and {rest} more{elsewhere}" if rest else ""
+        fix = "" if self._drop else f"; fix the {'file' if self._lines is not None else 'data'}, or set " \
+                                     "data.on_invalid: drop to skip such rows"
         raise DataError(f"{self._files[self._file_codes[bad[0]]]} {label}{'s' if len(bad) > 1 else ''} {shown}"
-                        f"{more}: {rule}"
-                        f"{'' if self._drop else '; fix the file, or set data.on_invalid: drop to skip such rows'}")
+                        f"{more}: {rule}{fix}")
 
 
 def _parse_timestamps(column: pd.Series, rules: _Rules, timezone: str) -> pd.DatetimeIndex:

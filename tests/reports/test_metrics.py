@@ -20,6 +20,15 @@ def test_drawdown_depth_and_duration_from_peak_to_recovery():
     assert episodes["bars"].tolist() == [3] and episodes["days"].tolist() == [3.0]  # peak day 1 → back on day 4
 
 
+def test_a_gain_over_minutes_annualises_to_infinity_not_an_overflow():
+    """2 % in four minutes compounds past the largest float in a year: CAGR is +inf (null in JSON); 2 % in four
+    days is still a number."""
+    minutes = pd.date_range("2024-01-02 09:30", periods=5, freq="1min")
+    equity = pd.Series([100.0, 101.0, 100.5, 101.5, 102.0])
+    assert equity_metrics(equity, minutes, 100.0)["cagr"] == math.inf
+    assert equity_metrics(equity, DAYS, 100.0)["cagr"] == pytest.approx(1.02 ** (365.25 / 4) - 1)
+
+
 def test_equity_metrics_on_a_four_day_curve():
     """Returns 0.1, −0.1, 0.05, 0.0 (first against capital 100); 4 bars over 3 days."""
     equity = pd.Series([110.0, 99.0, 103.95, 103.95])

@@ -109,7 +109,7 @@ def _serve(connection: Any, stop: Any, done: Any) -> None:
         connection.send(outcome)
 
 
-def _check_importable(plugins: Mapping[PluginKind, Mapping[str, type]]) -> None:
+def check_importable(plugins: Mapping[PluginKind, Mapping[str, type]]) -> None:
     """A spawned worker finds a class by its module and name: one defined in a notebook, a script's `__main__`
     or a function cannot reach it (Dask pickles such classes by value and can)."""
     for kind, classes in plugins.items():
@@ -141,7 +141,7 @@ def on_processes(engine: ExecutionEngineConfig, systems: int
 
     def execute(setup: WorkerSetup, chunks: Sequence[Chunk], stop_requested: StopRequest,
                 running: RunningProgress) -> Iterator[tuple[Chunk, Outcome]]:
-        _check_importable(setup.plugins)
+        check_importable(setup.plugins)
         waiting = deque(chunks)
         busy: dict[_WorkerProcess, Chunk] = {}  # worker → the chunk it runs
 
