@@ -5,6 +5,11 @@ tests/golden/version_1_files.json holds the SHA-256 of every result file the fir
 Parquet file, performance.json and combined_summary.json (not the HTML, the manifest's wall-clock
 times or plotly.min.js). The only difference allowed is what this version adds to performance.json
 when a system had no halt: `halts: []` and `stopped: null`, taken out before the digest.
+
+combined_summary.json's digests are those of the first version's file with its per-bar correlations summed
+in one order on every CPU: the first version took them from a BLAS product, whose kernel (AVX-512 or AVX2,
+chosen by the CPU) changed their last one or two digits from one machine to another
+(reports/analysis.py `_pearson`). Only `correlation.bar` and `correlation.mean.bar` moved.
 """
 
 from __future__ import annotations
