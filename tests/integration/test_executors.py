@@ -15,9 +15,11 @@ import pandas as pd
 import pytest
 import yaml
 
+import multifolio
 from multifolio.config.model import ExecutionEngineConfig
 from multifolio.config.registry import PluginRegistry
 from multifolio.data.market import MarketData
+from multifolio.protocols import Direction, Strategy
 from multifolio.running.executors import run_systems, start_executor
 from multifolio.running.executors.chunks import WorkerSetup, split, worker_container
 from multifolio.running.executors.dask import LOCAL_CLUSTER_CONFIG
@@ -248,3 +250,21 @@ def test_a_coupled_run_writes_the_same_bytes_on_processes_and_on_dask_as_seriall
     assert all(result.status == "completed" for result in [*processes.results, *on_dask.results])
     assert result_files(processes.folder) == serial
     assert result_files(on_dask.folder) == serial
+
+
+def test_a_class_defined_in_a_notebook_runs_on_dask_as_it_does_serially(cluster):
+    """Dask pickles a class of `__main__` (a notebook's) by value: the workers need not import it."""
+    def on_bar(self, bar, values):
+        previous, self.last = getattr(self, "last", None), bar.close
+        return None if previous is None else Direction.LONG if bar.close < previous else Direction.FLAT
+
+    notebook_class = type("Contrarian", (Strategy,), {"__module__": "__main__", "on_bar": on_bar})
+    document = backtest_config(*(system_config(name, strategy={"type": "contrarian"}) for name in ("a", "b", "c")))
+    plugins = {"strategies": {"contrarian": notebook_class}}
+    serial = multifolio.run(document, plugins=plugins)
+    on_dask = multifolio.run(document, plugins=plugins, executor="dask", address=cluster.scheduler_address)
+    assert on_dask.status == "completed"
+    for name in ("a", "b", "c"):
+        assert len(serial.systems[name].trades) > 20
+        pd.testing.assert_frame_equal(on_dask.systems[name].trades, serial.systems[name].trades)
+        pd.testing.assert_frame_equal(on_dask.systems[name].equity, serial.systems[name].equity)
