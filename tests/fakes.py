@@ -1,73 +1,12 @@
-"""Hand-written fakes with real behaviour, put in with `provider.override(...)` as a user would."""
+"""Hand-written fakes with real behaviour for the book's plugins (controllers, allocators).
+
+The fakes plugin authors need too (`ScriptedStrategy`, `ScriptedActions`, `FrameSource`) are in
+`multifolio.testing`; tests import them from there.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-
-import pandas as pd
-
-from multifolio.protocols import (
-    AllocationContext,
-    Allocator,
-    BarClosed,
-    BookView,
-    Controller,
-    DataSource,
-    Direction,
-    IndicatorValues,
-    Strategy,
-    TradingContext,
-)
-
-
-class ScriptedStrategy(Strategy):
-    """Emits the direction scripted for a bar number of a symbol, nothing otherwise; records what it saw."""
-
-    def __init__(self, script: Mapping[int, Direction]) -> None:
-        self.script = dict(script)
-        self.seen: list[BarClosed] = []
-        self._bars_of: dict[str, int] = {}
-
-    def on_bar(self, bar: BarClosed, values: IndicatorValues) -> Direction | None:
-        self.seen.append(bar)
-        number = self._bars_of.get(bar.symbol, 0)
-        self._bars_of[bar.symbol] = number + 1
-        return self.script.get(number)
-
-
-class ScriptedActions(Strategy):
-    """A full-form strategy that runs the action scripted for a timestamp's number (its n-th call), and
-    records (timestamp, symbols with a bar) for every call."""
-
-    def __init__(self, script: Mapping[int, Callable[[TradingContext], None]], keys: tuple[str, ...] = ()) -> None:
-        self.script = dict(script)
-        self.keys = keys
-        self.calls: list[tuple[pd.Timestamp, tuple[str, ...]]] = []
-
-    def indicators(self) -> tuple[str, ...]:
-        return self.keys
-
-    def on_bars(self, context: TradingContext) -> None:
-        number = len(self.calls)
-        self.calls.append((context.timestamp, tuple(context.bars)))
-        action = self.script.get(number)
-        if action is not None:
-            action(context)
-
-
-class FrameSource(DataSource):
-    """Serves a prepared bars frame; counts loads so tests can see the data is read once."""
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame = frame
-        self.loads = 0
-
-    def load(self) -> pd.DataFrame:
-        self.loads += 1
-        return self.frame.copy()
-
-    def describe(self) -> str:
-        return "test frame"
+from multifolio.protocols import AllocationContext, Allocator, BookView, Controller
 
 
 class ScriptedController(Controller):

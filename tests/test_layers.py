@@ -40,6 +40,8 @@ FORBIDDEN = {
     "multifolio.results": ("multifolio.cli", "multifolio.api", "multifolio.containers", "multifolio.plugins",
                            "dependency_injector"),
     "multifolio.progress": ("multifolio.",),
+    # the plugin authors' kit, over the API: containers only through the composition root (running.substituted)
+    "multifolio.testing": ("multifolio.cli", "multifolio.containers", "multifolio.plugins", "dependency_injector"),
 }
 
 
@@ -113,6 +115,11 @@ def test_importing_multifolio_loads_no_engine():
             "print(sorted(loaded)); assert callable(multifolio.run)")
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert found.strip() == "['multifolio.errors', 'multifolio.protocols']"
+
+
+def test_only_tests_import_the_kit():
+    """`multifolio.testing` is for tests: nothing of the package runs through it."""
+    assert sorted(name for name, imports in MODULES.items() if "multifolio.testing" in imports) == []
 
 
 def test_plugins_import_only_the_public_surface():

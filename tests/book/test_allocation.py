@@ -6,14 +6,13 @@ from __future__ import annotations
 import math
 
 import pytest
-from dependency_injector import providers
 
 from multifolio.config.registry import PluginKind
 from multifolio.protocols import Direction
 from multifolio.reports.writers import combined_equity, performance
+from multifolio.testing import FrameSource, ScriptedStrategy, bars_from_closes
 from tests.book.test_faults import registry_with
-from tests.builders import backtest_config, bars_from_closes, run_in_memory, system_config
-from tests.fakes import FrameSource, ScriptedStrategy
+from tests.builders import backtest_config, run_in_memory, system_config
 
 CLOSES = [100.0, 110.0, 121.0, 110.0, 99.0, 99.0]  # each bar opens at the close before it
 
@@ -32,10 +31,10 @@ def allocated(**allocation) -> dict:
 
 
 def run(document: dict, closes=CLOSES):
-    source = providers.Object(FrameSource(bars_from_closes(closes, freq="1D")))
+    source = FrameSource(bars_from_closes(closes, freq="1D"))
     scripts = {"holder": ScriptedStrategy({0: Direction.LONG}), "idle": ScriptedStrategy({})}
     return run_in_memory(document, source=source,
-                         overrides={name: {"strategy": providers.Object(fake)} for name, fake in scripts.items()})
+                         strategies=scripts)
 
 
 def test_funding_then_a_rebalance_that_sells_what_free_cash_cannot_cover():
@@ -95,9 +94,9 @@ def test_drift_rebalances_only_when_a_weight_moves_that_far_from_its_target():
 
 def test_without_an_allocation_every_system_keeps_its_own_capital_and_nothing_is_transferred():
     document = backtest_config(system_config("holder", sizers=[{"type": "fixed", "size": 480}]), system_config("idle"))
-    source = providers.Object(FrameSource(bars_from_closes(CLOSES, freq="1D")))
+    source = FrameSource(bars_from_closes(CLOSES, freq="1D"))
     results = run_in_memory(document, source=source,
-                            overrides={"holder": {"strategy": providers.Object(ScriptedStrategy({0: Direction.LONG}))}})
+                            strategies={"holder": ScriptedStrategy({0: Direction.LONG})})
     assert all(result.book is None and "transfers" not in result.equity for result in results)
 
 
@@ -118,11 +117,10 @@ def test_a_system_given_a_weight_of_0_is_parked_its_leftover_swept_and_funded_ag
     document["allocation"] = {"capital": 100_000, "method": "scheduled", "rebalance": {"every": 2},
                               "parameters": {"schedule": {0: {"holder": 0.5, "idle": 0.5}, 1: {"idle": 1.0},
                                                           2: {"holder": 0.5, "idle": 0.5}}}}
-    source = providers.Object(FrameSource(bars_from_closes(CLOSES, freq="1D")))
+    source = FrameSource(bars_from_closes(CLOSES, freq="1D"))
     scripts = {"holder": ScriptedStrategy({0: Direction.LONG}), "idle": ScriptedStrategy({})}
     registry = registry_with(PluginKind.ALLOCATOR, "scheduled", "tests.fakes:ScheduledWeights")
-    holder, _ = run_in_memory(document, source=source, registry=registry, overrides={
-        name: {"strategy": providers.Object(fake)} for name, fake in scripts.items()})
+    holder, _ = run_in_memory(document, source=source, registry=registry, strategies=scripts)
     # bar 1: holder buys 480 at 100.10 (10 bps): cash 1,952; bar 1 closes at 110: 54,752. Bar 2 (weight 0):
     # all 54,752 goes back (cash −52,800) and the 480 are sold at 110 − 10 bps = 109.89 (52,747.20): −52.80,
     # the sale's slippage, which the book covers at bar 3. Bar 4 (0.5): the block lifted; 104,752 − 52.80

@@ -6,12 +6,11 @@ import importlib.metadata
 from importlib.metadata import EntryPoint
 
 import pytest
-from dependency_injector import providers
 
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.protocols import Direction
-from tests.builders import backtest_config, bars_from_closes, run_in_memory, system_config
-from tests.fakes import FrameSource, ScriptedStrategy
+from multifolio.testing import FrameSource, ScriptedStrategy, bars_from_closes
+from tests.builders import backtest_config, run_in_memory, system_config
 
 
 class RaisesAtBar(ScriptedStrategy):
@@ -30,11 +29,11 @@ def test_a_fault_fails_every_system_of_its_book_and_no_other():
     for entry in document["trading_systems"][:2]:
         del entry["portfolio"]["initial_capital"]
     document["allocation"] = {"capital": 20_000, "method": "equal", "systems": ["a", "b"]}
-    source = providers.Object(FrameSource(bars_from_closes([100.0 + i for i in range(8)], freq="1D")))
-    results = {r.name: r for r in run_in_memory(document, source=source, overrides={
-        "a": {"strategy": providers.Object(RaisesAtBar(3))},
-        "b": {"strategy": providers.Object(ScriptedStrategy({0: Direction.LONG}))},
-        "alone": {"strategy": providers.Object(ScriptedStrategy({0: Direction.LONG}))}})}
+    source = FrameSource(bars_from_closes([100.0 + i for i in range(8)], freq="1D"))
+    results = {r.name: r for r in run_in_memory(document, source=source, strategies={
+        "a": RaisesAtBar(3),
+        "b": ScriptedStrategy({0: Direction.LONG}),
+        "alone": ScriptedStrategy({0: Direction.LONG})})}
     assert results["a"].status == "failed" and "RuntimeError: a strategy's own bug" in results["a"].error
     assert results["b"].status == "failed" and results["b"].last_bar == 3
     assert results["b"].error.startswith("system 'a', coupled with this one by the book (allocation, book limits "
@@ -62,7 +61,7 @@ def test_an_allocator_that_raises_or_breaks_its_contract_stops_moving_capital_an
         del entry["portfolio"]["initial_capital"]
     document["allocation"] = {"capital": 20_000, "method": "counting", "rebalance": {"every": 2},
                               "parameters": {"broken_at": 1, "answer": answer}}
-    source = providers.Object(FrameSource(bars_from_closes([100.0 + i for i in range(8)], freq="1D")))
+    source = FrameSource(bars_from_closes([100.0 + i for i in range(8)], freq="1D"))
     results = run_in_memory(document, source=source,
                             registry=registry_with(PluginKind.ALLOCATOR, "counting", "tests.fakes:CountingAllocator"))
     book = results[0].book

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dependency_injector import providers
-
 from multifolio.protocols import Direction
-from tests.builders import backtest_config, bars_from_closes, run_in_memory, system_config
-from tests.fakes import FrameSource, ScriptedStrategy
+from multifolio.testing import FrameSource, ScriptedStrategy, bars_from_closes
+from tests.builders import backtest_config, run_in_memory, system_config
 
 CLOSES = [100.0, 100.0, 102.0, 104.0, 103.0]
 
@@ -19,10 +17,10 @@ def limited(sizes: dict[str, float], **limits) -> dict:
 
 
 def run(document: dict, script=None):
-    source = providers.Object(FrameSource(bars_from_closes(CLOSES, freq="1D")))
+    source = FrameSource(bars_from_closes(CLOSES, freq="1D"))
     names = [entry["name"] for entry in document["trading_systems"]]
-    return {result.name: result for result in run_in_memory(document, source=source, overrides={
-        name: {"strategy": providers.Object(ScriptedStrategy(script or {0: Direction.LONG}))} for name in names})}
+    return {result.name: result for result in run_in_memory(document, source=source, strategies={
+        name: ScriptedStrategy(script or {0: Direction.LONG}) for name in names})}
 
 
 def entry_quantities(results) -> dict[str, float]:
@@ -58,10 +56,10 @@ def test_net_exposure_lets_an_entry_against_the_net_through_whole():
     # a buys 100 (10,000), b sells 30 short (3,000): net 7,000 over 0.5 × 20,000 = ... fits; with 0.25: cap 5,000,
     # the buys push the net: a's 100 cut so the net is 5,000: 10,000 × f − 3,000 = 5,000, f = 0.8 → 80; b whole
     document = limited({"a": 100, "b": 30}, net_exposure=0.25)
-    source = providers.Object(FrameSource(bars_from_closes(CLOSES, freq="1D")))
-    results = {r.name: r for r in run_in_memory(document, source=source, overrides={
-        "a": {"strategy": providers.Object(ScriptedStrategy({0: Direction.LONG}))},
-        "b": {"strategy": providers.Object(ScriptedStrategy({0: Direction.SHORT}))}})}
+    source = FrameSource(bars_from_closes(CLOSES, freq="1D"))
+    results = {r.name: r for r in run_in_memory(document, source=source, strategies={
+        "a": ScriptedStrategy({0: Direction.LONG}),
+        "b": ScriptedStrategy({0: Direction.SHORT})})}
     assert entry_quantities(results) == {"a": 80.0, "b": -30.0}
 
 

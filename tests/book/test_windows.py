@@ -5,12 +5,10 @@ from __future__ import annotations
 import importlib.metadata
 from importlib.metadata import EntryPoint
 
-from dependency_injector import providers
-
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.protocols import Direction
-from tests.builders import backtest_config, bars_from_closes, run_in_memory, system_config
-from tests.fakes import FrameSource, ScriptedStrategy
+from multifolio.testing import FrameSource, ScriptedStrategy, bars_from_closes
+from tests.builders import backtest_config, run_in_memory, system_config
 
 CLOSES = [100.0, 100.0, 104.0, 108.0, 112.0, 110.0, 106.0, 100.0]  # daily, from 2024-01-02; opens: the close before
 DAYS = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-06", "2024-01-07", "2024-01-08",
@@ -18,16 +16,16 @@ DAYS = ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-06", "2
 
 
 def run(document: dict, scripts: dict[str, dict], closes=CLOSES) -> dict:
-    source = providers.Object(FrameSource(bars_from_closes(closes, freq="1D", start="2024-01-02")))
-    return {result.name: result for result in run_in_memory(document, source=source, overrides={
-        name: {"strategy": providers.Object(ScriptedStrategy(script))} for name, script in scripts.items()})}
+    source = FrameSource(bars_from_closes(closes, freq="1D", start="2024-01-02"))
+    return {result.name: result for result in run_in_memory(document, source=source, strategies={
+        name: ScriptedStrategy(script) for name, script in scripts.items()})}
 
 
 def test_a_window_without_an_allocation_trades_inside_it_and_is_flattened_at_its_end():
     document = backtest_config(system_config("late", active={"start": DAYS[2], "end": DAYS[5]}))
     strategy = ScriptedStrategy({0: Direction.LONG})
-    source = providers.Object(FrameSource(bars_from_closes(CLOSES, freq="1D", start="2024-01-02")))
-    [late] = run_in_memory(document, source=source, overrides={"late": {"strategy": providers.Object(strategy)}})
+    source = FrameSource(bars_from_closes(CLOSES, freq="1D", start="2024-01-02"))
+    [late] = run_in_memory(document, source=source, strategies={"late": strategy})
     # it sees its first bar at 2024-01-04 (its bar 0 there: LONG), buys 10 at the next open (104), and the
     # window's end (2024-01-07) sells them at that bar's open (112), as if decided at the window's last close
     assert [bar.timestamp.strftime("%Y-%m-%d") for bar in strategy.seen] == DAYS[2:5]
@@ -93,11 +91,11 @@ def controlled(script: dict, fail_at: int = -1) -> dict:
 
 
 def run_controlled(document: dict) -> dict:
-    source = providers.Object(FrameSource(bars_from_closes(CLOSES, freq="1D", start="2024-01-02")))
+    source = FrameSource(bars_from_closes(CLOSES, freq="1D", start="2024-01-02"))
     scripts = {"core": ScriptedStrategy({0: Direction.LONG}), "standby": ScriptedStrategy({0: Direction.LONG})}
     return {result.name: result for result in run_in_memory(
         document, source=source, registry=registry_with_controller(),
-        overrides={name: {"strategy": providers.Object(fake)} for name, fake in scripts.items()})}
+        strategies=scripts)}
 
 
 def test_a_controller_starts_a_dormant_system_and_retires_another_at_bar_boundaries():

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-from dependency_injector import providers
-
 from multifolio.config.registry import PluginRegistry
 from multifolio.running.executors import run_containers
 from multifolio.running.run import build_container
+from multifolio.testing import FrameSource, ScriptedStrategy, bars_from_closes
 from multifolio.trading.events import BarClosed, Direction
-from tests.builders import backtest_config, bars_from_closes, checked, run_in_memory, system_config
-from tests.fakes import FrameSource, ScriptedStrategy
+from tests.builders import backtest_config, checked, run_in_memory, system_config
 
 PROVIDERS = ("signals", "strategy", "sizers", "limits", "slippage", "commission", "indicators",
              "strategy_runner", "portfolio", "risk", "execution", "order_log", "runner")
@@ -77,8 +75,8 @@ def test_a_fake_strategy_drives_a_real_portfolio_to_known_cash_and_positions():
     cash 10150, position −10, equity 10150 − 10 × 15 = 10000 at the end."""
     fake = ScriptedStrategy({0: Direction.LONG, 2: Direction.FLAT, 3: Direction.SHORT})
     document = backtest_config(system_config("alpha"), system_config("beta"))
-    alpha, beta = run_in_memory(document, source=providers.Object(FrameSource(bars_from_closes(range(10, 16)))),
-                                overrides={"alpha": {"strategy": providers.Object(fake)}})
+    alpha, beta = run_in_memory(document, source=FrameSource(bars_from_closes(range(10, 16))),
+                                strategies={"alpha": fake})
     assert alpha.equity["cash"].tolist() == [10_000, 9_900, 9_900, 10_020, 10_150, 10_150]
     assert alpha.open_positions == {"SPY": -10.0}
     assert alpha.equity["equity"].iloc[-1] == 10_000
@@ -106,7 +104,7 @@ def test_two_systems_asking_for_rsi_cause_one_computation(registry):
 def test_the_data_is_loaded_once_for_all_systems():
     source = FrameSource(bars_from_closes(range(10, 30)))
     run_in_memory(backtest_config(system_config("a"), system_config("b"), system_config("c")),
-                  source=providers.Object(source))
+                  source=source)
     assert source.loads == 1
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from multifolio.data.market import MarketData
-from tests.builders import bars_from_closes
+from multifolio.testing import bars_from_closes
 
 
 def test_bars_pickled_for_a_worker_arrive_whole_read_only_and_aligned():

@@ -24,7 +24,8 @@ from multifolio.running.executors import run_systems, start_executor
 from multifolio.running.executors.chunks import WorkerSetup, split, worker_container
 from multifolio.running.executors.dask import LOCAL_CLUSTER_CONFIG
 from multifolio.running.run import run_backtest
-from tests.builders import backtest_config, bars_from_closes, checked, system_config
+from multifolio.testing import bars_from_closes
+from tests.builders import backtest_config, checked, system_config
 
 pytestmark = pytest.mark.slow  # process pools, a Dask LocalCluster and `multifolio` subprocesses
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from dependency_injector import providers
 
+from multifolio.testing import FrameSource, ScriptedStrategy, make_bars
 from multifolio.trading.events import Direction
-from tests.builders import backtest_config, make_bars, run_in_memory, system_config
-from tests.fakes import FrameSource, ScriptedStrategy
+from tests.builders import backtest_config, run_in_memory, system_config
 
 # (open, high, low, close)
 FIVE_BARS = [(100, 101, 99, 100), (101, 103, 100, 102), (103, 104, 102, 103), (102, 103, 100, 101),
@@ -19,8 +18,8 @@ def run_five_bars(script, execution=None, **portfolio):
     strategy = ScriptedStrategy(script)
     costs = {"slippage_bps": 10, "commission": 0.01} if execution is None else execution
     document = backtest_config(system_config("alpha", capital=10_000, execution=costs, **portfolio))
-    [result] = run_in_memory(document, source=providers.Object(FrameSource(make_bars(FIVE_BARS))),
-                             overrides={"alpha": {"strategy": providers.Object(strategy)}})
+    [result] = run_in_memory(document, source=FrameSource(make_bars(FIVE_BARS)),
+                             strategies={"alpha": strategy})
     return result, strategy
 
 

@@ -40,17 +40,16 @@ import pandas as pd
 import pytest
 from attrs import frozen
 from backtesting.test import EURUSD, GOOG
-from dependency_injector import providers
 
 from multifolio.config.registry import PluginRegistry
 from multifolio.config.spec import EntrySpec
 from multifolio.protocols import OrderType
 from multifolio.running.executors import run_containers
 from multifolio.running.run import build_container
+from multifolio.testing import FrameSource, ScriptedStrategy, make_bars
 from multifolio.trading.events import Direction
 from multifolio.trading.system import SystemResult
-from tests.builders import backtest_config, checked, make_bars, run_in_memory, system_config
-from tests.fakes import FrameSource, ScriptedStrategy
+from tests.builders import backtest_config, checked, run_in_memory, system_config
 from tests.parity import order_peers, peers
 
 BARS = {"GOOG": GOOG, "EURUSD": EURUSD}
@@ -191,8 +190,8 @@ def test_a_bar_reaching_the_stop_and_the_target(bar_2, theirs_at, ours_at, reaso
                                              exits=[{"type": "stop_loss", "percent": 0.02},
                                                     {"type": "take_profit", "percent": 0.04}]))
     script = ScriptedStrategy({1: Direction.LONG})
-    [ours] = run_in_memory(document, source=providers.Object(FrameSource(bars)),
-                           overrides={"alpha": {"strategy": providers.Object(script)}})
+    [ours] = run_in_memory(document, source=FrameSource(bars),
+                           strategies={"alpha": script})
     expected, changed = as_multifolio_closes_brackets(theirs, frame, live_in_entry_bar=False)
     assert changed == {rule: 1}
     pd.testing.assert_frame_equal(ours.trades[COMPARED], expected, check_dtype=False)

@@ -13,9 +13,9 @@ from backtesting.test import GOOG
 from multifolio.config.registry import PluginKind
 from multifolio.data.market import load_market_data
 from multifolio.errors import ConfigErrors, DataError
+from multifolio.testing import ScriptedStrategy, make_bars
 from multifolio.trading.events import Direction
-from tests.builders import backtest_config, checked, make_bars, run_in_memory, system_config
-from tests.fakes import ScriptedStrategy
+from tests.builders import backtest_config, checked, run_in_memory, system_config
 
 GOOG_CSV = Path(backtesting.__file__).parent / "test" / "GOOG.csv"
 EURUSD_CSV = Path(backtesting.__file__).parent / "test" / "EURUSD.csv"
@@ -62,9 +62,8 @@ def test_a_file_per_symbol_is_aligned_and_no_order_fills_on_a_bar_that_does_not_
         frame.drop(columns="symbol").to_csv(tmp_path / f"{symbol}.csv", index=False)
     document = backtest_config(system_config("alpha"), data={
         "source": "csv", "symbols": ["AAA", "BBB"], "file_path": str(tmp_path / "{symbol}.csv")})
-    from dependency_injector import providers
     script = ScriptedStrategy({1: Direction.LONG})
-    [result] = run_in_memory(document, overrides={"alpha": {"strategy": providers.Object(script)}})
+    [result] = run_in_memory(document, strategies={"alpha": script})
     fills = result.orders.set_index("symbol")
     assert fills.loc["AAA", "fill_time"] == aaa["timestamp"].iloc[2] and fills.loc["AAA", "fill_price"] == 10
     assert fills.loc["BBB", "fill_time"] == aaa["timestamp"].iloc[4] and fills.loc["BBB", "fill_price"] == 24

@@ -5,18 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from dependency_injector import providers
 
 from multifolio.errors import ConfigError
 from multifolio.plugins.strategies.mean_reversion import MeanReversionStrategy
 from multifolio.plugins.strategies.sma_crossover import SmaCrossoverStrategy
-from tests.builders import backtest_config, bars_from_closes, run_in_memory, system_config
-from tests.fakes import FrameSource
+from multifolio.testing import FrameSource, bars_from_closes
+from tests.builders import backtest_config, run_in_memory, system_config
 
 
 def run_strategy(strategy, closes, **system):
     document = backtest_config(system_config("alpha", strategy=strategy, **system))
-    [result] = run_in_memory(document, source=providers.Object(FrameSource(bars_from_closes(closes))))
+    [result] = run_in_memory(document, source=FrameSource(bars_from_closes(closes)))
     return result
 
 

@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 from hypothesis import strategies as st
 
+from multifolio.testing import make_bars
 from multifolio.trading.events import Direction
-from tests.builders import make_bars, system_config
+from tests.builders import system_config
 
 
 @st.composite

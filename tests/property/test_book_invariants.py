@@ -9,15 +9,14 @@ import math
 
 import numpy as np
 import pandas as pd
-from dependency_injector import providers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from multifolio.book.book import KILL_SWITCH
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.reports.writers import book_of, combined_equity
+from multifolio.testing import FrameSource
 from tests.builders import backtest_config, run_in_memory, system_config
-from tests.fakes import FrameSource
 
 BOOK_PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SYMBOLS = ["SPY", "QQQ"]
@@ -126,7 +125,7 @@ def book_runs(draw, *, allocation: bool | None = None, limits: bool | None = Non
 
 
 def run(document: dict, frame: pd.DataFrame) -> dict:
-    results = run_in_memory(document, source=providers.Object(FrameSource(frame)))
+    results = run_in_memory(document, source=FrameSource(frame))
     assert all(result.status == "completed" for result in results), [r.error for r in results if r.error]
     return {result.name: result for result in results}
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from dependency_injector import providers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from multifolio.testing import FrameSource, ScriptedStrategy, make_bars
 from multifolio.trading.events import Direction
-from tests.builders import backtest_config, make_bars, run_in_memory, system_config
-from tests.fakes import FrameSource, ScriptedStrategy
+from tests.builders import backtest_config, run_in_memory, system_config
 from tests.property.strategies import bar_frames, scripts, system_entries
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -19,8 +18,8 @@ PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 def run_scripted(frame: pd.DataFrame, script: dict, system: dict):
     document = backtest_config(system)
-    [result] = run_in_memory(document, source=providers.Object(FrameSource(frame)),
-                             overrides={system["name"]: {"strategy": providers.Object(ScriptedStrategy(script))}})
+    [result] = run_in_memory(document, source=FrameSource(frame),
+                             strategies={system["name"]: ScriptedStrategy(script)})
     return result
 
 
@@ -107,7 +106,7 @@ def test_a_systems_results_do_not_depend_on_the_other_systems_or_their_order(fra
         "c": system_config("c", strategy={"type": "mean_reversion", "parameters": {"lookback_period": 10}},
                            execution={"commission": 0.01}),
     }
-    source = providers.Object(FrameSource(frame))
+    source = FrameSource(frame)
     alone = {name: run_in_memory(backtest_config(system), source=source)[0] for name, system in systems.items()}
     together = run_in_memory(backtest_config(*(systems[name] for name in order)), source=source)
     for result in together:

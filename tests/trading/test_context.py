@@ -7,14 +7,13 @@ from importlib.metadata import EntryPoint, entry_points
 
 import pandas as pd
 import pytest
-from dependency_injector import providers
 
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.errors import ConfigErrors
 from multifolio.protocols import OrderType, Strategy
+from multifolio.testing import FrameSource, ScriptedActions, ScriptedStrategy, make_bars
 from multifolio.trading.events import Direction
-from tests.builders import backtest_config, checked, make_bars, run_in_memory, system_config
-from tests.fakes import FrameSource, ScriptedActions, ScriptedStrategy
+from tests.builders import backtest_config, checked, run_in_memory, system_config
 
 LIMIT = OrderType.LIMIT
 # AAA: (open, high, low, close); bar 1 dips to 98
@@ -27,8 +26,8 @@ def run(script, *, rows=None, symbols=("AAA",), strategy=None, **system):
     document = backtest_config(system_config("alpha", capital=100_000, **system),
                                data={"source": "synthetic", "symbols": list(symbols), "bars": 5})
     strategy = strategy or ScriptedActions(script)
-    [result] = run_in_memory(document, source=providers.Object(FrameSource(bars)),
-                             overrides={"alpha": {"strategy": providers.Object(strategy)}})
+    [result] = run_in_memory(document, source=FrameSource(bars),
+                             strategies={"alpha": strategy})
     return result, strategy
 
 
@@ -89,8 +88,8 @@ def test_another_symbols_values_are_its_last_bar_up_to_now_never_later():
     strategy = ScriptedActions({0: look, 1: look, 2: look})
     document = backtest_config(system_config("alpha", capital=100_000),
                                data={"source": "synthetic", "symbols": ["AAA", "BBB"], "bars": 5})
-    run_in_memory(document, source=providers.Object(FrameSource(pd.concat(frames, ignore_index=True))),
-                  overrides={"alpha": {"strategy": providers.Object(strategy)}})
+    run_in_memory(document, source=FrameSource(pd.concat(frames, ignore_index=True)),
+                  strategies={"alpha": strategy})
     assert rows and seen == [(("AAA", "BBB"), 50.0, 50.0), (("AAA",), 50.0, 50.0), (("AAA", "BBB"), 60.0, 60.0)]
 
 

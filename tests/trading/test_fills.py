@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from multifolio.config.registry import PluginRegistry
 from multifolio.protocols import OrderType
 from multifolio.running.run import build_container
+from multifolio.testing import FrameSource, ScriptedStrategy, make_bars
 from multifolio.trading.events import Direction, OrderSubmitted
 from multifolio.trading.execution import ExecutionSimulator
-from tests.builders import backtest_config, checked, make_bars, run_in_memory, system_config
-from tests.fakes import FrameSource, ScriptedStrategy
+from tests.builders import backtest_config, checked, run_in_memory, system_config
 
 LONG, SHORT, FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
 
@@ -31,8 +31,8 @@ def minute(bar: int) -> pd.Timestamp:
 
 def run(rows, script, *, exits=(), execution=None, **system):
     document = backtest_config(system_config("alpha", capital=100_000, exits=exits, execution=execution, **system))
-    [result] = run_in_memory(document, source=providers.Object(FrameSource(make_bars(rows))),
-                             overrides={"alpha": {"strategy": providers.Object(ScriptedStrategy(script))}})
+    [result] = run_in_memory(document, source=FrameSource(make_bars(rows)),
+                             strategies={"alpha": ScriptedStrategy(script)})
     assert result.status == "completed", result.error
     return result
 
@@ -268,8 +268,8 @@ def test_two_entries_signalled_on_one_bar_share_the_exposure_cap(fill_at):
                       limits=[{"type": "max_total_exposure", "value": 1.0}], execution={"fill_at": fill_at}),
         data={"source": "synthetic", "symbols": ["AAA", "BBB"], "bars": 3})
     script = ScriptedStrategy({0: LONG})
-    [result] = run_in_memory(document, source=providers.Object(FrameSource(bars)),
-                             overrides={"alpha": {"strategy": providers.Object(script)}})
+    [result] = run_in_memory(document, source=FrameSource(bars),
+                             strategies={"alpha": script})
     assert result.orders.set_index("symbol")["quantity"].to_dict() == {"AAA": 75.0, "BBB": 25.0}
     assert result.equity["cash"].min() >= 0
     assert not math.isnan(result.equity["equity"].iloc[-1])

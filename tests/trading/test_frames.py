@@ -6,17 +6,16 @@ import io
 
 import pandas as pd
 import pytest
-from dependency_injector import providers
 
 from multifolio.data.market import MarketData
 from multifolio.protocols import Strategy
 from multifolio.running.executors.chunks import lost as lost_system
+from multifolio.testing import FrameSource, bars_from_closes
 from multifolio.trading.events import OrderCancelled, OrderFilled, OrderRejected, OrderSubmitted
 from multifolio.trading.frames import OPEN_LOT_COLUMNS, ORDER_COLUMNS, STRING, TIME, TRADE_COLUMNS
 from multifolio.trading.portfolio import Portfolio
 from multifolio.trading.system import OrderLog
-from tests.builders import backtest_config, bars_from_closes, checked, run_in_memory, system_config
-from tests.fakes import FrameSource
+from tests.builders import backtest_config, checked, run_in_memory, system_config
 
 ZONE = "America/New_York"
 
@@ -121,8 +120,8 @@ class Raising(Strategy):
 
 def test_a_failed_system_has_the_tables_of_a_completed_one_with_no_rows():
     document = backtest_config(system_config("alpha"), system_config("beta"))
-    alpha, beta = run_in_memory(document, source=providers.Object(FrameSource(zoned_bars())),
-                                overrides={"alpha": {"strategy": providers.Object(Raising())}})
+    alpha, beta = run_in_memory(document, source=FrameSource(zoned_bars()),
+                                strategies={"alpha": Raising()})
     assert (alpha.status, beta.status, len(beta.trades), len(beta.orders), len(beta.open_lots)) == (
         "failed", "completed", 0, 1, 1)
     for table in ("trades", "orders", "open_lots"):

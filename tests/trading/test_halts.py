@@ -15,9 +15,9 @@ from dependency_injector import providers
 from multifolio.config.registry import PluginRegistry
 from multifolio.errors import ConfigErrors
 from multifolio.running.run import build_container
+from multifolio.testing import FrameSource, ScriptedStrategy, make_bars
 from multifolio.trading.events import Direction
-from tests.builders import backtest_config, checked, make_bars, run_in_memory, system_config
-from tests.fakes import FrameSource, ScriptedStrategy
+from tests.builders import backtest_config, checked, run_in_memory, system_config
 
 LONG, SHORT, FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
 
@@ -25,8 +25,8 @@ LONG, SHORT, FLAT = Direction.LONG, Direction.SHORT, Direction.FLAT
 def run(rows, script, *, size=50, limits=(), start="2024-01-02 09:30", freq="1min", **portfolio):
     document = backtest_config(system_config("alpha", capital=10_000, sizers=[{"type": "fixed", "size": size}],
                                              limits=limits, **portfolio))
-    [result] = run_in_memory(document, source=providers.Object(FrameSource(make_bars(rows, start=start, freq=freq))),
-                             overrides={"alpha": {"strategy": providers.Object(ScriptedStrategy(script))}})
+    [result] = run_in_memory(document, source=FrameSource(make_bars(rows, start=start, freq=freq)),
+                             strategies={"alpha": ScriptedStrategy(script)})
     assert result.status == "completed", result.error
     return result
 
@@ -42,8 +42,8 @@ def test_a_drawdown_breach_at_bar_3_closes_everything_at_bar_4s_open_and_stops_t
     strategy = ScriptedStrategy({0: LONG, 4: FLAT, 5: LONG})
     document = backtest_config(system_config("alpha", capital=10_000, sizers=[{"type": "fixed", "size": 50}],
                                              limits=[{"type": "max_drawdown", "value": 0.10}]))
-    [result] = run_in_memory(document, source=providers.Object(FrameSource(make_bars(DRAWDOWN_BARS))),
-                             overrides={"alpha": {"strategy": providers.Object(strategy)}})
+    [result] = run_in_memory(document, source=FrameSource(make_bars(DRAWDOWN_BARS)),
+                             strategies={"alpha": strategy})
     [trade] = result.trades.to_dict("records")
     assert (trade["exit_price"], trade["exit_reason"], trade["exit_time"]) == (
         78.0, "max_drawdown", pd.Timestamp("2024-01-02 09:34"))

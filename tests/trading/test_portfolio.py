@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from multifolio.data.market import MarketData
+from multifolio.testing import bars_from_closes
 from multifolio.trading.events import OrderFilled
 from multifolio.trading.portfolio import Portfolio
-from tests.builders import bars_from_closes
 
 
 def make_portfolio(closes=(100, 101, 102, 103, 104, 105), capital=10_000.0):

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from dependency_injector import providers
 
+from multifolio.testing import FrameSource, ScriptedStrategy, bars_from_closes
 from multifolio.trading.events import Direction
-from tests.builders import backtest_config, bars_from_closes, run_in_memory, system_config
-from tests.fakes import FrameSource, ScriptedStrategy
+from tests.builders import backtest_config, run_in_memory, system_config
 
 
 def run_script(script, closes=(100, 100, 100, 100, 100, 100), **system):
     document = backtest_config(system_config("alpha", **system))
-    [result] = run_in_memory(document, source=providers.Object(FrameSource(bars_from_closes(closes))),
-                             overrides={"alpha": {"strategy": providers.Object(ScriptedStrategy(script))}})
+    [result] = run_in_memory(document, source=FrameSource(bars_from_closes(closes)),
+                             strategies={"alpha": ScriptedStrategy(script)})
     return result
 
 
@@ -61,6 +60,6 @@ def test_lot_size_rounds_quantities_down_and_zero_allows_fractions():
     document_risk = {"position_sizers": [{"type": "percentage", "size": 0.333}], "limits": [], "lot_size": 0}
     document = backtest_config(system_config("alpha"))
     document["trading_systems"][0]["risk"] = document_risk
-    [result] = run_in_memory(document, source=providers.Object(FrameSource(bars_from_closes([100] * 4))),
-                             overrides={"alpha": {"strategy": providers.Object(ScriptedStrategy({0: 1}))}})
+    [result] = run_in_memory(document, source=FrameSource(bars_from_closes([100] * 4)),
+                             strategies={"alpha": ScriptedStrategy({0: 1})})
     assert result.orders["quantity"].tolist() == [pytest.approx(33.3)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from dependency_injector import providers
 
 from multifolio.errors import UndeclaredIndicatorError
 from multifolio.protocols import BarClosed, Direction, IndicatorValues, Strategy
@@ -45,8 +44,7 @@ class ReadsWhatItDidNotDeclare(Strategy):
 def test_an_undeclared_read_fails_its_own_system_with_that_message_and_the_other_runs_on():
     document = backtest_config(system_config("alpha", indicators=["SMA_10", "RSI"], namespace="desk_a"),
                                system_config("beta"))
-    alpha, beta = run_in_memory(document, overrides={"alpha": {"strategy": providers.Object(
-        ReadsWhatItDidNotDeclare())}})
+    alpha, beta = run_in_memory(document, strategies={"alpha": ReadsWhatItDidNotDeclare()})
     assert alpha.status == "failed" and alpha.last_bar == 0
     assert alpha.error.strip().splitlines()[-1] == (
         "multifolio.errors.UndeclaredIndicatorError: strategy 'buy_and_hold' of system 'alpha' read 'SMA_50', "
