@@ -91,8 +91,8 @@ class SystemOutcome:
 
 class Result:
     """A run's results: `systems[name]` (its trades, equity, orders, positions, metrics), `summary` (the figures
-    side by side), `combined_equity`, `correlation`; `write(dir)` writes the files the command line writes;
-    `plot()` and `figures()` give the combined report's figures."""
+    side by side), `combined_equity`, `correlation`, `sweeps` (each sweep's leaderboard); `write(dir)` writes the
+    files the command line writes; `plot()` and `figures()` give the combined report's figures."""
 
     def __init__(self, outcome: RunOutcome) -> None:
         self._outcome = outcome
@@ -140,6 +140,20 @@ class Result:
     @cached_property
     def correlation_daily(self) -> pd.DataFrame:
         return self._matrix("daily")
+
+    @cached_property
+    def sweeps(self) -> dict[str, pd.DataFrame]:
+        """Each swept entry's leaderboard by name, best first by `reporting.sweep_metric` (the report's ranking,
+        the figure's better direction): indexed by rank, the system, its swept values and the figure (NaN where
+        it has none); empty without a sweep. `summary` holds every figure of each system."""
+        section = (self._outcome.summary or {}).get("sweeps")
+        if section is None:
+            return {}
+        metric = section["metric"]
+        return {group["entry"]: pd.DataFrame(
+            [{"system": row["system"], **row["values"], metric: row["value"]} for row in group["leaderboard"]],
+            index=pd.Index([row["rank"] for row in group["leaderboard"]], name="rank"))
+            for group in section["groups"]}
 
     @cached_property
     def transfers(self) -> pd.DataFrame:

@@ -18,6 +18,15 @@ import pytest
 import yaml
 
 from multifolio import __version__
+from tests.docs.notebooks import (
+    TEN_LINES_CHECK,
+    WHERE,
+    assert_ten_lines_showed_the_table_and_the_chart,
+    errors,
+    execute,
+    printed,
+    ten_lines,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -83,10 +92,14 @@ def installed(wheel, tmp_path_factory) -> Path:
     return home
 
 
+def venv_environment(home: Path) -> dict[str, str]:
+    """The environment of a command run in the venv at `home`, as after activating it."""
+    return clean_environment(PATH=f"{home / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+
+
 def run_in(home: Path, *command: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = clean_environment(PATH=f"{home / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
-    return subprocess.run([str(home / "bin" / command[0]), *command[1:]], check=False, cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run([str(home / "bin" / command[0]), *command[1:]], check=False, cwd=cwd,
+                          env=venv_environment(home), capture_output=True, text=True, timeout=300)
 
 
 def test_the_wheel_holds_only_multifolio_and_its_dist_info_at_the_top_level(wheel):
@@ -153,3 +166,26 @@ def test_python_m_multifolio_help_works_from_that_folder(installed, user_project
     helped = run_in(installed, "python", "-m", "multifolio", "--help", cwd=user_project)  # the folder is on sys.path
     assert helped.returncode == 0, helped.stderr
     assert "run" in helped.stdout
+
+
+def test_the_readmes_ten_lines_run_in_a_notebook_of_the_installed_wheel_and_write_nothing(installed, tmp_path):
+    """The issue's "done means": in a fresh venv with the wheel, ten lines in a notebook define a strategy, run it
+    beside a built-in one on a DataFrame and show the table and the chart, with no file written and no entry point.
+
+    Run by nbclient in a real kernel of the wheel's venv (`bin/python -m ipykernel_launcher`), not as a script:
+    that venv finds ipykernel, like its other libraries, through the folders the `installed` fixture's .pth
+    lists (this test run's site-packages, whose own .pth files, an editable multifolio's among them, do not
+    run), so nothing is downloaded and no checkout is on its path. The kernel starts in an empty folder.
+    """
+    folder = tmp_path / "notebook"
+    folder.mkdir()
+    notebook = execute(ten_lines(TEN_LINES_CHECK, WHERE), folder, python=installed / "bin" / "python",
+                       env=venv_environment(installed))
+    assert not errors(notebook)
+    assert_ten_lines_showed_the_table_and_the_chart(notebook)
+    where = printed(notebook, len(notebook.cells) - 1)
+    [site_packages] = (installed / "lib").glob("python3.*/site-packages")
+    assert Path(where["python"]) == installed / "bin" / "python"
+    assert Path(where["multifolio"]).is_relative_to(site_packages / "multifolio")
+    assert str(REPO) not in where["path"]  # the folders the kernel imports from, resolved there
+    assert where["files"] == [] and list(folder.iterdir()) == []
