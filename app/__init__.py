@@ -15,9 +15,9 @@ from multifolio.protocols import *
 __version__ = "0.1.0"
 
 # the Python API, imported on first use: a plugin needs none of it
-_API = ["run", "load", "Backtest", "Result", "SystemOutcome"]
+_API = ["run", "load", "Backtest", "Result", "SystemOutcome", "ConfigErrors"]  # ConfigErrors: what run and load raise
 
-__all__ = [*protocols.__all__, "run", "load", "Backtest", "Result", "SystemOutcome", "__version__"]
+__all__ = [*protocols.__all__, *_API, "__version__"]
 
 
 def __getattr__(name: str) -> Any:

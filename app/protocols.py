@@ -1,5 +1,5 @@
 """The public plugin surface: what strategies, indicators, sizers, limits, cost models,
-data sources and allocators implement, and the values they are handed. Plugins import only this."""
+data sources, allocators and controllers implement, and the values they are handed. Plugins import only this."""
 
 from __future__ import annotations
 
@@ -334,6 +334,9 @@ class RiskContext:
     gross_exposure_other: float  # Σ |quantity| × price of every other symbol, entries standing counted as filled
     values: IndicatorValues | None = field(default=None, eq=False)  # the symbol's, at this bar (sizers' keys)
     stop_distance: float = math.nan  # price distance to the nearest stop the system's exits would place
+    # every other symbol held or with an entry standing: its signed quantity, entries counted as filled
+    # (what `gross_exposure_other` sums), so a limit can count the positions open besides this one
+    positions_other: Mapping[str, float] = field(factory=dict, eq=False)
 
 
 class PositionSizer(abc.ABC):

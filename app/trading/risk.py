@@ -80,7 +80,7 @@ class RiskManager:
             symbol=signal.symbol, price=signal.price,
             equity=self._portfolio.equity_at(signal.index), position=current,
             gross_exposure_other=self._exposure_other(signal.symbol, signal.index), values=values,
-            stop_distance=self._stop_distance(signal, values))
+            stop_distance=self._stop_distance(signal, values), positions_other=self._positions_other(signal.symbol))
         wanted = whole_lots(min(checked_number(sizer.size(context), sizer, "size()") for sizer in self._sizers),
                             self._lot_size)
         size, reasons = self._capped(wanted, context)
@@ -118,7 +118,8 @@ class RiskManager:
             context = RiskContext(
                 symbol=request.symbol, price=self._market.last_close(request.symbol, request.index),
                 equity=self._portfolio.equity_at(request.index), position=held,
-                gross_exposure_other=self._exposure_other(request.symbol, request.index))
+                gross_exposure_other=self._exposure_other(request.symbol, request.index),
+                positions_other=self._positions_other(request.symbol))
             allowed, reasons = self._capped(abs(after), context)
             if allowed < abs(after):
                 reason = "; ".join(reasons)
@@ -164,6 +165,14 @@ class RiskManager:
         return sum(abs(self._portfolio.position(other) + self._book.pending_entries(other))
                    * self._market.last_close(other, index)
                    for other in self._market.symbols if other != symbol)
+
+    def _positions_other(self, symbol: str) -> dict[str, float]:
+        """Each other symbol's signed position with its standing entries counted as filled (non-zero only)."""
+        held = self._portfolio.positions()
+        if self._book.pending:
+            for other in self._market.symbols:
+                held[other] = held.get(other, 0.0) + self._book.pending_entries(other)
+        return {other: quantity for other, quantity in held.items() if quantity and other != symbol}
 
     def _submit(self, signal: SignalGenerated, quantity: float, requested: float, reason: str,
                 exits: tuple[Exit, ...] = (), **prices) -> None:

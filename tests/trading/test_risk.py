@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import math
+from typing import ClassVar
+
+import pandas as pd
 import pytest
 
+import multifolio
+from multifolio.protocols import RiskContext, RiskLimit
 from multifolio.testing import FrameSource, ScriptedStrategy, bars_from_closes
 from multifolio.trading.events import Direction
 from tests.builders import backtest_config, run_in_memory, system_config
@@ -63,3 +69,25 @@ def test_lot_size_rounds_quantities_down_and_zero_allows_fractions():
     [result] = run_in_memory(document, source=FrameSource(bars_from_closes([100] * 4)),
                              strategies={"alpha": ScriptedStrategy({0: 1})})
     assert result.orders["quantity"].tolist() == [pytest.approx(33.3)]
+
+
+class _RecordingLimit(RiskLimit):
+    """Caps nothing; keeps what each call saw of the other symbols."""
+
+    seen: ClassVar[list[tuple[str, dict[str, float]]]] = []
+
+    def max_position(self, context: RiskContext) -> float:
+        self.seen.append((context.symbol, dict(context.positions_other)))
+        return math.inf
+
+
+def test_limits_see_the_other_symbols_held_and_standing_as_positions():
+    times = pd.bdate_range("2024-01-01", periods=4)
+    frames = {symbol: pd.DataFrame({"open": 100.0, "high": 100.0, "low": 100.0, "close": 100.0, "volume": 100},
+                                   index=times[first:])
+              for symbol, first in (("AAA", 0), ("BBB", 0), ("CCC", 2))}
+    _RecordingLimit.seen = []
+    config = {"data": {}, "trading_systems": [system_config("alpha", limits=[{"type": "recording"}])]}
+    multifolio.run(config, data=frames, plugins={"risk_limits": {"recording": _RecordingLimit}})
+    # AAA and BBB signal at bar 0: BBB sees AAA's entry standing; CCC's first bar is bar 2: both are held
+    assert _RecordingLimit.seen == [("AAA", {}), ("BBB", {"AAA": 10.0}), ("CCC", {"AAA": 10.0, "BBB": 10.0})]
