@@ -10,14 +10,15 @@ Strategy, Direction`), the same names as `multifolio.protocols`; `multifolio.tes
 from typing import Any
 
 from multifolio import protocols
-from multifolio.protocols import *
+from multifolio.errors import ConfigErrors  # what `run` and `load` raise (loaded by the protocols anyway)
+from multifolio.protocols import *  # noqa: F403 - the public surface is the protocols, name for name
 
 __version__ = "0.1.0"
 
 # the Python API, imported on first use: a plugin needs none of it
-_API = ["run", "load", "Backtest", "Result", "SystemOutcome", "ConfigErrors"]  # ConfigErrors: what run and load raise
+_API = ["run", "load", "Backtest", "Result", "SystemOutcome"]
 
-__all__ = [*protocols.__all__, *_API, "__version__"]
+__all__ = [*protocols.__all__, *_API, "ConfigErrors", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -155,11 +155,20 @@ class Result:
             index=pd.Index([row["rank"] for row in group["leaderboard"]], name="rank"))
             for group in section["groups"]}
 
-    @cached_property
+    @property
     def transfers(self) -> pd.DataFrame:
         """The book's cash transfers between systems, as transfers.csv (empty without an allocation)."""
-        book = book_of(self._outcome.results)
-        return pd.DataFrame() if book is None else book.transfers
+        return self._book_table("transfers")
+
+    @property
+    def rebalances(self) -> pd.DataFrame:
+        """Each rebalance of the allocation: its target weights and cause, as allocation.csv."""
+        return self._book_table("rebalances")
+
+    @property
+    def book_events(self) -> pd.DataFrame:
+        """Each limit hit on all the books and each system started or retired, as book_events.csv."""
+        return self._book_table("events")
 
     def write(self, output_dir: str | Path) -> Path:
         """Write the run's folder in `output_dir`: the files the command line writes for this run, reports
@@ -183,6 +192,10 @@ class Result:
         """One figure of the combined report (a plotly Figure); names: `figures()`. The default compares the
         systems' growth, each from its own capital."""
         return _pick(self.figures(), figure)
+
+    def _book_table(self, table: str) -> pd.DataFrame:
+        book = book_of(self._outcome.results)
+        return pd.DataFrame() if book is None else getattr(book, table)
 
     def _matrix(self, frequency: str) -> pd.DataFrame:
         summary = self._outcome.summary

@@ -103,9 +103,10 @@ def test_the_package_root_imports_only_the_public_surface():
     tree = ast.parse((REPO / "app" / "__init__.py").read_text(encoding="utf-8"))
     eager = {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
     eager |= {alias.name for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
-    assert sorted(i for i in eager if i.startswith("multifolio")) == ["multifolio", "multifolio.protocols"]
-    lazy = sorted(i for i in MODULES["multifolio"] if i.startswith("multifolio.") and
-                  not (i + ".").startswith("multifolio.protocols."))
+    assert sorted(i for i in eager if i.startswith("multifolio")) == ["multifolio", "multifolio.errors",
+                                                                       "multifolio.protocols"]
+    lazy = sorted(i for i in MODULES["multifolio"] if i.startswith("multifolio.") and i not in eager
+                  and not i.startswith(("multifolio.protocols.", "multifolio.errors.")))
     assert lazy == ["multifolio.api", "multifolio.results"]
 
 

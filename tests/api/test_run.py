@@ -17,7 +17,8 @@ from multifolio.config.registry import PluginKind
 from multifolio.errors import ConfigErrors
 from multifolio.protocols import BarClosed, DataError, Direction, IndicatorValues, Strategy
 from multifolio.reports.html import _figures_script
-from tests.builders import backtest_config, bars_from_closes, system_config
+from multifolio.testing import bars_from_closes
+from tests.builders import backtest_config, system_config
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "configs" / "tiny_sma_crossover.yaml"
@@ -100,9 +101,10 @@ def test_the_frames_are_what_the_files_hold(tmp_path):
     assert result.correlation.to_dict() == summary["correlation"]["bar"]
     assert list(result.summary.index) == [*result.systems, "combined"]
     assert result.summary.loc["combined", "final_equity"] == summary["combined"]["final_equity"]
-    transfers = pd.read_csv(result.folder / "transfers.csv")
-    assert len(result.transfers) == len(transfers) > 0
-    assert result.transfers["amount"].tolist() == transfers["amount"].tolist()
+    for table, file in (("transfers", "transfers.csv"), ("rebalances", "allocation.csv"),
+                        ("book_events", "book_events.csv")):
+        assert getattr(result, table).to_csv(index=False, lineterminator="\n") == (result.folder / file).read_text()
+    assert len(result.transfers) > 0 and len(result.rebalances) > 0
 
 
 def test_positions_are_the_fills_summed_at_every_bar():
