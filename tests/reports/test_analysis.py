@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -86,3 +88,19 @@ def test_a_constant_series_correlates_with_nothing_and_equity_through_zero_falls
     found = correlations(equity, capital)["bar"]
     grid = np.array([[found[r][c] for c in capital] for r in capital])
     np.testing.assert_array_equal(grid, pandas_correlations(equity, capital).to_numpy())  # NaN where pandas has NaN
+
+
+def test_correlations_do_not_depend_on_how_the_frame_lays_out_its_columns():
+    """The run's frame (built column by column, the book's sum added) and the same numbers read back from its
+    CSV (one block, laid out otherwise) give the same matrix to the last bit: combined_summary.json is
+    compared by its bytes, and `multifolio report` reads the CSV."""
+    rng = np.random.default_rng(3)
+    names = [f"s{i}" for i in range(7)]
+    values = 1000.0 * np.cumprod(1 + rng.normal(0, 0.01, (5000, len(names))), axis=0)
+    built = pd.DataFrame({"timestamp": pd.date_range("2024-01-02", periods=5000, freq="1min"),
+                          **{name: values[:, i].copy() for i, name in enumerate(names)}})
+    built["combined"] = built[names].sum(axis=1)
+    read = pd.read_csv(io.StringIO(built.to_csv(index=False)), parse_dates=["timestamp"])
+    assert (read[names].to_numpy() == built[names].to_numpy()).all()
+    capital = dict.fromkeys(names, 1000.0)
+    assert correlations(built, capital) == correlations(read, capital)
