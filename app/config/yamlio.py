@@ -72,7 +72,7 @@ def parse_yaml(text: str, origin: str = "<string>") -> Any:
     if len(text) > MAX_BYTES:
         raise ConfigError("", f"{origin}: {len(text):,} characters; a config is at most {MAX_BYTES:,}")
     try:
-        document = yaml.load(text, Loader=_StrictSafeLoader)
+        document = yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin

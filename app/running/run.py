@@ -125,11 +125,13 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
             data = DataRecord(source.describe(), tuple(Path(path) for path in source.files()))
             if not write:
                 results = execute(root, config.systems, progress, stop_requested, config.book)
-                return outcome_of(config, registry, market, data, results)
-            folder = run_folder(config, output_dir)
-            staging, manifest = _claimed(claim, folder, config, registry, market, data)
-            with _failing_the_manifest(manifest, staging, folder):
-                results = execute(root, config.systems, progress, stop_requested, config.book)
+            else:
+                folder = run_folder(config, output_dir)
+                staging, manifest = _claimed(claim, folder, config, registry, market, data)
+                with _failing_the_manifest(manifest, staging, folder):
+                    results = execute(root, config.systems, progress, stop_requested, config.book)
+        if not write:  # the workers are stopped: the figures need only this process
+            return outcome_of(config, registry, market, data, results)
         with _failing_the_manifest(manifest, staging, folder):
             outcome = outcome_of(config, registry, market, data, results)
         _write_outcome(outcome, staging, folder, manifest)
