@@ -22,7 +22,6 @@ from tests.builders import backtest_config, system_config
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "configs" / "tiny_sma_crossover.yaml"
-GOOG_CSV = REPO.parent / "shared" / "data" / "GOOG.csv"
 
 
 class Contrarian(Strategy):
@@ -150,10 +149,13 @@ def test_a_notebook_shows_a_compact_table():
 
 def test_bars_given_as_a_frame_trade_as_the_same_bars_read_from_a_file(tmp_path):
     """backtesting.py's GOOG frame (capitalised columns, a DatetimeIndex) against the same rows as a CSV."""
-    goog = pd.read_csv(GOOG_CSV, index_col=0, parse_dates=True)
+    from backtesting.test import GOOG as goog
+
+    csv = tmp_path / "GOOG.csv"
+    goog.to_csv(csv)
     system = system_config("sma", strategy={"type": "sma_crossover",
                                             "parameters": {"fast_period": 10, "slow_period": 30}})
-    from_file = multifolio.run(backtest_config(system, data={"source": "csv", "file_path": str(GOOG_CSV),
+    from_file = multifolio.run(backtest_config(system, data={"source": "csv", "file_path": str(csv),
                                                              "symbols": ["GOOG"]}))
     given = {"one symbol's frame": goog,
              "a dict": {"GOOG": goog},
