@@ -240,13 +240,15 @@ def plugins() -> None:
 @click.option("--bars", default=20_000, show_default=True, type=click.IntRange(min=2))
 @click.option("--frequency", default="1min", show_default=True)
 @click.option("--seed", default=7, show_default=True, type=int)
-def sample_data(path: Path, symbol: str, bars: int, frequency: str, seed: int) -> None:
+@click.option("--model", default="index", show_default=True,
+              help="index: calibrated to the S&P 500; random_walk: the first versions' bars")
+def sample_data(path: Path, symbol: str, bars: int, frequency: str, seed: int, model: str) -> None:
     """Write synthetic OHLCV bars to PATH (.csv or .parquet), the same as `source: synthetic` makes."""
     from multifolio.files import atomic_write
 
     registry = PluginRegistry()
-    source = registry.create(PluginKind.DATA_SOURCE, "synthetic",
-                             {"symbols": [symbol], "bars": bars, "frequency": frequency, "seed": seed})
+    source = registry.create(PluginKind.DATA_SOURCE, "synthetic", {
+        "symbols": [symbol], "bars": bars, "frequency": frequency, "seed": seed, "model": model})
     frame = source.load().drop(columns="symbol")
     if path.suffix == ".parquet":
         path.parent.mkdir(parents=True, exist_ok=True)
