@@ -47,7 +47,7 @@ def test_run_writes_every_result_file_and_prints_the_table(dual_run):
         "plotly.min.js"]
     assert json.loads((folder / "manifest.json").read_text())["status"] == "completed"
     assert "momentum_system" in done.stdout and "mean_reversion_system" in done.stdout and "combined" in done.stdout
-    assert "bars" in done.stderr  # the progress bar
+    assert "bars" in done.stderr and "writing results" in done.stderr  # the progress display, both bars
 
     summary = json.loads((folder / "combined_summary.json").read_text())
     assert list(summary["systems"]) == ["momentum_system", "mean_reversion_system"]
