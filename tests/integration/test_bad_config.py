@@ -25,7 +25,8 @@ def refused(tmp_path: Path, text: str) -> list[str]:
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
-    assert lines[0].startswith("error: ") and lines[0].endswith(f"configuration error(s) in {path}:")
+    count = len(lines) - 1
+    assert lines[0] == f"error: {count} configuration error{'s' if count > 1 else ''} in {path}:"
     return [line.strip() for line in lines[1:]]
 
 
