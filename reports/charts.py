@@ -14,6 +14,9 @@ from multifolio.reports.metrics import drawdowns
 
 CELL_TEXT_LIMIT = 20  # systems in a correlation heatmap up to which each cell shows its coefficient
 MARKER_LIMIT = 5000  # trades drawn as markers; beyond it the largest by |net PnL| (an SVG stays responsive)
+# above this many trades on one chart the markers are drawn small and faint: hundreds of full-size markers
+# cover a 1,400 px wide price line (the line is drawn over them in any case: `zorder`)
+DENSE_MARKERS = 250
 GREEN, RED, GREY = "#1a9850", "#d73027", "#6b7280"
 COLORS = ("#2563eb", "#ea580c", "#16a34a", "#9333ea", "#db2777", "#0891b2", "#ca8a04", "#4b5563")
 
@@ -60,7 +63,7 @@ def time_axis(stamps: pd.Series | pd.DatetimeIndex) -> dict:
     return {"type": "date", "rangebreaks": breaks}
 
 
-def _figure(rows: int | None = None, heights: Sequence[float] | None = None, title: str = "",
+def new_figure(rows: int | None = None, heights: Sequence[float] | None = None, title: str = "",
             height: int = 420) -> go.Figure:
     """A figure in the reports' style: `rows` stacked panels sharing the time axis, or one plain plot."""
     figure = go.Figure() if rows is None else make_subplots(
@@ -83,7 +86,7 @@ def equity_figure(equity: pd.DataFrame, initial_capital: float | None, earned: p
     system the book moved capital in and out of, `earned` is its initial capital grown by its time-weighted
     returns: drawn beside the equity, and the drawdown is its (a transfer out is no loss)."""
     stamps = epoch_ms(equity["timestamp"])
-    figure = _figure(2, (0.7, 0.3), "Equity and drawdown", 520)
+    figure = new_figure(2, (0.7, 0.3), "Equity and drawdown", 520)
     figure.add_trace(_line(stamps, equity["equity"].to_numpy(), "equity", line={"color": COLORS[0], "width": 1.5}),
                      row=1, col=1)
     if earned is not None:
@@ -125,10 +128,11 @@ def price_figure(symbol: str, bars: pd.DataFrame, indicators: pd.DataFrame, keys
     overlays = [key for key in keys if _overlays_price(indicators[key].to_numpy(dtype=np.float64), close)]
     panels = [key for key in keys if key not in overlays]
     rows = 1 + len(panels)
-    figure = _figure(rows, (0.7, *[0.3 / len(panels)] * len(panels)) if panels else None,
+    figure = new_figure(rows, (0.7, *[0.3 / len(panels)] * len(panels)) if panels else None,
                      f"{symbol}: price, indicators and trades", 460 + 140 * len(panels))
-    figure.add_trace(_line(stamps, close, f"{symbol} close", keep=keep, line={"color": "#111827", "width": 1.2}),
-                     row=1, col=1)
+    # zorder 1: the close is drawn over the trade markers (default 0), which would otherwise hide it
+    figure.add_trace(_line(stamps, close, f"{symbol} close", keep=keep, line={"color": "#111827", "width": 1.2},
+                           zorder=1), row=1, col=1)
     for number, key in enumerate(overlays):
         figure.add_trace(_line(stamps, indicators[key].to_numpy(dtype=np.float64), key, keep=keep,
                                line={"width": 1, "color": COLORS[(number + 1) % len(COLORS)]}), row=1, col=1)
@@ -148,14 +152,24 @@ def price_figure(symbol: str, bars: pd.DataFrame, indicators: pd.DataFrame, keys
     return figure
 
 
+def marker_style(trades: int) -> dict[str, float]:
+    """Size and opacity of the trade markers of a chart with `trades` trades: full below `DENSE_MARKERS`,
+    small and faint above, so the price line stays readable between them."""
+    if trades <= DENSE_MARKERS:
+        return {"entry": 7, "exit": 6, "opacity": 0.8}
+    return {"entry": 4, "exit": 4, "opacity": 0.45}
+
+
 def trade_markers(trades: pd.DataFrame) -> list[go.Scatter]:
-    """Entry markers (▲ long, ▼ short) and exit markers (✕, green for a win, red for a loss)."""
+    """Entry markers (▲ long, ▼ short) and exit markers (✕, green for a win, red for a loss); `marker_style`
+    says how large."""
     shown = trades
     note = ""
     if len(trades) > MARKER_LIMIT:
         order = np.argsort(-trades["net_pnl"].abs().to_numpy(), kind="stable")[:MARKER_LIMIT]
         shown = trades.iloc[np.sort(order)]
         note = f" (largest {MARKER_LIMIT:,} of {len(trades):,})"
+    style = marker_style(len(shown))
     hover = "%{customdata[0]} %{customdata[1]:,.4g} @ %{y:,.4f}<br>net PnL %{customdata[2]:,.2f}<extra></extra>"
     traces = []
     for side, symbol, color in (("long", "triangle-up", GREEN), ("short", "triangle-down", RED)):
@@ -163,13 +177,13 @@ def trade_markers(trades: pd.DataFrame) -> list[go.Scatter]:
         traces.append(go.Scatter(
             x=epoch_ms(mine["entry_time"]), y=mine["entry_price"].to_numpy(dtype=np.float64),
             mode="markers", name=f"{side} entry{note}",
-            marker={"symbol": symbol, "size": 7, "color": color, "opacity": 0.8},
+            marker={"symbol": symbol, "size": style["entry"], "color": color, "opacity": style["opacity"]},
             customdata=np.column_stack([np.full(len(mine), f"{side} entry"), mine["quantity"], mine["net_pnl"]]),
             hovertemplate=hover))
     won = shown["net_pnl"].to_numpy() > 0
     traces.append(go.Scatter(
         x=epoch_ms(shown["exit_time"]), y=shown["exit_price"].to_numpy(dtype=np.float64), mode="markers",
-        name=f"exit{note}", marker={"symbol": "x-thin", "size": 6, "opacity": 0.8,
+        name=f"exit{note}", marker={"symbol": "x-thin", "size": style["exit"], "opacity": style["opacity"],
                                     "line": {"width": 1.5, "color": np.where(won, GREEN, RED)}},
         customdata=np.column_stack([np.char.add(shown["side"].to_numpy(dtype=str), " exit"), shown["quantity"],
                                     shown["net_pnl"]]),
@@ -206,7 +220,7 @@ def period_returns_figure(equity: pd.DataFrame, initial_capital: float) -> go.Fi
         grid[rows.index(row), column] = value * 100
     limit = float(np.nanmax(np.abs(grid))) if np.isfinite(grid).any() else 1.0
     # at least 260 px: with a row or two the colour bar would shrink to nothing
-    figure = _figure(title=f"Returns per {period} (%)", height=max(260, 140 + 34 * len(rows)))
+    figure = new_figure(title=f"Returns per {period} (%)", height=max(260, 140 + 34 * len(rows)))
     figure.add_trace(go.Heatmap(z=grid, x=columns, y=row_labels, zmid=0, zmin=-limit, zmax=limit,
                                 colorscale="RdYlGn", texttemplate="%{z:.2f}", textfont={"size": 10},
                                 hovertemplate="%{y} %{x}: %{z:.3f}%<extra></extra>", xgap=2, ygap=2,
@@ -220,7 +234,7 @@ def period_returns_figure(equity: pd.DataFrame, initial_capital: float) -> go.Fi
 def trade_returns_figure(trades: pd.DataFrame, bins: int = 50) -> go.Figure:
     """How trade returns are spread: a histogram binned here, losses red and wins green."""
     returns = trades["return_pct"].to_numpy(dtype=np.float64) * 100
-    figure = _figure(title=f"Distribution of trade returns ({len(returns):,} trades)", height=380)
+    figure = new_figure(title=f"Distribution of trade returns ({len(returns):,} trades)", height=380)
     if len(returns):
         edges = np.histogram_bin_edges(returns, bins=bins)
         centres, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
@@ -246,7 +260,7 @@ def equities_figure(book: pd.DataFrame, capital: Mapping[str, float], names: Seq
     """The `names` systems' equity on one chart, in currency or as a multiple of its initial capital
     (the combined book's, normalised, over every system's capital)."""
     stamps = epoch_ms(book["timestamp"])
-    figure = _figure(title="Equity, normalised (1 = initial capital)" if normalised else "Equity", height=420)
+    figure = new_figure(title="Equity, normalised (1 = initial capital)" if normalised else "Equity", height=420)
     for number, name in enumerate(names):
         values = book[name].to_numpy(dtype=np.float64) / (capital[name] if normalised else 1.0)
         figure.add_trace(_line(stamps, values, name, line={"color": COLORS[number % len(COLORS)], "width": 1.3}))
@@ -260,7 +274,7 @@ def equities_figure(book: pd.DataFrame, capital: Mapping[str, float], names: Seq
 def drawdowns_figure(book: pd.DataFrame, names: Sequence[str]) -> go.Figure:
     """The `names` systems' drawdowns and the combined book's, in percent."""
     stamps = epoch_ms(book["timestamp"])
-    figure = _figure(title="Drawdowns (%)", height=360)
+    figure = new_figure(title="Drawdowns (%)", height=360)
     for number, name in enumerate([*names, "combined"]):
         color = "#111827" if name == "combined" else COLORS[number % len(COLORS)]
         figure.add_trace(_line(stamps, drawdowns(book[name]) * 100, name, line={"color": color, "width": 1.2}))
@@ -278,7 +292,7 @@ def allocation_figure(book: pd.DataFrame, names: Sequence[str]) -> go.Figure:
     """Where the allocation's capital stood over time: each system's equity and the book's reserve, stacked
     (a system below zero stacks as zero)."""
     stamps = epoch_ms(book["timestamp"])
-    figure = _figure(title="Allocation: each system's equity and the book's reserve, stacked", height=420)
+    figure = new_figure(title="Allocation: each system's equity and the book's reserve, stacked", height=420)
     parts = {name: np.maximum(book[name].to_numpy(dtype=np.float64), 0.0) for name in [*names, "reserve"]}
     keep = display_indices(sum(parts.values()))  # one set of points for every layer: stacked areas must align
     for number, (name, values) in enumerate(parts.items()):
@@ -295,7 +309,7 @@ def correlation_figure(matrix: Mapping[str, Mapping[str, float | None]], title: 
     grid = np.array([[np.nan if matrix[r][c] is None else matrix[r][c] for c in names] for r in names])
     # rows shrink from 60 px as systems are added, so that 50 of them still fit a screen's height
     row = min(60, max(16, 900 // max(1, len(names))))
-    figure = _figure(title=title, height=160 + row * len(names))
+    figure = new_figure(title=title, height=160 + row * len(names))
     figure.add_trace(go.Heatmap(z=grid, x=names, y=names, zmin=-1, zmax=1, zmid=0, colorscale="RdBu_r",
                                 texttemplate="%{z:.3f}" if len(names) <= CELL_TEXT_LIMIT else "",
                                 hovertemplate="%{y} × %{x}: %{z:.4f}<extra></extra>", xgap=2, ygap=2))

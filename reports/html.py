@@ -7,6 +7,7 @@ ids, so the same files always render to the same HTML.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -23,9 +24,13 @@ from multifolio.files import atomic_write_text
 from multifolio.reports import charts
 from multifolio.reports.catalogue import CATALOGUE, format_metric
 from multifolio.reports.metrics import time_weighted_curve
+from multifolio.reports.sweep_report import leaderboards, sweep_figures
 from multifolio.trading.frames import TRADE_COLUMNS
 
 PLOTLY_FILE = "plotly.min.js"  # once per run folder: 4.8 MB, shared by every report of the run
+# in place of each chart when the page's plotly script did not load (the page was copied out of its folder)
+MISSING_SCRIPT = ("This chart is drawn by {src}, which did not load: keep the run folder together (the page "
+                  "reads the script from it), or run with reporting.standalone: true for pages that carry it.")
 TRADE_ROWS_LIMIT = 10_000  # trades listed in the page; trades.csv always has them all
 PERIOD_ROWS_LIMIT = 2_000
 # systems given a column of the metrics table and a line in the equity and drawdown charts, the first in
@@ -85,8 +90,16 @@ def _json_script(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
 
 
-def _render(template: str, path: Path, **context: Any) -> Path:
-    return atomic_write_text(path, _ENVIRONMENT.get_template(template).render(**context))
+@functools.cache
+def _plotly_js() -> str:
+    return get_plotlyjs()
+
+
+def _render(template: str, path: Path, plotly_src: str, standalone: bool, **context: Any) -> Path:
+    """The page at `path`; its plotly script read from `plotly_src` or, `standalone`, written into it."""
+    return atomic_write_text(path, _ENVIRONMENT.get_template(template).render(
+        plotly_src=plotly_src, plotly_inline=_plotly_js() if standalone else None,
+        missing_script=MISSING_SCRIPT.format(src=plotly_src), **context))
 
 
 def _read_csv(path: Path, times: Iterable[str]) -> pd.DataFrame:
@@ -152,8 +165,9 @@ def traded_symbols(orders: pd.DataFrame) -> list[str]:
     return sorted(set(orders.loc[orders["status"] == "filled", "symbol"].astype(str)))
 
 
-def render_system(folder: Path, bars: pd.DataFrame) -> Path:
-    """`folder`/report.html from the system's saved files and the run's bars."""
+def render_system(folder: Path, bars: pd.DataFrame, standalone: bool = False) -> Path:
+    """`folder`/report.html from the system's saved files and the run's bars (`standalone`: with the plotly
+    script in the page)."""
     document = json.loads((folder / "performance.json").read_text())
     metrics = document["metrics"]
     equity = _read_csv(folder / "equity.csv", ["timestamp"])
@@ -167,7 +181,7 @@ def render_system(folder: Path, bars: pd.DataFrame) -> Path:
                              traded_symbols(orders), open_lots, metrics["initial_capital"])
     stamps = pd.DatetimeIndex(equity["timestamp"])
     return _render(
-        "system.html", folder / "report.html", title=document["system"], plotly_src=f"../{PLOTLY_FILE}",
+        "system.html", folder / "report.html", f"../{PLOTLY_FILE}", standalone, title=document["system"],
         config=config_items(document["config"], keys), figures=_figures_script(figures), figure_ids=list(figures),
         metrics=metric_rows({"value": metrics}), first=stamps[0], last=stamps[-1], bars=len(stamps),
         symbols=sorted(set(bars["symbol"].astype(str))), open_positions=document["open_positions"],
@@ -178,7 +192,7 @@ def render_system(folder: Path, bars: pd.DataFrame) -> Path:
 def combined_figures(summary: Mapping[str, Any], book: pd.DataFrame, transfers: pd.DataFrame | None
                      ) -> dict[str, go.Figure]:
     """The combined page's figures by their ids, from the run's summary, its combined equity and (with an
-    allocation) the book's transfers."""
+    allocation) the book's transfers; with a sweep, its heatmap and parameter plots (`sweep_figures`)."""
     systems = summary["systems"]
     shown = list(systems)[:SHOWN_SYSTEMS_LIMIT]
     capital = {name: metrics["initial_capital"] for name, metrics in systems.items()}
@@ -196,11 +210,13 @@ def combined_figures(summary: Mapping[str, Any], book: pd.DataFrame, transfers: 
     coupling = summary.get("book")
     if coupling and "allocation" in coupling:
         figures["fig-allocation"] = charts.allocation_figure(book, coupling["allocation"]["systems"])
+    figures.update(sweep_figures(summary.get("sweeps")))
     return figures
 
 
-def render_combined(folder: Path) -> Path:
-    """`folder`/combined_summary.html from combined_summary.json and combined_equity.csv."""
+def render_combined(folder: Path, standalone: bool = False) -> Path:
+    """`folder`/combined_summary.html from combined_summary.json and combined_equity.csv (`standalone`: with
+    the plotly script in the page)."""
     summary = json.loads((folder / "combined_summary.json").read_text())
     _written_by_this_version(folder / "combined_summary.json",
                              [f"{part}.{key}" for part, keys in _SUMMARY_KEYS.items() for key in keys
@@ -220,7 +236,7 @@ def render_combined(folder: Path) -> Path:
     bankrupt = [name for name, stops in halts.items() if any(halt["reason"] == "bankruptcy" for halt in stops)]
     book_section = _book_section(folder, coupling, moved) if coupling else None
     return _render(
-        "combined.html", folder / "combined_summary.html", title=summary["run"], plotly_src=PLOTLY_FILE,
+        "combined.html", folder / "combined_summary.html", PLOTLY_FILE, standalone, title=summary["run"],
         systems=list(systems), shown=shown, has_report=has_report, figures=_figures_script(figures),
         figure_ids=list(figures), metrics=metric_rows({**{name: systems[name] for name in shown}, "combined": combined},
                                                       ranked=[name for name in shown if name not in bankrupt]),
@@ -228,7 +244,7 @@ def render_combined(folder: Path) -> Path:
         pnl=combined["pnl_by_system"], contribution=combined["drawdown_contribution"],
         correlation=summary["correlation"], opposing=opposing, periods=opposing["periods"][:PERIOD_ROWS_LIMIT],
         period_limit=PERIOD_ROWS_LIMIT, first=stamps[0], last=stamps[-1], bars=len(stamps),
-        format_metric=format_metric, book=book_section)
+        format_metric=format_metric, book=book_section, leaderboards=leaderboards(summary.get("sweeps"), systems))
 
 
 def _time_weighted(book: pd.DataFrame, transfers: pd.DataFrame | None, capital: Mapping[str, float]
@@ -273,7 +289,8 @@ def write_plotly_js(folder: Path) -> Path:
 
 
 def render_run(folder: str | Path) -> list[Path]:
-    """Every report a run folder's files allow: each system's report.html, then combined_summary.html.
+    """Every report a run folder's files allow: each system's report.html, then combined_summary.html; with
+    plotly.min.js beside them, or inside each page when the manifest says the run's reports are standalone.
 
     Only the systems the run's manifest lists are rendered, and nothing reached through a symbolic
     link: a folder someone linked or copied into the run folder is not the run's, and its report would
@@ -283,7 +300,9 @@ def render_run(folder: str | Path) -> list[Path]:
     manifest = folder / "manifest.json"
     if not manifest.is_file() or manifest.is_symlink():
         return []
-    listed = json.loads(manifest.read_text())["systems"]
+    document = json.loads(manifest.read_text())
+    listed = document["systems"]
+    standalone = document.get("reports", {}).get("standalone", False)  # an earlier version's: never
     performances = [folder / name / "performance.json" for name in sorted(listed)]
     # a failed system's folder has no equity or trades to show (its performance.json says why)
     systems = [path.parent for path in performances if _own_file(path) and not path.parent.is_symlink()
@@ -291,10 +310,10 @@ def render_run(folder: str | Path) -> list[Path]:
     has_summary = _own_file(folder / "combined_summary.json")
     if not systems and not has_summary:
         return []
-    written = [write_plotly_js(folder)]
+    written = [] if standalone else [write_plotly_js(folder)]
     if systems:
         bars = pd.read_parquet(folder / "bars.parquet")
-        written += [render_system(system, bars) for system in systems]
+        written += [render_system(system, bars, standalone) for system in systems]
     if has_summary:
-        written.append(render_combined(folder))
+        written.append(render_combined(folder, standalone))
     return written

@@ -5,6 +5,9 @@ compressed timeline of the bars at which any system's position in it changed; th
 systems held opposite sides, for every pair at once, are matrix products of long and short
 indicators weighted by how many bars each step lasts. Same-bar crossings come from one join
 of all fills. Only the pairs listed (the most opposed) get their stretches worked out.
+
+Two variants of one sweep entry are one strategy at other settings: that they oppose says nothing
+about the book, and with a sweep they would fill the list, so pairs of one entry are left out.
 """
 
 from __future__ import annotations
@@ -20,12 +23,18 @@ PERIODS_LISTED_LIMIT = 10_000  # stretches in the summary: the listed pairs', in
 BLOCK_CELLS = 1 << 22  # systems × steps held at once while counting opposed bars: 32 MB of float64
 
 
-def opposing_positions(orders: Mapping[str, pd.DataFrame], timeline: pd.DatetimeIndex) -> dict[str, Any]:
+def opposing_positions(orders: Mapping[str, pd.DataFrame], timeline: pd.DatetimeIndex,
+                       entries: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Bars in which two systems held opposite positions in one symbol, and the savings of netting their
     orders bar by bar: per pair (the `PAIRS_LISTED_LIMIT` most opposed), per stretch of those pairs (at
     most `PERIODS_LISTED_LIMIT`) and for the whole book. `orders`: name → orders.csv rows, in config order.
+
+    `entries`: swept system → the name of its sweep entry. Pairs of one entry are neither counted nor
+    listed; the summary then says how many were left out (`pairs_of_one_sweep_entry`). The whole
+    book's netting saving still nets every system's orders: the book sends them all.
     """
     names, count = list(orders), len(orders)
+    one_entry = _one_entry(names, entries or {})
     fills = _Fills(orders, timeline)
     crossings = _crossings(fills)
     by_symbol = np.argsort(fills.symbol, kind="stable")  # symbol, then system and time as before
@@ -38,7 +47,7 @@ def opposing_positions(orders: Mapping[str, pd.DataFrame], timeline: pd.Datetime
     # np.add.at's sum, faster: each pair's savings added up one by one in time order, to rank the pairs
     # (pairs that crossed alike tie exactly, and keep config order)
     saving = np.bincount(crossings["pair"], weights=crossings["saved"], minlength=count * count)
-    listed = _ranked_pairs(opposed, saving.reshape(count, count))
+    listed = _ranked_pairs(np.where(one_entry, 0, opposed), np.where(one_entry, 0.0, saving.reshape(count, count)))
     shown = listed[:PAIRS_LISTED_LIMIT]
     mine = _listed_crossings(crossings, [first * count + second for first, second in shown])
     pairs, periods, period_count = [], [], 0
@@ -57,11 +66,25 @@ def opposing_positions(orders: Mapping[str, pd.DataFrame], timeline: pd.Datetime
             period_count += found
             periods += [{"systems": [names[first], names[second]], "symbol": symbol, **stretch}
                         for stretch in stretches]
-    return {"periods": periods, "pairs": pairs, "netting_saving": _book_netting_saving(fills.frame),
-            "pairs_total": count * (count - 1) // 2, "pairs_with_any": len(listed),
-            "pairs_listed": len(pairs), "pairs_limit": PAIRS_LISTED_LIMIT,
-            "periods_of_listed_pairs": period_count, "periods_listed": len(periods),
-            "periods_limit": PERIODS_LISTED_LIMIT}
+    left_out = int(np.triu(one_entry, k=1).sum())
+    found = {"periods": periods, "pairs": pairs, "netting_saving": _book_netting_saving(fills.frame),
+             "pairs_total": count * (count - 1) // 2 - left_out, "pairs_with_any": len(listed),
+             "pairs_listed": len(pairs), "pairs_limit": PAIRS_LISTED_LIMIT,
+             "periods_of_listed_pairs": period_count, "periods_listed": len(periods),
+             "periods_limit": PERIODS_LISTED_LIMIT}
+    if entries:  # a run with a sweep says what it left out; one without keeps the first version's bytes
+        found["pairs_of_one_sweep_entry"] = left_out
+    return found
+
+
+def _one_entry(names: list[str], entries: Mapping[str, str]) -> np.ndarray:
+    """systems × systems: True where both are variants of one sweep entry (a system is never paired with
+    itself, so the diagonal does not matter)."""
+    # an unswept system is an entry of its own: its code is its position, apart from every entry's
+    entry_codes = {entry: len(names) + number for number, entry in enumerate(dict.fromkeys(entries.values()))}
+    codes = np.array([entry_codes[entries[name]] if name in entries else number
+                      for number, name in enumerate(names)], dtype=np.int64)
+    return codes[:, None] == codes[None, :]
 
 
 class _Fills:

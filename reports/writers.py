@@ -176,8 +176,10 @@ def summarize(run_name: str, results: Sequence[SystemResult], metrics: dict[str,
             "drawdown_contribution": drawdown_contributions(book, [c for c in book.columns[1:] if c != "combined"]),
         },
         "correlation": correlations(basis, capitals),
+        # pairs of one sweep entry's variants are left out: they are one strategy at other settings
         "opposing_positions": opposing_positions({r.name: r.orders for r in results},
-                                                 pd.DatetimeIndex(book["timestamp"])),
+                                                 pd.DatetimeIndex(book["timestamp"]),
+                                                 {r.name: r.spec.swept.group for r in results if r.spec.swept}),
         "combined_equity_file": "combined_equity.csv",
     }
     sweeps = sweep_summary([(r.name, r.spec.swept) for r in results], metrics, sweep_metric)

@@ -147,6 +147,9 @@ class ReportingConfig:
     combined_summary: bool = True
     output_dir: str = "results"
     sweep_metric: str = "sharpe"  # ranks each sweep's systems in combined_summary.json
+    # each HTML page carries plotly's script (4.8 MB a page) instead of reading the run folder's plotly.min.js:
+    # a page then opens alone, mailed or copied anywhere
+    standalone: bool = False
 
 
 @define(frozen=True)

@@ -74,6 +74,8 @@ class RunManifest:
             "plugins": _plugin_origins(config, registry),
             "data": {"source": config.data.source, "symbols": list(config.data.symbols)},
             "systems": {system.name: {"status": RUNNING} for system in config.systems},
+            # how `multifolio report` renders the pages again: the same bytes as the run's
+            "reports": {"standalone": config.reporting.standalone},
         }
 
     def write(self) -> None:

@@ -13,6 +13,10 @@ chosen by the CPU) changed their last one or two digits from one machine to anot
 
 The first version had one synthetic model, now `model: random_walk`; the configs, which use the default
 (`index`) since, are run with that model pinned in the loaded document.
+
+A sweep's combined_summary.json leaves out the opposing positions of two variants of one sweep entry
+(issue 16): for sma_sweep, whose systems all come from one entry, `opposing_positions` is taken out
+before the digest (recorded the same way from the first version's file) and checked on its own.
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ def digest(path: Path) -> str:
     if path.name == "performance.json":
         document = json.loads(data)
         assert document.pop("halts") == [] and document.pop("stopped") is None  # nothing halted in these runs
+        data = (json.dumps(document, indent=2, allow_nan=False) + "\n").encode()
+    if path.name == "combined_summary.json" and "sweeps" in json.loads(data):
+        document = json.loads(data)
+        opposing = document.pop("opposing_positions")
+        # eight variants of one entry: 28 pairs, every one left out; the book still nets all their orders
+        assert (opposing["pairs_of_one_sweep_entry"], opposing["pairs_total"], opposing["pairs"]) == (28, 0, [])
+        assert opposing["netting_saving"] > 0
         data = (json.dumps(document, indent=2, allow_nan=False) + "\n").encode()
     return hashlib.sha256(data).hexdigest()
 

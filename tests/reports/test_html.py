@@ -156,7 +156,7 @@ def test_beyond_the_caps_the_summary_and_its_page_hold_the_first_systems_and_say
 
     page = folder / "combined_summary.html"
     text = page_text(page)
-    header = re.search(r'<table id="metrics"> <thead><tr>(.*?)</tr>', text).group(1)
+    header = re.search(r'<table id="metrics" class="sticky-first"> <thead><tr>(.*?)</tr>', text).group(1)
     assert re.findall(r"<th>(.*?)</th>", header) == ["figure", *shown, "combined book"]
     figures = page_figures(page)
     assert [trace["name"] for trace in figures["fig-equities"]["data"]] == shown

@@ -192,3 +192,20 @@ def test_a_book_without_fills_has_no_pairs_periods_or_saving():
     found = opposing_positions({"A": orders(rejected=2), "B": orders()}, BARS)
     assert (found["pairs"], found["periods"], found["netting_saving"]) == ([], [], 0.0)
     assert (found["pairs_total"], found["pairs_with_any"]) == (1, 0)
+
+
+def test_variants_of_one_sweep_entry_are_never_paired_and_the_book_still_nets_them():
+    # A and B are two variants of the entry `grid`, D of `other`, C no sweep's: A opposes B, C and D at bar 2
+    book = {"A": orders((1, "SPY", 10.0, 2.0), (3, "SPY", -10.0, 2.0)),
+            "B": orders((2, "SPY", -10.0, 2.0), (3, "SPY", 10.0, 2.0)),
+            "C": orders((2, "SPY", -5.0, 1.0)),
+            "D": orders((2, "SPY", -4.0, 1.0))}
+    entries = {"A": "grid", "B": "grid", "D": "other"}
+    found = opposing_positions(book, BARS, entries)
+    # 6 pairs, one of them (A × B) of one entry; the rest are listed, most bars opposed first
+    assert (found["pairs_total"], found["pairs_of_one_sweep_entry"], found["pairs_with_any"]) == (5, 1, 2)
+    assert [(pair["systems"], pair["opposed_bars"]) for pair in found["pairs"]] == [(["A", "C"], 1), (["A", "D"], 1)]
+    assert {tuple(period["systems"]) for period in found["periods"]} == {("A", "C"), ("A", "D")}
+    # A's sale at bar 3 crosses B's purchase: the book sends neither, whatever entry they come from
+    assert found["netting_saving"] == opposing_positions(book, BARS)["netting_saving"] == 4.0
+    assert "pairs_of_one_sweep_entry" not in opposing_positions(book, BARS)
