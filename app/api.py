@@ -21,12 +21,13 @@ from multifolio.config.sweep_points import describe_sweeps
 from multifolio.config.yamlio import parse_yaml, read_yaml
 from multifolio.data.given import frames_source, given_bars
 from multifolio.errors import ConfigError, ConfigErrors
-from multifolio.progress import bar_progress
+from multifolio.progress import run_progress
 from multifolio.results import Result
 from multifolio.running.engine import ProgressCallback, StopRequest
 from multifolio.running.executors import with_executor
 from multifolio.running.executors.processes import check_importable
-from multifolio.running.run import describe_plan, run_backtest, validate_document
+from multifolio.running.run import WriteProgress, describe_plan, run_backtest, validate_document
+from multifolio.wording import counted
 
 __all__ = ["Backtest", "load", "run"]
 
@@ -66,16 +67,17 @@ class Backtest:
         """Step every system over the data. With `output_dir`, the run's folder is written there, exactly as
         the command line writes it; without, nothing is written (`Result.write` writes it later).
 
-        `progress`: True for a progress bar on stderr (in a notebook too), or a callable given (done, total).
+        `progress`: True for a progress display on stderr (in a notebook too): the bars stepped, then the
+        results written; or a callable given (done, total) as the bars are stepped.
         `stop_requested`: asked at bar boundaries; True ends every system there, marked interrupted.
         """
-        with _reporting(progress, self) as report:
+        with _reporting(progress, self) as (report, writing):
             outcome = run_backtest(self.config, self.registry, output_dir=output_dir, write=output_dir is not None,
-                                   progress=report, stop_requested=stop_requested)
+                                   progress=report, stop_requested=stop_requested, writing=writing)
         return Result(outcome)
 
     def __repr__(self) -> str:
-        return f"<multifolio.Backtest {self.name!r}: {len(self.config.systems)} system(s)>"
+        return f"<multifolio.Backtest {self.name!r}: {counted(len(self.config.systems), 'system')}>"
 
 
 def load(config: str | Path | Mapping[str, Any], *, data: Any = None,
@@ -153,12 +155,13 @@ def _checked(make: Callable[[], Any], source: str) -> Any:
 
 
 @contextmanager
-def _reporting(progress: Progress, backtest: Backtest) -> Iterator[ProgressCallback | None]:
-    """The callback `progress` asks for: a bar on stderr for True (the command line's own), the caller's
-    callable, or none."""
+def _reporting(progress: Progress, backtest: Backtest
+               ) -> Iterator[tuple[ProgressCallback | None, WriteProgress | None]]:
+    """The callbacks `progress` asks for, of the bars stepped and of the results written: the display on
+    stderr for True (the command line's own), the caller's callable for the bars, or none."""
     if progress is True:
         unit = "bars" if backtest.config.execution_engine.type == "serial" else "systems"  # workers report systems
-        with bar_progress(backtest.name, Console(stderr=True), unit) as advance:
-            yield advance
+        with run_progress(backtest.name, Console(stderr=True), unit) as display:
+            yield display.advance, display.writing
     else:
-        yield progress or None
+        yield progress or None, None

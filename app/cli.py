@@ -14,6 +14,7 @@ from rich.table import Table
 
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.errors import MultifolioError
+from multifolio.wording import counted, plural
 
 BUG = 1  # an error of multifolio's own: one sentence and a crash log
 USER_ERROR = 2  # bad config, bad data: a message, no traceback
@@ -24,21 +25,11 @@ TERMINATED = 143  # SIGTERM, as shells report it
 _PIPE_WIDTH = 160  # rich assumes 80 columns when stdout is not a terminal; a log file has room
 
 
-def figures_table(title: str, rows: dict[str, dict], ranked: list[str]) -> Table:
-    """The end-of-run table: one row per system (and the combined book); the best of the `ranked`
-    rows in each column is marked ★, by the same rule as the HTML pages (the metric catalogue)."""
-    from multifolio.running.run import TABLE_FIGURES
-
-    table = Table(title=title)
-    table.add_column("System", style="bold", no_wrap=True)
-    for figure in TABLE_FIGURES:
-        table.add_column(figure.short, justify="right", no_wrap=True)
-    best = {figure.key: figure.best({name: rows[name].get(figure.key) for name in ranked})
-            for figure in TABLE_FIGURES}
-    for name, metrics in rows.items():
-        table.add_row(name, *(figure.text(metrics.get(figure.key)) + (" ★" if name in best[figure.key] else "")
-                              for figure in TABLE_FIGURES))
-    return table
+def dropped_line(dropped: dict[str, int]) -> str:
+    """What `data.on_invalid: drop` left out, most rows first: `data: 14 rows dropped (rule: 12, rule: 2)`."""
+    rules = sorted(dropped.items(), key=lambda item: -item[1])  # a stable sort: ties keep the rules' order
+    return (f"data: {counted(sum(dropped.values()), 'row')} dropped "
+            f"({', '.join(f'{rule}: {count:,}' for rule, count in rules)})")
 
 
 class Interruption:
@@ -143,17 +134,15 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
     elapsed = time.perf_counter() - started
     systems = result.systems.values()
     if not quiet:
-        rows = dict(result.metrics)
-        # a bankrupt system lost everything: whatever its ratios read, it is never marked best (as in the pages)
-        ranked = [system.name for system in systems if system.name in rows
-                  and (system.stopped is None or system.stopped["reason"] != "bankruptcy")]
-        if result.summary_document is not None and len(rows) > 1:
-            rows["combined"] = result.summary_document["combined"]
+        from multifolio.tables import end_of_run
+
         console = Console()
         if not console.is_terminal:
             console = Console(width=_PIPE_WIDTH)
-        console.print(figures_table(f"{backtest.name} — {len(result.systems)} systems", rows, ranked))
+        console.print(*end_of_run(result, console.width))
     click.echo(f"results: {result.folder}  ({elapsed:.2f} s)")
+    if result.dropped:
+        click.echo(dropped_line(result.dropped))
     for system in systems:
         if system.stopped is not None:
             halt = system.stopped
@@ -219,7 +208,7 @@ def plugins() -> None:
     registry = PluginRegistry()
     console = Console()
     for kind in PluginKind:
-        table = Table(title=f"{kind.label}s ({kind.group})", title_justify="left")
+        table = Table(title=f"{plural(kind.label).capitalize()} ({kind.group})", title_justify="left")
         table.add_column("name", style="bold")
         table.add_column("parameters")
         for name in registry.names(kind):
@@ -240,13 +229,15 @@ def plugins() -> None:
 @click.option("--bars", default=20_000, show_default=True, type=click.IntRange(min=2))
 @click.option("--frequency", default="1min", show_default=True)
 @click.option("--seed", default=7, show_default=True, type=int)
-def sample_data(path: Path, symbol: str, bars: int, frequency: str, seed: int) -> None:
+@click.option("--model", default="index", show_default=True,
+              help="index: calibrated to the S&P 500; random_walk: the first versions' bars")
+def sample_data(path: Path, symbol: str, bars: int, frequency: str, seed: int, model: str) -> None:
     """Write synthetic OHLCV bars to PATH (.csv or .parquet), the same as `source: synthetic` makes."""
     from multifolio.files import atomic_write
 
     registry = PluginRegistry()
-    source = registry.create(PluginKind.DATA_SOURCE, "synthetic",
-                             {"symbols": [symbol], "bars": bars, "frequency": frequency, "seed": seed})
+    source = registry.create(PluginKind.DATA_SOURCE, "synthetic", {
+        "symbols": [symbol], "bars": bars, "frequency": frequency, "seed": seed, "model": model})
     frame = source.load().drop(columns="symbol")
     if path.suffix == ".parquet":
         path.parent.mkdir(parents=True, exist_ok=True)

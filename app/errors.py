@@ -37,7 +37,8 @@ class ConfigErrors(MultifolioError):
         self.errors = list(errors)
         self.source = source
         where = f" in {source}" if source else ""
-        lines = [f"{len(self.errors)} configuration error(s){where}:"]
+        count = len(self.errors)  # the one plural this module writes (it imports nothing of multifolio's)
+        lines = [f"{count} configuration error{'' if count == 1 else 's'}{where}:"]
         lines += [f"  {error}" for error in self.errors]
         super().__init__("\n".join(lines))
 

@@ -19,6 +19,7 @@ from multifolio.reports.html import combined_figures, system_figures, traded_sym
 from multifolio.reports.writers import book_of, indicator_frame
 from multifolio.running.run import RunOutcome, write_run
 from multifolio.trading.system import SystemResult
+from multifolio.wording import counted
 
 __all__ = ["Result", "SystemOutcome"]
 
@@ -83,7 +84,7 @@ class SystemOutcome:
 
     def __repr__(self) -> str:
         shown = "" if self.status == "failed" else f", final equity {self.metrics.get('final_equity', float('nan')):,.2f}"
-        return f"<multifolio system {self.name!r}: {self.status}{shown}, {len(self.trades)} trades>"
+        return f"<multifolio system {self.name!r}: {self.status}{shown}, {counted(len(self.trades), 'trade')}>"
 
     def _repr_html_(self) -> str:
         return _table_html({self.name: self.metrics}, f"{html.escape(self.name)}: {self.status}")
@@ -110,6 +111,12 @@ class Result:
     def metrics(self) -> dict[str, dict[str, Any]]:
         """Each system's figures as performance.json holds them (systems that did not fail)."""
         return self._outcome.metrics
+
+    @property
+    def dropped(self) -> dict[str, int]:
+        """The rows `data.on_invalid: drop` left out of the data, by the rule each broke (as manifest.json
+        lists them); empty when none was."""
+        return dict(self._outcome.market.dropped)
 
     @property
     def summary_document(self) -> dict[str, Any] | None:
@@ -204,7 +211,7 @@ class Result:
         return pd.DataFrame(summary["correlation"][frequency]).astype(float)
 
     def __repr__(self) -> str:
-        return (f"<multifolio.Result {self.name!r}: {self.status}, {len(self.systems)} system(s)"
+        return (f"<multifolio.Result {self.name!r}: {self.status}, {counted(len(self.systems), 'system')}"
                 + (f", written to {self.folder}" if self.folder else "") + ">")
 
     def _repr_html_(self) -> str:

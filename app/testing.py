@@ -36,6 +36,7 @@ from multifolio.protocols import (
 )
 from multifolio.results import Result
 from multifolio.running.substituted import run_substituted
+from multifolio.wording import counted
 
 __all__ = [
     "SYSTEM",
@@ -268,7 +269,7 @@ def _cut_points(bars: int, cuts: int | Sequence[int]) -> list[int]:
     if not isinstance(cuts, int):
         return sorted({int(t) for t in cuts})
     if bars < 3:
-        raise ValueError(f"{bars} bars: checking causality needs at least 3 (one kept, one cut at, one rewritten)")
+        raise ValueError(f"{counted(bars, 'bar')}: checking causality needs at least 3 (one kept, one cut at, one rewritten)")
     return sorted({int(t) for t in np.linspace(1, bars - 2, min(cuts, bars - 2))})
 
 

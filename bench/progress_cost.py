@@ -16,7 +16,7 @@ sys.path.insert(0, str(REPO))
 from rich.console import Console  # noqa: E402
 
 from bench.peers import FAST, SIZE, SLOW, data_file  # noqa: E402
-from multifolio.cli import bar_progress  # noqa: E402
+from multifolio.progress import run_progress  # noqa: E402
 from multifolio.config.registry import PluginRegistry  # noqa: E402
 from multifolio.running.engine import Engine  # noqa: E402
 from multifolio.running.run import (
@@ -51,8 +51,8 @@ def main() -> None:
     for _ in range(arguments.repeat):
         plain.append(timed_run(path, None))
         console = Console(stderr=True, force_terminal=True)  # drawn live, as in a terminal
-        with bar_progress("run", console) as advance:
-            shown.append(timed_run(path, advance))
+        with run_progress("run", console) as display:
+            shown.append(timed_run(path, display.advance))
     best_plain, best_shown = min(plain), min(shown)
     print(f"{arguments.bars} bars: without progress {best_plain:.3f} s, with {best_shown:.3f} s "
           f"(best of {arguments.repeat}): {100 * (best_shown / best_plain - 1):+.1f}%")

@@ -100,12 +100,19 @@ def equity_figure(equity: pd.DataFrame, initial_capital: float | None, earned: p
 
 
 def _overlays_price(values: np.ndarray, close: np.ndarray) -> bool:
-    """An indicator in the price's units (SMA, EMA, bands) is drawn over the price; others below it."""
-    finite = values[np.isfinite(values)]
-    if not len(finite):
+    """An indicator in the price's units (SMA, EMA, bands) is drawn over the price; others (RSI, ATR, MACD)
+    below it. In price units means it follows the close bar by bar: within a quarter of it at the median bar,
+    and rising and falling with it (correlation over 0.8) where the close moves. Comparing medians alone
+    drew an RSI near 50 over a price near 100."""
+    both = np.isfinite(values) & np.isfinite(close)
+    if not both.any():
         return False
-    ratio = np.median(finite) / np.median(close)
-    return 0.5 <= ratio <= 2.0
+    values, close = values[both], close[both]
+    if np.median(np.abs(values / close - 1.0)) >= 0.25:
+        return False
+    if np.ptp(close) == 0 or np.ptp(values) == 0:
+        return True
+    return bool(np.corrcoef(values, close)[0, 1] > 0.8)
 
 
 def price_figure(symbol: str, bars: pd.DataFrame, indicators: pd.DataFrame, keys: Sequence[str],

@@ -40,6 +40,9 @@ FORBIDDEN = {
     "multifolio.results": ("multifolio.cli", "multifolio.api", "multifolio.containers", "multifolio.plugins",
                            "dependency_injector"),
     "multifolio.progress": ("multifolio.",),
+    "multifolio.wording": ("multifolio.",),
+    "multifolio.tables": ("multifolio.cli", "multifolio.reports", "multifolio.containers", "multifolio.plugins",
+                          "dependency_injector"),
     # the plugin authors' kit, over the API: containers only through the composition root (running.substituted)
     "multifolio.testing": ("multifolio.cli", "multifolio.containers", "multifolio.plugins", "dependency_injector"),
 }

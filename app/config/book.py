@@ -18,6 +18,7 @@ from attrs import frozen
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.config.spec import PluginSpec
 from multifolio.errors import PLUGIN_FAULTS, ConfigError, did_you_mean
+from multifolio.wording import counted
 
 if TYPE_CHECKING:
     from multifolio.config.model import AllocationConfig, BookRiskConfig
@@ -37,9 +38,7 @@ class Cadence:
     unit: str
 
     def describe(self) -> str:
-        if self.unit == "bars":
-            return f"{self.count} bars"
-        return f"{self.count} {_UNITS[self.unit]}{'s' if self.count > 1 else ''}"
+        return counted(self.count, "bar" if self.unit == "bars" else _UNITS[self.unit])
 
     def starts(self, timestamps: pd.DatetimeIndex) -> np.ndarray:
         """Whether each bar is the first of its period (bar 0 is): a rebalance falls on these bars."""

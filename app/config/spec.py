@@ -18,6 +18,7 @@ from attrs import Factory, field, frozen
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.errors import ConfigError
 from multifolio.protocols import OrderType
+from multifolio.wording import counted
 
 # Specs compare by value but are never hashed (`hash=False`): their parameters are dicts, as the
 # plugins take them. Frozen means no attribute is reassigned; nobody changes a spec's dicts either.
@@ -73,7 +74,7 @@ def resolve_indicator(request: IndicatorRequest | str, registry: PluginRegistry,
     plugin = registry.load(PluginKind.INDICATOR, request.type, path)
     defaults = registry.parameters(PluginKind.INDICATOR, request.type)
     if len(request.values) > len(defaults):
-        raise ConfigError(path, f"indicator {request.type} takes at most {len(defaults)} value(s) "
+        raise ConfigError(path, f"indicator {request.type} takes at most {counted(len(defaults), 'value')} "
                                 f"({', '.join(defaults)}), found {len(request.values)}")
     params = registry.bind(PluginKind.INDICATOR, request.type,
                            {**dict(zip(defaults, request.values)), **request.params}, path)

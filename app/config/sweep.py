@@ -20,6 +20,7 @@ from multifolio.config.constraint import Constraint
 from multifolio.config.model import SWEEP_KEYS
 from multifolio.config.spec import SweepPoint
 from multifolio.errors import ConfigError, ConfigErrors, did_you_mean
+from multifolio.wording import counted
 
 SWEEP, CONSTRAINT = SWEEP_KEYS
 SWEPT = "swept"  # the SweepPoint each expanded entry carries
@@ -62,7 +63,7 @@ def _check_target(entry: Mapping, steps: Sequence[str | int]) -> None:
             if not isinstance(node, list):
                 raise ValueError(f"{here} is not a list, so [{step}] names nothing")
             if step >= len(node):
-                raise ValueError(f"{here} has {len(node)} item(s); [{step}] is out of range")
+                raise ValueError(f"{here} has {counted(len(node), 'item')}; [{step}] is out of range")
         else:
             if not isinstance(node, Mapping):
                 raise ValueError(f"{here} is not a mapping, so it has no key {step!r}")
@@ -256,6 +257,6 @@ def _combinations(entry: Mapping, index: int, targets: Mapping[str, tuple[list[s
         systems.append(system)
     if not systems:
         raise ConfigErrors([ConfigError(f"trading_systems[{index}].{CONSTRAINT}",
-                                        f"{constraint.text!r} rejects all {len(combinations)} combination(s); the "
+                                        f"{constraint.text!r} rejects all {counted(len(combinations), 'combination')}; the "
                                         "sweep expands to no system")])
     return systems

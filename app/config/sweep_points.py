@@ -10,6 +10,7 @@ from typing import Any
 from multifolio.config.spec import SweepPoint
 from multifolio.config.sweep import SWEPT
 from multifolio.errors import ConfigError
+from multifolio.wording import counted
 
 _ENTRY_INDEX = re.compile(r"trading_systems\[(\d+)\]")
 
@@ -65,13 +66,13 @@ def errors_in_file(errors: Iterable[ConfigError], systems: Any) -> list[ConfigEr
 
 def describe_sweeps(systems: Sequence[Any]) -> list[str]:
     """One line per swept entry, for `multifolio validate`: its keys, combinations and systems."""
-    lines, counted = [], {}
+    lines, expanded = [], {}
     for entry in systems:
         record = _record(entry)
         if record is not None:
-            counted.setdefault(record.entry, [record, 0])[1] += 1
-    for index, (record, count) in counted.items():
+            expanded.setdefault(record.entry, [record, 0])[1] += 1
+    for index, (record, count) in expanded.items():
         keys = " × ".join(record.paths.values())
         lines.append(f"sweep trading_systems[{index}] ({record.group}) over {keys}: "
-                     f"{record.combinations} combination(s), expands to {count} system(s)")
+                     f"{counted(record.combinations, 'combination')}, expands to {counted(count, 'system')}")
     return lines

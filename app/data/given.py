@@ -15,6 +15,7 @@ import pandas as pd
 
 from multifolio.errors import ConfigError
 from multifolio.protocols import BAR_COLUMNS, PRICE_FIELDS, DataSource
+from multifolio.wording import counted
 
 ORIGIN = "the DataFrame given as data"
 _TIME_NAMES = ("timestamp", "datetime", "date", "time")
@@ -75,7 +76,7 @@ def frames_source(bars: pd.DataFrame) -> type[DataSource]:
             return bars[bars["symbol"].isin(self.symbols).to_numpy()].reset_index(drop=True)
 
         def describe(self) -> str:
-            return f"{ORIGIN} ({len(bars):,} rows)"
+            return f"{ORIGIN} ({counted(len(bars), 'row')})"
 
     return GivenFrames
 

@@ -9,8 +9,9 @@ here.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from multifolio.containers.backtest import BacktestContainer
 from multifolio.data.market import MarketData
 from multifolio.errors import MultifolioError
 from multifolio.files import atomic_write_text
-from multifolio.reports.catalogue import RANKING_FIGURES, TABLE_FIGURES
+from multifolio.reports.catalogue import FIGURES, RANKING_FIGURES, TABLE_FIGURES, Figure
 from multifolio.reports.html import render_run
 from multifolio.reports.writers import (
     performance,
@@ -41,6 +42,12 @@ from multifolio.running.executors import start_executor
 from multifolio.running.folder import RunFolder
 from multifolio.running.manifest import RunManifest, run_status
 from multifolio.trading.system import SystemResult
+from multifolio.wording import counted
+
+# told as each part of the writing starts: (parts done, parts in all, the part now written: "" once all are).
+# The first call, while the figures are computed, does not know the count yet: (0, None, "figures").
+WriteProgress = Callable[[int, "int | None", str], None]
+FIGURES_PART, REPORTS_PART, SUMMARY_PART, BARS_PART = "figures", "reports", "combined_summary.json", "bars.parquet"
 
 
 @frozen
@@ -69,9 +76,12 @@ class DataRecord:
 
 
 __all__ = [
+    "FIGURES",
     "RANKING_FIGURES",
     "TABLE_FIGURES",
+    "Figure",
     "RunOutcome",
+    "WriteProgress",
     "describe_plan",
     "load_config",
     "render_run",
@@ -109,14 +119,15 @@ def run_folder(config: BacktestConfig, output_dir: str | Path | None) -> Path:
 
 def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir: str | Path | None = None,
                  write: bool = True, progress: ProgressCallback | None = None,
-                 stop_requested: StopRequest | None = None) -> RunOutcome:
+                 stop_requested: StopRequest | None = None, writing: WriteProgress | None = None) -> RunOutcome:
     """Run every system of `config` over its data; with `write`, write the results to the run's folder in
     `output_dir` (else `reporting.output_dir`).
 
     The data is loaded and checked first (a parallel executor's workers start
     meanwhile); then the run folder and its manifest are written, so an unwritable
     folder stops the run before its first bar. Every file is written atomically;
-    the manifest says `completed` only once all of them are.
+    the manifest says `completed` only once all of them are. `writing` is told each part written after
+    the last bar (see `WriteProgress`).
     """
     root = build_container(config, registry)
     with ExitStack() as claim:  # the run folder, swapped in when the run ends however it ends
@@ -134,8 +145,10 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
         if not write:  # the workers are stopped: the figures need only this process
             return outcome_of(config, registry, market, data, results)
         with _failing_the_manifest(manifest, staging, folder):
+            if writing is not None:
+                writing(0, None, FIGURES_PART)
             outcome = outcome_of(config, registry, market, data, results)
-        _write_outcome(outcome, staging, folder, manifest)
+        _write_outcome(outcome, staging, folder, manifest, writing)
     return attrs.evolve(outcome, folder=folder)
 
 
@@ -174,10 +187,11 @@ def _claimed(claim: ExitStack, folder: Path, config: BacktestConfig, registry: P
     return staging, manifest
 
 
-def _write_outcome(outcome: RunOutcome, staging: Path, folder: Path, manifest: RunManifest) -> None:
+def _write_outcome(outcome: RunOutcome, staging: Path, folder: Path, manifest: RunManifest,
+                   writing: WriteProgress | None = None) -> None:
     try:
         with _failing_the_manifest(manifest, staging, folder):
-            write_results(outcome, staging)
+            write_results(outcome, staging, writing)
             manifest.finished(outcome.results, outcome.status)
     except OSError as error:
         manifest.failed(f"writing results failed: {error}")
@@ -204,20 +218,32 @@ def _failing_the_manifest(manifest: RunManifest, staging: Path, folder: Path) ->
         raise
 
 
-def write_results(outcome: RunOutcome, folder: Path) -> None:
-    """Each system's folder (a failed one's says where it failed), the combined summary, the reports."""
+def write_results(outcome: RunOutcome, folder: Path, writing: WriteProgress | None = None) -> None:
+    """Each system's folder (a failed one's says where it failed), the combined summary, the reports;
+    `writing` is told as each part starts (a system's folder is named `<system>/`) and once all are done."""
     config, market = outcome.config, outcome.market
+    parts: list[tuple[str, Callable[[], object]]] = []
     if config.reporting.separate_reports:
-        write_bars(market.frame(), folder)
-        for result in outcome.results:
-            if result.status == "failed":
-                write_failed_system(result, folder / result.name)
-            else:
-                write_system(result, folder / result.name, outcome.metrics[result.name], market)
+        parts.append((BARS_PART, lambda: write_bars(market.frame(), folder)))
+        parts += [(f"{result.name}/", partial(_write_system, outcome, result, folder)) for result in outcome.results]
     if outcome.summary is not None:
-        write_summary(outcome.summary, outcome.combined,
-                      [result for result in outcome.results if result.status != "failed"], folder)
-    render_run(folder)  # from the files just written, exactly as `multifolio report` does
+        parts.append((SUMMARY_PART, lambda: write_summary(
+            outcome.summary, outcome.combined, [result for result in outcome.results if result.status != "failed"],
+            folder)))
+    parts.append((REPORTS_PART, lambda: render_run(folder)))  # from the files just written, as `multifolio report`
+    for done, (part, write) in enumerate(parts):
+        if writing is not None:
+            writing(done, len(parts), part)
+        write()
+    if writing is not None:
+        writing(len(parts), len(parts), "")
+
+
+def _write_system(outcome: RunOutcome, result: SystemResult, folder: Path) -> None:
+    if result.status == "failed":
+        write_failed_system(result, folder / result.name)
+    else:
+        write_system(result, folder / result.name, outcome.metrics[result.name], outcome.market)
 
 
 def describe_plan(config: BacktestConfig, registry: PluginRegistry, output_dir: str | Path | None = None
@@ -226,13 +252,13 @@ def describe_plan(config: BacktestConfig, registry: PluginRegistry, output_dir: 
     root = build_container(config, registry)
     market, source = root.data.market(), root.data.source()
     notes = "; ".join(market.reading_notes()) or "rows dropped: none"
-    lines = [f"data: {source.describe()}: {len(market):,} bars of {', '.join(market.symbols)}, "
+    lines = [f"data: {source.describe()}: {counted(len(market), 'bar')} of {', '.join(market.symbols)}, "
              f"{market.timestamps[0]} → {market.timestamps[-1]}; {notes}",
              f"output: {run_folder(config, output_dir)}"]
     book = config.book
     lines += book.describe() if book is not None else []
     funded = set(book.allocation.systems) if book is not None and book.allocation is not None else set()
-    lines.append(f"{len(config.systems)} trading system(s):")
+    lines.append(f"{counted(len(config.systems), 'trading system')}:")
     for system in config.systems:
         risk, execution = system.risk, system.execution
         capital = "funded by the allocation" if system.name in funded else f"capital {system.initial_capital:,.2f}"

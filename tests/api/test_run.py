@@ -147,7 +147,7 @@ def test_a_notebook_shows_a_compact_table():
     assert page.count("<tr><th>") == 1 + len(result.systems) + 1  # the head, the systems, the combined book
     final = result.systems["trend"].metrics["final_equity"]
     assert f"{final:,.2f}" in page and "Final equity" in page
-    assert "<multifolio.Result 'Portfolio Example': completed, 3 system(s)>" == repr(result)
+    assert "<multifolio.Result 'Portfolio Example': completed, 3 systems>" == repr(result)
 
 
 def test_bars_given_as_a_frame_trade_as_the_same_bars_read_from_a_file(tmp_path):

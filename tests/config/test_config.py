@@ -97,7 +97,7 @@ def test_bad_indicator_specs_name_the_entry(registry):
     assert errors_of(document, registry) == [
         "trading_systems[0].indicators[0].period: expected a whole number, found 'x'",
         "trading_systems[0].indicators[2]: unknown indicator 'FOO'; known: ATR, BB, EMA, MACD, RSI, SMA",
-        "trading_systems[0].indicators[3]: indicator BB takes at most 2 value(s) (period, nbdev), found 3",
+        "trading_systems[0].indicators[3]: indicator BB takes at most 2 values (period, nbdev), found 3",
     ]
 
 

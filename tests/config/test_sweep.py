@@ -103,7 +103,7 @@ def test_every_sweep_problem_is_reported_with_its_key_path(registry):
         "trading_systems[1].sweep.strategy.parameters.fast_perod: strategy.parameters has no key 'fast_perod'; "
         "known: fast_period, slow_period (did you mean fast_period?); give it a value in the entry first, the "
         "sweep replaces it",
-        "trading_systems[1].sweep.risk.position_sizers[2].size: risk.position_sizers has 1 item(s); [2] is out of "
+        "trading_systems[1].sweep.risk.position_sizers[2].size: risk.position_sizers has 1 item; [2] is out of "
         "range",
         "trading_systems[1].sweep.strategy.parameters.slow_period: the list of values is empty; give at least one "
         "value",
@@ -129,7 +129,7 @@ def test_every_sweep_problem_is_reported_with_its_key_path(registry):
                                  "strategy.parameters.fast_period, strategy.parameters.slow_period (did you mean "
                                  "fast_period?)"),
     ("fast_period <", "'fast_period <' is not an expression: invalid syntax"),
-    ("fast_period > 100", "'fast_period > 100' rejects all 4 combination(s); the sweep expands to no system"),
+    ("fast_period > 100", "'fast_period > 100' rejects all 4 combinations; the sweep expands to no system"),
     ("fast_period / (slow_period - 30) > 0", "'fast_period / (slow_period - 30) > 0' cannot be evaluated for "
                                              "fast_period=5, slow_period=30: division by zero"),
 ])

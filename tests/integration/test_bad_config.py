@@ -25,7 +25,8 @@ def refused(tmp_path: Path, text: str) -> list[str]:
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
-    assert lines[0].startswith("error: ") and lines[0].endswith(f"configuration error(s) in {path}:")
+    count = len(lines) - 1
+    assert lines[0] == f"error: {count} configuration error{'s' if count > 1 else ''} in {path}:"
     return [line.strip() for line in lines[1:]]
 
 
@@ -138,7 +139,7 @@ def test_every_error_of_a_file_is_reported_at_once(tmp_path):
 def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path):
     done = multifolio("run", str(REPO / "configs" / "dual_portfolio_backtest.yaml"), "--dry-run", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "data: synthetic 20000 bars of 1min (seed 7): 20,000 bars of SPY" in done.stdout
+    assert "data: synthetic 20000 bars of 1min (index model, seed 7): 20,000 bars of SPY" in done.stdout
     assert "    strategy    momentum(lookback_period=20, momentum_threshold=0.0002)" in done.stdout
     assert "    indicators  BB_20_2.upper, BB_20_2.middle, BB_20_2.lower, RSI_14, BB_20_1.upper" in done.stdout
     assert "    costs       slippage bps(bps=5.0); commission per_share(rate=0.005)" in done.stdout

@@ -47,7 +47,7 @@ def test_run_writes_every_result_file_and_prints_the_table(dual_run):
         "plotly.min.js"]
     assert json.loads((folder / "manifest.json").read_text())["status"] == "completed"
     assert "momentum_system" in done.stdout and "mean_reversion_system" in done.stdout and "combined" in done.stdout
-    assert "bars" in done.stderr  # the progress bar
+    assert "bars" in done.stderr and "writing results" in done.stderr  # the progress display, both bars
 
     summary = json.loads((folder / "combined_summary.json").read_text())
     assert list(summary["systems"]) == ["momentum_system", "mean_reversion_system"]
@@ -115,7 +115,7 @@ def test_config_errors_exit_2_with_every_problem_and_no_traceback(tmp_path):
     done = run(str(MULTIFOLIO), "run", str(bad), cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.splitlines() == [
-        f"error: 2 configuration error(s) in {bad}:",
+        f"error: 2 configuration errors in {bad}:",
         "  trading_systems[0].strategy.type: unknown strategy 'momentun'; known: buy_and_hold, mean_reversion, "
         "momentum, pairs, rotation, sma_crossover (did you mean momentum?)",
         "  trading_systems[1].portfolio.initial_capital: must be > 0 and at most 10,000,000,000,000, was -1.0",

@@ -214,7 +214,7 @@ def test_validate_prints_how_many_systems_a_sweep_expands_to(tmp_path):
     assert done.returncode == 0, done.stderr
     assert textwrap.dedent("""\
         sweep trading_systems[0] (sma) over strategy.parameters.fast_period × strategy.parameters.slow_period: \
-9 combination(s), expands to 8 system(s)""") in done.stdout
+9 combinations, expands to 8 systems""") in done.stdout
 
 
 def portfolio(book_limits: bool) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rich.console import Console
 
-from multifolio.cli import figures_table
+from multifolio.tables import figures_table
 from multifolio.reports.catalogue import CATALOGUE, FIGURES, HIGHER, LOWER, RANKING_FIGURES, TABLE_FIGURES
 from multifolio.reports.html import metric_rows
 from multifolio.reports.leaderboard import sweep_summary
@@ -36,7 +36,7 @@ def test_the_html_table_the_terminal_table_and_the_leaderboard_pick_the_same_bes
     assert html == figure.best({name: COLUMNS[name][key] for name in COLUMNS})
     if figure in TABLE_FIGURES:
         console = Console(width=200, record=True)
-        console.print(figures_table("t", COLUMNS, ["a", "b"]))
+        console.print(figures_table("t", COLUMNS, ["a", "b"], 200))
         rows = {line.split("│")[1].strip(): line for line in console.export_text().splitlines() if "│" in line}
         column = [f.key for f in TABLE_FIGURES].index(key) + 2
         starred = {name for name, line in rows.items() if "★" in line.split("│")[column]}

@@ -212,3 +212,17 @@ def test_report_on_results_of_another_version_says_so_and_exits_2(older, report_
     assert done.returncode == 2
     assert done.stderr == (f"error: {path}: written by another version of multifolio (it has no {missing}); run the "
                            "backtest again to render its report\n")
+
+
+def test_an_indicator_is_drawn_over_the_price_only_when_it_follows_the_close():
+    """Medians alone drew an RSI near 50 over a price near 100: the indicator must track the close bar by bar."""
+    from multifolio.reports.charts import _overlays_price
+
+    rng = np.random.default_rng(5)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 2000)))
+    sma = pd.Series(close).rolling(20).mean().to_numpy()
+    rsi_like = 50 + 15 * np.sin(np.arange(2000) / 7)  # within half of the close's level, moving on its own
+    assert _overlays_price(sma, close)
+    assert not _overlays_price(rsi_like, close)
+    assert not _overlays_price(close * 0.02, close)  # an ATR: the close's shape, a fiftieth of its size
+    assert _overlays_price(np.full(10, 100.0), np.full(10, 101.0))  # a flat price: its level alone decides
