@@ -137,6 +137,7 @@ def test_a_newest_first_file_runs_as_the_same_file_oldest_first_and_says_so(tmp_
     assert done.returncode == 0, done.stderr
     manifest = json.loads((tmp_path / "out" / "test_run" / "manifest.json").read_text())
     assert manifest["data"]["reversed"] == [str(path)] and manifest["data"]["dropped"] == {}
+    assert done.stdout.splitlines()[1:] == [f"data: read newest-first, put in time order: {path}"]  # said once
     newest_first = (tmp_path / "out" / "test_run" / "alpha" / "trades.csv").read_bytes()
     assert run_on(tmp_path, goog_csv())[0].returncode == 0
     assert (tmp_path / "out" / "test_run" / "alpha" / "trades.csv").read_bytes() == newest_first
