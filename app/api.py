@@ -15,6 +15,7 @@ from typing import Any
 
 from rich.console import Console
 
+from multifolio.config.loading import config_folder
 from multifolio.config.registry import PluginKind, PluginRegistry, given_plugins
 from multifolio.config.sweep_points import describe_sweeps
 from multifolio.config.yamlio import parse_yaml, read_yaml
@@ -86,12 +87,12 @@ def load(config: str | Path | Mapping[str, Any], *, data: Any = None,
 
     `data`: a DataFrame of bars (long form with a symbol column, or one symbol's bars when the config lists one
     symbol) or a dict of symbol → DataFrame, used instead of the config's data source; the config's
-    `data.symbols` then selects symbols (every symbol given, when it lists none) and `data.on_invalid` and
-    `data.timezone` apply. `plugins`: kind → name → class, e.g. `{"strategies": {"mine": MyStrategy}}`, used
+    `data.symbols` then selects symbols (every symbol given, when it lists none) and `data.on_invalid`,
+    `data.max_dropped`, `data.timezone` and `data.date_format` apply. `plugins`: kind → name → class, e.g. `{"strategies": {"mine": MyStrategy}}`, used
     by name in the config like installed plugins. `executor`, `workers`, `address` override the config's
     `execution_engine`, as the command line's options do.
     """
-    document, source = _document(config)
+    document, source, folder = _document(config)
     given = _checked(lambda: given_plugins(plugins), source)
     if data is not None:
         document = dict(document)
@@ -99,10 +100,10 @@ def load(config: str | Path | Mapping[str, Any], *, data: Any = None,
         listed = section.get("symbols") if isinstance(section.get("symbols"), list) else ()
         bars, symbols = _checked(lambda: given_bars(data, [str(symbol) for symbol in listed]), source)
         document["data"] = {"source": GIVEN_DATA, "symbols": symbols,
-                            **{key: section[key] for key in ("on_invalid", "timezone") if key in section}}
+                            **{key: section[key] for key in _READING_KEYS if key in section}}
         given.setdefault(PluginKind.DATA_SOURCE, {})[GIVEN_DATA] = frames_source(bars)
     registry = _checked(lambda: PluginRegistry(given=given), source)
-    checked = validate_document(document, registry, source)
+    checked = validate_document(document, registry, source, "" if data is not None else folder)
     if executor is not None or workers is not None or address is not None:
         checked = with_executor(checked, type=executor, workers=workers, address=address)
     if checked.execution_engine.type == "processes":  # said now, not once the workers have started
@@ -124,18 +125,23 @@ def run(config: str | Path | Mapping[str, Any], *, data: Any = None,
     return backtest.run(output_dir=output_dir, progress=progress)
 
 
-def _document(config: Any) -> tuple[Any, str]:
-    """The parsed document and where it came from (for messages)."""
+# the `data` keys about how bars are read, which apply to bars given as DataFrames too
+_READING_KEYS = ("on_invalid", "max_dropped", "timezone", "date_format")
+
+
+def _document(config: Any) -> tuple[Any, str, str]:
+    """The parsed document, where it came from (for messages) and the folder its relative data paths are
+    read from: a config file's own; empty (the working directory) for a dict or YAML text."""
     if isinstance(config, Mapping):
-        return copy.deepcopy(dict(config)), "the config given as a dict"
+        return copy.deepcopy(dict(config)), "the config given as a dict", ""
     if isinstance(config, Path):
-        return _checked(lambda: read_yaml(config), str(config)), str(config)
+        return _checked(lambda: read_yaml(config), str(config)), str(config), config_folder(config)
     if isinstance(config, str):
         single_line = "\n" not in config
         if single_line and (config.strip().endswith(_CONFIG_SUFFIXES) or Path(config).is_file()):
-            return _checked(lambda: read_yaml(config), config), config
+            return _checked(lambda: read_yaml(config), config), config, config_folder(config)
         return _checked(lambda: parse_yaml(config, "<config text>"), "the config given as YAML text"), \
-            "the config given as YAML text"
+            "the config given as YAML text", ""
     raise ConfigErrors([ConfigError("", f"expected a config file's path, YAML text or a dict, found a "
                                         f"{type(config).__name__}")], "multifolio.run")
 

@@ -141,6 +141,8 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
             console = Console(width=_PIPE_WIDTH)
         console.print(*end_of_run(result, console.width))
     click.echo(f"results: {result.folder}  ({elapsed:.2f} s)")
+    if result.reversed_files:
+        click.echo(f"data: read newest-first, put in time order: {', '.join(result.reversed_files)}")
     if result.dropped:
         click.echo(dropped_line(result.dropped))
     for system in systems:

@@ -119,6 +119,11 @@ class Result:
         return dict(self._outcome.market.dropped)
 
     @property
+    def reversed_files(self) -> tuple[str, ...]:
+        """The data files written newest first, read in time order (as manifest.json's `data.reversed`)."""
+        return self._outcome.market.reversed_files
+
+    @property
     def summary_document(self) -> dict[str, Any] | None:
         """combined_summary.json's content (None when the config turns the summary off)."""
         return self._outcome.summary

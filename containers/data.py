@@ -16,5 +16,6 @@ class DataContainer(containers.DeclarativeContainer):
 
     source = providers.Singleton(PluginRegistry.build, plugins, PluginKind.DATA_SOURCE, spec.provided.source_spec)
     market = providers.Singleton(load_market_data, source=source, symbols=spec.provided.symbols,
-                                 on_invalid=spec.provided.on_invalid, timezone=spec.provided.timezone)
+                                 on_invalid=spec.provided.on_invalid, timezone=spec.provided.timezone,
+                                 date_format=spec.provided.date_format, max_dropped=spec.provided.max_dropped)
     features = providers.Singleton(IndicatorCache, market=market, plugins=plugins)

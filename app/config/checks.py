@@ -15,10 +15,12 @@ import pandas as pd
 from multifolio.config.book import MAX_CAPITAL, resolve_book
 from multifolio.config.model import (
     EXECUTORS,
+    FILE_PATH,
     FILL_AT,
     ON_INVALID,
     ActiveConfig,
     BacktestConfig,
+    DataConfig,
     EntryConfig,
     ExecutionEngineConfig,
     TradingSystemConfig,
@@ -86,9 +88,11 @@ def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Coll
                                                        "IANA name such as America/New_York or UTC"))
     if len(set(config.data.symbols)) != len(config.data.symbols):
         errors.append(ConfigError("data.symbols", f"a symbol is listed twice in {config.data.symbols}"))
+    errors.extend(check_data_reading(config.data))
     if attempt(registry.load, PluginKind.DATA_SOURCE, config.data.source, "data.source"):
-        attempt(registry.create, PluginKind.DATA_SOURCE, config.data.source,
-                {"symbols": list(config.data.symbols), **config.data.params}, "data")
+        found_before = len(errors)
+        attempt(registry.create, PluginKind.DATA_SOURCE, config.data.source, config.data.source_spec.params, "data")
+        errors[found_before:] = [_with_path_note(error, config.data) for error in errors[found_before:]]
     if not config.trading_systems:
         errors.append(ConfigError("trading_systems", "expected at least one trading system"))
     if config.reporting.sweep_metric not in figures:
@@ -132,6 +136,38 @@ def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Coll
                                           "top-level controller") for path in dormant)
     errors.extend(problems)
     return errors, attrs.evolve(config, systems=tuple(systems), book=book)
+
+
+def check_data_reading(data: DataConfig) -> list[ConfigError]:
+    """`data.date_format` (a strftime format that writes and reads back a date) and `data.max_dropped`
+    (a share, 0 to 1)."""
+    errors = []
+    if data.date_format and ("%" not in data.date_format or not _round_trips(data.date_format)):
+        errors.append(ConfigError("data.date_format", f"{data.date_format!r} is not a strftime format of a date "
+                                  "that reads back; expected e.g. '%d/%m/%Y' (31/01/2024) or "
+                                  "'%m/%d/%Y %H:%M' (01/31/2024 09:30)"))
+    if not 0 <= data.max_dropped <= 1:
+        errors.append(ConfigError("data.max_dropped", f"{data.max_dropped!r} is not a share of the rows; expected a "
+                                  "number from 0 to 1 (0.01: at most 1 % of the rows dropped)"))
+    return errors
+
+
+def _round_trips(date_format: str) -> bool:
+    """Whether a date written with `date_format` reads back with it (a format of only a time, or with
+    directives strptime does not know, does not)."""
+    sample = pd.Timestamp("2024-01-31 09:30:15")
+    try:
+        return pd.to_datetime(sample.strftime(date_format), format=date_format).date() == sample.date()
+    except (ValueError, TypeError):
+        return False
+
+
+def _with_path_note(error: ConfigError, data: DataConfig) -> ConfigError:
+    """A data source's error about its file, told where a relative `file_path` is read from."""
+    note = data.relative_paths_note()
+    if error.path != f"data.{FILE_PATH}" or not note:
+        return error
+    return ConfigError(error.path, f"{error.message} ({note})")
 
 
 def check_execution_engine(engine: ExecutionEngineConfig) -> list[ConfigError]:

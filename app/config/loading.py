@@ -6,6 +6,8 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from multifolio.config.checks import check_config
 from multifolio.config.model import BacktestConfig
 from multifolio.config.registry import PluginRegistry
@@ -22,14 +24,23 @@ def load_config(path: str | Path, registry: PluginRegistry, *, figures: Collecti
         document = read_yaml(path)
     except ConfigError as error:
         raise ConfigErrors([error], str(path)) from None
-    return validate_document(document, registry, str(path), figures=figures)
+    return validate_document(document, registry, str(path), figures=figures, folder=config_folder(path))
+
+
+def config_folder(path: str | Path) -> str:
+    """The folder a config file's relative data paths are read from: its own, as an absolute path (a
+    config in another folder runs from anywhere; the run may change the working directory later)."""
+    return str(Path(path).expanduser().absolute().parent)
 
 
 def validate_document(document: Any, registry: PluginRegistry, source: str = "", *,
-                      figures: Collection[str]) -> BacktestConfig:
+                      figures: Collection[str], folder: str = "") -> BacktestConfig:
     """Structure and check an already parsed document (a dict built in code, say); the result carries
-    its systems resolved (`BacktestConfig.systems`)."""
+    its systems resolved (`BacktestConfig.systems`). `folder`: where a relative `data.file_path` is read
+    from (the config file's folder); empty, the working directory."""
     config = structure_config(document, source)
+    if folder:
+        config = attrs.evolve(config, data=attrs.evolve(config.data, folder=folder))
     errors, checked = check_config(config, registry, figures)
     if errors:
         raise ConfigErrors(errors_in_file(errors, config.trading_systems), source)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -22,6 +23,7 @@ ON_INVALID = ("error", "drop")  # what to do with a bar that breaks a data rule
 SET_BY_MULTIFOLIO = "set_by_multifolio"
 # keys of a `trading_systems` entry that multifolio.config.sweep reads before the model sees the entry
 SWEEP_KEYS = ("sweep", "constraint")
+FILE_PATH = "file_path"  # the `data` key of a source's file: relative, it is read from the config file's folder
 
 
 def written_keys(cls: type) -> list[str]:
@@ -48,11 +50,29 @@ class DataConfig:
     params: dict[str, Any] = Factory(dict)
     on_invalid: str = "error"  # or "drop": leave out bad rows, counted in the run manifest
     timezone: str = ""  # the zone of timestamps written without one (e.g. America/New_York)
+    date_format: str = ""  # the strftime format of text timestamps; empty: ISO 8601 only
+    max_dropped: float = 0.01  # `on_invalid: drop` refuses to drop more than this share of the rows
+    # set by multifolio.config.loading: the config file's folder (absolute), where a relative `file_path`
+    # is read from; empty for a config given as a dict or as text: the working directory
+    folder: str = field(default="", metadata={SET_BY_MULTIFOLIO: True})
 
     @property
     def source_spec(self) -> PluginSpec:
-        """The data source plugin with its parameters: `symbols` and the source's own keys."""
-        return PluginSpec(self.source, {"symbols": list(self.symbols), **self.params})
+        """The data source plugin with its parameters: `symbols` and the source's own keys, a relative
+        `file_path` joined to the config file's folder."""
+        params = dict(self.params)
+        if isinstance(params.get(FILE_PATH), str) and self.folder:
+            params[FILE_PATH] = str(Path(self.folder) / Path(params[FILE_PATH]).expanduser())
+        return PluginSpec(self.source, {"symbols": list(self.symbols), **params})
+
+    def relative_paths_note(self) -> str:
+        """Where a relative `file_path` is read from, for messages about a file that is not there."""
+        written = self.params.get(FILE_PATH)
+        if not isinstance(written, str) or Path(written).expanduser().is_absolute():
+            return ""
+        if self.folder:
+            return f"a relative data.file_path is read from the config file's folder, {self.folder}"
+        return f"a relative data.file_path is read from the working directory, {Path.cwd()}"
 
 
 @define(frozen=True)

@@ -109,10 +109,9 @@ def _build_converter() -> cattrs.Converter:
     def data_config(value: Any, _: Any) -> DataConfig:
         if not isinstance(value, Mapping):
             raise TypeError(f"expected a mapping, found {_kind(value)}")
-        core = {k: value[k] for k in ("source", "symbols", "on_invalid", "timezone") if k in value}
+        core = {k: value[k] for k in written_keys(DataConfig) if k in value and k != "params"}
         params = {k: v for k, v in value.items() if k not in core}
-        base = _DATA_CORE_STRUCTURE(core, DataConfig)
-        return DataConfig(base.source, base.symbols, params, base.on_invalid, base.timezone)
+        return attrs.evolve(_DATA_CORE_STRUCTURE(core, DataConfig), params=params)
 
     _DATA_CORE_STRUCTURE = cattrs.gen.make_dict_structure_fn(DataConfig, converter, _cattrs_forbid_extra_keys=True)
     converter.register_structure_hook(DataConfig, data_config)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 from attrs import frozen
 
+from multifolio.data.dates import parse_timestamps
+from multifolio.data.rules import DataRules
 from multifolio.errors import PLUGIN_FAULTS, DataError, MultifolioError
 from multifolio.protocols import BAR_COLUMNS, PRICE_FIELDS
-
-_ROWS_SHOWN = 5  # bad rows named in a message
-_AWARE = r"(?:Z|[+-]\d\d:?\d\d)$"  # a time written with its UTC offset
 
 
 def immutable(array: np.ndarray) -> np.ndarray:
@@ -50,9 +48,10 @@ class MarketData:
     """
 
     def __init__(self, timestamps: pd.DatetimeIndex, series: Mapping[str, SymbolSeries],
-                 dropped: Mapping[str, int] | None = None) -> None:
+                 dropped: Mapping[str, int] | None = None, reversed_files: tuple[str, ...] = ()) -> None:
         self.timestamps = timestamps
         self.dropped = dict(dropped or {})  # rows left out by `on_invalid: drop`, by rule
+        self.reversed_files = tuple(reversed_files)  # files written newest first, read in time order
         self.series = dict(series)
         self.symbols = tuple(self.series)
         n = len(timestamps)
@@ -70,7 +69,7 @@ class MarketData:
 
     def __reduce__(self) -> tuple:
         # what a parallel run sends its workers: the bars, not the positions derived from them
-        return MarketData, (self.timestamps, self.series, self.dropped)
+        return MarketData, (self.timestamps, self.series, self.dropped, self.reversed_files)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, symbols: tuple[str, ...], origin: str = "bars") -> MarketData:
@@ -91,7 +90,19 @@ class MarketData:
             arrays = {name: values[rows] for name, values in bars.prices.items()}  # SymbolSeries makes them immutable
             where = np.arange(len(stamps), dtype=np.int64) if single else np.searchsorted(timeline_ns, stamps[rows])
             series[symbol] = SymbolSeries(symbol, where, arrays)
-        return cls(timeline, series, bars.dropped)
+        return cls(timeline, series, bars.dropped, bars.reversed_files)
+
+    def reading_notes(self) -> list[str]:
+        """What reading the data changed, one phrase each, for the run's summary and plan: files read in
+        reverse (written newest first) and rows dropped (`on_invalid: drop`); none when read as written."""
+        notes = []
+        if self.reversed_files:
+            notes.append(f"read newest-first, put in time order: {', '.join(self.reversed_files)}")
+        if self.dropped:
+            count = sum(self.dropped.values())
+            notes.append(f"{count:,} row{'s' if count != 1 else ''} dropped: "
+                         + ", ".join(f"{n:,} ({rule})" for rule, n in self.dropped.items()))
+        return notes
 
     def last_bar(self, symbol: str, index: int) -> int:
         """The symbol's own number of its last bar at or before timeline index `index` (-1: none yet)."""
@@ -142,127 +153,25 @@ class CheckedBars:
     symbols: tuple[str, ...]
     prices: dict[str, np.ndarray]  # float64 per PRICE_FIELDS name
     dropped: dict[str, int]  # rule → rows dropped for it (`on_invalid: drop`)
-
-
-class _Rules:
-    """Applies the data rules: the first broken one raises, or (`drop`) every bad row is marked.
-
-    A frame with `line` and `file` columns (rows read from several files) names each bad row's file
-    and line; without them, its row number in `origin`.
-    """
-
-    def __init__(self, frame: pd.DataFrame, origin: str, drop: bool) -> None:
-        self._lines = frame["line"].to_numpy() if "line" in frame.columns else None
-        self._file_codes, files = (pd.factorize(frame["file"], sort=False) if "file" in frame.columns
-                                   else (np.zeros(len(frame), dtype=np.int64), [origin]))
-        self._files = [str(name) for name in files]
-        self._drop = drop
-        self.invalid = np.zeros(len(frame), dtype=bool)
-        self.dropped: dict[str, int] = {}
-
-    def files(self) -> list[tuple[str, np.ndarray | None]]:
-        """(file, its rows) for each file the rows came from; the rows are None when there is one file."""
-        if len(self._files) == 1:
-            return [(self._files[0], None)]
-        return [(name, np.flatnonzero(self._file_codes == code)) for code, name in enumerate(self._files)]
-
-    def check(self, mask: np.ndarray, rule: str) -> None:
-        mask = np.asarray(mask, dtype=bool) & ~self.invalid  # a row is dropped for its first broken rule
-        if not mask.any():
-            return
-        if self._drop:
-            self.invalid |= mask
-            self.dropped[rule] = self.dropped.get(rule, 0) + int(mask.sum())
-            return
-        bad = np.flatnonzero(mask)
-        in_file = bad[self._file_codes[bad] == self._file_codes[bad[0]]]  # lines are numbered per file
-        label = "line" if self._lines is not None else "row"
-        numbers = self._lines[in_file] if self._lines is not None else in_file + 1
-        shown = ", ".join(str(int(n)) for n in numbers[:_ROWS_SHOWN])
-        rest = len(bad) - min(len(in_file), _ROWS_SHOWN)
-        elsewhere = " (some in other files)" if len(in_file) < len(bad) else ""
-        more = f" and {rest} more{elsewhere}" if rest else ""
-        fix = "" if self._drop else f"; fix the {'file' if self._lines is not None else 'data'}, or set " \
-                                     "data.on_invalid: drop to skip such rows"
-        raise DataError(f"{self._files[self._file_codes[bad[0]]]} {label}{'s' if len(bad) > 1 else ''} {shown}"
-                        f"{more}: {rule}{fix}")
-
-
-def _parse_timestamps(column: pd.Series, rules: _Rules, timezone: str) -> pd.DatetimeIndex:
-    """Timestamps, refusing a mix of naive and zone-aware ones; naive ones are in `timezone` if given.
-
-    Text is parsed file by file: the format is inferred once per file, so files written in different
-    styles (one per symbol from different vendors, say) each read as written.
-    """
-    if pd.api.types.is_datetime64_any_dtype(column):
-        return _in_zone(pd.DatetimeIndex(column), timezone)
-    text = column.astype(str)
-    parts = [(name, rows, _parse_text(text if rows is None else text.iloc[rows], rows, rules))
-             for name, rows in rules.files()]
-    if len(parts) == 1:
-        return _in_zone(parts[0][2], timezone)
-    aware = [name for name, _, stamps in parts if stamps.tz is not None]
-    naive = [name for name, _, stamps in parts if stamps.tz is None]
-    if aware and naive and not timezone:
-        raise DataError(f"{aware[0]} writes times with a UTC offset and {naive[0]} without; write them all one way, "
-                        "or set data.timezone to say where the times without one are")
-    nanoseconds = np.empty(len(text), dtype=np.int64)
-    for _, rows, stamps in parts:
-        # naive times are wall-clock times in data.timezone: localised there, every file meets in UTC
-        nanoseconds[rows] = (_in_zone(stamps, timezone).tz_convert("UTC") if aware else stamps).as_unit("ns").asi8
-    joined = pd.DatetimeIndex(nanoseconds.view("datetime64[ns]"))
-    return joined.tz_localize("UTC").tz_convert(timezone or "UTC") if aware else _in_zone(joined, timezone)
-
-
-def _parse_text(text: pd.Series, rows: np.ndarray | None, rules: _Rules) -> pd.DatetimeIndex:
-    """One file's times: NaT where a row does not parse, after the rules have marked (or refused) it."""
-    # the format is inferred from the first row, so a row written the other way fails to parse:
-    # only those rows are examined for a UTC offset (a regex over every row would cost more)
-    first_aware = bool(re.search(_AWARE, text.iloc[0]))
-    parsed = pd.to_datetime(text, errors="coerce", utc=first_aware)
-    failed = parsed.isna().to_numpy()
-    if failed.any():
-        other_way = np.zeros(len(text), dtype=bool)
-        other_way[failed] = text[failed].str.contains(_AWARE, regex=True).to_numpy() != first_aware
-        rules.check(_everywhere(other_way, rows, rules), "timestamps mix times with and without a UTC offset; "
-                    "write them all one way (and set data.timezone for times without one)")
-        rules.check(_everywhere(failed, rows, rules), "timestamp is not a date/time; expected e.g. 2024-01-02 09:30:00")
-    return pd.DatetimeIndex(parsed)
-
-
-def _everywhere(mask: np.ndarray, rows: np.ndarray | None, rules: _Rules) -> np.ndarray:
-    """A mask over one file's rows as a mask over every row."""
-    if rows is None:
-        return mask
-    whole = np.zeros(len(rules.invalid), dtype=bool)
-    whole[rows] = mask
-    return whole
-
-
-def _in_zone(stamps: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
-    if not timezone:
-        return stamps
-    try:
-        return stamps.tz_convert(timezone) if stamps.tz is not None else stamps.tz_localize(timezone)
-    except Exception as error:  # an unknown zone, or a time that does not exist in it (a DST gap)
-        raise DataError(f"data.timezone {timezone!r}: {error}") from None
+    reversed_files: tuple[str, ...] = ()  # files written newest first, whose rows were put in time order
 
 
 def check_bars(frame: pd.DataFrame, origin: str, symbols: tuple[str, ...], *, on_invalid: str = "error",
-               timezone: str = "") -> CheckedBars:
-    """Validate a data source's frame (`BAR_COLUMNS`, optionally `line`).
+               timezone: str = "", date_format: str = "", max_dropped: float = 0.01) -> CheckedBars:
+    """Validate a data source's frame (`BAR_COLUMNS`, optionally `line` and `file`).
 
     Raises `DataError` naming `origin`, the offending rows (file lines when the source
     gave a `line` column) and the rule broken; with `on_invalid="drop"` the bad rows are
-    left out instead and counted by rule.
+    left out instead and counted by rule, up to `max_dropped` of the rows. A file whose
+    rows run newest first is read in reverse (named in `reversed_files`).
     """
     missing = [column for column in BAR_COLUMNS if column not in frame.columns]
     if missing:
         raise DataError(f"{origin}: missing column(s) {', '.join(missing)}; expected {', '.join(BAR_COLUMNS)}")
     if frame.empty:
         raise DataError(f"{origin}: no bars; expected at least one row of {', '.join(BAR_COLUMNS)}")
-    rules = _Rules(frame, origin, on_invalid == "drop")
-    timestamps = _parse_timestamps(frame["timestamp"], rules, timezone)
+    rules = DataRules(frame, origin, on_invalid == "drop")
+    timestamps = parse_timestamps(frame["timestamp"], rules, timezone, date_format)
     prices = {}
     for name in PRICE_FIELDS:
         column = frame[name]
@@ -286,29 +195,70 @@ def check_bars(frame: pd.DataFrame, origin: str, symbols: tuple[str, ...], *, on
                     f"symbol {unknown[0]!r} is not in data.symbols {list(symbols)}")
     # codes in the order of `symbols`, so the timeline and results list symbols as the YAML does
     codes = np.asarray([symbols.index(s) if s in symbols else -1 for s in found], dtype=np.int64)[codes]
-    stamps = timestamps.asi8
+    order, reversed_files, reversed_codes = _time_order(timestamps.asi8, codes, rules)
+    if reversed_files:
+        timestamps, codes = timestamps[order], codes[order]
+        prices = {name: values[order] for name, values in prices.items()}
+        rules.reorder(order)
+    _check_each_symbol_in_time_order(timestamps.asi8, codes, symbols, rules, reversed_codes)
+    rules.check_share_dropped(origin, max_dropped)
     for code, symbol in enumerate(symbols):
-        rows = np.flatnonzero((codes == code) & ~rules.invalid)
-        if not len(rows):
+        if not ((codes == code) & ~rules.invalid).any():
             raise DataError(f"{origin}: no {'valid ' if rules.dropped else ''}bars for symbol {symbol!r} "
                             "listed in data.symbols")
-        # each row must be later than every earlier row of its symbol
-        earlier_max = np.maximum.accumulate(stamps[rows])[:-1]
-        for broken, rule in ((stamps[rows[1:]] == earlier_max, f"duplicate timestamp for {symbol}"),
-                             (stamps[rows[1:]] < earlier_max,
-                              f"timestamp earlier than the previous row's for {symbol} (sort the file by time)")):
-            bad = np.zeros(len(codes), dtype=bool)
-            bad[rows[1:][broken]] = True
-            rules.check(bad, rule)
     if rules.invalid.any():
         keep = ~rules.invalid
         timestamps, codes = timestamps[keep], codes[keep]
         prices = {name: values[keep] for name, values in prices.items()}
-    return CheckedBars(timestamps, codes, tuple(symbols), prices, rules.dropped)
+    return CheckedBars(timestamps, codes, tuple(symbols), prices, rules.dropped, reversed_files)
+
+
+def _time_order(stamps: np.ndarray, codes: np.ndarray, rules: DataRules
+                ) -> tuple[np.ndarray, tuple[str, ...], set[int]]:
+    """The rows' order in time: a file in which each symbol's rows mostly go back in time is written
+    newest first (as many vendors write) and is read in reverse. Returns the rows' new order, the files
+    reversed and the codes of their symbols; whether each is then strictly in time order is checked after,
+    so a row out of place is named by its line (a majority, not the first and last rows, decides: one
+    row moved to the end of an oldest-first file does not turn it around)."""
+    order = np.arange(len(stamps))
+    reversed_files, reversed_codes = [], set()
+    for name, rows in rules.files():
+        rows = np.arange(len(stamps)) if rows is None else rows
+        valid = rows[~rules.invalid[rows] & (codes[rows] >= 0)]
+        directions = set()
+        for code in np.unique(codes[valid]):
+            own = valid[codes[valid] == code]
+            steps = np.diff(stamps[own])
+            back, forward = int((steps < 0).sum()), int((steps > 0).sum())
+            if back != forward:
+                directions.add(back > forward)
+        if directions == {True}:
+            order[rows] = rows[::-1]
+            reversed_files.append(name)
+            reversed_codes.update(int(code) for code in np.unique(codes[valid]))
+    return order, tuple(reversed_files), reversed_codes
+
+
+def _check_each_symbol_in_time_order(stamps: np.ndarray, codes: np.ndarray, symbols: tuple[str, ...],
+                                     rules: DataRules, reversed_codes: set[int]) -> None:
+    """Each row must be later than every earlier row of its symbol (in a reversed file: every later line)."""
+    for code, symbol in enumerate(symbols):
+        order = ("earlier than the next row's", " in a file read newest first") if code in reversed_codes else \
+            ("earlier than the previous row's", "")
+        rows = np.flatnonzero((codes == code) & ~rules.invalid)
+        if len(rows) < 2:
+            continue
+        earlier_max = np.maximum.accumulate(stamps[rows])[:-1]
+        for broken, rule in ((stamps[rows[1:]] == earlier_max, f"duplicate timestamp for {symbol}"),
+                             (stamps[rows[1:]] < earlier_max,
+                              f"timestamp {order[0]} for {symbol}{order[1]} (sort the file by time)")):
+            bad = np.zeros(len(codes), dtype=bool)
+            bad[rows[1:][broken]] = True
+            rules.check(bad, rule)
 
 
 def load_market_data(source, symbols: list[str] | tuple[str, ...], on_invalid: str = "error",
-                     timezone: str = "") -> MarketData:
+                     timezone: str = "", date_format: str = "", max_dropped: float = 0.01) -> MarketData:
     """Load, validate and align the run's bars from a data source plugin. Every system shares them, so a
     source that cannot load stops the run: as a DataError naming the source, never a traceback."""
     try:
@@ -318,5 +268,6 @@ def load_market_data(source, symbols: list[str] | tuple[str, ...], on_invalid: s
     except PLUGIN_FAULTS as error:
         raise DataError(f"{source.describe()}: the data source {type(source).__name__} could not load the bars: "
                         f"{type(error).__name__}: {error}") from error
-    checked = check_bars(frame, source.describe(), tuple(symbols), on_invalid=on_invalid, timezone=timezone)
+    checked = check_bars(frame, source.describe(), tuple(symbols), on_invalid=on_invalid, timezone=timezone,
+                         date_format=date_format, max_dropped=max_dropped)
     return MarketData.from_checked(checked)

@@ -47,7 +47,9 @@ def config_hash(config: BacktestConfig) -> str:
     resolved (not as written: `RSI` or `RSI_14`, `slippage_bps: 5` or `slippage: {type: bps, bps: 5}`
     hash the same) and the figure that ranks sweeps. Where the run writes, its name and the executor
     change no result, so they are left out."""
-    meaning = {"data": cattrs.unstructure(config.data), "systems": [system.as_dict() for system in config.systems],
+    # the config file's folder is where it lies, not what it means: the data files' digests are recorded apart
+    data = {key: value for key, value in cattrs.unstructure(config.data).items() if key != "folder"}
+    meaning = {"data": data, "systems": [system.as_dict() for system in config.systems],
                "sweep_metric": config.reporting.sweep_metric}
     if config.book is not None:  # what couples the systems (absent: they are isolated, as before it existed)
         meaning["book"] = cattrs.unstructure(config.book)
@@ -81,9 +83,12 @@ class RunManifest:
     def write(self) -> None:
         atomic_write_text(self.path, json.dumps(self.document, indent=2) + "\n")
 
-    def data_loaded(self, description: str, files: Sequence[Path], bars: int, dropped: dict[str, int]) -> None:
+    def data_loaded(self, description: str, files: Sequence[Path], bars: int, dropped: dict[str, int],
+                    reversed_files: Sequence[str] = ()) -> None:
+        """`reversed`: the files written newest first, read in reverse; `dropped`: rows left out, by rule."""
         self.document["data"].update(description=description, bars=bars,
-                                     files=[fingerprint(Path(path)) for path in files], dropped=dropped)
+                                     files=[fingerprint(Path(path)) for path in files], dropped=dropped,
+                                     reversed=list(reversed_files))
         self.write()
 
     def finished(self, results: Sequence[SystemResult], status: str) -> None:

@@ -96,9 +96,10 @@ def load_config(path: str | Path, registry: PluginRegistry) -> BacktestConfig:
     return loading.load_config(path, registry, figures=RANKING_FIGURES)
 
 
-def validate_document(document: Any, registry: PluginRegistry, source: str = "") -> BacktestConfig:
-    """A parsed document (a dict built in code, say) checked for a run."""
-    return loading.validate_document(document, registry, source, figures=RANKING_FIGURES)
+def validate_document(document: Any, registry: PluginRegistry, source: str = "", folder: str = "") -> BacktestConfig:
+    """A parsed document (a dict built in code, say) checked for a run; `folder`: where its relative data
+    paths are read from (a config file's own folder; empty: the working directory)."""
+    return loading.validate_document(document, registry, source, figures=RANKING_FIGURES, folder=folder)
 
 
 def build_container(config: BacktestConfig, registry: PluginRegistry) -> BacktestContainer:
@@ -179,7 +180,7 @@ def _claimed(claim: ExitStack, folder: Path, config: BacktestConfig, registry: P
     try:
         staging = claim.enter_context(RunFolder(folder))
         manifest = RunManifest(staging, config, registry)
-        manifest.data_loaded(data.description, data.files, len(market), market.dropped)
+        manifest.data_loaded(data.description, data.files, len(market), market.dropped, market.reversed_files)
     except OSError as error:
         raise MultifolioError(f"cannot write to the output folder {folder}: {error.strerror or error}; "
                               "choose another with --output-dir or reporting.output_dir") from None
@@ -250,9 +251,9 @@ def describe_plan(config: BacktestConfig, registry: PluginRegistry, output_dir: 
     """What a run of `config` would do, line by line; loads and checks the data on the way."""
     root = build_container(config, registry)
     market, source = root.data.market(), root.data.source()
-    dropped = ", ".join(f"{count} ({rule})" for rule, count in market.dropped.items()) or "none"
+    notes = "; ".join(market.reading_notes()) or "rows dropped: none"
     lines = [f"data: {source.describe()}: {counted(len(market), 'bar')} of {', '.join(market.symbols)}, "
-             f"{market.timestamps[0]} → {market.timestamps[-1]}; rows dropped: {dropped}",
+             f"{market.timestamps[0]} → {market.timestamps[-1]}; {notes}",
              f"output: {run_folder(config, output_dir)}"]
     book = config.book
     lines += book.describe() if book is not None else []

@@ -15,14 +15,16 @@ from multifolio.protocols import DataSource
 class ParquetSource(DataSource):
     """Bars from `file_path`: one file for all symbols, or `data/{symbol}.parquet` per symbol.
 
-    A timestamp index (as pandas writes it) counts as the timestamp column.
+    A timestamp index (as pandas writes it) counts as the timestamp column; relative paths as for
+    `csv`, and `adjust` scales prices to an Adj Close column as there.
     """
 
-    def __init__(self, *, symbols: list[str], file_path: str) -> None:
+    def __init__(self, *, symbols: list[str], file_path: str, adjust: bool = False) -> None:
         self.symbols = list(symbols)
         self.file_path = file_path
+        self.adjust = adjust
         self._paths = resolve_paths(file_path, self.symbols)
-        check_paths_exist(self._paths, "check data.file_path")
+        check_paths_exist(self._paths)
 
     def load(self) -> pd.DataFrame:
         frames = []
@@ -34,7 +36,7 @@ class ParquetSource(DataSource):
             pa.default_memory_pool().release_unused()
             if not isinstance(table.index, pd.RangeIndex):  # pandas wrote its index: the timestamps
                 table = table.rename_axis(table.index.name or "timestamp").reset_index()
-            frames.append(bars_from_table(table, str(path), symbol, self.symbols, 1))
+            frames.append(bars_from_table(table, str(path), symbol, self.symbols, 1, self.adjust))
         return pd.concat(frames, ignore_index=True)
 
     def describe(self) -> str:

@@ -52,9 +52,12 @@ def files_of(folder: Path) -> dict[str, bytes]:
     return found
 
 
-def test_a_path_yaml_text_and_a_dict_give_the_same_result():
+def test_a_path_yaml_text_and_a_dict_give_the_same_result(monkeypatch):
     text = TINY.read_text()
-    results = [multifolio.run(TINY), multifolio.run(str(TINY)), multifolio.run(text), multifolio.run(yaml.safe_load(text))]
+    monkeypatch.chdir(REPO)  # a file's relative data path is read from the file's folder, wherever one runs
+    results = [multifolio.run(TINY), multifolio.run(str(TINY))]
+    monkeypatch.chdir(TINY.parent)  # text and a dict have no folder: theirs is read from the working directory
+    results += [multifolio.run(text), multifolio.run(yaml.safe_load(text))]
     for result in results[1:]:
         pd.testing.assert_frame_equal(result.systems["crossover"].trades, results[0].systems["crossover"].trades)
         pd.testing.assert_frame_equal(result.summary, results[0].summary)
@@ -306,3 +309,10 @@ def test_the_dataframe_source_is_named_in_the_manifest(tmp_path):
     assert manifest["data"]["files"] == []
     assert manifest["plugins"]["multifolio.data_sources:dataframe"].startswith(
         "given in code (multifolio.data.given:frames_source.<locals>.GivenFrames)")
+
+
+def test_a_shipped_tiny_config_runs_from_any_folder(in_tmp):
+    """Its data path is relative to the config file's folder, not to where it is run from."""
+    result = multifolio.run(TINY)
+    assert result.systems["crossover"].metrics["final_equity"] == 9970.0
+    assert multifolio.load(TINY).config.data.folder == str(TINY.parent)

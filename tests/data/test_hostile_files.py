@@ -20,9 +20,9 @@ ROWS = ["2024-01-02 09:30,SPY,10,11,9,10.5,100\n", "2024-01-02 09:31,SPY,10.5,11
         "2024-01-02 09:32,SPY,10.8,11.2,10.1,11,100\n"]
 
 
-def market(path, registry, symbols=("SPY",)):
+def market(path, registry, symbols=("SPY",), **reading):
     document = backtest_config(system_config(), data={"source": "parquet" if path.suffix == ".parquet" else "csv",
-                                                      "symbols": list(symbols), "file_path": str(path)})
+                                                      "symbols": list(symbols), "file_path": str(path), **reading})
     return build_container(checked(document, registry), registry).data.market()
 
 
@@ -95,11 +95,11 @@ def test_a_third_party_source_that_raises_when_built_is_a_config_error_naming_it
 
 
 MINUTES = ["09:30", "09:31", "09:32"]
-STYLES = {  # a style of writing 2024-01-02 at a time of day, as different vendors do
-    "ISO with a space": lambda time: f"2024-01-02 {time}:00",
-    "ISO with a T": lambda time: f"2024-01-02T{time}",
-    "US month first": lambda time: f"01/02/2024 {time}",
-    "day name and month name": lambda time: f"Tue 2 Jan 2024 {time}",
+STYLES = {  # a style of writing 2024-01-02 at a time of day, as different vendors do, and its data.date_format
+    "ISO with a space": (lambda time: f"2024-01-02 {time}:00", ""),
+    "ISO with a T": (lambda time: f"2024-01-02T{time}", ""),
+    "US month first": (lambda time: f"01/02/2024 {time}", "%m/%d/%Y %H:%M"),
+    "day name and month name": (lambda time: f"Tue 2 Jan 2024 {time}", "%a %d %b %Y %H:%M"),
 }
 
 
@@ -112,32 +112,35 @@ def per_symbol_files(folder, styles, suffix=".csv"):
     return folder / f"{{symbol}}{suffix}", tuple(symbols)
 
 
-@pytest.mark.parametrize("second", sorted(set(STYLES) - {"ISO with a space"}))
-def test_per_symbol_files_written_in_different_styles_read_as_one_timeline(second, tmp_path, registry):
-    path, symbols = per_symbol_files(tmp_path, [STYLES["ISO with a space"], STYLES[second]])
-    bars = market(path, registry, symbols)
+@pytest.mark.parametrize("style", sorted(STYLES))
+def test_files_in_one_style_read_with_its_date_format(style, tmp_path, registry):
+    write, date_format = STYLES[style]
+    path, symbols = per_symbol_files(tmp_path, [write, write])
+    bars = market(path, registry, symbols, date_format=date_format)
     assert list(bars.timestamps) == [pd.Timestamp(f"2024-01-02 {time}") for time in MINUTES]
     assert all(len(bars.series[symbol]) == len(MINUTES) for symbol in symbols)
 
 
-def test_four_styles_at_once_read_as_one_timeline(tmp_path, registry):
-    path, symbols = per_symbol_files(tmp_path, list(STYLES.values()))
-    assert len(market(path, registry, symbols).timestamps) == len(MINUTES)
+def test_iso_files_written_with_a_space_or_a_t_read_as_one_timeline(tmp_path, registry):
+    path, symbols = per_symbol_files(tmp_path, [STYLES["ISO with a space"][0], STYLES["ISO with a T"][0]])
+    assert list(market(path, registry, symbols).timestamps) == [pd.Timestamp(f"2024-01-02 {t}") for t in MINUTES]
 
 
 def test_a_bad_row_in_one_of_several_files_is_named_by_that_file_and_its_line(tmp_path, registry):
-    path, symbols = per_symbol_files(tmp_path, [STYLES["ISO with a space"], STYLES["US month first"]])
+    path, symbols = per_symbol_files(tmp_path, [STYLES["ISO with a space"][0], STYLES["ISO with a T"][0]])
     lines = (tmp_path / "BBB.csv").read_text().splitlines(keepends=True)
-    lines[2] = lines[2].replace("01/02/2024", "2024-13-45")
+    lines[2] = lines[2].replace("2024-01-02", "2024-13-45")
     (tmp_path / "BBB.csv").write_text("".join(lines))
     with pytest.raises(DataError) as caught:
         market(path, registry, symbols)
-    assert str(caught.value).startswith(f"{tmp_path / 'BBB.csv'} line 3: timestamp is not a date/time"), caught.value
+    assert str(caught.value) == (f"{tmp_path / 'BBB.csv'} line 3: timestamp is not an ISO 8601 date/time such as "
+                                 "2024-01-02 09:30:00; set data.date_format to read another form; fix the file, or "
+                                 "set data.on_invalid: drop to skip such rows")
 
 
 def test_files_with_and_without_a_utc_offset_need_data_timezone(tmp_path, registry):
     offset = lambda time: f"2024-01-02T{time}:00-05:00"  # noqa: E731 - one more style, with a UTC offset
-    path, symbols = per_symbol_files(tmp_path, [STYLES["ISO with a space"], offset])
+    path, symbols = per_symbol_files(tmp_path, [STYLES["ISO with a space"][0], offset])
     with pytest.raises(DataError) as caught:
         market(path, registry, symbols)
     assert str(caught.value) == (f"{tmp_path / 'BBB.csv'} writes times with a UTC offset and {tmp_path / 'AAA.csv'} "

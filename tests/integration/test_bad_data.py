@@ -76,8 +76,8 @@ def test_an_unparseable_timestamp_names_its_line(tmp_path):
     text = goog_csv().replace("2004-08-25", "2004-08-2x")
     done, path = run_on(tmp_path, text)
     assert done.returncode == 2
-    assert done.stderr.strip() == (f"error: {path} line 6: timestamp is not a date/time; expected e.g. "
-                                   f"2024-01-02 09:30:00{HINT}")
+    assert done.stderr.strip() == (f"error: {path} line 6: timestamp is not an ISO 8601 date/time such as "
+                                   f"2024-01-02 09:30:00; set data.date_format to read another form{HINT}")
 
 
 def test_mixed_naive_and_zone_aware_timestamps_are_refused(tmp_path):
@@ -113,7 +113,7 @@ def test_on_invalid_drop_skips_bad_rows_and_counts_them_in_the_manifest(tmp_path
             frame = edit(frame)
         return pd.concat([frame.iloc[:12], frame.iloc[11:12], frame.iloc[12:]])  # and a duplicate
 
-    done, _ = run_on(tmp_path, goog_csv(broken), on_invalid="drop")
+    done, _ = run_on(tmp_path, goog_csv(broken), on_invalid="drop", max_dropped=0.1)  # 4 of 41 rows
     assert done.returncode == 0, done.stderr
     manifest = json.loads((tmp_path / "out" / "test_run" / "manifest.json").read_text())
     assert manifest["status"] == "completed"
@@ -130,3 +130,26 @@ def test_data_timezone_places_naive_timestamps_in_that_zone(tmp_path):
     assert done.returncode == 0, done.stderr
     equity = pd.read_csv(tmp_path / "out" / "test_run" / "alpha" / "equity.csv")
     assert equity["timestamp"].iloc[0] == "2004-08-19 00:00:00-04:00"
+
+
+def test_a_newest_first_file_runs_as_the_same_file_oldest_first_and_says_so(tmp_path):
+    done, path = run_on(tmp_path, goog_csv(lambda frame: frame.iloc[::-1]))
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((tmp_path / "out" / "test_run" / "manifest.json").read_text())
+    assert manifest["data"]["reversed"] == [str(path)] and manifest["data"]["dropped"] == {}
+    assert done.stdout.splitlines()[1:] == [f"data: read newest-first, put in time order: {path}"]  # said once
+    newest_first = (tmp_path / "out" / "test_run" / "alpha" / "trades.csv").read_bytes()
+    assert run_on(tmp_path, goog_csv())[0].returncode == 0
+    assert (tmp_path / "out" / "test_run" / "alpha" / "trades.csv").read_bytes() == newest_first
+
+
+def test_day_first_dates_are_refused_naming_the_format_then_read_with_it(tmp_path):
+    text = goog_csv(lambda frame: frame.set_axis(frame.index.strftime("%d/%m/%Y")))  # 19/08/2004: day first
+    done, path = run_on(tmp_path, text)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "Warning" not in done.stderr
+    assert done.stderr.strip() == (f"error: {path} line 2: '19/08/2004' is not ISO 8601 and can only be day first; "
+                                   "set data.date_format: '%d/%m/%Y'")
+    done, _ = run_on(tmp_path, text, date_format="%d/%m/%Y")
+    assert done.returncode == 0, done.stderr
+    equity = pd.read_csv(tmp_path / "out" / "test_run" / "alpha" / "equity.csv")
+    assert equity["timestamp"].iloc[[0, -1]].tolist() == ["2004-08-19", "2004-10-14"]

@@ -80,16 +80,22 @@ def test_main_py_and_python_m_app_give_byte_identical_results(dual_run, tmp_path
 
 
 def test_the_seed_config_asks_for_its_data_file_then_runs_once_it_exists(tmp_path):
-    missing = run(str(MULTIFOLIO), "run", str(SEED), cwd=tmp_path)
+    """Run from the project's root, the seed config's copy reads `data/SPY_1m.csv` beside itself."""
+    seed = tmp_path / "configs" / SEED.name
+    seed.parent.mkdir()
+    seed.write_text(SEED.read_text())
+    missing = run(str(MULTIFOLIO), "run", "configs/seed_dual_portfolio.yaml", cwd=tmp_path)
     assert missing.returncode == 2
     assert "Traceback" not in missing.stderr
-    assert "data.file_path: file not found: data/SPY_1m.csv" in missing.stderr
-    assert "create it with `multifolio sample-data data/SPY_1m.csv`" in missing.stderr
+    assert missing.stderr.strip().endswith(
+        f"data.file_path: file not found: {tmp_path / 'configs/data/SPY_1m.csv'}; check data.file_path (a relative "
+        f"data.file_path is read from the config file's folder, {tmp_path / 'configs'})")
+    assert "sample-data" not in missing.stderr  # never a suggestion to write synthetic bars at the user's path
     assert not (tmp_path / "results").exists()
 
-    made = run(str(MULTIFOLIO), "sample-data", "data/SPY_1m.csv", cwd=tmp_path)
+    made = run(str(MULTIFOLIO), "sample-data", "configs/data/SPY_1m.csv", cwd=tmp_path)  # as the config's comment says
     assert made.returncode == 0 and "wrote 20000 bars of SPY" in made.stdout
-    done = run(str(MULTIFOLIO), "run", str(SEED), "--quiet", cwd=tmp_path)
+    done = run(str(MULTIFOLIO), "run", "configs/seed_dual_portfolio.yaml", "--quiet", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     # the CSV holds the same bars as the embedded source, so the results are the same
     dual = run(str(MULTIFOLIO), "run", str(DUAL), "--quiet", "--output-dir", "embedded", cwd=tmp_path)

@@ -40,8 +40,9 @@ def run_config(config: Path, workdir: Path) -> Path:
     """Run `config` from a copy of configs/ in `workdir`, with the seed's data file made as the README says."""
     shutil.copytree(REPO / "configs", workdir / "configs", dirs_exist_ok=True)
     multifolio = [sys.executable, "-m", "multifolio"]
-    if not (workdir / "data" / "SPY_1m.csv").exists():
-        subprocess.run([*multifolio, "sample-data", "data/SPY_1m.csv"], cwd=workdir, check=True, capture_output=True)
+    if not (workdir / "configs" / "data" / "SPY_1m.csv").exists():  # beside the config, as its comment says
+        subprocess.run([*multifolio, "sample-data", "configs/data/SPY_1m.csv"], cwd=workdir, check=True,
+                       capture_output=True)
     done = subprocess.run([*multifolio, "run", f"configs/{config.name}", "--quiet", "--output-dir", "out"],
                           cwd=workdir, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

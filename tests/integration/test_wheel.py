@@ -142,8 +142,7 @@ def user_project(tmp_path) -> Path:
     (tmp_path / "data").mkdir()
     shutil.copy(REPO / "configs/data/tiny_daily.csv", tmp_path / "data/tiny_daily.csv")
     document = yaml.safe_load((REPO / "configs/tiny_buy_and_hold.yaml").read_text())
-    assert document["data"]["file_path"] == "configs/data/tiny_daily.csv"  # relative to the working directory
-    document["data"]["file_path"] = "data/tiny_daily.csv"
+    assert document["data"]["file_path"] == "data/tiny_daily.csv"  # relative to the config file's folder
     (tmp_path / "tiny_buy_and_hold.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
     return tmp_path
 

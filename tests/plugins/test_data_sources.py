@@ -8,8 +8,10 @@ import backtesting
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from backtesting.test import GOOG
 
+import multifolio
 from multifolio.config.registry import PluginKind
 from multifolio.data.market import load_market_data
 from multifolio.errors import ConfigErrors, DataError
@@ -93,14 +95,36 @@ def test_bad_rows_are_refused_with_the_file_line_and_the_rule(registry, tmp_path
     assert str(caught.value) == f"{path} {message}; fix the file, or set data.on_invalid: drop to skip such rows"
 
 
-def test_a_missing_csv_names_the_command_that_creates_it(registry, in_tmp):
+def test_a_missing_csv_given_in_a_dict_says_relative_paths_are_read_from_the_working_directory(registry, in_tmp):
     document = backtest_config(system_config(), data={"source": "csv", "symbols": ["SPY"],
                                                       "file_path": "data/SPY_1m.csv"})
     with pytest.raises(ConfigErrors) as caught:
         checked(document, registry)
     [error] = caught.value.errors
-    assert str(error).startswith("data.file_path: file not found: data/SPY_1m.csv (resolved to ")
-    assert str(error).endswith("create it with `multifolio sample-data data/SPY_1m.csv`")
+    assert str(error) == (f"data.file_path: file not found: data/SPY_1m.csv ({in_tmp / 'data/SPY_1m.csv'}); check "
+                          f"data.file_path (a relative data.file_path is read from the working directory, {in_tmp})")
+
+
+def test_a_missing_csv_of_a_config_file_says_it_is_read_from_the_config_files_folder(registry, in_tmp):
+    (in_tmp / "configs").mkdir()
+    config = in_tmp / "configs" / "mine.yaml"
+    config.write_text(yaml.safe_dump(backtest_config(system_config(), data={
+        "source": "csv", "symbols": ["SPY"], "file_path": "data/SPY_1m.csv"})))
+    with pytest.raises(ConfigErrors) as caught:
+        multifolio.load(config)
+    [error] = caught.value.errors
+    assert str(error) == (f"data.file_path: file not found: {in_tmp / 'configs/data/SPY_1m.csv'}; check "
+                          f"data.file_path (a relative data.file_path is read from the config file's folder, "
+                          f"{in_tmp / 'configs'})")  # never a suggestion to write synthetic bars there
+
+
+def test_an_absolute_missing_path_gets_no_note_about_folders(registry, in_tmp):
+    document = backtest_config(system_config(), data={"source": "parquet", "symbols": ["SPY"],
+                                                      "file_path": str(in_tmp / "none.parquet")})
+    with pytest.raises(ConfigErrors) as caught:
+        checked(document, registry)
+    assert [str(error) for error in caught.value.errors] == [
+        f"data.file_path: file not found: {in_tmp / 'none.parquet'}; check data.file_path"]
 
 
 def test_synthetic_bars_are_deterministic_valid_and_in_the_regular_session(registry):
