@@ -90,6 +90,13 @@ CATALOGUE: tuple[Figure, ...] = (
     Figure("orders_filled", "Orders filled", "Filled", "count", None),
     Figure("orders_rejected", "Orders rejected", "Rejected", "count", LOWER),
     Figure("orders_cancelled", "Orders cancelled", "Cancelled", "count", LOWER),
+    # against `reporting.benchmark` (multifolio.reports.benchmark): present only when a benchmark is set
+    Figure("alpha", "Alpha vs benchmark (annualised)", "Alpha", "percent", HIGHER),
+    Figure("beta", "Beta vs benchmark", "Beta", "ratio", None),
+    Figure("information_ratio", "Information ratio", "IR", "ratio", HIGHER),
+    Figure("tracking_error", "Tracking error (annualised)", "TE", "percent", LOWER),
+    Figure("up_capture", "Up capture", "Up cap", "ratio", HIGHER),
+    Figure("down_capture", "Down capture", "Down cap", "ratio", LOWER),
     Figure("periods_per_year", "Bars per year (annualisation)", "Bars/yr", "number", None),
 )
 FIGURES: dict[str, Figure] = {figure.key: figure for figure in CATALOGUE}

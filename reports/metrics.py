@@ -134,6 +134,19 @@ def time_weighted_curve(values: np.ndarray, initial_capital: float, transfers: n
     return np.cumprod(growth)
 
 
+def funded_span(equity: pd.Series, initial_capital: float, transfers: pd.Series
+                ) -> tuple[int, int, pd.Series] | None:
+    """The first and last bar a book the book funded had capital, and its time-weighted curve over them (one
+    unit at the start): what its figures are computed on. None when it never had capital."""
+    values = equity.to_numpy(dtype=np.float64)
+    moved = transfers.to_numpy(dtype=np.float64)
+    funded = np.flatnonzero(capital_at_start(values, initial_capital, moved) > 0)
+    if not len(funded):
+        return None
+    first, last = int(funded[0]), int(funded[-1])
+    return first, last, pd.Series(time_weighted_curve(values, initial_capital, moved)[first:last + 1])
+
+
 def transfer_adjusted_metrics(equity: pd.Series, timestamps: pd.DatetimeIndex, initial_capital: float,
                               position_value: pd.Series | None, transfers: pd.Series) -> dict[str, float]:
     """The figures of a book whose capital the book moved in and out: each bar's return is taken on the
@@ -142,12 +155,10 @@ def transfer_adjusted_metrics(equity: pd.Series, timestamps: pd.DatetimeIndex, i
     curve (the product of 1 + return) over the bars the system had capital; `final_equity` is money."""
     values = equity.to_numpy(dtype=np.float64)
     capital = capital_at_start(values, initial_capital, transfers.to_numpy(dtype=np.float64))
-    funded = np.flatnonzero(capital > 0)
-    if not len(funded):
+    span = funded_span(equity, initial_capital, transfers)
+    if span is None:
         return {"initial_capital": 0.0, "final_equity": float(values[-1]), "transfers_in": 0.0, "transfers_out": 0.0}
-    first, last = funded[0], funded[-1]
-    curve = pd.Series(time_weighted_curve(values, initial_capital, transfers.to_numpy(dtype=np.float64))
-                      [first:last + 1])
+    first, last, curve = span
     held = None if position_value is None else position_value.iloc[first:last + 1]
     metrics = equity_metrics(curve, pd.DatetimeIndex(timestamps)[first:last + 1], 1.0, held)
     moved = transfers.to_numpy(dtype=np.float64)

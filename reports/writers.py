@@ -17,17 +17,22 @@ from multifolio.book.book import BookResult
 from multifolio.data.market import MarketData
 from multifolio.files import atomic_write, atomic_write_text
 from multifolio.reports.analysis import correlations, drawdown_contributions
+from multifolio.reports.benchmark import benchmark_metrics
 from multifolio.reports.leaderboard import sweep_summary
 from multifolio.reports.metrics import equity_metrics, time_weighted_curve, trade_metrics
 from multifolio.reports.opposing import opposing_positions
 from multifolio.trading.system import SystemResult
 
 
-def performance(result: SystemResult) -> dict[str, Any]:
-    """Every figure of one system: equity, risk and trade metrics plus its costs."""
+def performance(result: SystemResult, benchmark: pd.Series | None = None) -> dict[str, Any]:
+    """Every figure of one system: equity, risk and trade metrics plus its costs; with the `benchmark`'s closes
+    (`reporting.benchmark`), its figures against it too."""
     equity = result.equity
     metrics = equity_metrics(equity["equity"], equity["timestamp"], result.initial_capital,
                              equity["position_value"], equity.get("transfers"))
+    if benchmark is not None:
+        metrics.update(benchmark_metrics(equity["equity"], equity["timestamp"], result.initial_capital, benchmark,
+                                         equity.get("transfers")))
     metrics.update(trade_metrics(result.trades))
     orders = result.orders  # costs of every fill, those of orders only partly filled too
     metrics["total_commission"] = float(orders["commission"].sum())
@@ -154,10 +159,12 @@ def write_failed_system(result: SystemResult, folder: Path) -> Path:
 
 
 def summarize(run_name: str, results: Sequence[SystemResult], metrics: dict[str, dict[str, Any]],
-              sweep_metric: str = "sharpe") -> tuple[dict[str, Any], pd.DataFrame]:
+              sweep_metric: str = "sharpe", benchmark: tuple[str, pd.Series] | None = None
+              ) -> tuple[dict[str, Any], pd.DataFrame]:
     """The run's summary (figures side by side, the combined book; each sweep's leaderboard by `sweep_metric`;
     what the book did) and the combined equity it is computed from: what combined_summary.json and
-    combined_equity.csv hold, in memory."""
+    combined_equity.csv hold, in memory. `benchmark`: the symbol of `reporting.benchmark` and its closes, for
+    the combined book's figures against it."""
     coupling = book_of(results)
     book = combined_equity(results, coupling)
     capital = sum(result.initial_capital for result in results)
@@ -169,6 +176,7 @@ def summarize(run_name: str, results: Sequence[SystemResult], metrics: dict[str,
         "systems": {result.name: metrics[result.name] for result in results},
         "combined": {
             **equity_metrics(book["combined"], book["timestamp"], capital),
+            **(benchmark_metrics(book["combined"], book["timestamp"], capital, benchmark[1]) if benchmark else {}),
             "num_trades": sum(metrics[r.name]["num_trades"] for r in results),
             "total_commission": sum(metrics[r.name]["total_commission"] for r in results),
             "total_slippage": sum(metrics[r.name]["total_slippage"] for r in results),
@@ -190,6 +198,8 @@ def summarize(run_name: str, results: Sequence[SystemResult], metrics: dict[str,
         summary["halts"] = halted
     if coupling is not None:
         summary["book"] = book_section(coupling)
+    if benchmark is not None:
+        summary["benchmark"] = benchmark[0]
     return summary, book
 
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from multifolio.config.book import MAX_CAPITAL, resolve_book
 from multifolio.config.model import (
+    BENCHMARK_FIGURES,
     EXECUTORS,
     FILE_PATH,
     FILL_AT,
@@ -98,6 +99,12 @@ def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Coll
     if config.reporting.sweep_metric not in figures:
         errors.append(ConfigError("reporting.sweep_metric", f"unknown figure {config.reporting.sweep_metric!r}; "
                                   f"{did_you_mean(config.reporting.sweep_metric, figures)}"))
+    if config.reporting.benchmark is None and config.reporting.sweep_metric in BENCHMARK_FIGURES:
+        errors.append(ConfigError("reporting.sweep_metric", f"{config.reporting.sweep_metric!r} is a figure against "
+                                  "a benchmark; set reporting.benchmark to a symbol of data.symbols to rank by it"))
+    if config.reporting.benchmark is not None and config.reporting.benchmark not in config.data.symbols:
+        errors.append(ConfigError("reporting.benchmark", f"unknown symbol {config.reporting.benchmark!r}; the "
+                                  f"benchmark is a symbol of data.symbols: {', '.join(config.data.symbols)}"))
     errors.extend(check_execution_engine(config.execution_engine))
 
     names = [system.name for system in config.trading_systems]

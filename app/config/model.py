@@ -159,6 +159,11 @@ class TradingSystemConfig:
         return self.portfolio.namespace or self.name
 
 
+# the figures against `reporting.benchmark` (multifolio.reports.benchmark): none without one, so none may rank a
+# sweep without one
+BENCHMARK_FIGURES = ("alpha", "beta", "information_ratio", "tracking_error", "up_capture", "down_capture")
+
+
 @define(frozen=True)
 class ReportingConfig:
     """`reporting`: which files are written and where."""
@@ -167,6 +172,8 @@ class ReportingConfig:
     combined_summary: bool = True
     output_dir: str = "results"
     sweep_metric: str = "sharpe"  # ranks each sweep's systems in combined_summary.json
+    # a symbol of `data.symbols`: each system's and the book's alpha, beta, ... against buying and holding it
+    benchmark: str | None = None
     # each HTML page carries plotly's script (4.8 MB a page) instead of reading the run folder's plotly.min.js:
     # a page then opens alone, mailed or copied anywhere
     standalone: bool = False

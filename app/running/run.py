@@ -27,6 +27,7 @@ from multifolio.containers.backtest import BacktestContainer
 from multifolio.data.market import MarketData
 from multifolio.errors import MultifolioError
 from multifolio.files import atomic_write_text
+from multifolio.reports.benchmark import benchmark_closes
 from multifolio.reports.catalogue import FIGURES, RANKING_FIGURES, TABLE_FIGURES, Figure
 from multifolio.reports.html import render_run
 from multifolio.reports.writers import (
@@ -166,10 +167,13 @@ def outcome_of(config: BacktestConfig, registry: PluginRegistry, market: MarketD
                results: list[SystemResult]) -> RunOutcome:
     """The run's figures and summary, computed once for the caller and for the files."""
     reported = [result for result in results if result.status != "failed"]
-    metrics = {result.name: performance(result) for result in reported}
+    symbol = config.reporting.benchmark
+    closes = None if symbol is None else benchmark_closes(market, symbol)
+    metrics = {result.name: performance(result, closes) for result in reported}
     summary = combined = None
     if config.reporting.combined_summary and reported:
-        summary, combined = summarize(config.run_name, reported, metrics, config.reporting.sweep_metric)
+        summary, combined = summarize(config.run_name, reported, metrics, config.reporting.sweep_metric,
+                                      None if symbol is None else (symbol, closes))
     return RunOutcome(config=config, registry=registry, market=market, data=data, results=results, metrics=metrics,
                       summary=summary, combined=combined, status=run_status(results))
 
