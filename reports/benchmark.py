@@ -25,6 +25,7 @@ from multifolio.config.model import BENCHMARK_FIGURES
 from multifolio.data.market import MarketData
 from multifolio.reports.metrics import funded_span, periods_per_year, returns_of
 
+
 def benchmark_closes(market: MarketData, symbol: str) -> pd.Series:
     """The symbol's close at every timestamp of the run, carried forward over its gaps (NaN before its first)."""
     return pd.Series(market.closes_filled(symbol), index=market.timestamps)

@@ -94,7 +94,7 @@ def _reference(returns: pd.Series, closes: pd.Series) -> dict[str, float]:
 def _bar_returns(equity: pd.DataFrame, capital: float) -> pd.Series:
     """Each bar's return on the capital it started with (the previous close and what the book moved in), over
     the bars it had capital; the first against the initial capital."""
-    moved = equity["transfers"] if "transfers" in equity else 0.0
+    moved = equity.get("transfers", 0.0)
     start = equity["equity"].shift(1, fill_value=capital) + moved
     returns = (equity["equity"] / start - 1).where(start > 0)
     funded = np.flatnonzero(start > 0)
