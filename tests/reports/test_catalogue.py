@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from rich.console import Console
 
+from multifolio.config.model import BENCHMARK_FIGURES
 from multifolio.tables import figures_table
 from multifolio.reports.catalogue import CATALOGUE, FIGURES, HIGHER, LOWER, RANKING_FIGURES, TABLE_FIGURES
 from multifolio.reports.html import metric_rows
@@ -23,7 +25,9 @@ def test_every_figure_of_performance_json_is_in_the_catalogue_once():
     [result] = run_in_memory(backtest_config(system_config()))
     assert len(FIGURES) == len(CATALOGUE)
     # only a system funded by an allocation has capital moved in and out (tests/book checks those two)
-    assert set(performance(result)) == set(FIGURES) - {"transfers_in", "transfers_out"}
+    assert set(performance(result)) == set(FIGURES) - {"transfers_in", "transfers_out", *BENCHMARK_FIGURES}
+    closes = pd.Series(result.equity["equity"].to_numpy(), index=pd.DatetimeIndex(result.equity["timestamp"]))
+    assert set(performance(result, closes)) == set(FIGURES) - {"transfers_in", "transfers_out"}
     assert {figure.better for figure in CATALOGUE} == {HIGHER, LOWER, None}
     assert set(RANKING_FIGURES) == {figure.key for figure in CATALOGUE if figure.better is not None}
 
