@@ -20,7 +20,6 @@ import talib.abstract
 
 from multifolio.protocols import ConfigError, Indicator
 
-
 # Functions that are not an indicator of one symbol's bars, and why.
 EXCLUDED = {
     "MAVP": "its second input, `periods` (a period per bar), is not a field of the bars",
@@ -49,7 +48,7 @@ class TalibFunction(Indicator):
             try:
                 self._call({field: _PROBE for field in ("open", "high", "low", "close", "volume")},
                            {**self.defaults, name: value})
-            except Exception as error:  # TA-Lib raises a bare Exception ("TA_BAD_PARAM")
+            except Exception as error:  # noqa: BLE001  # TA-Lib raises a bare Exception ("TA_BAD_PARAM")
                 raise ConfigError(name, f"TA-Lib's {self.function} refused {value!r}: {error}") from None
 
     def _call(self, bars: Mapping[str, np.ndarray], parameters: Mapping[str, Any]) -> list[np.ndarray]:

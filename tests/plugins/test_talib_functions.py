@@ -13,8 +13,7 @@ import talib.abstract
 from backtesting.test import GOOG
 
 import multifolio
-from multifolio.config.registry import PluginKind
-from multifolio.config.spec import resolve_indicator
+from multifolio.config.spec import IndicatorRequest, resolve_indicator
 from multifolio.plugins.indicators.talib_functions import EXCLUDED, indicator
 from multifolio.testing import assert_causal
 from tests.builders import backtest_config, system_config
@@ -32,7 +31,7 @@ INPUTS = {"price": ["close"], "prices": ["high", "low", "close"], "price0": ["hi
 def direct(name: str) -> list[np.ndarray]:
     """TA-Lib's function `name` called with its inputs by position and its default parameters."""
     described = talib.abstract.Function(name)
-    inputs = [BARS[field] for key, fields in described.input_names.items()
+    inputs = [BARS[field] for fields in described.input_names.values()
               for field in (fields if isinstance(fields, list) else [fields])]
     result = getattr(talib, name)(*inputs, **described.parameters)
     return list(result) if isinstance(result, tuple) else [result]
@@ -64,7 +63,7 @@ def test_the_default_key_lists_every_parameter_in_talib_order(registry):
     assert spec.params == {"fastk_period": 5, "slowk_period": 3, "slowk_matype": 0, "slowd_period": 3,
                            "slowd_matype": 0}
     assert spec.output_keys() == ["STOCH_5_3_0_3_0.slowk", "STOCH_5_3_0_3_0.slowd"]
-    by_keyword = resolve_indicator(multifolio.config.spec.IndicatorRequest("STOCH", {"fastk_period": 14}),
+    by_keyword = resolve_indicator(IndicatorRequest("STOCH", {"fastk_period": 14}),
                                    registry, "indicators[0]")
     assert by_keyword.key == "STOCH_14_3_0_3_0"
     assert resolve_indicator("HT_DCPERIOD", registry, "i").key == "HT_DCPERIOD"
