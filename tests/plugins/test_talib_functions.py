@@ -11,8 +11,10 @@ import pytest
 import talib
 import talib.abstract
 from backtesting.test import GOOG
+from click.testing import CliRunner
 
 import multifolio
+from multifolio import cli
 from multifolio.config.spec import IndicatorRequest, resolve_indicator
 from multifolio.plugins.indicators.talib_functions import EXCLUDED, indicator
 from multifolio.testing import assert_causal
@@ -108,3 +110,14 @@ def test_a_wrong_parameter_type_by_keyword_names_the_parameter():
     [error] = raised.value.errors
     assert (error.path, error.message) == ("trading_systems[0].indicators[0].fastk_period",
                                            "expected a whole number, found 5.5")
+
+
+def test_multifolio_plugins_lists_each_function_with_its_parameters_and_defaults():
+    done = CliRunner().invoke(cli.cli, ["plugins"], env={"COLUMNS": "250"})  # one line per plugin
+    rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in done.output.splitlines()
+            if line.count("│") >= 3}
+    assert rows["STOCH"] == "fastk_period=5, slowk_period=3, slowk_matype=0, slowd_period=3, slowd_matype=0"
+    assert rows["ADX"] == "timeperiod=14"
+    assert rows["BB"] == "period=20, nbdev=2.0"  # the hand-written six keep their own parameters
+    assert "MAVP" not in rows
+    assert set(FUNCTIONS) <= set(rows)
