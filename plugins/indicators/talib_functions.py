@@ -36,6 +36,10 @@ class TalibFunction(Indicator):
     defaults: Mapping[str, int | float] = {}
 
     def __init__(self, **parameters: Any) -> None:
+        unknown = sorted(set(parameters) - set(self.defaults))
+        if unknown:  # the registry binds against the signature; this guards a direct call from Python
+            raise TypeError(f"{self.function} takes {', '.join(self.defaults) or 'no parameters'}, "
+                            f"not {', '.join(unknown)}")
         self.parameters = {name: parameters.get(name, default) for name, default in self.defaults.items()}
         self._check_ranges()
 

@@ -121,3 +121,8 @@ def test_multifolio_plugins_lists_each_function_with_its_parameters_and_defaults
     assert rows["BB"] == "period=20, nbdev=2.0"  # the hand-written six keep their own parameters
     assert "MAVP" not in rows
     assert set(FUNCTIONS) <= set(rows)
+
+
+def test_a_function_built_from_python_refuses_a_parameter_it_does_not_take():
+    with pytest.raises(TypeError, match=r"^ADX takes timeperiod, not period$"):
+        indicator("ADX")(period=14)
