@@ -68,10 +68,15 @@ def _bounded(text: str) -> str:
     return f"{text[:MESSAGE_LIMIT]}… ({len(text) - MESSAGE_LIMIT:,} more characters)"
 
 
+_LISTED = 30  # known names listed in full up to this many
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """`known: a, b, c (did you mean b?)`, the tail of every unknown-name message."""
     known = sorted(known)
     text = f"known: {', '.join(known)}" if known else "none are registered"
+    if len(known) > _LISTED:  # every TA-Lib function is an indicator: a list that long would hide the hint
+        text = f"{len(known)} known ({', '.join(known[:5])}, …, {known[-1]})"
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
     if not close:
         close = [k for k in known if k.lower() == str(name).lower()]

@@ -16,7 +16,7 @@ import cattrs
 from attrs import Factory, field, frozen
 
 from multifolio.config.registry import PluginKind, PluginRegistry
-from multifolio.errors import ConfigError
+from multifolio.errors import ConfigError, did_you_mean
 from multifolio.protocols import OrderType
 from multifolio.wording import counted
 
@@ -44,12 +44,31 @@ class IndicatorRequest:
     type: str
     params: dict[str, Any] = Factory(dict)
     values: tuple[str, ...] = ()  # `SMA_20_x` → ("20", "x"): the plugin's parameters in order
+    output: str = ""  # `STOCH_5_3_3.slowk` → "slowk": the output read (checked; the indicator is computed whole)
 
 
 def parse_indicator(text: str) -> IndicatorRequest:
-    """`SMA_20` → SMA with its first parameter 20; `BB_20_2` → BB(20, 2); `RSI` → RSI's defaults."""
-    name, *values = str(text).split("_")
-    return IndicatorRequest(name, values=tuple(values))
+    """`SMA_20` → SMA with its first parameter 20; `BB_20_2` → BB(20, 2); `RSI` → RSI's defaults;
+    `BB_20_2.upper` → BB(20, 2) read at its output `upper` (a name after the last dot, never a number's
+    decimals). A name holding `_` (`HT_DCPERIOD_x`) is told from its values by `resolve_indicator`."""
+    text = str(text)
+    head, dot, tail = text.rpartition(".")
+    if dot and tail.isidentifier():
+        text, output = head, tail
+    else:
+        output = ""
+    name, *values = text.split("_")
+    return IndicatorRequest(name, values=tuple(values), output=output)
+
+
+def _registered_name(request: IndicatorRequest, names: list[str]) -> IndicatorRequest:
+    """`HT_DCPERIOD` parsed as HT with the value "DCPERIOD" is HT_DCPERIOD: the longest registered name
+    the key starts with (a name without `_`, as every hand-written one, is left as parsed)."""
+    for taken in range(len(request.values), 0, -1):
+        name = "_".join([request.type, *request.values[:taken]])
+        if name in names:
+            return IndicatorRequest(name, request.params, request.values[taken:], request.output)
+    return request
 
 
 @frozen(hash=False)
@@ -71,7 +90,12 @@ def resolve_indicator(request: IndicatorRequest | str, registry: PluginRegistry,
     `BB_20_2` resolve to the same spec. The plugin is built once here, to run its own checks."""
     if isinstance(request, str):
         request = parse_indicator(request)
+    if request.values:
+        request = _registered_name(request, registry.names(PluginKind.INDICATOR))
     plugin = registry.load(PluginKind.INDICATOR, request.type, path)
+    if request.output and request.output not in plugin.outputs:
+        raise ConfigError(path, f"indicator {request.type} has no output {request.output!r}; "
+                                f"{did_you_mean(request.output, plugin.outputs)}")
     defaults = registry.parameters(PluginKind.INDICATOR, request.type)
     if len(request.values) > len(defaults):
         raise ConfigError(path, f"indicator {request.type} takes at most {counted(len(defaults), 'value')} "

@@ -96,7 +96,8 @@ def test_bad_indicator_specs_name_the_entry(registry):
     document = backtest_config(system_config(indicators=["SMA_x", "RSI", "FOO_3", "BB_20_2_9"]))
     assert errors_of(document, registry) == [
         "trading_systems[0].indicators[0].period: expected a whole number, found 'x'",
-        "trading_systems[0].indicators[2]: unknown indicator 'FOO'; known: ATR, BB, EMA, MACD, RSI, SMA",
+        "trading_systems[0].indicators[2]: unknown indicator 'FOO'; 201 known (AC, ACCBANDS, ACOS, AD, ADD, …, "
+        "ZLEMA) (did you mean FLOOR?)",
         "trading_systems[0].indicators[3]: indicator BB takes at most 2 values (period, nbdev), found 3",
     ]
 

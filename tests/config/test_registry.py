@@ -6,6 +6,7 @@ import sys
 from importlib.metadata import EntryPoint
 
 import pytest
+import talib
 
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.errors import ConfigError
@@ -57,7 +58,9 @@ def test_a_class_that_is_not_the_kinds_protocol_is_refused():
 def test_the_installed_built_ins_are_all_registered(registry):
     assert registry.names(PluginKind.STRATEGY) == ["buy_and_hold", "mean_reversion", "momentum", "pairs",
                                                    "rotation", "sma_crossover"]
-    assert registry.names(PluginKind.INDICATOR) == ["ATR", "BB", "EMA", "MACD", "RSI", "SMA"]
+    # the hand-written six, and every other TA-Lib function but MAVP under its own name
+    assert registry.names(PluginKind.INDICATOR) == sorted({"BB", *talib.get_functions()} - {"MAVP"})
+    assert registry.origin(PluginKind.INDICATOR, "SMA").endswith("(multifolio.plugins.indicators.talib:SMA)")
     assert registry.names(PluginKind.SIZER) == ["atr_risk", "fixed", "percentage", "target_percent",
                                                 "volatility_target"]
     assert registry.names(PluginKind.RISK_LIMIT) == ["daily_loss", "max_drawdown", "max_position_value",
