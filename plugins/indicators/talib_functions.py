@@ -1,7 +1,9 @@
 """Every TA-Lib function by name (`ADX_14`, `STOCH_5_3_3.slowk`), through `talib.abstract`.
 
 One Indicator class per function, made on first access from the function's own description: its
-parameters in TA-Lib's order with TA-Lib's defaults, its outputs by TA-Lib's names (a single output is
+parameters with TA-Lib's names and defaults, in TA-Lib's order but for the moving-average types, which come
+last (`STOCH_5_3_3` is fast-K 5, slow-K 3, slow-D 3, as traders write it, never a slow-K smoothed by MA
+type 3; a type is set by name: `{type: STOCH, slowk_matype: 1}`), its outputs by TA-Lib's names (a single output is
 `value`, read as the bare key), its price inputs taken from the bars by name (`prices` → high, low, close;
 `price` → close; `price0`/`price1` → high/low, as TA-Lib defaults them). setup.cfg registers each name as
 an entry point to this module, like any third-party plugin; a test keeps that list equal to
@@ -71,7 +73,8 @@ def indicator(name: str) -> type[TalibFunction]:
     """The Indicator class of TA-Lib function `name`: keywords and annotations from its parameters."""
     if name not in _classes:
         described = talib.abstract.Function(name)
-        defaults = dict(described.parameters)
+        # the moving-average types after the periods and factors: a key's values fill these in order
+        defaults = dict(sorted(described.parameters.items(), key=lambda item: item[0].endswith("matype")))
         outputs = tuple(described.output_names)
         signature = inspect.Signature([
             inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),

@@ -59,15 +59,20 @@ def test_setup_cfg_registers_every_talib_function_but_the_excluded_and_hand_writ
     assert len(FUNCTIONS) == 195  # TA-Lib 0.8.2: 201 functions less MAVP and the five hand-written
 
 
-def test_the_default_key_lists_every_parameter_in_talib_order(registry):
+def test_the_default_key_lists_every_parameter_in_talib_order_moving_average_types_last(registry):
     spec = resolve_indicator("STOCH", registry, "indicators[0]")
-    assert spec.key == "STOCH_5_3_0_3_0"
-    assert spec.params == {"fastk_period": 5, "slowk_period": 3, "slowk_matype": 0, "slowd_period": 3,
-                           "slowd_matype": 0}
-    assert spec.output_keys() == ["STOCH_5_3_0_3_0.slowk", "STOCH_5_3_0_3_0.slowd"]
-    by_keyword = resolve_indicator(IndicatorRequest("STOCH", {"fastk_period": 14}),
+    assert spec.key == "STOCH_5_3_3_0_0"
+    assert list(spec.params.items()) == [("fastk_period", 5), ("slowk_period", 3), ("slowd_period", 3),
+                                         ("slowk_matype", 0), ("slowd_matype", 0)]
+    assert spec.output_keys() == ["STOCH_5_3_3_0_0.slowk", "STOCH_5_3_3_0_0.slowd"]
+    # as traders write it: fast-K 5, slow-K 3, slow-D 3 (in TA-Lib's own order the third is slow-K's MA type)
+    assert resolve_indicator("STOCH_5_3_3.slowk", registry, "i").key == "STOCH_5_3_3_0_0"
+    assert resolve_indicator("STOCH_14_3_5", registry, "i").params["slowd_period"] == 5
+    by_keyword = resolve_indicator(IndicatorRequest("STOCH", {"fastk_period": 14, "slowk_matype": 1}),
                                    registry, "indicators[0]")
-    assert by_keyword.key == "STOCH_14_3_0_3_0"
+    assert by_keyword.key == "STOCH_14_3_3_1_0"
+    macd = resolve_indicator("MACDEXT_8_21_5", registry, "i").params
+    assert (macd["fastperiod"], macd["slowperiod"], macd["signalperiod"]) == (8, 21, 5)
     assert resolve_indicator("HT_DCPERIOD", registry, "i").key == "HT_DCPERIOD"
     assert resolve_indicator("LINEARREG_SLOPE_20", registry, "i").key == "LINEARREG_SLOPE_20"
     assert resolve_indicator("BBANDS_20_2.5.upperband", registry, "i").key == "BBANDS_20_2.5_2_0"
@@ -116,7 +121,7 @@ def test_multifolio_plugins_lists_each_function_with_its_parameters_and_defaults
     done = CliRunner().invoke(cli.cli, ["plugins"], env={"COLUMNS": "250"})  # one line per plugin
     rows = {line.split("│")[1].strip(): line.split("│")[2].strip() for line in done.output.splitlines()
             if line.count("│") >= 3}
-    assert rows["STOCH"] == "fastk_period=5, slowk_period=3, slowk_matype=0, slowd_period=3, slowd_matype=0"
+    assert rows["STOCH"] == "fastk_period=5, slowk_period=3, slowd_period=3, slowk_matype=0, slowd_matype=0"
     assert rows["ADX"] == "timeperiod=14"
     assert rows["BB"] == "period=20, nbdev=2.0"  # the hand-written six keep their own parameters
     assert "MAVP" not in rows
