@@ -53,9 +53,9 @@ class DataConfig:
     timezone: str = ""  # the zone of timestamps written without one (e.g. America/New_York)
     date_format: str = ""  # the strftime format of text timestamps; empty: ISO 8601 only
     max_dropped: float = 0.01  # `on_invalid: drop` refuses to drop more than this share of the rows
-    start: Any = None  # `data.start`/`data.end`: the bars traded (a date or time; YAML may give a date object)
-    end: Any = None
-    warmup: Any = None  # bars (200) or a span (6M) read before `start`, for the indicators only
+    start: str | None = None  # `data.start`/`data.end`: the bars traded (a date or time; YAML may give a date object)
+    end: str | None = None
+    warmup: str | int | None = None  # bars (200) or a span (6M) read before `start`, for the indicators only
     # set by multifolio.config.loading: the config file's folder (absolute), where a relative `file_path`
     # is read from; empty for a config given as a dict or as text: the working directory
     folder: str = field(default="", metadata={SET_BY_MULTIFOLIO: True})
