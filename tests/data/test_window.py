@@ -144,3 +144,27 @@ trading_systems:
     data = multifolio.load(text).config.data
     assert (data.start, data.end, data.warmup) == ("2024-09-02", "2024-12-31", "6M")
     assert data.window.end_whole_day
+
+
+def written_run(tmp_path, executor: str):
+    result = multifolio.run(document({"start": START, "end": END, "warmup": "3M"}), output_dir=tmp_path / executor,
+                            executor=executor, workers=2 if executor != "serial" else None)
+    return result, tmp_path / executor / "window"
+
+
+def test_every_result_file_begins_at_start(tmp_path):
+    _, folder = written_run(tmp_path, "serial")
+    for frame in (pd.read_csv(folder / "x" / "equity.csv"), pd.read_csv(folder / "combined_equity.csv"),
+                  pd.read_parquet(folder / "bars.parquet")):
+        stamps = pd.to_datetime(frame.iloc[:, 0])
+        assert (stamps.iloc[0], stamps.iloc[-1]) == (pd.Timestamp(START), pd.Timestamp(END))
+    assert len(pd.read_csv(folder / "x" / "equity.csv")) == 87  # the weekdays of the window (see the plan test)
+
+
+@pytest.mark.slow
+def test_workers_receive_the_warmup_and_trade_as_the_serial_run(tmp_path):
+    serial, _ = written_run(tmp_path, "serial")
+    parallel, _ = written_run(tmp_path, "processes")
+    assert len(serial.systems["x"].trades) >= 2
+    pd.testing.assert_frame_equal(parallel.systems["x"].trades, serial.systems["x"].trades)
+    pd.testing.assert_frame_equal(parallel.systems["x"].equity, serial.systems["x"].equity)
