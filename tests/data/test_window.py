@@ -168,3 +168,11 @@ def test_workers_receive_the_warmup_and_trade_as_the_serial_run(tmp_path):
     assert len(serial.systems["x"].trades) >= 2
     pd.testing.assert_frame_equal(parallel.systems["x"].trades, serial.systems["x"].trades)
     pd.testing.assert_frame_equal(parallel.systems["x"].equity, serial.systems["x"].equity)
+
+
+def test_a_yaml_date_that_is_no_date_is_named_at_its_key():
+    with pytest.raises(ConfigErrors) as raised:
+        multifolio.load("workflow: {name: w}\ndata: {source: synthetic, symbols: [AAA], start: 2024-13-10}\n"
+                        "trading_systems: []\n")
+    assert "data.start: expected a date or time such as 2020-06-30 or 2020-06-30T14:30 (in the data's zone " \
+           "unless written with one), found '2024-13-10'" in str(raised.value)
