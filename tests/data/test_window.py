@@ -176,3 +176,17 @@ def test_a_yaml_date_that_is_no_date_is_named_at_its_key():
                         "trading_systems: []\n")
     assert "data.start: expected a date or time such as 2020-06-30 or 2020-06-30T14:30 (in the data's zone " \
            "unless written with one), found '2024-13-10'" in str(raised.value)
+
+
+def test_a_naive_start_is_in_the_data_zone_and_a_symbol_without_bars_in_the_window_is_refused():
+    spy = bars_from_closes([float(v) for v in range(100, 110)], start="2024-01-02 09:30")  # one a minute
+    spy["timestamp"] = pd.to_datetime(spy["timestamp"]).dt.tz_localize("America/New_York")
+    market = MarketData.from_frame(spy, ("SPY",))
+    window, _ = parse_window("2024-01-02 09:35", "2024-01-02T14:36:00Z", None)  # 09:36 in New York
+    cut = windowed(market, window)
+    assert [str(t) for t in cut.timestamps] == ["2024-01-02 09:35:00-05:00", "2024-01-02 09:36:00-05:00"]
+    late = bars_from_closes([50.0, 51.0], "QQQ", start="2024-01-02 09:38")
+    late["timestamp"] = pd.to_datetime(late["timestamp"]).dt.tz_localize("America/New_York")
+    both = MarketData.from_frame(pd.concat([spy, late], ignore_index=True), ("SPY", "QQQ"))
+    with pytest.raises(DataError, match=r"data.start/data.end: no bars of symbol 'QQQ' from 2024-01-02 09:35:00 → "):
+        windowed(both, window)
