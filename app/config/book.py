@@ -54,11 +54,14 @@ class Cadence:
         n = len(timestamps)
         if self.unit == "bars":
             return np.maximum(np.arange(n) - self.count + 1, 0)
-        offsets = {"D": pd.DateOffset(days=self.count), "W": pd.DateOffset(weeks=self.count),
-                   "M": pd.DateOffset(months=self.count), "Q": pd.DateOffset(months=3 * self.count),
-                   "Y": pd.DateOffset(years=self.count)}
-        earlier = timestamps - offsets[self.unit]  # pandas may give it another unit (far back: microseconds)
+        earlier = timestamps - self.period()  # pandas may give it another unit (far back: microseconds)
         return np.asarray(timestamps.searchsorted(earlier, side="right"), dtype=np.int64)
+
+    def period(self) -> pd.DateOffset:
+        """The calendar span of `count` periods (not for a count of bars)."""
+        return {"D": pd.DateOffset(days=self.count), "W": pd.DateOffset(weeks=self.count),
+                "M": pd.DateOffset(months=self.count), "Q": pd.DateOffset(months=3 * self.count),
+                "Y": pd.DateOffset(years=self.count)}[self.unit]
 
     def _period_numbers(self, timestamps: pd.DatetimeIndex) -> np.ndarray:
         if self.unit == "D":

@@ -40,6 +40,7 @@ from multifolio.config.spec import (
     SystemSpec,
     resolve_indicator,
 )
+from multifolio.config.window import parse_window
 from multifolio.errors import PLUGIN_FAULTS, ConfigError, did_you_mean
 
 _SCHEDULER_ADDRESS = re.compile(r"([a-z][a-z0-9+]*://)?[^\s/]+:\d+/?")
@@ -90,6 +91,7 @@ def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Coll
     if len(set(config.data.symbols)) != len(config.data.symbols):
         errors.append(ConfigError("data.symbols", f"a symbol is listed twice in {config.data.symbols}"))
     errors.extend(check_data_reading(config.data))
+    errors.extend(parse_window(config.data.start, config.data.end, config.data.warmup)[1])
     if attempt(registry.load, PluginKind.DATA_SOURCE, config.data.source, "data.source"):
         found_before = len(errors)
         attempt(registry.create, PluginKind.DATA_SOURCE, config.data.source, config.data.source_spec.params, "data")

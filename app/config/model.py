@@ -15,6 +15,7 @@ from attrs import Factory, define, field
 
 from multifolio.config.book import BookSpec
 from multifolio.config.spec import IndicatorRequest, PluginSpec, SweepPoint, SystemSpec
+from multifolio.config.window import DataWindow, parse_window
 
 EXECUTORS = ("serial", "processes", "dask")
 FILL_AT = ("next_open", "close")
@@ -52,6 +53,9 @@ class DataConfig:
     timezone: str = ""  # the zone of timestamps written without one (e.g. America/New_York)
     date_format: str = ""  # the strftime format of text timestamps; empty: ISO 8601 only
     max_dropped: float = 0.01  # `on_invalid: drop` refuses to drop more than this share of the rows
+    start: str | None = None  # `data.start`/`data.end`: the bars traded (a date or time; YAML may give a date object)
+    end: str | None = None
+    warmup: str | int | None = None  # bars (200) or a span (6M) read before `start`, for the indicators only
     # set by multifolio.config.loading: the config file's folder (absolute), where a relative `file_path`
     # is read from; empty for a config given as a dict or as text: the working directory
     folder: str = field(default="", metadata={SET_BY_MULTIFOLIO: True})
@@ -64,6 +68,11 @@ class DataConfig:
         if isinstance(params.get(FILE_PATH), str) and self.folder:
             params[FILE_PATH] = str(Path(self.folder) / Path(params[FILE_PATH]).expanduser())
         return PluginSpec(self.source, {"symbols": list(self.symbols), **params})
+
+    @property
+    def window(self) -> DataWindow | None:
+        """`start`, `end` and `warmup` checked (multifolio.config.checks has said what is wrong with them)."""
+        return parse_window(self.start, self.end, self.warmup)[0]
 
     def relative_paths_note(self) -> str:
         """Where a relative `file_path` is read from, for messages about a file that is not there."""

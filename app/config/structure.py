@@ -3,6 +3,7 @@ known key), every structural problem of a file reported at once with its key pat
 
 from __future__ import annotations
 
+import datetime
 import typing
 from collections.abc import Mapping
 from typing import Any
@@ -110,6 +111,9 @@ def _build_converter() -> cattrs.Converter:
         if not isinstance(value, Mapping):
             raise TypeError(f"expected a mapping, found {_kind(value)}")
         core = {k: value[k] for k in written_keys(DataConfig) if k in value and k != "params"}
+        for key in ("start", "end"):  # YAML reads an unquoted 2024-01-02 as a date: the window takes it as written
+            if isinstance(core.get(key), datetime.date):
+                core[key] = core[key].isoformat()
         params = {k: v for k, v in value.items() if k not in core}
         return attrs.evolve(_DATA_CORE_STRUCTURE(core, DataConfig), params=params)
 

@@ -52,6 +52,17 @@ class _StrictSafeLoader(yaml.SafeLoader):
             seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        """A date-like text that is no date (2024-13-10) stays the text, for the key's own check to name;
+        PyYAML would raise ValueError from the middle of the file."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+_StrictSafeLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictSafeLoader.construct_yaml_timestamp)
+
 
 def read_yaml(path: str | Path) -> Any:
     """The document in `path`; a YAML problem becomes a ConfigError with line and column."""

@@ -17,7 +17,8 @@ class IndicatorCache:
     """Every (symbol, indicator key) computed once over the whole series (shared, one per run).
 
     Values are read-only arrays in the symbol's own bar numbering; TA-Lib's functions
-    are causal, so the value at bar k depends on bars ≤ k only.
+    are causal, so the value at bar k depends on bars ≤ k only. They are computed over the
+    `data.warmup` bars too, so they are warm at the first traded bar.
     """
 
     def __init__(self, *, market: MarketData, plugins: PluginRegistry) -> None:
@@ -34,9 +35,10 @@ class IndicatorCache:
             indicator = self._built.get(spec.key)
             if indicator is None:
                 indicator = self._built[spec.key] = self._plugins.build(PluginKind.INDICATOR, spec)
-            series = self._market.series[symbol]
-            outputs = indicator.compute(series.arrays)
-            cached = {key: immutable(_checked_output(indicator, outputs, output, len(series)))
+            arrays, warm = self._market.warm_arrays(symbol)  # `data.warmup` bars in front, cut off after
+            outputs = indicator.compute(arrays)
+            bars = len(self._market.series[symbol]) + warm
+            cached = {key: immutable(_checked_output(indicator, outputs, output, bars)[warm:])
                       for key, output in zip(spec.output_keys(), spec.outputs)}
             self._values[(symbol, spec.key)] = cached
             self.computations += 1

@@ -40,6 +40,18 @@ class SymbolSeries:
         return SymbolSeries, (self.symbol, self.timeline_index, self.arrays)
 
 
+@frozen
+class Warmup:
+    """The bars before `data.start` kept only to warm indicators up: never traded, never in a result."""
+
+    bars: int  # timeline bars before the first traded one
+    first: pd.Timestamp | None  # the first of them (None: no warm-up)
+    arrays: dict[str, dict[str, np.ndarray]]  # symbol → price field → the symbol's warm-up bars
+
+
+NO_WARMUP = Warmup(0, None, {})
+
+
 class MarketData:
     """Bars of every symbol aligned on the union of their timestamps (shared, one per run).
 
@@ -48,8 +60,10 @@ class MarketData:
     """
 
     def __init__(self, timestamps: pd.DatetimeIndex, series: Mapping[str, SymbolSeries],
-                 dropped: Mapping[str, int] | None = None, reversed_files: tuple[str, ...] = ()) -> None:
+                 dropped: Mapping[str, int] | None = None, reversed_files: tuple[str, ...] = (),
+                 warmup: Warmup = NO_WARMUP) -> None:
         self.timestamps = timestamps
+        self.warmup = warmup  # `data.warmup`: the bars before the first, for the indicators only
         self.dropped = dict(dropped or {})  # rows left out by `on_invalid: drop`, by rule
         self.reversed_files = tuple(reversed_files)  # files written newest first, read in time order
         self.series = dict(series)
@@ -69,7 +83,7 @@ class MarketData:
 
     def __reduce__(self) -> tuple:
         # what a parallel run sends its workers: the bars, not the positions derived from them
-        return MarketData, (self.timestamps, self.series, self.dropped, self.reversed_files)
+        return MarketData, (self.timestamps, self.series, self.dropped, self.reversed_files, self.warmup)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, symbols: tuple[str, ...], origin: str = "bars") -> MarketData:
@@ -103,6 +117,15 @@ class MarketData:
             notes.append(f"{count:,} row{'s' if count != 1 else ''} dropped: "
                          + ", ".join(f"{n:,} ({rule})" for rule, n in self.dropped.items()))
         return notes
+
+    def warm_arrays(self, symbol: str) -> tuple[Mapping[str, np.ndarray], int]:
+        """The symbol's price arrays with its warm-up bars in front (copies when it has some: indicators
+        only), and how many of those there are: an indicator computed over them is warm at bar 0."""
+        warm = self.warmup.arrays.get(symbol)
+        own = self.series[symbol].arrays
+        if not warm or not len(warm["close"]):
+            return own, 0
+        return {name: np.concatenate((warm[name], values)) for name, values in own.items()}, len(warm["close"])
 
     def last_bar(self, symbol: str, index: int) -> int:
         """The symbol's own number of its last bar at or before timeline index `index` (-1: none yet)."""

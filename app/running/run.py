@@ -23,6 +23,7 @@ from dependency_injector import providers
 from multifolio.config import loading
 from multifolio.config.model import BacktestConfig
 from multifolio.config.registry import PluginRegistry
+from multifolio.config.window import DataWindow
 from multifolio.containers.backtest import BacktestContainer
 from multifolio.data.market import MarketData
 from multifolio.errors import MultifolioError
@@ -250,6 +251,17 @@ def _write_system(outcome: RunOutcome, result: SystemResult, folder: Path) -> No
         write_system(result, folder / result.name, outcome.metrics[result.name], outcome.market)
 
 
+def _window_lines(window: DataWindow | None, market: MarketData) -> list[str]:
+    """The plan's line on `data.start`/`end`/`warmup`: the window traded and the bars read before it."""
+    if window is None:
+        return []
+    line = f"window: {window.describe()}"
+    if window.warmup is not None:
+        line += (f"; warm-up: {window.warmup.describe()} before data.start, {counted(market.warmup.bars, 'bar')} "
+                 f"from {market.warmup.first}, for the indicators only (not traded, in no result)")
+    return [line]
+
+
 def describe_plan(config: BacktestConfig, registry: PluginRegistry, output_dir: str | Path | None = None
                   ) -> list[str]:
     """What a run of `config` would do, line by line; loads and checks the data on the way."""
@@ -258,6 +270,7 @@ def describe_plan(config: BacktestConfig, registry: PluginRegistry, output_dir: 
     notes = "; ".join(market.reading_notes()) or "rows dropped: none"
     lines = [f"data: {source.describe()}: {counted(len(market), 'bar')} of {', '.join(market.symbols)}, "
              f"{market.timestamps[0]} → {market.timestamps[-1]}; {notes}",
+             *_window_lines(config.data.window, market),
              f"output: {run_folder(config, output_dir)}"]
     book = config.book
     lines += book.describe() if book is not None else []

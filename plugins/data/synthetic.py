@@ -31,7 +31,7 @@ class SyntheticSource(DataSource):
     """
 
     def __init__(self, *, symbols: list[str], bars: int = 20_000, frequency: str = "1min", seed: int = 7,
-                 start: str = "2024-01-02", start_price: float = 100.0, model: str = "index") -> None:
+                 first_day: str = "2024-01-02", start_price: float = 100.0, model: str = "index") -> None:
         if not 2 <= bars <= MAX_BARS:
             raise ConfigError("bars", f"must be in [2, {MAX_BARS:,}] (bars per symbol), was {bars}")
         try:
@@ -41,10 +41,10 @@ class SyntheticSource(DataSource):
                 from None
         if self.step < _SHORTEST_BAR:
             raise ConfigError("frequency", f"must be at least {_SHORTEST_BAR.total_seconds():g} s, was {frequency!r}")
-        try:
-            self.start = pd.Timestamp(start).normalize()
+        try:  # (`data.start` is the run's window, cut from these bars: multifolio.data.window)
+            self.start = pd.Timestamp(first_day).normalize()
         except ValueError:
-            raise ConfigError("start", f"{start!r} is not a date; expected e.g. 2024-01-02") from None
+            raise ConfigError("first_day", f"{first_day!r} is not a date; expected e.g. 2024-01-02") from None
         if not start_price > 0:
             raise ConfigError("start_price", f"must be > 0, was {start_price}")
         if model not in MODELS:

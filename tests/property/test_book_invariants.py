@@ -27,7 +27,7 @@ NAMES = ["s0", "s1", "s2", "s3"]
 def synthetic_bars(bars: int, seed: int) -> pd.DataFrame:
     """Daily bars of SPY and QQQ from the built-in synthetic source (loaded once per example)."""
     source = PluginRegistry().create(PluginKind.DATA_SOURCE, "synthetic", {
-        "symbols": SYMBOLS, "bars": bars, "frequency": "1D", "seed": seed, "start": str(START.date())})
+        "symbols": SYMBOLS, "bars": bars, "frequency": "1D", "seed": seed, "first_day": str(START.date())})
     return source.load()
 
 

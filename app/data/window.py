@@ -1,0 +1,82 @@
+"""The run's bars cut to `data.start`/`data.end`, with the `data.warmup` bars before them carried along for
+the indicators only (one window per run)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from multifolio.config.window import DataWindow
+from multifolio.data.market import MarketData, SymbolSeries, Warmup, load_market_data
+from multifolio.errors import DataError
+from multifolio.wording import counted
+
+
+def load_window(source, symbols: list[str] | tuple[str, ...], window: DataWindow | None, **reading) -> MarketData:
+    """`load_market_data`, cut to `window` (the whole data without one): the bars outside it are let go."""
+    market = load_market_data(source, symbols, **reading)
+    return market if window is None else windowed(market, window)
+
+
+def in_zone(moment: pd.Timestamp, timestamps: pd.DatetimeIndex) -> pd.Timestamp:
+    """`moment` comparable with `timestamps`: in their zone when written without one."""
+    if timestamps.tz is not None and moment.tz is None:
+        return moment.tz_localize(timestamps.tz)
+    if timestamps.tz is None and moment.tz is not None:
+        return moment.tz_convert("UTC").tz_localize(None)
+    return moment
+
+
+def windowed(market: MarketData, window: DataWindow) -> MarketData:
+    """The bars of `window` as the run's market, the warm-up bars before it carried along for the indicators.
+    A window without bars, or a warm-up reaching back before the data begins, is refused (DataError)."""
+    timestamps = market.timestamps
+    first = _first_traded(timestamps, window)
+    stop = _stop(timestamps, window)
+    span = f"{window.start or 'the first bar'} → {window.end or 'the last bar'}"
+    if first >= stop:
+        raise DataError(f"data.start/data.end: no bars from {span}; the data runs from {timestamps[0]} to "
+                        f"{timestamps[-1]}")
+    kept = _first_warm(timestamps, window, first)
+    series, warm = {}, {}
+    for symbol, one in market.series.items():
+        low, middle, high = np.searchsorted(one.timeline_index, [kept, first, stop], side="left")
+        if middle == high:
+            raise DataError(f"data.start/data.end: no bars of symbol {symbol!r} from {span}")
+        series[symbol] = SymbolSeries(symbol, one.timeline_index[middle:high] - first,
+                                      {name: values[middle:high] for name, values in one.arrays.items()})
+        warm[symbol] = {name: values[low:middle] for name, values in one.arrays.items()}
+    warmup = Warmup(first - kept, timestamps[kept] if kept < first else None, warm)
+    return MarketData(timestamps[first:stop], series, market.dropped, market.reversed_files, warmup)
+
+
+def _first_traded(timestamps: pd.DatetimeIndex, window: DataWindow) -> int:
+    return 0 if window.start is None else int(timestamps.searchsorted(in_zone(window.start, timestamps), "left"))
+
+
+def _stop(timestamps: pd.DatetimeIndex, window: DataWindow) -> int:
+    """The first timeline index after the window."""
+    if window.end is None:
+        return len(timestamps)
+    end = in_zone(window.end, timestamps)
+    if window.end_whole_day:
+        return int(timestamps.searchsorted(end + pd.Timedelta(days=1), "left"))
+    return int(timestamps.searchsorted(end, "right"))
+
+
+def _first_warm(timestamps: pd.DatetimeIndex, window: DataWindow, first: int) -> int:
+    """The first bar kept: `warmup` bars before the first traded one, or the first at or after `start`
+    less the warm-up's span; refused when the data does not reach back that far."""
+    warmup = window.warmup
+    if warmup is None:
+        return first
+    before = f"the data holds {counted(first, 'bar')} before data.start {window.start}" + \
+        (f" (from {timestamps[0]})" if first else "")
+    if warmup.unit == "bars":
+        if warmup.count > first:
+            raise DataError(f"data.warmup: {warmup.describe()} asked for, but {before}")
+        return first - warmup.count
+    reach = in_zone(window.start, timestamps) - warmup.period()
+    if timestamps[0] > reach:
+        raise DataError(f"data.warmup: {warmup.describe()} before data.start reaches back to {reach}, but {before}")
+    return int(timestamps.searchsorted(reach, "left"))
