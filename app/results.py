@@ -7,8 +7,8 @@ the summary and the figures are those the files and the HTML reports hold, from 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
-from functools import cached_property
+from collections.abc import Callable, Mapping
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,11 @@ _HEADLINE = {"system": "equity", "combined": "equities-normalised"}  # what plot
 class SystemOutcome:
     """One system of a run: its tables as DataFrames (the columns of its CSV files), its figures as a Series."""
 
-    def __init__(self, result: SystemResult, metrics: Mapping[str, Any] | None, outcome: RunOutcome) -> None:
+    def __init__(self, result: SystemResult, metrics: Mapping[str, Any] | None, outcome: RunOutcome,
+                 bars: Callable[[], pd.DataFrame]) -> None:
         self._result = result
         self._outcome = outcome
+        self._bars = bars  # the run's bars as one frame, built once for every system's price charts
         self.name = result.name
         self.status = result.status  # completed, interrupted or failed
         self.error = result.error or None  # a failed system's traceback
@@ -73,7 +75,7 @@ class SystemOutcome:
         `periods`, `trade-returns`."""
         if self.status == "failed":
             raise ValueError(f"{self.name} failed ({self.failed_at}): it has no figures; see .error")
-        figures = system_figures(self.equity, self.trades, self._outcome.market.frame(), self.indicators,
+        figures = system_figures(self.equity, self.trades, self._bars(), self.indicators,
                                  list(self._result.indicators), traded_symbols(self.orders),
                                  self._result.open_lots, self.metrics["initial_capital"])
         return {key.removeprefix("fig-"): figure for key, figure in figures.items()}
@@ -99,8 +101,9 @@ class Result:
         self._outcome = outcome
         self.status = outcome.status  # completed, interrupted or failed (a system failed), as manifest.json
         self.folder = outcome.folder  # where the files are, None until written
+        bars = cache(outcome.market.frame)  # a million bars' frame: built on the first chart, then shared
         self.systems: dict[str, SystemOutcome] = {
-            result.name: SystemOutcome(result, outcome.metrics.get(result.name), outcome)
+            result.name: SystemOutcome(result, outcome.metrics.get(result.name), outcome, bars)
             for result in outcome.results}
 
     @property
