@@ -214,7 +214,8 @@ class Result:
     def figures(self) -> dict[str, Any]:
         """The combined report's plotly figures by name: `equities`, `equities-normalised`, `drawdowns`, `book`,
         `correlation-bar`, `correlation-daily`, `allocation` with an allocation, and per sweep N `sweep-N-heatmap`
-        (two swept keys) and `sweep-N-parameter-K` (the sweep's figure against its K-th key)."""
+        (two swept keys) and `sweep-N-parameter-K` (the sweep's figure against its K-th key), per walk-forward
+        study N `walk-forward-N` (its figure in and out of sample, window by window)."""
         summary = self._outcome.summary
         if summary is None:
             raise ValueError("this run has no combined summary (reporting.combined_summary is false, or every "

@@ -39,6 +39,13 @@ def walk_forward_name(group: str) -> str:
     return f"{group}.{SUFFIX}"
 
 
+def planned_systems(config: BacktestConfig) -> list[str]:
+    """The names of the systems a run of `config` gives results for: its systems, then each study's stitched one."""
+    studies = {system.swept.group: None for system in config.systems
+               if system.swept is not None and system.swept.walk_forward is not None}
+    return [system.name for system in config.systems] + [walk_forward_name(group) for group in studies]
+
+
 def run_walk_forwards(config: BacktestConfig, registry: PluginRegistry, market: MarketData,
                       results: Sequence[SystemResult], benchmark: pd.Series | None) -> list[SystemResult]:
     """The stitched system of every swept entry with `walk_forward:`, in the order of the file (none when the

@@ -164,6 +164,30 @@ def test_the_study_is_in_the_summary_file_the_plan_and_the_stitched_systems_fold
     assert (result.folder / "sma.walk_forward" / "trades.csv").read_text() == \
         result.systems["sma.walk_forward"].trades.to_csv(index=False, lineterminator="\n")
     assert "sma.walk_forward" in result.summary.index
+    assert (result.folder / "sma.walk_forward" / "report.html").is_file()
+    page = (result.folder / "combined_summary.html").read_text()
+    table = page[page.index('id="walk-forward-table-0"'):]
+    table = table[:table.index("</table>")]
+    assert table.count("<tr data-system=") == len(section["windows"])
+    for row in section["windows"]:
+        assert f'<tr data-system="{row["system"]}"><td>{row["window"]}</td>' in table
+    assert f'data-verdict="{section["verdict"]}"' in page and section["summary"] in page
+    assert "walk-forward-0" in result.figures()
+
+
+def test_the_study_is_the_same_on_every_executor(rolling, tmp_path):
+    """The sweep's systems run on two worker processes (the same bars from a CSV file); the choices and the
+    stitched system are the same."""
+    GOOG.to_csv(tmp_path / "GOOG.csv")
+    config = _study({"train": "2Y", "test": "1Y"})
+    config["data"] = {"source": "csv", "file_path": str(tmp_path / "GOOG.csv"), "symbols": ["GOOG"]}
+    config["execution_engine"] = {"type": "processes", "workers": 2}
+    parallel = multifolio.run(config)
+    pd.testing.assert_frame_equal(parallel.walk_forward["sma"], rolling.walk_forward["sma"])
+    pd.testing.assert_frame_equal(parallel.systems["sma.walk_forward"].equity,
+                                  rolling.systems["sma.walk_forward"].equity)
+    pd.testing.assert_frame_equal(parallel.systems["sma.walk_forward"].orders,
+                                  rolling.systems["sma.walk_forward"].orders)
 
 
 @pytest.mark.parametrize(("walk_forward", "message"), [
