@@ -170,6 +170,26 @@ class Result:
             index=pd.Index([row["rank"] for row in group["leaderboard"]], name="rank"))
             for group in section["groups"]}
 
+    @cached_property
+    def walk_forward(self) -> dict[str, pd.DataFrame]:
+        """Each walk-forward study by its entry's name: a row per window (its training and test spans, the
+        combination chosen, the figure in and out of sample, the choice's rank out of sample among
+        `candidates`); `.attrs` holds the verdict, the one-line summary and the out-of-sample figures. The
+        stitched system is `systems['<entry>.walk_forward']`. Empty without a study."""
+        studies = {}
+        for result in self._outcome.results:
+            record = result.walk_forward
+            if record is None:
+                continue
+            rows = [{key: value for key, value in row.items() if key not in ("window", "values")} | row["values"]
+                    for row in record["windows"]]
+            frame = pd.DataFrame(rows, index=pd.Index([row["window"] for row in record["windows"]], name="window"))
+            frame.attrs.update({key: record[key] for key in ("verdict", "summary", "figure", "in_sample",
+                                                             "out_of_sample", "retained", "top_half",
+                                                             "out_of_sample_figures")})
+            studies[record["entry"]] = frame
+        return studies
+
     @property
     def transfers(self) -> pd.DataFrame:
         """The book's cash transfers between systems, as transfers.csv (empty without an allocation)."""
@@ -194,7 +214,8 @@ class Result:
     def figures(self) -> dict[str, Any]:
         """The combined report's plotly figures by name: `equities`, `equities-normalised`, `drawdowns`, `book`,
         `correlation-bar`, `correlation-daily`, `allocation` with an allocation, and per sweep N `sweep-N-heatmap`
-        (two swept keys) and `sweep-N-parameter-K` (the sweep's figure against its K-th key)."""
+        (two swept keys) and `sweep-N-parameter-K` (the sweep's figure against its K-th key), per walk-forward
+        study N `walk-forward-N` (its figure in and out of sample, window by window)."""
         summary = self._outcome.summary
         if summary is None:
             raise ValueError("this run has no combined summary (reporting.combined_summary is false, or every "

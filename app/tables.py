@@ -183,4 +183,30 @@ def end_of_run(result: Any, width: int) -> list[RenderableType]:
                                        f"{folder}/<system>/performance.json" if folder else "performance.json"))
         shown.append(Text(f"{counted(group['systems'], 'system')} of the sweep {group['entry']} finished; every one "
                           f"is ranked in the sweeps section of {summary_file}"))
+    for entry, study in result.walk_forward.items():
+        shown.append(walk_forward_table(f"{result.name} — walk-forward {entry}", study, width,
+                                        f"the walk_forward section of {summary_file}"))
+        shown.append(Text(study.attrs["summary"]))
     return shown
+
+
+def walk_forward_table(title: str, study: Any, width: int, where: str) -> RenderableType:
+    """A walk-forward study (`Result.walk_forward`'s frame): per window its test span, the values chosen on its
+    training bars, the figure in and out of sample and the choice's rank out of sample."""
+    figure = FIGURES[study.attrs["figure"]]
+    values = [key for key in study.columns if key not in WINDOW_COLUMNS]
+    ranks = tuple("–" if rank != rank or rank is None else f"{int(rank)} of {count}"
+                  for rank, count in zip(study["rank"], study["candidates"]))
+    kept = [Column("#", tuple(str(number) for number in study.index)),
+            Column("test", tuple(f"{start:%Y-%m-%d} → {end:%Y-%m-%d}" for start, end in
+                                 zip(study["test_start"], study["test_end"])), justify="left"),
+            *(Column(key, tuple(str(value) for value in study[key]), folds="header") for key in values),
+            Column(f"{figure.short} in", tuple(figure.text(value) for value in study["in_sample"])),
+            Column(f"{figure.short} out", tuple(figure.text(value) for value in study["out_of_sample"])),
+            Column("rank out", ranks)]
+    return _with_fewer_figures(title, kept, [], width, where)
+
+
+# the columns of a walk-forward frame that are not the values chosen
+WINDOW_COLUMNS = ("train_start", "train_end", "test_start", "test_end", "train_bars", "test_bars", "system",
+                  "in_sample", "out_of_sample", "rank", "candidates")

@@ -24,7 +24,12 @@ from multifolio.files import atomic_write_text
 from multifolio.reports import charts
 from multifolio.reports.catalogue import CATALOGUE, format_metric
 from multifolio.reports.metrics import time_weighted_curve
-from multifolio.reports.sweep_report import leaderboards, sweep_figures
+from multifolio.reports.sweep_report import (
+    leaderboards,
+    sweep_figures,
+    walk_forward_figures,
+    walk_forward_tables,
+)
 from multifolio.trading.frames import TRADE_COLUMNS
 
 PLOTLY_FILE = "plotly.min.js"  # once per run folder: 4.8 MB, shared by every report of the run
@@ -211,6 +216,7 @@ def combined_figures(summary: Mapping[str, Any], book: pd.DataFrame, transfers: 
     if coupling and "allocation" in coupling:
         figures["fig-allocation"] = charts.allocation_figure(book, coupling["allocation"]["systems"])
     figures.update(sweep_figures(summary.get("sweeps")))
+    figures.update(walk_forward_figures(summary.get("walk_forward")))
     return figures
 
 
@@ -244,7 +250,8 @@ def render_combined(folder: Path, standalone: bool = False) -> Path:
         pnl=combined["pnl_by_system"], contribution=combined["drawdown_contribution"],
         correlation=summary["correlation"], opposing=opposing, periods=opposing["periods"][:PERIOD_ROWS_LIMIT],
         period_limit=PERIOD_ROWS_LIMIT, first=stamps[0], last=stamps[-1], bars=len(stamps),
-        format_metric=format_metric, book=book_section, leaderboards=leaderboards(summary.get("sweeps"), systems))
+        format_metric=format_metric, book=book_section, leaderboards=leaderboards(summary.get("sweeps"), systems),
+        walk_forwards=walk_forward_tables(summary.get("walk_forward")))
 
 
 def _time_weighted(book: pd.DataFrame, transfers: pd.DataFrame | None, capital: Mapping[str, float]

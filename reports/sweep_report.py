@@ -112,3 +112,47 @@ def leaderboards(sweeps: Mapping[str, Any] | None, systems: Mapping[str, Mapping
 
 def _cell(value: Any, figure: Figure) -> dict[str, Any]:
     return {"value": value if is_finite(value) else None, "text": figure.text(value)}
+
+
+def walk_forward_figures(studies: list[Mapping[str, Any]] | None) -> dict[str, go.Figure]:
+    """Per walk-forward study (numbered as in the summary's `walk_forward` list), its figure in and out of sample
+    window by window (`fig-walk-forward-N`)."""
+    figures = {}
+    for number, study in enumerate(studies or []):
+        figure = FIGURES[study["figure"]]
+        windows = [f"{row['window']}: {str(row['test_start'])[:10]}" for row in study["windows"]]
+        shown = charts.new_figure(title=f"{study['entry']}: {figure.label} of each window's choice, in and out of "
+                                        "sample", height=380)
+        for name, key, color in (("in sample (training)", "in_sample", charts.COLORS[0]),
+                                 ("out of sample (test)", "out_of_sample", charts.COLORS[1])):
+            shown.add_trace(go.Bar(
+                x=windows, y=np.array([np.nan if row[key] is None else row[key] for row in study["windows"]],
+                                      dtype=np.float64),
+                name=name, marker={"color": color},
+                customdata=[[row["system"] or "nothing chosen"] for row in study["windows"]],
+                hovertemplate=f"%{{customdata[0]}}: %{{y:{_D3_FORMATS[figure.format]}}}<extra>{name}</extra>"))
+        shown.update_xaxes(type="category", title_text="window: first test day")
+        shown.update_yaxes(title_text=figure.label, tickformat=".1%" if figure.format == "percent" else None)
+        shown.update_layout(barmode="group", hovermode="closest")
+        figures[f"fig-walk-forward-{number}"] = shown
+    return figures
+
+
+def walk_forward_tables(studies: list[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    """Each study as the page shows it: its windows (spans, the values chosen, the figure in and out of
+    sample, the choice's rank out of sample), its verdict and summary line."""
+    tables = []
+    for number, study in enumerate(studies or []):
+        figure = FIGURES[study["figure"]]
+        keys = list(study["windows"][0]["values"]) if study["windows"] and study["windows"][0]["values"] else []
+        rows = [{"window": row["window"], "train": f"{str(row['train_start'])[:10]} → {str(row['train_end'])[:10]}",
+                 "test": f"{str(row['test_start'])[:10]} → {str(row['test_end'])[:10]}", "system": row["system"],
+                 "values": [str(row["values"].get(key, "–")) for key in keys],
+                 "in_sample": figure.text(row["in_sample"]), "out_of_sample": figure.text(row["out_of_sample"]),
+                 "rank": "–" if row["rank"] is None else f"{row['rank']} of {row['candidates']}"}
+                for row in study["windows"]]
+        tables.append({"number": number, "entry": study["entry"], "system": study["system"], "keys": keys,
+                       "figure": figure.label, "rows": rows, "verdict": study["verdict"], "summary": study["summary"],
+                       "spans": f"train {study['train']}, test {study['test']}, step {study['step']}"
+                                + (", anchored at the first bar" if study["anchored"] else "")})
+    return tables

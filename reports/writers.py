@@ -27,19 +27,25 @@ from multifolio.trading.system import SystemResult
 def performance(result: SystemResult, benchmark: pd.Series | None = None) -> dict[str, Any]:
     """Every figure of one system: equity, risk and trade metrics plus its costs; with the `benchmark`'s closes
     (`reporting.benchmark`), its figures against it too."""
-    equity = result.equity
-    metrics = equity_metrics(equity["equity"], equity["timestamp"], result.initial_capital,
-                             equity["position_value"], equity.get("transfers"))
+    return figures_of(result.equity, result.trades, result.orders, result.initial_capital, benchmark)
+
+
+def figures_of(equity: pd.DataFrame, trades: pd.DataFrame, orders: pd.DataFrame, initial_capital: float,
+               benchmark: pd.Series | None = None) -> dict[str, Any]:
+    """The figures of `performance` from an equity frame (equity.csv's columns), its trades and orders and the
+    capital before its first bar."""
+    metrics = equity_metrics(equity["equity"], equity["timestamp"], initial_capital, equity["position_value"],
+                             equity.get("transfers"))
     if benchmark is not None:
-        metrics.update(benchmark_metrics(equity["equity"], equity["timestamp"], result.initial_capital, benchmark,
+        metrics.update(benchmark_metrics(equity["equity"], equity["timestamp"], initial_capital, benchmark,
                                          equity.get("transfers")))
-    metrics.update(trade_metrics(result.trades))
-    orders = result.orders  # costs of every fill, those of orders only partly filled too
+    metrics.update(trade_metrics(trades))
+    # costs of every fill, those of orders only partly filled too
     metrics["total_commission"] = float(orders["commission"].sum())
     metrics["total_slippage"] = float(orders["slippage"].sum())
     metrics["orders_filled"] = int((orders["status"] == "filled").sum())
-    metrics["orders_rejected"] = int((result.orders["status"] == "rejected").sum())
-    metrics["orders_cancelled"] = int((result.orders["status"] == "cancelled").sum())
+    metrics["orders_rejected"] = int((orders["status"] == "rejected").sum())
+    metrics["orders_cancelled"] = int((orders["status"] == "cancelled").sum())
     return metrics
 
 
@@ -57,6 +63,13 @@ def combined_equity(results: Sequence[SystemResult], book: BookResult | None = N
         parts.append("reserve")
     frame["combined"] = frame[parts].sum(axis=1)
     return frame
+
+
+def sweep_group(result: SystemResult) -> str | None:
+    """The swept entry a system belongs to: its sweep's, or the one its walk-forward chose from."""
+    if result.spec.swept is not None:
+        return result.spec.swept.group
+    return None if result.walk_forward is None else result.walk_forward["entry"]
 
 
 def book_of(results: Sequence[SystemResult]) -> BookResult | None:
@@ -187,12 +200,15 @@ def summarize(run_name: str, results: Sequence[SystemResult], metrics: dict[str,
         # pairs of one sweep entry's variants are left out: they are one strategy at other settings
         "opposing_positions": opposing_positions({r.name: r.orders for r in results},
                                                  pd.DatetimeIndex(book["timestamp"]),
-                                                 {r.name: r.spec.swept.group for r in results if r.spec.swept}),
+                                                 {r.name: group for r in results if (group := sweep_group(r))}),
         "combined_equity_file": "combined_equity.csv",
     }
     sweeps = sweep_summary([(r.name, r.spec.swept) for r in results], metrics, sweep_metric)
     if sweeps is not None:
         summary["sweeps"] = sweeps
+    studies = [r.walk_forward for r in results if r.walk_forward is not None]
+    if studies:
+        summary["walk_forward"] = studies
     halted = {r.name: [halt.as_dict() for halt in r.halts] for r in results if r.halts}
     if halted:  # every halt of every system, for the combined page (absent when none halted)
         summary["halts"] = halted

@@ -56,6 +56,16 @@ RUN_FILES = ("manifest.json", "bars.parquet", "plotly.min.js", "combined_equity.
 _DEVICE_NAMES = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
 
 
+def _ranking_errors(path: str, figure: str, figures: Collection[str], config: BacktestConfig) -> list[ConfigError]:
+    """What is wrong with `figure` as the figure that ranks systems (a sweep's, a walk-forward's)."""
+    if figure not in figures:
+        return [ConfigError(path, f"unknown figure {figure!r}; {did_you_mean(figure, figures)}")]
+    if config.reporting.benchmark is None and figure in BENCHMARK_FIGURES:
+        return [ConfigError(path, f"{figure!r} is a figure against a benchmark; set reporting.benchmark to a "
+                                  "symbol of data.symbols to rank by it")]
+    return []
+
+
 def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Collection[str]
                  ) -> tuple[list[ConfigError], BacktestConfig]:
     """Every semantic problem (values out of range, clashing names, unknown plugins or parameters), and
@@ -98,12 +108,12 @@ def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Coll
         errors[found_before:] = [_with_path_note(error, config.data) for error in errors[found_before:]]
     if not config.trading_systems:
         errors.append(ConfigError("trading_systems", "expected at least one trading system"))
-    if config.reporting.sweep_metric not in figures:
-        errors.append(ConfigError("reporting.sweep_metric", f"unknown figure {config.reporting.sweep_metric!r}; "
-                                  f"{did_you_mean(config.reporting.sweep_metric, figures)}"))
-    if config.reporting.benchmark is None and config.reporting.sweep_metric in BENCHMARK_FIGURES:
-        errors.append(ConfigError("reporting.sweep_metric", f"{config.reporting.sweep_metric!r} is a figure against "
-                                  "a benchmark; set reporting.benchmark to a symbol of data.symbols to rank by it"))
+    errors.extend(_ranking_errors("reporting.sweep_metric", config.reporting.sweep_metric, figures, config))
+    for index, system in enumerate(config.trading_systems):  # each system of a sweep: reported once, at its entry
+        walk_forward = system.swept.walk_forward if system.swept is not None else None
+        if walk_forward is not None and walk_forward.select is not None:
+            errors.extend(_ranking_errors(f"trading_systems[{index}].walk_forward.select", walk_forward.select,
+                                          figures, config))
     if config.reporting.benchmark is not None and config.reporting.benchmark not in config.data.symbols:
         errors.append(ConfigError("reporting.benchmark", f"unknown symbol {config.reporting.benchmark!r}; the "
                                   f"benchmark is a symbol of data.symbols: {', '.join(config.data.symbols)}"))

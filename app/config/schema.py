@@ -49,6 +49,11 @@ _SWEEP_KEYS = {
                    "properties": {name: {"type": "number"} for name in ("start", "stop", "step")}}]}},
     "constraint": {"type": "string", "description": "keeps the combinations for which it holds, "
                                                     "e.g. fast_period < slow_period"},
+    "walk_forward": {"type": "object", "description": "trains on each window, trades its best combination on "
+                                                      "the test span after it", "required": ["train", "test"],
+                     "additionalProperties": False,
+                     "properties": {**{key: {"type": ["integer", "string"]} for key in ("train", "test", "step")},
+                                    "anchored": {"type": "boolean"}, "select": {"type": "string"}}},
 }
 
 

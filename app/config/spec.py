@@ -16,6 +16,7 @@ import cattrs
 from attrs import Factory, field, frozen
 
 from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.config.walk_forward import WalkForwardSpec
 from multifolio.errors import ConfigError, did_you_mean
 from multifolio.protocols import OrderType
 from multifolio.wording import counted
@@ -193,6 +194,7 @@ class SweepPoint:
     paths: dict[str, str]  # swept key → its full path in the entry
     axes: dict[str, list[Any]]  # swept key → every value of the sweep, in order
     combinations: int  # how many the sweep kept after its constraint
+    walk_forward: WalkForwardSpec | None = None  # the entry's `walk_forward:`, the same for each of its systems
 
 
 @frozen(hash=False)
@@ -237,6 +239,8 @@ class SystemSpec:
         """Plain data for performance.json and the config hash (the same meaning gives the same data)."""
         meaning = cattrs.unstructure(self)
         del meaning["fault"]
+        if meaning["swept"] is not None and meaning["swept"]["walk_forward"] is None:
+            del meaning["swept"]["walk_forward"]  # a sweep without it means what it did before it existed
         for section, defaults in _ADDED_IN_VERSION_2.items():  # at their defaults they mean what version 1 did
             for key, default in defaults.items():
                 if meaning[section][key] == default:

@@ -74,5 +74,7 @@ def describe_sweeps(systems: Sequence[Any]) -> list[str]:
     for index, (record, count) in expanded.items():
         keys = " × ".join(record.paths.values())
         lines.append(f"sweep trading_systems[{index}] ({record.group}) over {keys}: "
-                     f"{counted(record.combinations, 'combination')}, expands to {counted(count, 'system')}")
+                     f"{counted(record.combinations, 'combination')}, expands to {counted(count, 'system')}"
+                     + (f"; {record.walk_forward.describe()}, out of sample as {record.group}.walk_forward"
+                        if record.walk_forward is not None else ""))
     return lines

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from attrs import frozen
 
-from multifolio.config.book import Cadence, parse_cadence
+from multifolio.config.cadence import Cadence, parse_cadence
 from multifolio.errors import ConfigError
 
 _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -16,6 +16,7 @@ import cattrs
 from multifolio.config.model import BacktestConfig
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.files import atomic_write_text
+from multifolio.running.walk_forward import planned_systems
 from multifolio.trading.system import SystemResult
 
 RUNNING, COMPLETED, INTERRUPTED, FAILED = "running", "completed", "interrupted", "failed"
@@ -75,7 +76,7 @@ class RunManifest:
                          **{name: _version(name) for name in _LIBRARIES}},
             "plugins": _plugin_origins(config, registry),
             "data": {"source": config.data.source, "symbols": list(config.data.symbols)},
-            "systems": {system.name: {"status": RUNNING} for system in config.systems},
+            "systems": {name: {"status": RUNNING} for name in planned_systems(config)},
             # how `multifolio report` renders the pages again: the same bytes as the run's
             "reports": {"standalone": config.reporting.standalone},
         }

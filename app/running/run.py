@@ -43,6 +43,7 @@ from multifolio.running.engine import ProgressCallback, StopRequest
 from multifolio.running.executors import start_executor
 from multifolio.running.folder import RunFolder
 from multifolio.running.manifest import RunManifest, run_status
+from multifolio.running.walk_forward import run_walk_forwards
 from multifolio.trading.system import SystemResult
 from multifolio.wording import counted
 
@@ -166,10 +167,12 @@ def write_run(outcome: RunOutcome, output_dir: str | Path) -> Path:
 
 def outcome_of(config: BacktestConfig, registry: PluginRegistry, market: MarketData, data: DataRecord,
                results: list[SystemResult]) -> RunOutcome:
-    """The run's figures and summary, computed once for the caller and for the files."""
-    reported = [result for result in results if result.status != "failed"]
+    """The run's figures and summary, computed once for the caller and for the files; first, the stitched
+    system of each walk-forward study, traded on its test windows (it joins `results`)."""
     symbol = config.reporting.benchmark
     closes = None if symbol is None else benchmark_closes(market, symbol)
+    results = [*results, *run_walk_forwards(config, registry, market, results, closes)]
+    reported = [result for result in results if result.status != "failed"]
     metrics = {result.name: performance(result, closes) for result in reported}
     summary = combined = None
     if config.reporting.combined_summary and reported:

@@ -9,7 +9,7 @@ from types import MappingProxyType
 import pandas as pd
 from attrs import evolve, frozen
 
-from multifolio.config.book import calendar_days
+from multifolio.config.cadence import calendar_days
 from multifolio.data.market import MarketData
 from multifolio.protocols import BLOCK, FLATTEN, AccountState, RiskLimit
 from multifolio.trading.events import BlockLifted, OrderFilled, SystemHalted

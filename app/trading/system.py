@@ -166,6 +166,8 @@ class SystemResult:
     # the record of the book this system was coupled in (a multifolio.book.book.BookResult, shared by every
     # system of the book; None when nothing coupled it): the trading layer carries it, never reads it
     book: object | None = None
+    # a walk-forward's stitched system: the study's record (multifolio.reports.walk_forward), carried, never read
+    walk_forward: dict | None = None
 
     @property
     def stopped(self) -> Halt | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from multifolio.config.book import Cadence, parse_cadence
+from multifolio.config.cadence import Cadence, parse_cadence
 from multifolio.errors import ConfigError
 from tests.builders import backtest_config, checked, system_config
 from tests.config.test_config import errors_of
