@@ -24,6 +24,7 @@ from multifolio.config.model import (
     written_keys,
 )
 from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.config.search import DEFAULT_BATCH, DEFAULT_SEED, GRID, MAX_BATCH, MAX_SAMPLES, METHODS
 from multifolio.config.spec import ENTRY_TYPES, IndicatorRequest, PluginSpec
 
 # where a plugin is named: (class, field) → the kind whose registered names are allowed
@@ -49,6 +50,14 @@ _SWEEP_KEYS = {
                    "properties": {name: {"type": "number"} for name in ("start", "stop", "step")}}]}},
     "constraint": {"type": "string", "description": "keeps the combinations for which it holds, "
                                                     "e.g. fast_period < slow_period"},
+    "search": {"type": "object", "description": "which combinations run: all (grid), a random sample, or "
+                                                "those optuna's TPE sampler picks",
+               "additionalProperties": False,
+               "properties": {"method": {"enum": list(METHODS), "default": GRID},
+                              "samples": {"type": "integer", "minimum": 1, "maximum": MAX_SAMPLES},
+                              "seed": {"type": "integer", "default": DEFAULT_SEED},
+                              "batch": {"type": "integer", "minimum": 1, "maximum": MAX_BATCH,
+                                        "default": DEFAULT_BATCH}}},
 }
 
 

@@ -16,6 +16,7 @@ import cattrs
 from attrs import Factory, field, frozen
 
 from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.config.search import SearchSpec
 from multifolio.errors import ConfigError, did_you_mean
 from multifolio.protocols import OrderType
 from multifolio.wording import counted
@@ -193,6 +194,9 @@ class SweepPoint:
     paths: dict[str, str]  # swept key → its full path in the entry
     axes: dict[str, list[Any]]  # swept key → every value of the sweep, in order
     combinations: int  # how many the sweep kept after its constraint
+    search: SearchSpec | None = None  # how the systems run were chosen among them (None: all of them)
+    trial: int | None = None  # an optuna search's trial number and batch that ran this system
+    batch: int | None = None
 
 
 @frozen(hash=False)
@@ -237,6 +241,9 @@ class SystemSpec:
         """Plain data for performance.json and the config hash (the same meaning gives the same data)."""
         meaning = cattrs.unstructure(self)
         del meaning["fault"]
+        if meaning["swept"] is not None:  # a grid sweep's systems mean what they meant before searches existed
+            meaning["swept"] = {key: value for key, value in meaning["swept"].items()
+                                if key not in _SEARCH_KEYS or value is not None}
         for section, defaults in _ADDED_IN_VERSION_2.items():  # at their defaults they mean what version 1 did
             for key, default in defaults.items():
                 if meaning[section][key] == default:
@@ -246,4 +253,5 @@ class SystemSpec:
 
 # keys a spec gained in version 2, left out of `as_dict` at their defaults: a system that does not use them
 # writes the performance.json and config hash it wrote before they existed
+_SEARCH_KEYS = ("search", "trial", "batch")
 _ADDED_IN_VERSION_2 = {"portfolio": {"min_equity": 0.0, "start": None, "end": None}}

@@ -18,13 +18,14 @@ from typing import Any
 
 from multifolio.config.constraint import Constraint
 from multifolio.config.model import SWEEP_KEYS
+from multifolio.config.search import SEARCH, SearchSpec, chosen, parse_search
 from multifolio.config.spec import SweepPoint
 from multifolio.errors import ConfigError, ConfigErrors, did_you_mean
 from multifolio.wording import counted
 
-SWEEP, CONSTRAINT = SWEEP_KEYS
+SWEEP, CONSTRAINT = SWEEP_KEYS[:2]
 SWEPT = "swept"  # the SweepPoint each expanded entry carries
-_DERIVED = ("name", "portfolio.namespace", SWEEP, CONSTRAINT, SWEPT)  # a sweep sets these itself
+_DERIVED = ("name", "portfolio.namespace", SWEEP, CONSTRAINT, SEARCH, SWEPT)  # a sweep sets these itself
 _MAX_RANGE_VALUES = 100_000  # more values in one range is a mistyped step, not a study
 MAX_COMBINATIONS = 10_000  # systems one sweep may expand to, before its constraint
 _STEP = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[\d+\])*)")
@@ -168,9 +169,9 @@ def expand_sweeps(document: Any, source: str = "") -> Any:
         elif SWEPT in entry:
             errors.append(ConfigError(f"{where}.{SWEPT}", f"is written by the sweep expansion; use `{SWEEP}:`"))
         elif SWEEP not in entry:
-            if CONSTRAINT in entry:
-                errors.append(ConfigError(f"{where}.{CONSTRAINT}", f"a constraint filters a sweep; this entry "
-                                                                   f"has no `{SWEEP}:`"))
+            purposes = {CONSTRAINT: "a constraint filters", SEARCH: "a search chooses among the combinations of"}
+            errors += [ConfigError(f"{where}.{key}", f"{purpose} a sweep; this entry has no `{SWEEP}:`")
+                       for key, purpose in purposes.items() if key in entry]
             systems.append(entry)
         else:
             try:
@@ -213,16 +214,24 @@ def _expand_entry(entry: Mapping, index: int) -> list[dict]:
                                                         **labels})
         except ValueError as error:
             errors.append(ConfigError(f"{where}.{CONSTRAINT}", str(error)))
+    search = None
+    if SEARCH in entry:
+        labels = _labels(list(targets))
+        try:
+            search = parse_search(entry[SEARCH], where, {labels[path]: sweep[path] for path in targets
+                                                         if isinstance(sweep[path], Mapping)})
+        except ConfigErrors as failed:
+            errors += failed.errors
     if errors:
         raise ConfigErrors(errors)
-    return _combinations(entry, index, targets, constraint)
+    return chosen(_combinations(entry, index, targets, constraint, search), search)
 
 
 def _combinations(entry: Mapping, index: int, targets: Mapping[str, tuple[list[str | int], list[Any]]],
-                  constraint: Constraint | None) -> list[dict]:
+                  constraint: Constraint | None, search: SearchSpec | None = None) -> list[dict]:
     """One entry per combination that passes the constraint, in the order of the sweep's keys and values."""
     labels = _labels(list(targets))
-    base = {key: value for key, value in entry.items() if key not in (SWEEP, CONSTRAINT)}
+    base = {key: value for key, value in entry.items() if key not in (SWEEP, CONSTRAINT, SEARCH)}
     portfolio = base.get("portfolio")
     namespace = portfolio.get("namespace") if isinstance(portfolio, Mapping) else None
     namespace = namespace if isinstance(namespace, str) and namespace else base["name"]
@@ -253,7 +262,7 @@ def _combinations(entry: Mapping, index: int, targets: Mapping[str, tuple[list[s
             system["portfolio"]["namespace"] = f"{namespace}.{suffix}"
         system[SWEPT] = SweepPoint(entry=index, group=base["name"], values=values, paths=dict(paths),
                                    axes={label: list(axis) for label, axis in axes.items()},
-                                   combinations=len(combinations))
+                                   combinations=len(combinations), search=search)
         systems.append(system)
     if not systems:
         raise ConfigErrors([ConfigError(f"trading_systems[{index}].{CONSTRAINT}",
