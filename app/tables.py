@@ -21,7 +21,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from multifolio.running.run import FIGURES, TABLE_FIGURES, Figure
+from multifolio.running.run import FIGURES, TABLE_FIGURES, Figure, describe_overfitting
 from multifolio.wording import counted
 
 NAME_FLOOR = 12  # the narrowest a name folds to: "momentum_sys" / "tem"
@@ -183,4 +183,6 @@ def end_of_run(result: Any, width: int) -> list[RenderableType]:
                                        f"{folder}/<system>/performance.json" if folder else "performance.json"))
         shown.append(Text(f"{counted(group['systems'], 'system')} of the sweep {group['entry']} finished; every one "
                           f"is ranked in the sweeps section of {summary_file}"))
+        if group.get("overfitting"):
+            shown.append(Text(describe_overfitting(group["overfitting"])))
     return shown

@@ -163,3 +163,17 @@ def add_overfitting(sweeps: dict[str, Any], equities: Any) -> None:
     for group in sweeps["groups"]:
         names = [row["system"] for row in group["leaderboard"] if row["system"] in equities]
         group["overfitting"] = overfitting(per_bar_returns(equities[names].to_numpy(dtype=float)), names)
+
+
+def describe_overfitting(figures: dict[str, Any] | None) -> str:
+    """One line on a sweep's `overfitting`, for the terminal and the sweep page."""
+    if not figures:
+        return ""
+    dsr, pbo = figures["deflated_sharpe"], figures["pbo"]
+    first = (f"deflated Sharpe ratio {dsr['value']:.3f} (of {dsr['system']}, the best Sharpe of "
+             f"{dsr['trials']:,} tried; near 1: it survives the number of trials)" if dsr["value"] is not None
+             else f"deflated Sharpe ratio: none ({dsr['reason']})")
+    second = (f"probability of backtest overfitting {pbo['value']:.3f} (CSCV, {pbo['blocks']} blocks, "
+              f"{pbo['splits']:,} splits; above 0.5: the in-sample best tends to fall below the median out of "
+              f"sample)" if pbo["value"] is not None else f"probability of backtest overfitting: none ({pbo['reason']})")
+    return f"Overfitting: {first}; {second}."
