@@ -8,6 +8,8 @@ from statistics import NormalDist
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from multifolio.reports.overfitting import (
     block_count,
@@ -127,3 +129,13 @@ def test_pbo_over_a_thousand_systems_is_computed_in_chunks_and_equals_a_small_sl
 def test_per_bar_returns_are_simple_returns_with_zero_where_equity_was_zero():
     equity = np.array([[100.0, 10.0], [110.0, 0.0], [99.0, 0.0]])
     assert per_bar_returns(equity).tolist() == [[pytest.approx(0.1), -1.0], [pytest.approx(-0.1), 0.0]]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), bars=st.integers(8, 40), systems=st.integers(2, 6))
+def test_pbo_always_equals_the_plain_loop_and_is_a_share(seed, bars, systems):
+    returns = np.random.default_rng(seed).normal(0, 0.01, size=(bars, systems))
+    returns[:, 0] = np.round(returns[:, 0], 3)  # some ties of values do not change the agreement
+    figure = probability_of_overfitting(returns)
+    assert figure["value"] == naive_pbo(returns, figure["blocks"])
+    assert 0.0 <= figure["value"] <= 1.0

@@ -159,3 +159,17 @@ def test_a_stop_between_batches_ends_the_search_interrupted_with_the_finished_sy
     manifest = json.loads((outcome.folder / "manifest.json").read_text())
     assert manifest["status"] == "interrupted" and len(manifest["systems"]) == 6
     assert {entry["status"] for entry in manifest["systems"].values()} == {"completed"}
+
+
+def test_an_optuna_search_over_a_float_range_and_a_list_runs_only_grid_points():
+    document = searched({"method": "optuna", "samples": 9, "seed": 2, "batch": 4})
+    document["trading_systems"][0]["sweep"] = {
+        "strategy.parameters.fast_period": [3, 7, 11],  # a categorical
+        "risk.position_sizers[0].size": {"start": 0.5, "stop": 1.5, "step": 0.1}}  # a stepped float range
+    document["trading_systems"][0].pop("constraint")
+    outcome = run(document)
+    sizes = [round(0.5 + 0.1 * i, 10) for i in range(11)]
+    chosen = [(r.spec.swept.values["fast_period"], r.spec.swept.values["size"]) for r in outcome.results]
+    assert len(chosen) == len(set(chosen)) == 9
+    assert all(fast in (3, 7, 11) and size in sizes for fast, size in chosen)
+    assert [r.spec.risk.position_sizers[0].params["size"] for r in outcome.results] == [s for _, s in chosen]
