@@ -51,8 +51,8 @@ def test_a_random_search_runs_the_seeded_sample_of_the_constrained_grid_in_grid_
     chosen = sorted(random.Random(1).sample(range(len(GRID)), 7))
     assert [tuple(s.swept.values.values()) for s in config.systems] == [GRID[i] for i in chosen]
     assert describe_sweeps(config.systems) == [
-        "sweep trading_systems[0] (sma) over strategy.parameters.fast_period × strategy.parameters.slow_period: "
-        "110 combinations, random search of 7 (seed 1)"]
+        ("sweep trading_systems[0] (sma) over strategy.parameters.fast_period × strategy.parameters.slow_period: "
+        "110 combinations, random search of 7 (seed 1)")]
     again = checked(searched({"method": "random", "samples": 7, "seed": 1}))
     other = checked(searched({"method": "random", "samples": 7, "seed": 2}))
     assert again.systems == config.systems and other.systems != config.systems
@@ -71,24 +71,24 @@ def test_a_grid_search_is_the_plain_sweep_with_the_same_meaning():
 
 
 @pytest.mark.parametrize(("search", "expected"), [
-    ({"method": "ranodm", "samples": 5}, ["trading_systems[0].search.method: unknown search method 'ranodm'; known: "
-                                          "grid, optuna, random (did you mean random?)"]),
+    ({"method": "ranodm", "samples": 5}, [("trading_systems[0].search.method: unknown search method 'ranodm'; known: "
+                                          "grid, optuna, random (did you mean random?)")]),
     ({"method": "random", "samples": 0, "seed": 1.5},
      ["trading_systems[0].search.samples: expected a whole number from 1 to 10,000, found 0",
       "trading_systems[0].search.seed: expected a whole number, found 1.5"]),
     ({"method": "optuna", "samples": 10_001, "batch": 0},
      ["trading_systems[0].search.samples: expected a whole number from 1 to 10,000, found 10001",
       "trading_systems[0].search.batch: expected a whole number from 1 to 1,000, found 0"]),
-    ({"method": "random"}, ["trading_systems[0].search.samples: a random search needs the number of systems to "
-                            "run, 1 to 10,000"]),
+    ({"method": "random"}, [("trading_systems[0].search.samples: a random search needs the number of systems to "
+                            "run, 1 to 10,000")]),
     ({"method": "random", "samples": 3, "batch": 2},
      ["trading_systems[0].search.batch: a random search draws its systems at once; batch is for optuna"]),
     ({"method": "grid", "seed": 3},
      ["trading_systems[0].search.seed: a grid search runs every combination; seed is for random or optuna"]),
     ({"method": "random", "samples": 3, "sed": 3},
      ["trading_systems[0].search.sed: unknown key; known: batch, method, samples, seed (did you mean seed?)"]),
-    ("random", ["trading_systems[0].search: expected a mapping such as {method: random, samples: 100, seed: 1}, "
-                "found 'random'"]),
+    ("random", [("trading_systems[0].search: expected a mapping such as {method: random, samples: 100, seed: 1}, "
+                "found 'random'")]),
 ])
 def test_a_bad_search_is_reported_at_its_key_path(search, expected):
     assert errors_of(searched(search)) == expected
