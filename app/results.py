@@ -165,8 +165,10 @@ class Result:
         if section is None:
             return {}
         metric = section["metric"]
+        # an optuna search's rows also say the trial and batch that ran each system
         return {group["entry"]: pd.DataFrame(
-            [{"system": row["system"], **row["values"], metric: row["value"]} for row in group["leaderboard"]],
+            [{"system": row["system"], **row["values"], metric: row["value"],
+              **{key: row[key] for key in ("trial", "batch") if key in row}} for row in group["leaderboard"]],
             index=pd.Index([row["rank"] for row in group["leaderboard"]], name="rank"))
             for group in section["groups"]}
 
@@ -189,6 +191,14 @@ class Result:
                                                              "out_of_sample_figures")})
             studies[record["entry"]] = frame
         return studies
+
+    @cached_property
+    def overfitting(self) -> dict[str, dict[str, Any]]:
+        """Each swept entry's overfitting figures by name: `deflated_sharpe` and `pbo` (probability of backtest
+        overfitting), each a dict whose `value` is None with a `reason` when it cannot be computed; empty
+        without a sweep."""
+        section = (self._outcome.summary or {}).get("sweeps") or {}
+        return {group["entry"]: group["overfitting"] for group in section.get("groups", [])}
 
     @property
     def transfers(self) -> pd.DataFrame:

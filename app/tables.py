@@ -21,7 +21,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from multifolio.running.run import FIGURES, TABLE_FIGURES, Figure
+from multifolio.running.run import FIGURES, TABLE_FIGURES, Figure, describe_overfitting
 from multifolio.wording import counted
 
 NAME_FLOOR = 12  # the narrowest a name folds to: "momentum_sys" / "tem"
@@ -183,6 +183,8 @@ def end_of_run(result: Any, width: int) -> list[RenderableType]:
                                        f"{folder}/<system>/performance.json" if folder else "performance.json"))
         shown.append(Text(f"{counted(group['systems'], 'system')} of the sweep {group['entry']} finished; every one "
                           f"is ranked in the sweeps section of {summary_file}"))
+        if group.get("overfitting"):
+            shown.append(Text(describe_overfitting(group["overfitting"])))
     for entry, study in result.walk_forward.items():
         shown.append(walk_forward_table(f"{result.name} — walk-forward {entry}", study, width,
                                         f"the walk_forward section of {summary_file}"))

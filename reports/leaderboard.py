@@ -26,8 +26,14 @@ def sweep_summary(systems: Sequence[tuple[str, SweepPoint | None]], metrics: Map
             "systems": 0, "leaderboard": []})
         group["systems"] += 1
         value = metrics.get(name, {}).get(metric)
-        group["leaderboard"].append({"system": name, "values": dict(record.values),
-                                     "value": value if is_finite(value) else None})
+        row = {"system": name, "values": dict(record.values), "value": value if is_finite(value) else None}
+        if record.trial is not None:  # chosen by an optuna search: when
+            row.update(trial=record.trial, batch=record.batch)
+        group["leaderboard"].append(row)
+        if record.search is not None:
+            group["search"] = {"method": record.search.method, "samples": record.search.samples,
+                               "seed": record.search.seed,
+                               **({"batch": record.search.batch} if record.search.method == "optuna" else {})}
     if not groups:
         return None
     figure = FIGURES[metric]

@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from multifolio.reports import charts
+from multifolio.reports.overfitting import describe_overfitting
 from multifolio.reports.catalogue import FIGURES, HIGHER, Figure, is_finite
 
 # figures the leaderboard shows beside the one that ranks it (that one first, never twice)
@@ -106,7 +107,8 @@ def leaderboards(sweeps: Mapping[str, Any] | None, systems: Mapping[str, Mapping
             rows.append({"system": row["system"], "cells": cells})
         tables.append({"number": number, "entry": group["entry"], "parameters": group["parameters"],
                        "combinations": group["combinations"], "columns": columns, "rows": rows,
-                       "heatmap": group["heatmap"] is not None})
+                       "heatmap": group["heatmap"] is not None,
+                       "overfitting": describe_overfitting(group.get("overfitting"))})
     return tables
 
 

@@ -21,6 +21,7 @@ from multifolio.reports.benchmark import benchmark_metrics
 from multifolio.reports.leaderboard import sweep_summary
 from multifolio.reports.metrics import equity_metrics, time_weighted_curve, trade_metrics
 from multifolio.reports.opposing import opposing_positions
+from multifolio.reports.overfitting import add_overfitting
 from multifolio.trading.system import SystemResult
 
 
@@ -205,6 +206,7 @@ def summarize(run_name: str, results: Sequence[SystemResult], metrics: dict[str,
     }
     sweeps = sweep_summary([(r.name, r.spec.swept) for r in results], metrics, sweep_metric)
     if sweeps is not None:
+        add_overfitting(sweeps, basis)
         summary["sweeps"] = sweeps
     studies = [r.walk_forward for r in results if r.walk_forward is not None]
     if studies:

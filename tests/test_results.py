@@ -36,3 +36,14 @@ def test_sweeps_gives_each_swept_entry_its_leaderboard_with_the_swept_values_bes
 
 def test_sweeps_is_empty_without_a_sweep():
     assert multifolio.run(backtest_config(system_config("holder"))).sweeps == {}
+
+
+def test_overfitting_gives_each_sweep_its_deflated_sharpe_and_pbo_as_in_the_summary():
+    result = multifolio.run(sweep_config("sharpe"))
+    group = result.summary_document["sweeps"]["groups"][0]
+    assert result.overfitting == {"sma": group["overfitting"]}
+    dsr, pbo = result.overfitting["sma"]["deflated_sharpe"], result.overfitting["sma"]["pbo"]
+    assert dsr["trials"] == 5 and 0 <= dsr["value"] <= 1
+    # the best by Sharpe: per-bar Sharpe orders the systems as the annualised one does
+    assert dsr["system"] == result.sweeps["sma"].loc[1, "system"]
+    assert (pbo["systems"], pbo["splits"]) == (5, 12870) and 0 <= pbo["value"] <= 1

@@ -9,6 +9,7 @@ from rich.console import Console
 
 import multifolio
 from multifolio.reports.catalogue import FIGURES, TABLE_FIGURES
+from multifolio.reports.overfitting import describe_overfitting
 from multifolio.tables import BEST, LEADERS, end_of_run, figures_table, folded
 from tests.builders import backtest_config, system_config
 
@@ -129,8 +130,14 @@ def test_a_sweep_prints_its_best_ten_ranked_as_combined_summary_json_ranks_them(
                     for rank in range(1, LEADERS + 1)]
     lines = " ".join(text.split())
     assert "Sweep — sweep sma: the best 10 by Total return (higher is better)" in lines
+    overfitting = swept.summary_document["sweeps"]["groups"][0]["overfitting"]
     assert lines.endswith("12 systems of the sweep sma finished; every one is ranked in the sweeps section of "
-                          "combined_summary.json")
+                          "combined_summary.json " + describe_overfitting(overfitting))
+    assert describe_overfitting(overfitting).startswith(
+        f"Overfitting: deflated Sharpe ratio {overfitting['deflated_sharpe']['value']:.3f} (of "
+        f"{overfitting['deflated_sharpe']['system']}, the best Sharpe of 12 tried; near 1: it survives the number of "
+        f"trials); probability of backtest overfitting {overfitting['pbo']['value']:.3f} (CSCV, 16 blocks, 12,870 "
+        "splits;")
     assert "…" not in text and max(len(line) for line in text.splitlines()) <= width
 
 

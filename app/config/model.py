@@ -23,7 +23,7 @@ ON_INVALID = ("error", "drop")  # what to do with a bar that breaks a data rule
 # the metadata key of a field multifolio fills in itself: never a key of a config file
 SET_BY_MULTIFOLIO = "set_by_multifolio"
 # keys of a `trading_systems` entry that multifolio.config.sweep reads before the model sees the entry
-SWEEP_KEYS = ("sweep", "constraint", "walk_forward")
+SWEEP_KEYS = ("sweep", "constraint", "walk_forward", "search")
 FILE_PATH = "file_path"  # the `data` key of a source's file: relative, it is read from the config file's folder
 
 

@@ -24,6 +24,7 @@ from multifolio.config.model import (
     written_keys,
 )
 from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.config.search import DEFAULT_BATCH, DEFAULT_SEED, GRID, MAX_BATCH, MAX_SAMPLES, METHODS
 from multifolio.config.spec import ENTRY_TYPES, IndicatorRequest, PluginSpec
 
 # where a plugin is named: (class, field) → the kind whose registered names are allowed
@@ -54,6 +55,14 @@ _SWEEP_KEYS = {
                      "additionalProperties": False,
                      "properties": {**{key: {"type": ["integer", "string"]} for key in ("train", "test", "step")},
                                     "anchored": {"type": "boolean"}, "select": {"type": "string"}}},
+    "search": {"type": "object", "description": "which combinations run: all (grid), a random sample, or "
+                                                "those optuna's TPE sampler picks",
+               "additionalProperties": False,
+               "properties": {"method": {"enum": list(METHODS), "default": GRID},
+                              "samples": {"type": "integer", "minimum": 1, "maximum": MAX_SAMPLES},
+                              "seed": {"type": "integer", "default": DEFAULT_SEED},
+                              "batch": {"type": "integer", "minimum": 1, "maximum": MAX_BATCH,
+                                        "default": DEFAULT_BATCH}}},
 }
 
 

@@ -17,6 +17,7 @@ from attrs import Factory, field, frozen
 
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.config.walk_forward import WalkForwardSpec
+from multifolio.config.search import SearchSpec
 from multifolio.errors import ConfigError, did_you_mean
 from multifolio.protocols import OrderType
 from multifolio.wording import counted
@@ -195,6 +196,9 @@ class SweepPoint:
     axes: dict[str, list[Any]]  # swept key → every value of the sweep, in order
     combinations: int  # how many the sweep kept after its constraint
     walk_forward: WalkForwardSpec | None = None  # the entry's `walk_forward:`, the same for each of its systems
+    search: SearchSpec | None = None  # how the systems run were chosen among them (None: all of them)
+    trial: int | None = None  # an optuna search's trial number and batch that ran this system
+    batch: int | None = None
 
 
 @frozen(hash=False)
@@ -239,8 +243,9 @@ class SystemSpec:
         """Plain data for performance.json and the config hash (the same meaning gives the same data)."""
         meaning = cattrs.unstructure(self)
         del meaning["fault"]
-        if meaning["swept"] is not None and meaning["swept"]["walk_forward"] is None:
-            del meaning["swept"]["walk_forward"]  # a sweep without it means what it did before it existed
+        if meaning["swept"] is not None:  # a plain grid sweep's systems mean what they meant before these existed
+            meaning["swept"] = {key: value for key, value in meaning["swept"].items()
+                                if key not in _SWEEP_EXTRAS or value is not None}
         for section, defaults in _ADDED_IN_VERSION_2.items():  # at their defaults they mean what version 1 did
             for key, default in defaults.items():
                 if meaning[section][key] == default:
@@ -250,4 +255,5 @@ class SystemSpec:
 
 # keys a spec gained in version 2, left out of `as_dict` at their defaults: a system that does not use them
 # writes the performance.json and config hash it wrote before they existed
+_SWEEP_EXTRAS = ("walk_forward", "search", "trial", "batch")  # of `swept`, left out while None
 _ADDED_IN_VERSION_2 = {"portfolio": {"min_equity": 0.0, "start": None, "end": None}}

@@ -18,12 +18,13 @@ from typing import Any
 
 from multifolio.config.constraint import Constraint
 from multifolio.config.model import SWEEP_KEYS
+from multifolio.config.search import OPTUNA, SEARCH, SearchSpec, chosen, parse_search
 from multifolio.config.spec import SweepPoint
 from multifolio.config.walk_forward import WalkForwardSpec, parse_walk_forward
 from multifolio.errors import ConfigError, ConfigErrors, did_you_mean
 from multifolio.wording import counted
 
-SWEEP, CONSTRAINT, WALK_FORWARD = SWEEP_KEYS
+SWEEP, CONSTRAINT, WALK_FORWARD = SWEEP_KEYS[:3]
 SWEPT = "swept"  # the SweepPoint each expanded entry carries
 _DERIVED = ("name", "portfolio.namespace", *SWEEP_KEYS, SWEPT)  # a sweep sets these itself
 _MAX_RANGE_VALUES = 100_000  # more values in one range is a mistyped step, not a study
@@ -169,10 +170,11 @@ def expand_sweeps(document: Any, source: str = "") -> Any:
         elif SWEPT in entry:
             errors.append(ConfigError(f"{where}.{SWEPT}", f"is written by the sweep expansion; use `{SWEEP}:`"))
         elif SWEEP not in entry:
-            for key, what in ((CONSTRAINT, "a constraint filters a sweep"),
-                              (WALK_FORWARD, "a walk-forward chooses among a sweep's combinations")):
-                if key in entry:
-                    errors.append(ConfigError(f"{where}.{key}", f"{what}; this entry has no `{SWEEP}:`"))
+            purposes = {CONSTRAINT: "a constraint filters a sweep",
+                        WALK_FORWARD: "a walk-forward chooses among a sweep's combinations",
+                        SEARCH: "a search chooses among the combinations of a sweep"}
+            errors += [ConfigError(f"{where}.{key}", f"{purpose}; this entry has no `{SWEEP}:`")
+                       for key, purpose in purposes.items() if key in entry]
             systems.append(entry)
         else:
             try:
@@ -219,13 +221,26 @@ def _expand_entry(entry: Mapping, index: int) -> list[dict]:
     if WALK_FORWARD in entry:
         walk_forward, wrong = parse_walk_forward(entry[WALK_FORWARD], f"{where}.{WALK_FORWARD}")
         errors += wrong
+    search = None
+    if SEARCH in entry:
+        labels = _labels(list(targets))
+        try:
+            search = parse_search(entry[SEARCH], where, {labels[path]: sweep[path] for path in targets
+                                                         if isinstance(sweep[path], Mapping)})
+        except ConfigErrors as failed:
+            errors += failed.errors
+    if walk_forward is not None and search is not None and search.method == OPTUNA:
+        errors.append(ConfigError(f"{where}.{SEARCH}.method", "an optuna search picks its points by their figures "
+                                  "over the whole data, which a walk-forward's training windows must not see; use "
+                                  "the grid or a random search with walk_forward"))
     if errors:
         raise ConfigErrors(errors)
-    return _combinations(entry, index, targets, constraint, walk_forward)
+    return chosen(_combinations(entry, index, targets, constraint, search, walk_forward), search)
 
 
 def _combinations(entry: Mapping, index: int, targets: Mapping[str, tuple[list[str | int], list[Any]]],
-                  constraint: Constraint | None, walk_forward: WalkForwardSpec | None) -> list[dict]:
+                  constraint: Constraint | None, search: SearchSpec | None = None,
+                  walk_forward: WalkForwardSpec | None = None) -> list[dict]:
     """One entry per combination that passes the constraint, in the order of the sweep's keys and values."""
     labels = _labels(list(targets))
     base = {key: value for key, value in entry.items() if key not in SWEEP_KEYS}
@@ -259,7 +274,7 @@ def _combinations(entry: Mapping, index: int, targets: Mapping[str, tuple[list[s
             system["portfolio"]["namespace"] = f"{namespace}.{suffix}"
         system[SWEPT] = SweepPoint(entry=index, group=base["name"], values=values, paths=dict(paths),
                                    axes={label: list(axis) for label, axis in axes.items()},
-                                   combinations=len(combinations), walk_forward=walk_forward)
+                                   combinations=len(combinations), search=search, walk_forward=walk_forward)
         systems.append(system)
     if not systems:
         raise ConfigErrors([ConfigError(f"trading_systems[{index}].{CONSTRAINT}",

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from multifolio.config.search import OPTUNA
 from multifolio.config.spec import SweepPoint
 from multifolio.config.sweep import SWEPT
 from multifolio.errors import ConfigError
@@ -73,8 +74,10 @@ def describe_sweeps(systems: Sequence[Any]) -> list[str]:
             expanded.setdefault(record.entry, [record, 0])[1] += 1
     for index, (record, count) in expanded.items():
         keys = " × ".join(record.paths.values())
+        chosen = (f"expands to {counted(count, 'system')}" if record.search is None
+                  else record.search.describe(count if record.search.method == OPTUNA else record.combinations))
         lines.append(f"sweep trading_systems[{index}] ({record.group}) over {keys}: "
-                     f"{counted(record.combinations, 'combination')}, expands to {counted(count, 'system')}"
+                     f"{counted(record.combinations, 'combination')}, {chosen}"
                      + (f"; {record.walk_forward.describe()}, out of sample as {record.group}.walk_forward"
                         if record.walk_forward is not None else ""))
     return lines

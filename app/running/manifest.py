@@ -98,6 +98,8 @@ class RunManifest:
             if result.error:
                 entry["error"] = result.error.strip().splitlines()[-1]
             self.document["systems"][result.name] = entry
+        ran = {result.name for result in results}  # an optuna search runs only some of the grid it checked
+        self.document["systems"] = {name: entry for name, entry in self.document["systems"].items() if name in ran}
         self.document.update(status=status, ended=_now())
         self.write()
 

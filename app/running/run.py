@@ -29,8 +29,9 @@ from multifolio.data.market import MarketData
 from multifolio.errors import MultifolioError
 from multifolio.files import atomic_write_text
 from multifolio.reports.benchmark import benchmark_closes
-from multifolio.reports.catalogue import FIGURES, RANKING_FIGURES, TABLE_FIGURES, Figure
+from multifolio.reports.catalogue import FIGURES, LOWER, RANKING_FIGURES, TABLE_FIGURES, Figure
 from multifolio.reports.html import render_run
+from multifolio.reports.overfitting import describe_overfitting
 from multifolio.reports.writers import (
     performance,
     summarize,
@@ -42,7 +43,8 @@ from multifolio.reports.writers import (
 from multifolio.running.engine import ProgressCallback, StopRequest
 from multifolio.running.executors import start_executor
 from multifolio.running.folder import RunFolder
-from multifolio.running.manifest import RunManifest, run_status
+from multifolio.running.manifest import COMPLETED, INTERRUPTED, RunManifest, run_status
+from multifolio.running.search import run_with_searches
 from multifolio.running.walk_forward import run_walk_forwards
 from multifolio.trading.system import SystemResult
 from multifolio.wording import counted
@@ -85,6 +87,7 @@ __all__ = [
     "Figure",
     "RunOutcome",
     "WriteProgress",
+    "describe_overfitting",
     "describe_plan",
     "load_config",
     "render_run",
@@ -138,19 +141,20 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
             market = root.data.market()
             source = root.data.source()
             data = DataRecord(source.describe(), tuple(Path(path) for path in source.files()))
+            run = partial(_run_systems, execute, root, config, market, progress, stop_requested)
             if not write:
-                results = execute(root, config.systems, progress, stop_requested, config.book)
+                results, stopped = run()
             else:
                 folder = run_folder(config, output_dir)
                 staging, manifest = _claimed(claim, folder, config, registry, market, data)
                 with _failing_the_manifest(manifest, staging, folder):
-                    results = execute(root, config.systems, progress, stop_requested, config.book)
+                    results, stopped = run()
         if not write:  # the workers are stopped: the figures need only this process
-            return outcome_of(config, registry, market, data, results)
+            return outcome_of(config, registry, market, data, results, stopped)
         with _failing_the_manifest(manifest, staging, folder):
             if writing is not None:
                 writing(0, None, FIGURES_PART)
-            outcome = outcome_of(config, registry, market, data, results)
+            outcome = outcome_of(config, registry, market, data, results, stopped)
         _write_outcome(outcome, staging, folder, manifest, writing)
     return attrs.evolve(outcome, folder=folder)
 
@@ -165,13 +169,27 @@ def write_run(outcome: RunOutcome, output_dir: str | Path) -> Path:
     return folder
 
 
+def _run_systems(execute: Any, root: BacktestContainer, config: BacktestConfig, market: MarketData,
+                 progress: ProgressCallback | None, stop_requested: StopRequest | None
+                 ) -> tuple[list[SystemResult], bool]:
+    """Every system run by `execute`; an optuna search's, batch by batch, ranked by `reporting.sweep_metric`
+    (multifolio.running.search). The flag: a stop request ended a search between batches."""
+    metric, symbol = config.reporting.sweep_metric, config.reporting.benchmark
+    closes = None if symbol is None else benchmark_closes(market, symbol)
+    return run_with_searches(execute, config.systems, lambda result: performance(result, closes).get(metric),
+                             FIGURES[metric].better != LOWER, stop_requested, book=config.book, root=root,
+                             progress=progress)
+
+
 def outcome_of(config: BacktestConfig, registry: PluginRegistry, market: MarketData, data: DataRecord,
-               results: list[SystemResult]) -> RunOutcome:
+               results: list[SystemResult], stopped: bool = False) -> RunOutcome:
     """The run's figures and summary, computed once for the caller and for the files; first, the stitched
-    system of each walk-forward study, traded on its test windows (it joins `results`)."""
+    system of each walk-forward study, traded on its test windows (it joins `results`). `stopped`: a stop
+    request ended a search early, so the run is interrupted though each system it ran finished."""
     symbol = config.reporting.benchmark
     closes = None if symbol is None else benchmark_closes(market, symbol)
-    results = [*results, *run_walk_forwards(config, registry, market, results, closes)]
+    if not stopped:
+        results = [*results, *run_walk_forwards(config, registry, market, results, closes)]
     reported = [result for result in results if result.status != "failed"]
     metrics = {result.name: performance(result, closes) for result in reported}
     summary = combined = None
@@ -179,7 +197,8 @@ def outcome_of(config: BacktestConfig, registry: PluginRegistry, market: MarketD
         summary, combined = summarize(config.run_name, reported, metrics, config.reporting.sweep_metric,
                                       None if symbol is None else (symbol, closes))
     return RunOutcome(config=config, registry=registry, market=market, data=data, results=results, metrics=metrics,
-                      summary=summary, combined=combined, status=run_status(results))
+                      summary=summary, combined=combined,
+                      status=INTERRUPTED if stopped and run_status(results) == COMPLETED else run_status(results))
 
 
 def _claimed(claim: ExitStack, folder: Path, config: BacktestConfig, registry: PluginRegistry, market: MarketData,

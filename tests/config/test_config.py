@@ -148,5 +148,5 @@ def test_unknown_keys_are_matched_against_what_a_file_may_say_never_what_multifo
     assert sorted(errors_of(document, registry)) == [
         "system: unknown key; known: allocation, controller, data, execution_engine, reporting, risk, trading_systems, workflow "
         "(did you mean trading_systems?)",
-        "trading_systems[0].swep: unknown key; known: constraint, execution, indicators, name, portfolio, risk, "
+        "trading_systems[0].swep: unknown key; known: constraint, execution, indicators, name, portfolio, risk, search, "
         "strategy, sweep, walk_forward (did you mean sweep?)"]

@@ -16,7 +16,7 @@ The first version had one synthetic model, now `model: random_walk`; the configs
 
 A sweep's combined_summary.json leaves out the opposing positions of two variants of one sweep entry
 (issue 16): for sma_sweep, whose systems all come from one entry, `opposing_positions` is taken out
-before the digest (recorded the same way from the first version's file) and checked on its own.
+before the digest (recorded the same way from the first version's file) and checked on its own. Each sweep's `overfitting` figures (issue 17) are new and taken out the same way.
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ def digest(path: Path) -> str:
         # eight variants of one entry: 28 pairs, every one left out; the book still nets all their orders
         assert (opposing["pairs_of_one_sweep_entry"], opposing["pairs_total"], opposing["pairs"]) == (28, 0, [])
         assert opposing["netting_saving"] > 0
+        for group in document["sweeps"]["groups"]:  # issue 17: every sweep says how overfit its winner may be
+            assert set(group.pop("overfitting")) == {"deflated_sharpe", "pbo"}
         data = (json.dumps(document, indent=2, allow_nan=False) + "\n").encode()
     return hashlib.sha256(data).hexdigest()
 

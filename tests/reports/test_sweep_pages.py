@@ -12,6 +12,7 @@ import pytest
 from multifolio.config.spec import SweepPoint
 from multifolio.reports.catalogue import FIGURES
 from multifolio.reports.leaderboard import sweep_summary
+from multifolio.reports.overfitting import describe_overfitting
 from multifolio.reports.sweep_report import LEADERBOARD_FIGURES, leaderboards, parameter_figure, sweep_figures
 from multifolio.results import Result
 from tests.reports.test_html import page_figures, page_text
@@ -115,3 +116,12 @@ def test_sweep_figures_are_titled_with_the_entry_and_the_figure(sweep_run, name)
     title = sweep_figures(sweep_run.summary["sweeps"])[name].layout.title.text
     assert title == {"fig-sweep-0-heatmap": "sma: Sharpe ratio by fast_period and slow_period",
                      "fig-sweep-0-parameter-0": "sma: Sharpe ratio against fast_period"}[name]
+
+
+def test_the_page_says_how_overfit_the_sweeps_winner_may_be(sweep_run):
+    text = page_text(sweep_run.folder / "combined_summary.html")
+    line = re.search(r'<p class="note" id="overfitting-0">(.*?)</p>', text).group(1)
+    overfitting = sweep_run.summary["sweeps"]["groups"][0]["overfitting"]
+    assert line == describe_overfitting(overfitting)
+    assert f"deflated Sharpe ratio {overfitting['deflated_sharpe']['value']:.3f}" in line
+    assert f"probability of backtest overfitting {overfitting['pbo']['value']:.3f}" in line

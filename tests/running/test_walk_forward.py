@@ -228,3 +228,20 @@ def test_a_walk_forward_needs_a_sweep_and_data_long_enough():
                                                          r"bars, 2004-08-19 00:00:00 → 2013-03-01 00:00:00\) is too "
                                                          r"short for one window of 9 years of training"):
         multifolio.run(_study({"train": "9Y", "test": "1Y"}), data=GOOG)
+
+
+def test_a_random_search_gives_a_walk_forward_its_candidates_and_optuna_is_refused():
+    """A seeded random sample of the grid is chosen before any bar runs, so the windows choose among it; optuna
+    picks points by their figures over the whole data, which the training windows must not see."""
+    config = _study({"train": "2Y", "test": "1Y"})
+    config["trading_systems"][0]["search"] = {"method": "random", "samples": 4, "seed": 2}
+    result = multifolio.run(config, data=GOOG)
+    sampled = {name for name in result.systems if name != "sma.walk_forward"}
+    assert len(sampled) == 4 and set(result.walk_forward["sma"]["system"]) <= sampled
+    assert set(result.walk_forward["sma"]["candidates"]) == {4}
+    config["trading_systems"][0]["search"] = {"method": "optuna", "samples": 4}
+    with pytest.raises(ConfigErrors) as caught:
+        multifolio.load(config)
+    assert [str(error) for error in caught.value.errors] == [
+        "trading_systems[0].search.method: an optuna search picks its points by their figures over the whole data, "
+        "which a walk-forward's training windows must not see; use the grid or a random search with walk_forward"]

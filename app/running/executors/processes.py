@@ -102,6 +102,9 @@ def _serve(connection: Any, stop: Any, done: Any) -> None:
             chunk = connection.recv()
         except EOFError:
             return
+        if isinstance(chunk, WorkerSetup):  # the next pass of the same run (an optuna search's next batch)
+            root = worker_container(chunk)
+            continue
         try:
             outcome: Outcome = run_systems(root, chunk.specs, _share_of_bars(done), stop.is_set, chunk.book)
         except Exception as error:
