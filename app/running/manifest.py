@@ -85,11 +85,14 @@ class RunManifest:
         atomic_write_text(self.path, json.dumps(self.document, indent=2) + "\n")
 
     def data_loaded(self, description: str, files: Sequence[Path], bars: int, dropped: dict[str, int],
-                    reversed_files: Sequence[str] = ()) -> None:
-        """`reversed`: the files written newest first, read in reverse; `dropped`: rows left out, by rule."""
+                    reversed_files: Sequence[str] = (), window: dict[str, Any] | None = None) -> None:
+        """`reversed`: the files written newest first, read in reverse; `dropped`: rows left out, by rule;
+        `window`: what `data.start`/`end`/`warmup` kept (absent without them)."""
         self.document["data"].update(description=description, bars=bars,
                                      files=[fingerprint(Path(path)) for path in files], dropped=dropped,
                                      reversed=list(reversed_files))
+        if window is not None:
+            self.document["data"]["window"] = window
         self.write()
 
     def finished(self, results: Sequence[SystemResult], status: str) -> None:

@@ -207,7 +207,8 @@ def _claimed(claim: ExitStack, folder: Path, config: BacktestConfig, registry: P
     try:
         staging = claim.enter_context(RunFolder(folder))
         manifest = RunManifest(staging, config, registry)
-        manifest.data_loaded(data.description, data.files, len(market), market.dropped, market.reversed_files)
+        manifest.data_loaded(data.description, data.files, len(market), market.dropped, market.reversed_files,
+                             _window_record(config.data.window, market))
     except OSError as error:
         raise MultifolioError(f"cannot write to the output folder {folder}: {error.strerror or error}; "
                               "choose another with --output-dir or reporting.output_dir") from None
@@ -271,6 +272,20 @@ def _write_system(outcome: RunOutcome, result: SystemResult, folder: Path) -> No
         write_failed_system(result, folder / result.name)
     else:
         write_system(result, folder / result.name, outcome.metrics[result.name], outcome.market)
+
+
+def _window_record(window: DataWindow | None, market: MarketData) -> dict[str, Any] | None:
+    """The manifest's `data.window`: the bounds written, the bars traded and the warm-up read before them."""
+    if window is None:
+        return None
+    return {"start": _iso(window.start), "end": _iso(window.end), "end_whole_day": window.end_whole_day,
+            "warmup": None if window.warmup is None else window.warmup.describe(),
+            "first_traded": _iso(market.timestamps[0]), "last_traded": _iso(market.timestamps[-1]),
+            "warmup_bars": market.warmup.bars, "warmup_first": _iso(market.warmup.first)}
+
+
+def _iso(moment: pd.Timestamp | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def _window_lines(window: DataWindow | None, market: MarketData) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -159,6 +160,23 @@ def test_every_result_file_begins_at_start(tmp_path):
         stamps = pd.to_datetime(frame.iloc[:, 0])
         assert (stamps.iloc[0], stamps.iloc[-1]) == (pd.Timestamp(START), pd.Timestamp(END))
     assert len(pd.read_csv(folder / "x" / "equity.csv")) == 87  # the weekdays of the window (see the plan test)
+
+
+def test_the_manifest_records_the_window_and_the_warmup_read(tmp_path):
+    """The config hash covers the window; the manifest says what it kept: 3 months before 2024-09-02 reach
+    back to 2024-06-02, a Sunday, so the warm-up's first bar is Monday 2024-06-03, 65 weekdays before start (20 in June, 23 in July, 22 in August)."""
+    _, folder = written_run(tmp_path, "serial")
+    data = json.loads((folder / "manifest.json").read_text())["data"]
+    assert data["window"] == {"start": "2024-09-02T00:00:00", "end": "2024-12-31T00:00:00", "end_whole_day": True,
+                              "warmup": "3 months", "first_traded": "2024-09-02T00:00:00",
+                              "last_traded": "2024-12-31T00:00:00", "warmup_bars": 65,
+                              "warmup_first": "2024-06-03T00:00:00"}
+    assert data["bars"] == 87
+
+
+def test_without_a_window_the_manifest_says_nothing_of_one(tmp_path):
+    multifolio.run(document(), output_dir=tmp_path)
+    assert "window" not in json.loads((tmp_path / "window" / "manifest.json").read_text())["data"]
 
 
 @pytest.mark.slow

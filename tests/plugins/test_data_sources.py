@@ -43,6 +43,33 @@ def test_csv_reads_hourly_eurusd_with_its_weekend_gaps(registry):
     assert (np.diff(data.timestamps.to_numpy()) > np.timedelta64(1, "h")).any()
 
 
+def test_backtesting_samples_are_the_packages_own_files_by_symbol(registry):
+    """`source: backtesting_samples` reads GOOG and EURUSD from the installed backtesting.py, exactly as the
+    csv source reads those files; their two timelines are joined as any two symbols'."""
+    both = market(registry, "backtesting_samples", ["GOOG", "EURUSD"])
+    for symbol, path in (("GOOG", GOOG_CSV), ("EURUSD", EURUSD_CSV)):
+        alone = market(registry, "csv", [symbol], file_path=str(path))
+        for field, values in alone.series[symbol].arrays.items():
+            np.testing.assert_array_equal(both.series[symbol].arrays[field], values)
+    assert len(both) == 2148 + 5000  # a daily stamp at midnight is never one of EURUSD's hours
+    plugin = registry.create(PluginKind.DATA_SOURCE, "backtesting_samples", {"symbols": ["GOOG"]})
+    assert plugin.describe() == str(GOOG_CSV)
+
+
+def test_backtesting_samples_name_the_samples_there_are_and_how_to_get_the_package(registry, monkeypatch):
+    with pytest.raises(ConfigErrors) as caught:
+        checked(backtest_config(data={"source": "backtesting_samples", "symbols": ["GOOG", "AAPL"]}), registry)
+    assert [str(error) for error in caught.value.errors] == [
+        "data.symbols: backtesting.py ships samples of GOOG, EURUSD, BTCUSD; found 'AAPL'"]
+    # an environment without backtesting.py: find_spec is what the source asks, and it answers None there
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
+    with pytest.raises(ConfigErrors) as caught:
+        checked(backtest_config(data={"source": "backtesting_samples", "symbols": ["GOOG"]}), registry)
+    assert [str(error) for error in caught.value.errors] == [
+        "data.source: reads backtesting.py's sample files, and backtesting.py is not installed: pip install "
+        "backtesting (or install multifolio with its test extra)"]
+
+
 def test_lowercase_columns_with_a_timestamp_column_and_parquet_give_the_same_bars(registry, tmp_path):
     frame = GOOG.head(50).rename(columns=str.lower).rename_axis("timestamp").reset_index()
     frame.to_csv(tmp_path / "goog.csv", index=False)
