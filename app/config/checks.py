@@ -13,6 +13,7 @@ import attrs
 import pandas as pd
 
 from multifolio.config.book import MAX_CAPITAL, resolve_book
+from multifolio.config.search import OPTUNA
 from multifolio.config.model import (
     BENCHMARK_FIGURES,
     EXECUTORS,
@@ -153,6 +154,14 @@ def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Coll
     if dormant and config.controller is None:
         problems.extend(ConfigError(path, "`controller`: a controller starts this system, but the config has no "
                                           "top-level controller") for path in dormant)
+    coupled = set(book.coupled) if book is not None else set()
+    problems.extend(
+        ConfigError(f"trading_systems[{index}].search.method", "an optuna search runs its systems batch by batch, "
+                    "apart from the book; this system is coupled by the book (allocation, book limits or "
+                    "controller): use the grid or a random search")
+        for index, system in enumerate(config.trading_systems)
+        if system.name in coupled and system.swept is not None and system.swept.search is not None
+        and system.swept.search.method == OPTUNA)
     errors.extend(problems)
     return errors, attrs.evolve(config, systems=tuple(systems), book=book)
 

@@ -194,7 +194,7 @@ class SweepPoint:
     values: dict[str, Any]  # swept key → this system's value
     paths: dict[str, str]  # swept key → its full path in the entry
     axes: dict[str, list[Any]]  # swept key → every value of the sweep, in order
-    combinations: int  # how many the sweep kept after its constraint
+    combinations: int  # how many the grid has, before its constraint (`systems` counts those kept)
     walk_forward: WalkForwardSpec | None = None  # the entry's `walk_forward:`, the same for each of its systems
     search: SearchSpec | None = None  # how the systems run were chosen among them (None: all of them)
     trial: int | None = None  # an optuna search's trial number and batch that ran this system

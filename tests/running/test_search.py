@@ -120,11 +120,14 @@ def test_an_optuna_search_runs_samples_distinct_allowed_points_in_batches_each_s
     assert group["overfitting"]["deflated_sharpe"]["trials"] == 20
 
 
-def test_an_optuna_search_chooses_the_same_systems_serially_and_on_processes():
+@pytest.mark.parametrize("engine", ["processes", pytest.param("dask", marks=pytest.mark.slow)])
+def test_an_optuna_search_chooses_the_same_systems_serially_and_in_parallel(engine):
+    """Each batch is a pass of the executor: worker processes, or a real Dask LocalCluster, reused batch after
+    batch."""
     serial = run(searched(OPTUNA))
-    processes = run(searched(OPTUNA, engine="processes"))
-    assert points(processes) == points(serial)
-    assert json.dumps(processes.summary["sweeps"]) == json.dumps(serial.summary["sweeps"])
+    parallel = run(searched(OPTUNA, engine=engine))
+    assert points(parallel) == points(serial)
+    assert json.dumps(parallel.summary["sweeps"]) == json.dumps(serial.summary["sweeps"])
 
 
 def test_an_optuna_search_of_the_whole_grid_runs_each_point_once_and_the_plain_systems_keep_their_place():
@@ -173,3 +176,15 @@ def test_an_optuna_search_over_a_float_range_and_a_list_runs_only_grid_points():
     assert len(chosen) == len(set(chosen)) == 9
     assert all(fast in (3, 7, 11) and size in sizes for fast, size in chosen)
     assert [r.spec.risk.position_sizers[0].params["size"] for r in outcome.results] == [s for _, s in chosen]
+
+
+def test_an_optuna_search_of_systems_the_book_couples_is_refused():
+    """Its batches run apart from the book, which must step every system it funds or limits together."""
+    document = searched({"method": "optuna", "samples": 6})
+    document["risk"] = {"limits": {"max_drawdown": 0.5}}
+    assert errors_of(document) == [
+        "trading_systems[0].search.method: an optuna search runs its systems batch by batch, apart from the book; "
+        "this system is coupled by the book (allocation, book limits or controller): use the grid or a random "
+        "search"]
+    document["trading_systems"][0]["search"]["method"] = "random"
+    checked(document)
