@@ -18,4 +18,4 @@ class DataContainer(containers.DeclarativeContainer):
     market = providers.Singleton(load_window, source=source, symbols=spec.provided.symbols, window=spec.provided.window,
                                  on_invalid=spec.provided.on_invalid, timezone=spec.provided.timezone,
                                  date_format=spec.provided.date_format, max_dropped=spec.provided.max_dropped)
-    features = providers.Singleton(IndicatorCache, market=market, plugins=plugins)
+    features = providers.Singleton(IndicatorCache, market=market, plugins=plugins, timestamps=spec.provided.timestamps)

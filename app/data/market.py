@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from attrs import frozen
+from attrs import Factory, frozen
 
 from multifolio.data.dates import parse_timestamps
 from multifolio.data.rules import DataRules
@@ -47,6 +47,7 @@ class Warmup:
     bars: int  # timeline bars before the first traded one
     first: pd.Timestamp | None  # the first of them (None: no warm-up)
     arrays: dict[str, dict[str, np.ndarray]]  # symbol → price field → the symbol's warm-up bars
+    stamps: dict[str, pd.DatetimeIndex] = Factory(dict)  # symbol → its warm-up bars' timestamps (higher timeframes)
 
 
 NO_WARMUP = Warmup(0, None, {})
@@ -126,6 +127,12 @@ class MarketData:
         if not warm or not len(warm["close"]):
             return own, 0
         return {name: np.concatenate((warm[name], values)) for name, values in own.items()}, len(warm["close"])
+
+    def warm_stamps(self, symbol: str) -> pd.DatetimeIndex:
+        """The timestamps of `warm_arrays`' bars: the symbol's warm-up bars', then its own."""
+        own = self.timestamps[self.series[symbol].timeline_index]
+        warm = self.warmup.stamps.get(symbol)
+        return own if warm is None or not len(warm) else warm.append(own)
 
     def last_bar(self, symbol: str, index: int) -> int:
         """The symbol's own number of its last bar at or before timeline index `index` (-1: none yet)."""
