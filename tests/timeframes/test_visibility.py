@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from multifolio.config.timeframe import parse_timeframe
 from multifolio.data.timeframes import bar_spacing, buckets, higher_timeframe
+from multifolio.plugins.strategies.sma_crossover import SmaCrossoverStrategy
 from multifolio.testing import assert_causal, bars_from_closes
 from tests.property.strategies import bar_frames
 
@@ -136,7 +137,6 @@ def test_a_close_stamped_bar_belongs_to_the_bucket_it_closes():
 
 def test_a_crossover_filtered_by_a_weekly_trend_is_causal():
     frame = bars_from_closes(100 + 10 * np.sin(np.arange(120) / 6) + np.arange(120) / 5, freq="1D")
-    from multifolio.plugins.strategies.sma_crossover import SmaCrossoverStrategy
     assert_causal(SmaCrossoverStrategy, frame, cuts=8,
                   parameters={"fast_period": 3, "slow_period": 8, "allow_short": True, "trend": "SMA_3@1W"})
 
@@ -144,6 +144,5 @@ def test_a_crossover_filtered_by_a_weekly_trend_is_causal():
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(frame=bar_frames(min_bars=30, max_bars=80), seed=st.integers(0, 1000))
 def test_random_daily_bars_through_a_run_are_causal(frame, seed):
-    from multifolio.plugins.strategies.sma_crossover import SmaCrossoverStrategy
     assert_causal(SmaCrossoverStrategy, frame, cuts=4, seed=seed,
                   parameters={"fast_period": 2, "slow_period": 5, "allow_short": True, "trend": "SMA_2@1W"})
