@@ -23,15 +23,15 @@ def test_each_timeframe_has_one_canonical_spelling(written, key):
 
 
 @pytest.mark.parametrize(("written", "message"), [
-    ("5m", "here: unknown timeframe '5m' (a lone m is ambiguous: write min for minutes or M for months); "
+    ("5m", ("here: unknown timeframe '5m' (a lone m is ambiguous: write min for minutes or M for months); "
            "expected a count and a unit such as 15min, 1h, 4h, 1D, 1W or 1M (min: minutes, h: hours, D: days, "
-           "W: weeks, M: months)"),
+           "W: weeks, M: months)")),
     ("0h", "here: timeframe '0h': the count must be in [1, 1000], was 0"),
     ("1001M", "here: timeframe '1001M': the count must be in [1, 1000], was 1001"),
-    ("24h", "here: timeframe '24h': intraday timeframes are shorter than a day (their buckets never span two "
-            "sessions); write 1D for a day"),
-    ("1Y", "here: unknown timeframe '1Y'; expected a count and a unit such as 15min, 1h, 4h, 1D, 1W or 1M "
-           "(min: minutes, h: hours, D: days, W: weeks, M: months)"),
+    ("24h", ("here: timeframe '24h': intraday timeframes are shorter than a day (their buckets never span two "
+            "sessions); write 1D for a day")),
+    ("1Y", ("here: unknown timeframe '1Y'; expected a count and a unit such as 15min, 1h, 4h, 1D, 1W or 1M "
+           "(min: minutes, h: hours, D: days, W: weeks, M: months)")),
 ])
 def test_a_bad_timeframe_is_refused_naming_what_was_found_and_what_is_expected(written, message):
     with pytest.raises(ConfigError) as raised:
@@ -85,8 +85,8 @@ def test_a_timeframe_not_above_the_bar_spacing_is_refused_before_the_first_bar()
     with pytest.raises(ConfigErrors) as raised:
         multifolio.run(backtest_config(entry, data={"symbols": ["X"]}), data={"X": HOURLY})
     assert [(error.path, error.message) for error in raised.value.errors] == [
-        ("trading_systems[0].strategy", "SMA_3@1h: timeframe 1h is not above the bar spacing of X (1 hour); a "
-                                        "higher timeframe groups several bars of a symbol")]
+        ("trading_systems[0].strategy", ("SMA_3@1h: timeframe 1h is not above the bar spacing of X (1 hour); a "
+                                        "higher timeframe groups several bars of a symbol"))]
 
 
 def test_validate_refuses_it_too_and_exits_2(tmp_path):

@@ -41,7 +41,7 @@ def test_eurusd_hourly_at_higher_timeframes_equals_talib_on_the_pandas_resampled
     bars = bars_of(EURUSD)
     got = indicator_values(bars, "EURUSD", [f"{key}@{timeframe}" for key in REFERENCES])
     for key, reference in REFERENCES.items():
-        expected = visible(bars, labels(bars.index), lambda resampled: reference(resampled), last_complete)
+        expected = visible(bars, labels(bars.index), reference, last_complete)
         np.testing.assert_allclose(got[f"{key}@{timeframe}"].to_numpy(), expected, rtol=1e-12, equal_nan=True,
                                    err_msg=f"{key}@{timeframe}")
     assert got[f"SMA_5@{timeframe}"].notna().sum() > 4000  # the comparison is not between two NaN columns
@@ -52,7 +52,7 @@ def test_goog_daily_weekly_and_monthly_equal_talib_on_the_pandas_resampled_frame
     bars = bars_of(GOOG)
     got = indicator_values(bars, "GOOG", [f"{key}@{timeframe}" for key in REFERENCES])
     for key, reference in REFERENCES.items():  # the last bar, Friday 2013-03-01, ends neither its week nor month
-        expected = visible(bars, calendar_labels(bars.index, rule), lambda resampled: reference(resampled), False)
+        expected = visible(bars, calendar_labels(bars.index, rule), reference, False)
         np.testing.assert_allclose(got[f"{key}@{timeframe}"].to_numpy(), expected, rtol=1e-12, equal_nan=True,
                                    err_msg=f"{key}@{timeframe}")
 
