@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import jsonschema
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
 import multifolio
 from multifolio import cli
+from multifolio.config.schema import config_schema
 from multifolio.config.spec import parse_indicator, resolve_indicator
 from multifolio.config.timeframe import parse_timeframe
 from multifolio.errors import ConfigError, ConfigErrors
@@ -121,3 +123,14 @@ def test_data_timestamps_takes_open_or_close():
                                                        "timestamps": "start"}))
     assert [(error.path, error.message) for error in raised.value.errors] == [
         ("data.timestamps", "unknown choice 'start'; expected open (a bar's stamp marks its start) or close (its end)")]
+
+
+def test_the_schema_accepts_timeframes_and_data_timestamps(registry):
+    schema = config_schema(registry, ["sharpe"])
+    entry = system_config("alpha", indicators=["SMA_20@1D", "STOCH_5_3_3@1D.slowk", "STOCH_5_3_3.slowk@1D",
+                                               {"type": "SMA", "period": 20, "timeframe": "1h"}])
+    document = backtest_config(entry, data={"source": "synthetic", "symbols": ["SPY"], "timestamps": "close"})
+    jsonschema.validate(document, schema)
+    document["data"]["timestamps"] = "start"
+    with pytest.raises(jsonschema.ValidationError, match="'start' is not one of"):
+        jsonschema.validate(document, schema)

@@ -23,8 +23,8 @@ def test_a_daily_bar_stamped_at_midnight_is_placed_after_the_days_minutes():
     assert placed_at.tolist() == [pd.Timestamp("2020-01-02 23:59"), pd.Timestamp("2020-01-03 23:59")]
     assert market.placed == {"D": pd.Timedelta("23h59min")}
     assert market.warm_stamps("D").tolist() == [pd.Timestamp(day) for day in DAYS]  # buckets read the stamps
-    assert market.reading_notes() == ["placed at their close (open stamps, coarser bars than the finest "
-                                      "symbol's): D +0 days 23:59:00"]
+    assert market.reading_notes() == [("placed at their close (open stamps, coarser bars than the finest "
+                                      "symbol's): D +0 days 23:59:00")]
 
 
 def test_close_stamps_and_one_spacing_leave_every_bar_where_it_was_written():
