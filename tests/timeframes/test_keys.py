@@ -91,30 +91,30 @@ def test_a_timeframe_not_above_the_bar_spacing_is_refused_before_the_first_bar()
                                         "higher timeframe groups several bars of a symbol"))]
 
 
-def test_validate_refuses_it_too_and_exits_2(tmp_path):
-    HOURLY.rename_axis("timestamp").reset_index().assign(symbol="X").to_csv(tmp_path / "x.csv", index=False)
-    (tmp_path / "run.yaml").write_text(
-        "data: {source: csv, file_path: x.csv, symbols: [X]}\n"
+def validate_hourly(folder, indicators: str, data: str = "") -> tuple[int, str]:
+    """`multifolio validate` of a file of hourly bars of X and one system asking for `indicators`."""
+    HOURLY.rename_axis("timestamp").reset_index().assign(symbol="X").to_csv(folder / "x.csv", index=False)
+    (folder / "run.yaml").write_text(
+        f"data: {{source: csv, file_path: x.csv, symbols: [X]{data}}}\n"
         "trading_systems:\n"
-        "  - {name: a, portfolio: {initial_capital: 1000}, indicators: [SMA_5@30min],\n"
+        f"  - {{name: a, portfolio: {{initial_capital: 1000}}, indicators: [{indicators}],\n"
         "     strategy: {type: buy_and_hold}, risk: {position_sizers: [{type: fixed, size: 1}]}}\n")
-    outcome = CliRunner().invoke(cli.cli, ["validate", str(tmp_path / "run.yaml")])
-    assert outcome.exit_code == 2
-    assert "trading_systems[0].indicators[0]: SMA_5@30min: timeframe 30min is not above the bar spacing of X " \
-           "(1 hour)" in outcome.output
-    assert "Traceback" not in outcome.output
+    outcome = CliRunner().invoke(cli.cli, ["validate", str(folder / "run.yaml")])
+    return outcome.exit_code, outcome.output
+
+
+def test_validate_refuses_it_too_and_exits_2(tmp_path):
+    code, output = validate_hourly(tmp_path, "SMA_5@30min")
+    assert code == 2
+    assert ("trading_systems[0].indicators[0]: SMA_5@30min: timeframe 30min is not above the bar spacing of X "
+            "(1 hour)") in output
+    assert "Traceback" not in output
 
 
 def test_validate_lists_the_keys_with_their_timeframes(tmp_path):
-    HOURLY.rename_axis("timestamp").reset_index().assign(symbol="X").to_csv(tmp_path / "x.csv", index=False)
-    (tmp_path / "run.yaml").write_text(
-        "data: {source: csv, file_path: x.csv, symbols: [X], timestamps: close}\n"
-        "trading_systems:\n"
-        "  - {name: a, portfolio: {initial_capital: 1000}, indicators: [SMA_5@240min, RSI_3],\n"
-        "     strategy: {type: buy_and_hold}, risk: {position_sizers: [{type: fixed, size: 1}]}}\n")
-    outcome = CliRunner().invoke(cli.cli, ["validate", str(tmp_path / "run.yaml")])
-    assert outcome.exit_code == 0, outcome.output
-    assert "    indicators  SMA_5@4h, RSI_3\n" in outcome.output
+    code, output = validate_hourly(tmp_path, "SMA_5@240min, RSI_3", data=", timestamps: close")
+    assert code == 0, output
+    assert "    indicators  SMA_5@4h, RSI_3\n" in output
 
 
 def test_data_timestamps_takes_open_or_close():
