@@ -8,12 +8,16 @@ import numpy as np
 import pandas as pd
 
 
+MIN_STEPS = 2  # a symbol of fewer steps between bars tells no spacing (one step may be a gap): never placed
+
+
 def spacings(stamps: np.ndarray, codes: np.ndarray, count: int) -> list[int]:
-    """Each symbol's bar spacing in ns: the smallest step between two of its bars (0 for a single bar)."""
+    """Each symbol's bar spacing in ns, as its most common step between bars (gaps, nights and weekends are
+    rarer than the spacing); 0 when it has fewer than MIN_STEPS steps."""
     found = []
     for code in range(count):
-        steps = np.diff(stamps[codes == code])
-        found.append(int(steps.min()) if len(steps) else 0)
+        steps, counts = np.unique(np.diff(stamps[codes == code]), return_counts=True)
+        found.append(int(steps[counts.argmax()]) if counts.sum() >= MIN_STEPS else 0)
     return found
 
 
@@ -21,7 +25,8 @@ def placements(stamps: pd.DatetimeIndex, codes: np.ndarray, symbols: tuple[str, 
                ) -> dict[str, pd.Timedelta]:
     """Symbol → how far after its stamp each of its bars is placed: its spacing less the finest spacing of the
     run's symbols, for open-stamped bars of a coarser symbol; none when every symbol has the same spacing (every
-    symbol stays where it was) or the stamps mark the bars' close already."""
+    symbol stays where it was), for a symbol whose spacing cannot be told, or when the stamps mark the bars'
+    close already."""
     if close_stamped or len(symbols) < 2:
         return {}
     found = spacings(stamps.as_unit("ns").asi8, codes, len(symbols))
@@ -44,4 +49,4 @@ def placement_note(placed: dict[str, pd.Timedelta]) -> str:
     if not placed:
         return ""
     return "placed at their close (open stamps, coarser bars than the finest symbol's): " + \
-        ", ".join(f"{symbol} +{shift}" for symbol, shift in placed.items())
+        ", ".join(f"{symbol} +{str(shift).removeprefix('0 days ')}" for symbol, shift in placed.items())
