@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-
 MIN_STEPS = 2  # a symbol of fewer steps between bars tells no spacing (one step may be a gap): never placed
 
 
