@@ -126,7 +126,7 @@ def run(config: str | Path | Mapping[str, Any], *, data: Any = None,
 
 
 # the `data` keys about how bars are read, which apply to bars given as DataFrames too
-_READING_KEYS = ("on_invalid", "max_dropped", "timezone", "date_format", "start", "end", "warmup")
+_READING_KEYS = ("on_invalid", "max_dropped", "timezone", "date_format", "start", "end", "warmup", "timestamps")
 
 
 def _document(config: Any) -> tuple[Any, str, str]:

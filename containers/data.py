@@ -17,5 +17,6 @@ class DataContainer(containers.DeclarativeContainer):
     source = providers.Singleton(PluginRegistry.build, plugins, PluginKind.DATA_SOURCE, spec.provided.source_spec)
     market = providers.Singleton(load_window, source=source, symbols=spec.provided.symbols, window=spec.provided.window,
                                  on_invalid=spec.provided.on_invalid, timezone=spec.provided.timezone,
-                                 date_format=spec.provided.date_format, max_dropped=spec.provided.max_dropped)
-    features = providers.Singleton(IndicatorCache, market=market, plugins=plugins)
+                                 date_format=spec.provided.date_format, max_dropped=spec.provided.max_dropped,
+                                 timestamps=spec.provided.timestamps)
+    features = providers.Singleton(IndicatorCache, market=market, plugins=plugins, timestamps=spec.provided.timestamps)

@@ -20,6 +20,7 @@ from multifolio.config.model import (
     FILE_PATH,
     FILL_AT,
     ON_INVALID,
+    TIMESTAMPS,
     ActiveConfig,
     BacktestConfig,
     DataConfig,
@@ -90,6 +91,9 @@ def check_config(config: BacktestConfig, registry: PluginRegistry, figures: Coll
                                                    "known: multi_portfolio_backtest"))
     if not config.data.symbols:
         errors.append(ConfigError("data.symbols", "expected at least one symbol"))
+    if config.data.timestamps not in TIMESTAMPS:
+        errors.append(ConfigError("data.timestamps", f"unknown choice {config.data.timestamps!r}; expected open (a "
+                                                     "bar's stamp marks its start) or close (its end)"))
     if config.data.on_invalid not in ON_INVALID:
         errors.append(ConfigError("data.on_invalid", f"unknown choice {config.data.on_invalid!r}; expected one of "
                                                      f"{', '.join(ON_INVALID)}"))

@@ -20,6 +20,7 @@ from multifolio.config.window import DataWindow, parse_window
 EXECUTORS = ("serial", "processes", "dask")
 FILL_AT = ("next_open", "close")
 ON_INVALID = ("error", "drop")  # what to do with a bar that breaks a data rule
+TIMESTAMPS = ("open", "close")  # what a bar's stamp marks: its start (the default) or its end
 # the metadata key of a field multifolio fills in itself: never a key of a config file
 SET_BY_MULTIFOLIO = "set_by_multifolio"
 # keys of a `trading_systems` entry that multifolio.config.sweep reads before the model sees the entry
@@ -56,6 +57,7 @@ class DataConfig:
     start: str | None = None  # `data.start`/`data.end`: the bars traded (a date or time; YAML may give a date object)
     end: str | None = None
     warmup: str | int | None = None  # bars (200) or a span (6M) read before `start`, for the indicators only
+    timestamps: str = "open"  # a bar's stamp marks its start (`open`) or its end (`close`): higher timeframes
     # set by multifolio.config.loading: the config file's folder (absolute), where a relative `file_path`
     # is read from; empty for a config given as a dict or as text: the working directory
     folder: str = field(default="", metadata={SET_BY_MULTIFOLIO: True})

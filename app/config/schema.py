@@ -11,6 +11,7 @@ import attrs
 
 from multifolio.config.model import (
     EXECUTORS,
+    TIMESTAMPS,
     AllocationConfig,
     BacktestConfig,
     DataConfig,
@@ -40,7 +41,8 @@ _PLUGIN_FIELDS = {
     (BacktestConfig, "controller"): PluginKind.CONTROLLER,
 }
 _SCALARS = {str: "string", int: "integer", float: "number", bool: "boolean"}
-_CHOICES = {(ExecutionEngineConfig, "type"): list(EXECUTORS), (EntryConfig, "type"): list(ENTRY_TYPES)}
+_CHOICES = {(ExecutionEngineConfig, "type"): list(EXECUTORS), (EntryConfig, "type"): list(ENTRY_TYPES),
+            (DataConfig, "timestamps"): list(TIMESTAMPS)}
 # what a trading_systems entry may carry that multifolio.config.sweep expands before the model sees it
 _SWEEP_KEYS = {
     "sweep": {"type": "object", "description": "dotted key path in this entry → values to try",
@@ -120,10 +122,12 @@ def _type_schema(annotation: Any, registry: PluginRegistry, kind: PluginKind | N
                           _type_schema(argument, registry, kind, choices) for argument in arguments]}
     if annotation is IndicatorRequest:
         names = "|".join(registry.names(PluginKind.INDICATOR))
-        return {"anyOf": [{"type": "string", "pattern": f"^({names})(_[^_]+)*$",
-                           "description": "NAME or NAME_P1_P2..., parameters in order"},
+        return {"anyOf": [{"type": "string", "pattern": f"^({names})(_[^_@]+)*(@[^_@.]+)?(\\.[A-Za-z_]\\w*)?$",
+                           "description": "NAME or NAME_P1_P2..., parameters in order; @1D etc.: a higher timeframe"},
                           {"type": "object", "required": ["type"],
-                           "properties": {"type": {"enum": registry.names(PluginKind.INDICATOR)}}}]}
+                           "properties": {"type": {"enum": registry.names(PluginKind.INDICATOR)},
+                                          "timeframe": {"type": "string", "description": "15min, 1h, 4h, 1D, 1W, "
+                                                                                        "1M: a higher timeframe"}}}]}
     if annotation is PluginSpec:
         names = {"enum": registry.names(kind)} if kind is not None else {"type": "string"}
         return {"anyOf": [names, {"type": "object", "required": ["type"], "properties": {"type": names},

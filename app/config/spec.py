@@ -16,8 +16,9 @@ import cattrs
 from attrs import Factory, field, frozen
 
 from multifolio.config.registry import PluginKind, PluginRegistry
-from multifolio.config.walk_forward import WalkForwardSpec
 from multifolio.config.search import SearchSpec
+from multifolio.config.timeframe import parse_timeframe
+from multifolio.config.walk_forward import WalkForwardSpec
 from multifolio.errors import ConfigError, did_you_mean
 from multifolio.protocols import OrderType
 from multifolio.wording import counted
@@ -47,20 +48,25 @@ class IndicatorRequest:
     params: dict[str, Any] = Factory(dict)
     values: tuple[str, ...] = ()  # `SMA_20_x` → ("20", "x"): the plugin's parameters in order
     output: str = ""  # `STOCH_5_3_3.slowk` → "slowk": the output read (checked; the indicator is computed whole)
+    timeframe: str = ""  # `SMA_20@1D` → "1D" as written (checked by `resolve_indicator`); "": the symbol's own bars
 
 
 def parse_indicator(text: str) -> IndicatorRequest:
     """`SMA_20` → SMA with its first parameter 20; `BB_20_2` → BB(20, 2); `RSI` → RSI's defaults;
     `BB_20_2.upper` → BB(20, 2) read at its output `upper` (a name after the last dot, never a number's
-    decimals). A name holding `_` (`HT_DCPERIOD_x`) is told from its values by `resolve_indicator`."""
-    text = str(text)
+    decimals); `SMA_20@1D` → SMA(20) of daily bars, `STOCH_5_3_3@1D.slowk` (or `STOCH_5_3_3.slowk@1D`) its
+    output on them. A name holding `_` (`HT_DCPERIOD_x`) is told from its values by `resolve_indicator`."""
+    text, at, timeframe = str(text).partition("@")
+    timeframe, dot, after = timeframe.partition(".")
+    if dot:  # `KEY@1D.output`: the output follows the timeframe
+        text = f"{text}.{after}"
     head, dot, tail = text.rpartition(".")
     if dot and tail.isidentifier():
         text, output = head, tail
     else:
         output = ""
     name, *values = text.split("_")
-    return IndicatorRequest(name, values=tuple(values), output=output)
+    return IndicatorRequest(name, values=tuple(values), output=output, timeframe=timeframe if at else "")
 
 
 def _registered_name(request: IndicatorRequest, names: list[str]) -> IndicatorRequest:
@@ -69,7 +75,7 @@ def _registered_name(request: IndicatorRequest, names: list[str]) -> IndicatorRe
     for taken in range(len(request.values), 0, -1):
         name = "_".join([request.type, *request.values[:taken]])
         if name in names:
-            return IndicatorRequest(name, request.params, request.values[taken:], request.output)
+            return IndicatorRequest(name, request.params, request.values[taken:], request.output, request.timeframe)
     return request
 
 
@@ -79,19 +85,23 @@ class IndicatorSpec:
 
     type: str
     params: dict[str, Any]
-    key: str  # `SMA_20`, `RSI_14`, `BB_20_2`: how strategies and reports name it
+    key: str  # `SMA_20`, `RSI_14`, `BB_20_2`, `SMA_20@1D`: how strategies and reports name it
     outputs: tuple[str, ...]
+    timeframe: str = ""  # canonical (`1D`, `4h`): computed on the symbol's bars resampled to it; "": its own bars
+    path: str = field(default="", eq=False)  # where the system asked for it first (messages only, not its meaning)
 
     def output_keys(self) -> list[str]:
-        """One output is read as the key itself, several as `KEY.output` (`BB_20_2.upper`)."""
+        """One output is read as the key itself, several as `KEY.output` (`BB_20_2.upper`, `STOCH_5_3_3@1D.slowk`)."""
         return [self.key] if len(self.outputs) == 1 else [f"{self.key}.{output}" for output in self.outputs]
 
 
 def resolve_indicator(request: IndicatorRequest | str, registry: PluginRegistry, path: str) -> IndicatorSpec:
     """Full parameters and the canonical key of one indicator: `RSI` and `RSI_14`, `BB_20_2.0` and
-    `BB_20_2` resolve to the same spec. The plugin is built once here, to run its own checks."""
+    `BB_20_2` resolve to the same spec, `SMA_20@60min` and `SMA_20@1h` too. The plugin is built once here, to run
+    its own checks."""
     if isinstance(request, str):
         request = parse_indicator(request)
+    timeframe = parse_timeframe(request.timeframe, path).key if request.timeframe else ""
     if request.values:
         request = _registered_name(request, registry.names(PluginKind.INDICATOR))
     plugin = registry.load(PluginKind.INDICATOR, request.type, path)
@@ -108,7 +118,8 @@ def resolve_indicator(request: IndicatorRequest | str, registry: PluginRegistry,
     # what the plugin made of them, where it keeps them, wins over what was written
     full = {name: getattr(instance, name, params.get(name, default)) for name, default in defaults.items()}
     key = "_".join([request.type, *(_key_value(value) for value in full.values())])
-    return IndicatorSpec(request.type, full, key, tuple(plugin.outputs))
+    return IndicatorSpec(request.type, full, f"{key}@{timeframe}" if timeframe else key, tuple(plugin.outputs),
+                         timeframe, path)
 
 
 def _key_value(value: Any) -> str:
@@ -250,6 +261,10 @@ class SystemSpec:
             for key, default in defaults.items():
                 if meaning[section][key] == default:
                     del meaning[section][key]
+        for indicator in meaning["indicators"]:
+            del indicator["path"]
+            if not indicator["timeframe"]:
+                del indicator["timeframe"]
         return meaning
 
 

@@ -87,7 +87,8 @@ def _build_converter() -> cattrs.Converter:
         if isinstance(value, str):
             return parse_indicator(value)
         spec = plugin_spec(value, None)
-        return IndicatorRequest(spec.type, spec.params)
+        params = {name: given for name, given in spec.params.items() if name != "timeframe"}
+        return IndicatorRequest(spec.type, params, timeframe=str(spec.params.get("timeframe", "")))
 
     converter.register_structure_hook(IndicatorRequest, indicator_request)
 

@@ -8,7 +8,9 @@ import numpy as np
 
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.config.spec import IndicatorSpec
+from multifolio.config.timeframe import parse_timeframe
 from multifolio.data.market import MarketData, immutable
+from multifolio.data.timeframes import bar_spacing, higher_timeframe
 from multifolio.errors import PluginOutputError
 from multifolio.protocols import PRICE_FIELDS, Indicator
 
@@ -18,12 +20,15 @@ class IndicatorCache:
 
     Values are read-only arrays in the symbol's own bar numbering; TA-Lib's functions
     are causal, so the value at bar k depends on bars ≤ k only. They are computed over the
-    `data.warmup` bars too, so they are warm at the first traded bar.
+    `data.warmup` bars too, so they are warm at the first traded bar. A key with a timeframe (`SMA_20@1D`) is
+    computed on the symbol's bars resampled to it, each value shown from the bar completing its bucket on
+    (multifolio.data.timeframes); `timestamps` says whether a bar's stamp marks its start or end (`data.timestamps`).
     """
 
-    def __init__(self, *, market: MarketData, plugins: PluginRegistry) -> None:
+    def __init__(self, *, market: MarketData, plugins: PluginRegistry, timestamps: str = "open") -> None:
         self._market = market
         self._plugins = plugins
+        self._close_stamped = timestamps == "close"
         self._values: dict[tuple[str, str], dict[str, np.ndarray]] = {}
         self._built: dict[str, Indicator] = {}  # one plugin per key serves every symbol
         self.computations = 0  # how many series were actually computed (tests read it)
@@ -36,7 +41,12 @@ class IndicatorCache:
             if indicator is None:
                 indicator = self._built[spec.key] = self._plugins.build(PluginKind.INDICATOR, spec)
             arrays, warm = self._market.warm_arrays(symbol)  # `data.warmup` bars in front, cut off after
-            outputs = indicator.compute(arrays)
+            if spec.timeframe:
+                stamps = self._market.warm_stamps(symbol)
+                outputs = higher_timeframe(indicator.compute, arrays, stamps, parse_timeframe(spec.timeframe, spec.key),
+                                           bar_spacing(stamps), close_stamped=self._close_stamped)
+            else:
+                outputs = indicator.compute(arrays)
             bars = len(self._market.series[symbol]) + warm
             cached = {key: immutable(_checked_output(indicator, outputs, output, bars)[warm:])
                       for key, output in zip(spec.output_keys(), spec.outputs)}

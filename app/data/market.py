@@ -6,9 +6,10 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from attrs import frozen
+from attrs import Factory, evolve, frozen
 
 from multifolio.data.dates import parse_timestamps
+from multifolio.data.placement import placed_stamps, placement_note, placements
 from multifolio.data.rules import DataRules
 from multifolio.errors import PLUGIN_FAULTS, DataError, MultifolioError
 from multifolio.protocols import BAR_COLUMNS, PRICE_FIELDS
@@ -47,6 +48,7 @@ class Warmup:
     bars: int  # timeline bars before the first traded one
     first: pd.Timestamp | None  # the first of them (None: no warm-up)
     arrays: dict[str, dict[str, np.ndarray]]  # symbol → price field → the symbol's warm-up bars
+    stamps: dict[str, pd.DatetimeIndex] = Factory(dict)  # symbol → its warm-up bars' timestamps (higher timeframes)
 
 
 NO_WARMUP = Warmup(0, None, {})
@@ -61,8 +63,9 @@ class MarketData:
 
     def __init__(self, timestamps: pd.DatetimeIndex, series: Mapping[str, SymbolSeries],
                  dropped: Mapping[str, int] | None = None, reversed_files: tuple[str, ...] = (),
-                 warmup: Warmup = NO_WARMUP) -> None:
+                 warmup: Warmup = NO_WARMUP, placed: Mapping[str, pd.Timedelta] | None = None) -> None:
         self.timestamps = timestamps
+        self.placed = dict(placed or {})  # symbol → how far after its stamp its bars sit (data.placement)
         self.warmup = warmup  # `data.warmup`: the bars before the first, for the indicators only
         self.dropped = dict(dropped or {})  # rows left out by `on_invalid: drop`, by rule
         self.reversed_files = tuple(reversed_files)  # files written newest first, read in time order
@@ -83,7 +86,7 @@ class MarketData:
 
     def __reduce__(self) -> tuple:
         # what a parallel run sends its workers: the bars, not the positions derived from them
-        return MarketData, (self.timestamps, self.series, self.dropped, self.reversed_files, self.warmup)
+        return MarketData, (self.timestamps, self.series, self.dropped, self.reversed_files, self.warmup, self.placed)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, symbols: tuple[str, ...], origin: str = "bars") -> MarketData:
@@ -91,8 +94,12 @@ class MarketData:
         return cls.from_checked(check_bars(frame, origin, tuple(symbols)))
 
     @classmethod
-    def from_checked(cls, bars: CheckedBars) -> MarketData:
-        """Align validated bars: the timeline is the union of every symbol's timestamps."""
+    def from_checked(cls, bars: CheckedBars, timestamps: str = "open") -> MarketData:
+        """Align validated bars: the timeline is the union of every symbol's timestamps, a coarser symbol's
+        open-stamped bars placed at their close (multifolio.data.placement)."""
+        placed = placements(bars.timestamps, bars.codes, bars.symbols, close_stamped=timestamps == "close")
+        if placed:
+            bars = evolve(bars, timestamps=placed_stamps(bars.timestamps, bars.codes, bars.symbols, placed))
         stamps = bars.timestamps.asi8
         single = len(bars.symbols) == 1
         # one symbol's timestamps are already strictly increasing: they are the timeline
@@ -104,12 +111,12 @@ class MarketData:
             arrays = {name: values[rows] for name, values in bars.prices.items()}  # SymbolSeries makes them immutable
             where = np.arange(len(stamps), dtype=np.int64) if single else np.searchsorted(timeline_ns, stamps[rows])
             series[symbol] = SymbolSeries(symbol, where, arrays)
-        return cls(timeline, series, bars.dropped, bars.reversed_files)
+        return cls(timeline, series, bars.dropped, bars.reversed_files, placed=placed)
 
     def reading_notes(self) -> list[str]:
         """What reading the data changed, one phrase each, for the run's summary and plan: files read in
         reverse (written newest first) and rows dropped (`on_invalid: drop`); none when read as written."""
-        notes = []
+        notes = [placement_note(self.placed)] if self.placed else []
         if self.reversed_files:
             notes.append(f"read newest-first, put in time order: {', '.join(self.reversed_files)}")
         if self.dropped:
@@ -126,6 +133,14 @@ class MarketData:
         if not warm or not len(warm["close"]):
             return own, 0
         return {name: np.concatenate((warm[name], values)) for name, values in own.items()}, len(warm["close"])
+
+    def warm_stamps(self, symbol: str) -> pd.DatetimeIndex:
+        """The timestamps of `warm_arrays`' bars as written (not where they were placed): the symbol's warm-up
+        bars', then its own."""
+        own = self.timestamps[self.series[symbol].timeline_index]
+        warm = self.warmup.stamps.get(symbol)
+        stamps = own if warm is None or not len(warm) else warm.append(own)
+        return stamps - self.placed[symbol] if symbol in self.placed else stamps
 
     def last_bar(self, symbol: str, index: int) -> int:
         """The symbol's own number of its last bar at or before timeline index `index` (-1: none yet)."""
@@ -281,7 +296,8 @@ def _check_each_symbol_in_time_order(stamps: np.ndarray, codes: np.ndarray, symb
 
 
 def load_market_data(source, symbols: list[str] | tuple[str, ...], on_invalid: str = "error",
-                     timezone: str = "", date_format: str = "", max_dropped: float = 0.01) -> MarketData:
+                     timezone: str = "", date_format: str = "", max_dropped: float = 0.01,
+                     timestamps: str = "open") -> MarketData:
     """Load, validate and align the run's bars from a data source plugin. Every system shares them, so a
     source that cannot load stops the run: as a DataError naming the source, never a traceback."""
     try:
@@ -293,4 +309,4 @@ def load_market_data(source, symbols: list[str] | tuple[str, ...], on_invalid: s
                         f"{type(error).__name__}: {error}") from error
     checked = check_bars(frame, source.describe(), tuple(symbols), on_invalid=on_invalid, timezone=timezone,
                          date_format=date_format, max_dropped=max_dropped)
-    return MarketData.from_checked(checked)
+    return MarketData.from_checked(checked, timestamps)

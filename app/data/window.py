@@ -38,7 +38,7 @@ def windowed(market: MarketData, window: DataWindow) -> MarketData:
         raise DataError(f"data.start/data.end: no bars from {span}; the data runs from {timestamps[0]} to "
                         f"{timestamps[-1]}")
     kept = _first_warm(timestamps, window, first)
-    series, warm = {}, {}
+    series, warm, stamps = {}, {}, {}
     for symbol, one in market.series.items():
         low, middle, high = np.searchsorted(one.timeline_index, [kept, first, stop], side="left")
         if middle == high:
@@ -46,8 +46,9 @@ def windowed(market: MarketData, window: DataWindow) -> MarketData:
         series[symbol] = SymbolSeries(symbol, one.timeline_index[middle:high] - first,
                                       {name: values[middle:high] for name, values in one.arrays.items()})
         warm[symbol] = {name: values[low:middle] for name, values in one.arrays.items()}
-    warmup = Warmup(first - kept, timestamps[kept] if kept < first else None, warm)
-    return MarketData(timestamps[first:stop], series, market.dropped, market.reversed_files, warmup)
+        stamps[symbol] = timestamps[one.timeline_index[low:middle]]
+    warmup = Warmup(first - kept, timestamps[kept] if kept < first else None, warm, stamps)
+    return MarketData(timestamps[first:stop], series, market.dropped, market.reversed_files, warmup, market.placed)
 
 
 def _first_traded(timestamps: pd.DatetimeIndex, window: DataWindow) -> int:

@@ -50,6 +50,8 @@ def config_hash(config: BacktestConfig) -> str:
     change no result, so they are left out."""
     # the config file's folder is where it lies, not what it means: the data files' digests are recorded apart
     data = {key: value for key, value in cattrs.unstructure(config.data).items() if key != "folder"}
+    if data["timestamps"] == "open":  # the default means what version 1 did: the hash it had then
+        del data["timestamps"]
     meaning = {"data": data, "systems": [system.as_dict() for system in config.systems],
                "sweep_metric": config.reporting.sweep_metric}
     if config.book is not None:  # what couples the systems (absent: they are isolated, as before it existed)

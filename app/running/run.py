@@ -26,7 +26,8 @@ from multifolio.config.registry import PluginRegistry
 from multifolio.config.window import DataWindow
 from multifolio.containers.backtest import BacktestContainer
 from multifolio.data.market import MarketData
-from multifolio.errors import MultifolioError
+from multifolio.data.timeframes import timeframe_errors
+from multifolio.errors import ConfigErrors, MultifolioError
 from multifolio.files import atomic_write_text
 from multifolio.reports.benchmark import benchmark_closes
 from multifolio.reports.catalogue import FIGURES, LOWER, RANKING_FIGURES, TABLE_FIGURES, Figure
@@ -138,7 +139,7 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
     root = build_container(config, registry)
     with ExitStack() as claim:  # the run folder, swapped in when the run ends however it ends
         with start_executor(config.execution_engine, len(config.systems), registry) as execute:  # workers start
-            market = root.data.market()
+            market = _checked_timeframes(config, root.data.market())
             source = root.data.source()
             data = DataRecord(source.describe(), tuple(Path(path) for path in source.files()))
             run = partial(_run_systems, execute, root, config, market, progress, stop_requested)
@@ -299,11 +300,19 @@ def _window_lines(window: DataWindow | None, market: MarketData) -> list[str]:
     return [line]
 
 
+def _checked_timeframes(config: BacktestConfig, market: MarketData) -> MarketData:
+    """The market, once every system's higher timeframes are above its symbols' bar spacing (ConfigErrors)."""
+    errors = timeframe_errors(config.systems, market)
+    if errors:
+        raise ConfigErrors(errors)
+    return market
+
+
 def describe_plan(config: BacktestConfig, registry: PluginRegistry, output_dir: str | Path | None = None
                   ) -> list[str]:
     """What a run of `config` would do, line by line; loads and checks the data on the way."""
     root = build_container(config, registry)
-    market, source = root.data.market(), root.data.source()
+    market, source = _checked_timeframes(config, root.data.market()), root.data.source()
     notes = "; ".join(market.reading_notes()) or "rows dropped: none"
     lines = [f"data: {source.describe()}: {counted(len(market), 'bar')} of {', '.join(market.symbols)}, "
              f"{market.timestamps[0]} → {market.timestamps[-1]}; {notes}",

@@ -12,9 +12,14 @@ class SmaCrossoverStrategy(Strategy):
     A cross is a change in the sign of fast − slow. A bar where the two are equal keeps
     the last sign (backtrader's rule), so touching the slow average and turning back is
     not a cross, and passing through equality is one cross, on the bar after it.
+
+    With `trend` (an indicator key such as `SMA_10@1W`), a cross up goes long only while the close is above the
+    trend's value and a cross down goes short only while below it; otherwise the cross leaves the system flat
+    (a NaN trend, still warming up, lets no entry through).
     """
 
-    def __init__(self, *, fast_period: int = 10, slow_period: int = 30, allow_short: bool = False) -> None:
+    def __init__(self, *, fast_period: int = 10, slow_period: int = 30, allow_short: bool = False,
+                 trend: str | None = None) -> None:
         if fast_period < 2:
             raise ConfigError("fast_period", f"must be ≥ 2, was {fast_period}")
         if slow_period <= fast_period:
@@ -22,11 +27,14 @@ class SmaCrossoverStrategy(Strategy):
         self.fast_period = fast_period
         self.slow_period = slow_period
         self.allow_short = allow_short
+        if trend is not None and (not isinstance(trend, str) or not trend):
+            raise ConfigError("trend", f"expected an indicator key such as SMA_10@1W, found {trend!r}")
+        self.trend = trend
         self._fast, self._slow = f"SMA_{fast_period}", f"SMA_{slow_period}"
         self._last_sign: dict[str, int] = {}  # per symbol: +1 fast above, −1 below, since the last non-tie
 
     def indicators(self) -> list[str]:
-        return [self._fast, self._slow]
+        return [self._fast, self._slow] + ([self.trend] if self.trend else [])
 
     def on_bar(self, bar: BarClosed, values: IndicatorValues) -> Direction | None:
         difference = values[self._fast] - values[self._slow]
@@ -39,6 +47,9 @@ class SmaCrossoverStrategy(Strategy):
         self._last_sign[bar.symbol] = sign
         if sign == before:
             return None
-        if sign > 0:
-            return Direction.LONG
-        return Direction.SHORT if self.allow_short else Direction.FLAT
+        wanted = Direction.LONG if sign > 0 else Direction.SHORT if self.allow_short else Direction.FLAT
+        if self.trend is None or wanted is Direction.FLAT:
+            return wanted
+        trend = values[self.trend]
+        with_trend = bar.close > trend if wanted is Direction.LONG else bar.close < trend  # NaN: neither
+        return wanted if with_trend else Direction.FLAT
