@@ -68,7 +68,7 @@ def test_the_installed_built_ins_are_all_registered(registry):
     assert registry.names(PluginKind.EXIT) == ["max_bars", "stop_loss", "take_profit", "trailing_stop"]
     assert registry.names(PluginKind.SLIPPAGE) == ["bps"]
     assert registry.names(PluginKind.COMMISSION) == ["per_share"]
-    assert registry.names(PluginKind.DATA_SOURCE) == ["csv", "parquet", "synthetic"]
+    assert registry.names(PluginKind.DATA_SOURCE) == ["backtesting_samples", "csv", "parquet", "synthetic"]
     assert registry.names(PluginKind.ALLOCATOR) == ["equal", "fixed", "inverse_volatility", "performance",
                                                     "risk_parity"]
     for kind in PluginKind:
