@@ -19,4 +19,4 @@ class DataContainer(containers.DeclarativeContainer):
                                  on_invalid=spec.provided.on_invalid, timezone=spec.provided.timezone,
                                  date_format=spec.provided.date_format, max_dropped=spec.provided.max_dropped,
                                  timestamps=spec.provided.timestamps)
-    features = providers.Singleton(IndicatorCache, market=market, plugins=plugins, timestamps=spec.provided.timestamps)
+    features = providers.Singleton(IndicatorCache, market=market, plugins=plugins)

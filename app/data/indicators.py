@@ -22,13 +22,13 @@ class IndicatorCache:
     are causal, so the value at bar k depends on bars ≤ k only. They are computed over the
     `data.warmup` bars too, so they are warm at the first traded bar. A key with a timeframe (`SMA_20@1D`) is
     computed on the symbol's bars resampled to it, each value shown from the bar completing its bucket on
-    (multifolio.data.timeframes); `timestamps` says whether a bar's stamp marks its start or end (`data.timestamps`).
+    (multifolio.data.timeframes), the bars' stamps read as their start or end as the market says
+    (`data.timestamps`).
     """
 
-    def __init__(self, *, market: MarketData, plugins: PluginRegistry, timestamps: str = "open") -> None:
+    def __init__(self, *, market: MarketData, plugins: PluginRegistry) -> None:
         self._market = market
         self._plugins = plugins
-        self._close_stamped = timestamps == "close"
         self._values: dict[tuple[str, str], dict[str, np.ndarray]] = {}
         self._built: dict[str, Indicator] = {}  # one plugin per key serves every symbol
         self.computations = 0  # how many series were actually computed (tests read it)
@@ -44,7 +44,7 @@ class IndicatorCache:
             if spec.timeframe:
                 stamps = self._market.warm_stamps(symbol)
                 outputs = higher_timeframe(indicator.compute, arrays, stamps, parse_timeframe(spec.timeframe, spec.key),
-                                           bar_spacing(stamps), close_stamped=self._close_stamped)
+                                           bar_spacing(stamps), close_stamped=self._market.close_stamped)
             else:
                 outputs = indicator.compute(arrays)
             bars = len(self._market.series[symbol]) + warm

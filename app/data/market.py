@@ -63,8 +63,10 @@ class MarketData:
 
     def __init__(self, timestamps: pd.DatetimeIndex, series: Mapping[str, SymbolSeries],
                  dropped: Mapping[str, int] | None = None, reversed_files: tuple[str, ...] = (),
-                 warmup: Warmup = NO_WARMUP, placed: Mapping[str, pd.Timedelta] | None = None) -> None:
+                 warmup: Warmup = NO_WARMUP, placed: Mapping[str, pd.Timedelta] | None = None,
+                 close_stamped: bool = False) -> None:
         self.timestamps = timestamps
+        self.close_stamped = close_stamped  # `data.timestamps: close`: a stamp marks its bar's end, not its start
         self.placed = dict(placed or {})  # symbol → how far after its stamp its bars sit (data.placement)
         self.warmup = warmup  # `data.warmup`: the bars before the first, for the indicators only
         self.dropped = dict(dropped or {})  # rows left out by `on_invalid: drop`, by rule
@@ -86,7 +88,8 @@ class MarketData:
 
     def __reduce__(self) -> tuple:
         # what a parallel run sends its workers: the bars, not the positions derived from them
-        return MarketData, (self.timestamps, self.series, self.dropped, self.reversed_files, self.warmup, self.placed)
+        return MarketData, (self.timestamps, self.series, self.dropped, self.reversed_files, self.warmup, self.placed,
+                            self.close_stamped)
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame, symbols: tuple[str, ...], origin: str = "bars") -> MarketData:
@@ -111,7 +114,8 @@ class MarketData:
             arrays = {name: values[rows] for name, values in bars.prices.items()}  # SymbolSeries makes them immutable
             where = np.arange(len(stamps), dtype=np.int64) if single else np.searchsorted(timeline_ns, stamps[rows])
             series[symbol] = SymbolSeries(symbol, where, arrays)
-        return cls(timeline, series, bars.dropped, bars.reversed_files, placed=placed)
+        return cls(timeline, series, bars.dropped, bars.reversed_files, placed=placed,
+                   close_stamped=timestamps == "close")
 
     def reading_notes(self) -> list[str]:
         """What reading the data changed, one phrase each, for the run's summary and plan: files read in

@@ -48,7 +48,8 @@ def windowed(market: MarketData, window: DataWindow) -> MarketData:
         warm[symbol] = {name: values[low:middle] for name, values in one.arrays.items()}
         stamps[symbol] = timestamps[one.timeline_index[low:middle]]
     warmup = Warmup(first - kept, timestamps[kept] if kept < first else None, warm, stamps)
-    return MarketData(timestamps[first:stop], series, market.dropped, market.reversed_files, warmup, market.placed)
+    return MarketData(timestamps[first:stop], series, market.dropped, market.reversed_files, warmup, market.placed,
+                      market.close_stamped)
 
 
 def _first_traded(timestamps: pd.DatetimeIndex, window: DataWindow) -> int:

@@ -127,15 +127,18 @@ def _trade(config: BacktestConfig, registry: PluginRegistry, market: MarketData,
 def with_history(market: MarketData, first: int, stop: int) -> MarketData:
     """Timeline bars [first, stop) as a market of their own, every bar before them (the run's warm-up too)
     carried along as its warm-up: indicators computed over it equal the whole run's."""
-    series, warm = {}, {}
+    series, warm, stamps = {}, {}, {}
+    timeline = market.timestamps
     for symbol, one in market.series.items():
         middle, high = np.searchsorted(one.timeline_index, [first, stop], side="left")
-        before = market.warmup.arrays.get(symbol, {})
         series[symbol] = SymbolSeries(symbol, one.timeline_index[middle:high] - first,
                                       {name: values[middle:high] for name, values in one.arrays.items()})
+        before, earlier = market.warmup.arrays.get(symbol), market.warmup.stamps.get(symbol)
         warm[symbol] = {name: np.concatenate((before[name], values[:middle])) if before else values[:middle]
                         for name, values in one.arrays.items()}
-    stamps = market.timestamps
-    earliest = market.warmup.first if market.warmup.first is not None else stamps[0]
-    warmup = Warmup(market.warmup.bars + first, earliest if first or market.warmup.bars else None, warm)
-    return MarketData(stamps[first:stop], series, market.dropped, market.reversed_files, warmup)
+        own = timeline[one.timeline_index[:middle]]
+        stamps[symbol] = earlier.append(own) if earlier is not None and len(earlier) else own
+    earliest = market.warmup.first if market.warmup.first is not None else timeline[0]
+    warmup = Warmup(market.warmup.bars + first, earliest if first or market.warmup.bars else None, warm, stamps)
+    return MarketData(timeline[first:stop], series, market.dropped, market.reversed_files, warmup, market.placed,
+                      market.close_stamped)

@@ -33,3 +33,20 @@ def test_the_key_and_the_keyword_form_in_two_systems_are_one_computation(registr
     assert root.data.features().computations == 3  # SMA_5@1W, SMA_5, SMA_5@7D: each once
     assert views[0].arrays("SPY")["SMA_5@1W"] is views[1].arrays("SPY")["SMA_5@1W"]
     assert [spec.key for spec in config.systems[1].indicators] == ["SMA_5@7D", "SMA_5@1W"]
+
+
+def test_workers_read_the_stamps_as_the_caller_does():
+    """EURUSD's hours read as close-stamped: each bar belongs to the 4-hour bucket it closes, on the worker
+    processes as in the calling process (the setting travels with the bars), and differently from open stamps."""
+    def run(executor: str, timestamps: str) -> pd.DataFrame:
+        system = system_config("fx", indicators=["SMA_3@4h"], strategy={
+            "type": "sma_crossover", "parameters": {"fast_period": 5, "slow_period": 20, "trend": "SMA_3@4h"}})
+        document = backtest_config(system, data={"source": "backtesting_samples", "symbols": ["EURUSD"],
+                                                 "timestamps": timestamps})
+        document["execution_engine"] = {"type": executor, **({"workers": 2} if executor != "serial" else {})}
+        return multifolio.run(document).systems["fx"]
+
+    serial, processes = run("serial", "close"), run("processes", "close")
+    pd.testing.assert_frame_equal(processes.indicators, serial.indicators)
+    pd.testing.assert_frame_equal(processes.trades, serial.trades)
+    assert not run("serial", "open").indicators["SMA_3@4h"].equals(serial.indicators["SMA_3@4h"])
