@@ -37,7 +37,7 @@ def rolling() -> multifolio.Result:
     return multifolio.run(_study({"train": "2Y", "test": "1Y"}), data=GOOG)
 
 
-def _sharpe(equity: pd.DataFrame, first: int, stop: int, capital: float) -> float:
+def sharpe_between(equity: pd.DataFrame, first: int, stop: int, capital: float) -> float:
     """The Sharpe ratio of bars [first, stop) of an equity curve, written out: returns against the equity of
     the bar before (the capital at bar 0), mean over sample deviation, annualised by the bars per year seen."""
     values = equity["equity"].to_numpy()
@@ -58,11 +58,11 @@ def test_each_window_chooses_the_combination_with_the_best_sharpe_ratio_over_its
         test_stop = stamps.searchsorted(start + pd.DateOffset(years=3))
         assert (row.train_start, row.test_start, row.test_end) == (stamps[first], stamps[test_first],
                                                                     stamps[test_stop - 1])
-        train = {name: _sharpe(rolling.systems[name].equity, first, test_first, 100_000) for name in names}
+        train = {name: sharpe_between(rolling.systems[name].equity, first, test_first, 100_000) for name in names}
         best = max(names, key=lambda name: train[name])  # the first of equals, in the sweep's order
         assert row.system == best
         assert row.in_sample == pytest.approx(train[best], rel=1e-12)
-        test = {name: _sharpe(rolling.systems[name].equity, test_first, test_stop, 100_000) for name in names}
+        test = {name: sharpe_between(rolling.systems[name].equity, test_first, test_stop, 100_000) for name in names}
         assert row["rank"] == sorted(test.values(), reverse=True).index(test[best]) + 1
         fast, slow = (int(part.split("-")[1]) for part in best.split(".")[1:])
         assert (row.candidates, row.fast_period, row.slow_period) == (9, fast, slow)
@@ -105,7 +105,7 @@ def test_the_verdict_weighs_ranks_out_of_sample_and_the_figure_kept(rolling):
     assert study.attrs["in_sample"] == pytest.approx(study["in_sample"].mean(), rel=1e-12)
     stitched = rolling.systems["sma.walk_forward"].equity
     first = stitched["timestamp"].searchsorted(study.test_start.iloc[0])
-    assert study.attrs["out_of_sample"] == pytest.approx(_sharpe(stitched, first, len(stitched), 100_000), rel=1e-12)
+    assert study.attrs["out_of_sample"] == pytest.approx(sharpe_between(stitched, first, len(stitched), 100_000), rel=1e-12)
     retained = study.attrs["out_of_sample"] / study.attrs["in_sample"]
     assert study.attrs["retained"] == pytest.approx(retained)
     expected = "held up" if top_half >= 0.5 and retained >= 0.5 else (
