@@ -20,7 +20,8 @@ _DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
 class DataWindow:
     """The bars from `start` (inclusive) to `end` (inclusive; a date alone: that whole day) are traded;
     `warmup` bars (or a calendar span) before `start` are read only so that indicators are warm there.
-    None on a side: the data's own first or last bar."""
+    None on a side: the data's own first or last bar; without `start`, a warm-up is the data's first bars
+    (or its first span)."""
 
     start: pd.Timestamp | None = None
     end: pd.Timestamp | None = None
@@ -31,7 +32,8 @@ class DataWindow:
         """`2020-01-01 → 2020-12-31 (the whole day)`, for the plan."""
         start = self.start.date() if self.start is not None and self.start == self.start.normalize() else self.start
         end = f"{self.end.date()} (the whole day)" if self.end_whole_day else self.end
-        return f"{start if start is not None else 'the first bar'} → {end if end is not None else 'the last bar'}"
+        first = "the first bar" + (" after the warm-up" if self.warmup is not None else "")
+        return f"{start if start is not None else first} → {end if end is not None else 'the last bar'}"
 
 
 def parse_window(start: Any, end: Any, warmup: Any) -> tuple[DataWindow | None, list[ConfigError]]:
@@ -45,8 +47,6 @@ def parse_window(start: Any, end: Any, warmup: Any) -> tuple[DataWindow | None, 
             cadence = parse_cadence(warmup, "data.warmup", what="a warm-up")
         except ConfigError as error:
             errors.append(error)
-        if start is None:
-            errors.append(ConfigError("data.warmup", "is read before data.start; set data.start too"))
     if errors:
         return None, errors
     begin, finish = bounds
@@ -56,7 +56,7 @@ def parse_window(start: Any, end: Any, warmup: Any) -> tuple[DataWindow | None, 
         if (last <= begin) if whole_day else (finish < begin):
             errors.append(ConfigError("data.end", f"{end} is before data.start {start}"))
             return None, errors
-    if begin is None and finish is None:
+    if begin is None and finish is None and cadence is None:
         return None, []
     return DataWindow(begin, finish, whole_day, cadence), []
 

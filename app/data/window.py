@@ -53,7 +53,18 @@ def windowed(market: MarketData, window: DataWindow) -> MarketData:
 
 
 def _first_traded(timestamps: pd.DatetimeIndex, window: DataWindow) -> int:
-    return 0 if window.start is None else int(timestamps.searchsorted(in_zone(window.start, timestamps), "left"))
+    """The first bar at or after `start`; without it, the first after the warm-up (the data's first bar
+    without either)."""
+    if window.start is not None:
+        return int(timestamps.searchsorted(in_zone(window.start, timestamps), "left"))
+    warmup = window.warmup
+    if warmup is None:
+        return 0
+    first = warmup.count if warmup.unit == "bars" else int(timestamps.searchsorted(timestamps[0] + warmup.period()))
+    if first >= len(timestamps):
+        raise DataError(f"data.warmup: {warmup.describe()} from the first bar leave no bar to trade; the data holds "
+                        f"{counted(len(timestamps), 'bar')}, {timestamps[0]} → {timestamps[-1]}")
+    return first
 
 
 def _stop(timestamps: pd.DatetimeIndex, window: DataWindow) -> int:
@@ -72,6 +83,8 @@ def _first_warm(timestamps: pd.DatetimeIndex, window: DataWindow, first: int) ->
     warmup = window.warmup
     if warmup is None:
         return first
+    if window.start is None:  # the warm-up is the data's own first bars
+        return 0
     before = f"the data holds {counted(first, 'bar')} before data.start {window.start}" + \
         (f" (from {timestamps[0]})" if first else "")
     if warmup.unit == "bars":

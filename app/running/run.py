@@ -295,7 +295,8 @@ def _window_lines(window: DataWindow | None, market: MarketData) -> list[str]:
         return []
     line = f"window: {window.describe()}"
     if window.warmup is not None:
-        line += (f"; warm-up: {window.warmup.describe()} before data.start, {counted(market.warmup.bars, 'bar')} "
+        where = "before data.start" if window.start is not None else "from the first bar"
+        line += (f"; warm-up: {window.warmup.describe()} {where}, {counted(market.warmup.bars, 'bar')} "
                  f"from {market.warmup.first}, for the indicators only (not traded, in no result)")
     return [line]
 

@@ -98,7 +98,6 @@ def test_validate_plan_shows_the_window_and_the_warmup():
     ({"end": 20240101}, "data.end: expected a string, found 20240101"),
     ({"start": START, "warmup": "6 weeks"}, ("data.warmup: expected a warm-up: a number of bars (20) or of calendar "
                                             "periods: 1D, 1W, 1M, 3M, 1Q, 1Y (at most 1000), found '6 weeks'")),
-    ({"warmup": 20}, "data.warmup: is read before data.start; set data.start too"),
 ])
 def test_a_bad_window_is_refused_at_its_key(data, message):
     with pytest.raises(ConfigErrors) as raised:
@@ -113,6 +112,8 @@ def test_a_bad_window_is_refused_at_its_key(data, message):
                                             "data.start 2024-01-10 00:00:00 (from 2024-01-02 00:00:00)")),
     ({"start": "2024-01-10", "warmup": "1M"}, ("data.warmup: 1 month before data.start reaches back to 2023-12-10 "
                                               "00:00:00, but the data holds 6 bars before data.start 2024-01-10")),
+    ({"warmup": 400}, ("data.warmup: 400 bars from the first bar leave no bar to trade; the data holds 400 bars, "
+                       "2024-01-02 00:00:00 → 2025-07-14 00:00:00")),
 ])
 def test_a_window_the_data_cannot_fill_is_refused(data, message):
     with pytest.raises(DataError) as raised:
@@ -208,3 +209,18 @@ def test_a_naive_start_is_in_the_data_zone_and_a_symbol_without_bars_in_the_wind
     both = MarketData.from_frame(pd.concat([spy, late], ignore_index=True), ("SPY", "QQQ"))
     with pytest.raises(DataError, match=r"data.start/data.end: no bars of symbol 'QQQ' from 2024-01-02 09:35:00 → "):
         windowed(both, window)
+
+
+@pytest.mark.parametrize(("warmup", "first"), [(20, "2024-01-30"), ("1M", "2024-02-02")])
+def test_a_warmup_without_start_is_the_datas_first_bars(warmup, first):
+    """Without data.start the warm-up is read from the first bar: 20 bars (2024-01-02 to 01-29: 20 weekdays), or
+    the bars of the first month; trading starts after it, exactly as with data.start at that bar."""
+    alone = multifolio.run(document({"warmup": warmup}))
+    started = multifolio.run(document({"start": first, "warmup": warmup}))
+    equity = alone.systems["x"].equity
+    assert equity["timestamp"].iloc[0] == pd.Timestamp(first)
+    pd.testing.assert_frame_equal(equity, started.systems["x"].equity)
+    pd.testing.assert_frame_equal(alone.systems["x"].trades, started.systems["x"].trades)
+    plan = multifolio.load(document({"warmup": 20})).plan()
+    assert ("window: the first bar after the warm-up → the last bar; warm-up: 20 bars from the first bar, 20 bars "
+            "from 2024-01-02 00:00:00, for the indicators only (not traded, in no result)") in plan
