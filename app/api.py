@@ -26,7 +26,8 @@ from multifolio.results import Result
 from multifolio.running.engine import ProgressCallback, StopRequest
 from multifolio.running.executors import with_executor
 from multifolio.running.executors.processes import check_importable
-from multifolio.running.run import WriteProgress, describe_plan, run_backtest, validate_document
+from multifolio.running.plan import describe_plan
+from multifolio.running.run import WriteProgress, run_backtest, validate_document
 from multifolio.wording import counted
 
 __all__ = ["Backtest", "load", "run"]

@@ -48,7 +48,6 @@ from multifolio.running.manifest import COMPLETED, INTERRUPTED, RunManifest, run
 from multifolio.running.search import run_with_searches
 from multifolio.running.walk_forward import run_walk_forwards
 from multifolio.trading.system import SystemResult
-from multifolio.wording import counted
 
 # told as each part of the writing starts: (parts done, parts in all, the part now written: "" once all are).
 # The first call, while the figures are computed, does not know the count yet: (0, None, "figures").
@@ -89,7 +88,6 @@ __all__ = [
     "RunOutcome",
     "WriteProgress",
     "describe_overfitting",
-    "describe_plan",
     "load_config",
     "render_run",
     "run_backtest",
@@ -139,7 +137,7 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
     root = build_container(config, registry)
     with ExitStack() as claim:  # the run folder, swapped in when the run ends however it ends
         with start_executor(config.execution_engine, len(config.systems), registry) as execute:  # workers start
-            market = _checked_timeframes(config, root.data.market())
+            market = checked_timeframes(config, root.data.market())
             source = root.data.source()
             data = DataRecord(source.describe(), tuple(Path(path) for path in source.files()))
             run = partial(_run_systems, execute, root, config, market, progress, stop_requested)
@@ -289,55 +287,9 @@ def _iso(moment: pd.Timestamp | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def _window_lines(window: DataWindow | None, market: MarketData) -> list[str]:
-    """The plan's line on `data.start`/`end`/`warmup`: the window traded and the bars read before it."""
-    if window is None:
-        return []
-    line = f"window: {window.describe()}"
-    if window.warmup is not None:
-        where = "before data.start" if window.start is not None else "from the first bar"
-        line += (f"; warm-up: {window.warmup.describe()} {where}, {counted(market.warmup.bars, 'bar')} "
-                 f"from {market.warmup.first}, for the indicators only (not traded, in no result)")
-    return [line]
-
-
-def _checked_timeframes(config: BacktestConfig, market: MarketData) -> MarketData:
+def checked_timeframes(config: BacktestConfig, market: MarketData) -> MarketData:
     """The market, once every system's higher timeframes are above its symbols' bar spacing (ConfigErrors)."""
     errors = timeframe_errors(config.systems, market)
     if errors:
         raise ConfigErrors(errors)
     return market
-
-
-def describe_plan(config: BacktestConfig, registry: PluginRegistry, output_dir: str | Path | None = None
-                  ) -> list[str]:
-    """What a run of `config` would do, line by line; loads and checks the data on the way."""
-    root = build_container(config, registry)
-    market, source = _checked_timeframes(config, root.data.market()), root.data.source()
-    notes = "; ".join(market.reading_notes()) or "rows dropped: none"
-    lines = [f"data: {source.describe()}: {counted(len(market), 'bar')} of {', '.join(market.symbols)}, "
-             f"{market.timestamps[0]} → {market.timestamps[-1]}; {notes}",
-             *_window_lines(config.data.window, market),
-             f"output: {run_folder(config, output_dir)}"]
-    book = config.book
-    lines += book.describe() if book is not None else []
-    funded = set(book.allocation.systems) if book is not None and book.allocation is not None else set()
-    lines.append(f"{counted(len(config.systems), 'trading system')}:")
-    for system in config.systems:
-        risk, execution = system.risk, system.execution
-        capital = "funded by the allocation" if system.name in funded else f"capital {system.initial_capital:,.2f}"
-        window = system.portfolio.start or system.portfolio.end
-        lines += [
-            f"- {system.name} (namespace {system.namespace}), {capital}"
-            + (f"; active from {system.portfolio.start or 'the first bar'} until {system.portfolio.end or 'the end'}"
-               if window else ""),
-            f"    strategy    {system.strategy.describe()}",
-            f"    indicators  {', '.join(system.indicator_keys()) or 'none'}",
-            f"    sizers      {'; '.join(spec.describe() for spec in risk.position_sizers)}",
-            f"    limits      {'; '.join(spec.describe() for spec in risk.limits) or 'none'}"
-            f" (lots of {risk.lot_size:g})",
-            f"    costs       slippage {execution.slippage.describe()}; commission {execution.commission.describe()}",
-            f"    fills       {execution.fill_at}; open positions at the end "
-            f"{'closed' if system.portfolio.close_at_end else 'kept and valued at the last close'}",
-        ]
-    return lines
