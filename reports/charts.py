@@ -196,7 +196,8 @@ def period_returns(equity: pd.DataFrame, initial_capital: float) -> tuple[pd.Ser
     stamps = pd.DatetimeIndex(equity["timestamp"])
     months = (stamps[-1].year - stamps[0].year) * 12 + stamps[-1].month - stamps[0].month + 1
     period = "month" if months >= 12 else "day"
-    keys = stamps.to_period("M" if period == "month" else "D")
+    wall = stamps.tz_localize(None) if stamps.tz is not None else stamps  # the bars' own calendar, not UTC's
+    keys = wall.to_period("M" if period == "month" else "D")
     last = equity["equity"].groupby(keys).last()
     returns = last / last.shift(1, fill_value=initial_capital) - 1.0
     return returns, period

@@ -1,8 +1,10 @@
 """HTML reports from a run folder's saved files: <system>/report.html and combined_summary.html.
 
-Everything is read back from the files the run wrote, so `multifolio report RESULTS_DIR`
-gives the same bytes as the run itself. No wall-clock time goes in; plot divs have fixed
-ids, so the same files always render to the same HTML.
+A page is drawn from the files the run wrote, so `multifolio report RESULTS_DIR` gives the
+same bytes as the run itself; the run hands over its largest frames (the bars, each system's
+equity, the combined equity) as they are in memory rather than have them read back, the same
+values (the tests compare the pages byte for byte). No wall-clock time goes in; plot divs have
+fixed ids, so the same files always render to the same HTML.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import jinja2
 import numpy as np
 import pandas as pd
@@ -107,10 +110,28 @@ def _render(template: str, path: Path, plotly_src: str, standalone: bool, **cont
         missing_script=MISSING_SCRIPT.format(src=plotly_src), **context))
 
 
-def _read_csv(path: Path, times: Iterable[str]) -> pd.DataFrame:
+@attrs.frozen
+class Written:
+    """What a run has just written and still holds: the pages are drawn from it instead of reading a
+    million rows back per file. `equity`: each system's equity frame by name."""
+
+    bars: pd.DataFrame | None
+    equity: Mapping[str, pd.DataFrame]
+    combined: pd.DataFrame | None
+
+
+def _times(text: pd.Series, zone: str | None) -> pd.Series:
+    """Timestamps read back from their text; in the run's `zone`, whose UTC offset daylight saving time
+    changes within a column (parsed apart, the offsets would not make one column)."""
+    if zone is None:
+        return pd.to_datetime(text)
+    return pd.to_datetime(text, utc=True).dt.tz_convert(zone)
+
+
+def _read_csv(path: Path, times: Iterable[str], zone: str | None) -> pd.DataFrame:
     frame = pd.read_csv(path)
     for column in times:  # explicitly: an empty column would otherwise stay text
-        frame[column] = pd.to_datetime(frame[column])
+        frame[column] = _times(frame[column], zone)
     return frame
 
 
@@ -170,18 +191,20 @@ def traded_symbols(orders: pd.DataFrame) -> list[str]:
     return sorted(set(orders.loc[orders["status"] == "filled", "symbol"].astype(str)))
 
 
-def render_system(folder: Path, bars: pd.DataFrame, standalone: bool = False) -> Path:
+def render_system(folder: Path, bars: pd.DataFrame, standalone: bool = False, zone: str | None = None,
+                  equity: pd.DataFrame | None = None) -> Path:
     """`folder`/report.html from the system's saved files and the run's bars (`standalone`: with the plotly
-    script in the page)."""
+    script in the page; `zone`: the bars' time zone; `equity`: equity.csv's frame, when still in memory)."""
     document = json.loads((folder / "performance.json").read_text())
     metrics = document["metrics"]
-    equity = _read_csv(folder / "equity.csv", ["timestamp"])
-    trades = _read_csv(folder / "trades.csv", ["entry_time", "exit_time"])
+    if equity is None:
+        equity = _read_csv(folder / "equity.csv", ["timestamp"], zone)
+    trades = _read_csv(folder / "trades.csv", ["entry_time", "exit_time"], zone)
     _written_by_this_version(folder / "trades.csv", set(TRADE_COLUMNS) - set(trades.columns))
     orders = pd.read_csv(folder / "orders.csv", usecols=["symbol", "status"], dtype=str)
     keys = list(document["indicators"])
     open_lots = pd.DataFrame(document["open_lots"], columns=["symbol", "quantity", "entry_time", "entry_price"])
-    open_lots["entry_time"] = pd.to_datetime(open_lots["entry_time"])
+    open_lots["entry_time"] = _times(open_lots["entry_time"], zone)
     figures = system_figures(equity, trades, bars, pd.read_parquet(folder / "indicators.parquet"), keys,
                              traded_symbols(orders), open_lots, metrics["initial_capital"])
     stamps = pd.DatetimeIndex(equity["timestamp"])
@@ -189,7 +212,7 @@ def render_system(folder: Path, bars: pd.DataFrame, standalone: bool = False) ->
         "system.html", folder / "report.html", f"../{PLOTLY_FILE}", standalone, title=document["system"],
         config=config_items(document["config"], keys), figures=_figures_script(figures), figure_ids=list(figures),
         metrics=metric_rows({"value": metrics}), first=stamps[0], last=stamps[-1], bars=len(stamps),
-        symbols=sorted(set(bars["symbol"].astype(str))), open_positions=document["open_positions"],
+        symbols=sorted(bars["symbol"].astype(str).unique()), open_positions=document["open_positions"],
         halts=document.get("halts", []),  # results of an earlier version have none
         trades=_json_script(_trade_rows(trades)), trade_count=len(trades), trade_limit=TRADE_ROWS_LIMIT)
 
@@ -220,19 +243,22 @@ def combined_figures(summary: Mapping[str, Any], book: pd.DataFrame, transfers: 
     return figures
 
 
-def render_combined(folder: Path, standalone: bool = False) -> Path:
+def render_combined(folder: Path, standalone: bool = False, zone: str | None = None,
+                    book: pd.DataFrame | None = None) -> Path:
     """`folder`/combined_summary.html from combined_summary.json and combined_equity.csv (`standalone`: with
-    the plotly script in the page)."""
+    the plotly script in the page; `zone`: the bars' time zone; `book`: combined_equity.csv's frame, when still
+    in memory)."""
     summary = json.loads((folder / "combined_summary.json").read_text())
     _written_by_this_version(folder / "combined_summary.json",
                              [f"{part}.{key}" for part, keys in _SUMMARY_KEYS.items() for key in keys
                               if key not in summary.get(part, {})])
-    book = _read_csv(folder / "combined_equity.csv", ["timestamp"])
+    if book is None:
+        book = _read_csv(folder / "combined_equity.csv", ["timestamp"], zone)
     systems = summary["systems"]
     shown = list(systems)[:SHOWN_SYSTEMS_LIMIT]
     combined = summary["combined"]
     coupling = summary.get("book")
-    moved = _read_csv(folder / coupling["files"]["transfers"], ["timestamp"]) if coupling else None
+    moved = _read_csv(folder / coupling["files"]["transfers"], ["timestamp"], zone) if coupling else None
     figures = combined_figures(summary, book, moved)
     opposing = summary["opposing_positions"]
     stamps = pd.DatetimeIndex(book["timestamp"])
@@ -295,9 +321,10 @@ def write_plotly_js(folder: Path) -> Path:
     return path
 
 
-def render_run(folder: str | Path) -> list[Path]:
+def render_run(folder: str | Path, written: Written | None = None) -> list[Path]:
     """Every report a run folder's files allow: each system's report.html, then combined_summary.html; with
     plotly.min.js beside them, or inside each page when the manifest says the run's reports are standalone.
+    `written`: the largest of those files' frames, from the run that has just written them.
 
     Only the systems the run's manifest lists are rendered, and nothing reached through a symbolic
     link: a folder someone linked or copied into the run folder is not the run's, and its report would
@@ -310,6 +337,7 @@ def render_run(folder: str | Path) -> list[Path]:
     document = json.loads(manifest.read_text())
     listed = document["systems"]
     standalone = document.get("reports", {}).get("standalone", False)  # an earlier version's: never
+    zone = document.get("data", {}).get("timezone")  # an earlier version's: naive, or one offset throughout
     performances = [folder / name / "performance.json" for name in sorted(listed)]
     # a failed system's folder has no equity or trades to show (its performance.json says why)
     systems = [path.parent for path in performances if _own_file(path) and not path.parent.is_symlink()
@@ -317,10 +345,12 @@ def render_run(folder: str | Path) -> list[Path]:
     has_summary = _own_file(folder / "combined_summary.json")
     if not systems and not has_summary:
         return []
-    written = [] if standalone else [write_plotly_js(folder)]
+    pages = [] if standalone else [write_plotly_js(folder)]
     if systems:
-        bars = pd.read_parquet(folder / "bars.parquet")
-        written += [render_system(system, bars, standalone) for system in systems]
+        bars = written.bars if written is not None and written.bars is not None else pd.read_parquet(
+            folder / "bars.parquet")
+        pages += [render_system(system, bars, standalone, zone, None if written is None else
+                                written.equity.get(system.name)) for system in systems]
     if has_summary:
-        written.append(render_combined(folder, standalone))
-    return written
+        pages.append(render_combined(folder, standalone, zone, None if written is None else written.combined))
+    return pages

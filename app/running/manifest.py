@@ -87,12 +87,14 @@ class RunManifest:
         atomic_write_text(self.path, json.dumps(self.document, indent=2) + "\n")
 
     def data_loaded(self, description: str, files: Sequence[Path], bars: int, dropped: dict[str, int],
-                    reversed_files: Sequence[str] = (), window: dict[str, Any] | None = None) -> None:
+                    reversed_files: Sequence[str] = (), window: dict[str, Any] | None = None,
+                    timezone: str | None = None) -> None:
         """`reversed`: the files written newest first, read in reverse; `dropped`: rows left out, by rule;
-        `window`: what `data.start`/`end`/`warmup` kept (absent without them)."""
+        `window`: what `data.start`/`end`/`warmup` kept (absent without them); `timezone`: the zone of the
+        bars' timestamps (null when naive), which the reports read the CSVs' offsets back into."""
         self.document["data"].update(description=description, bars=bars,
                                      files=[fingerprint(Path(path)) for path in files], dropped=dropped,
-                                     reversed=list(reversed_files))
+                                     reversed=list(reversed_files), timezone=timezone)
         if window is not None:
             self.document["data"]["window"] = window
         self.write()

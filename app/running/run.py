@@ -31,7 +31,7 @@ from multifolio.errors import ConfigErrors, MultifolioError
 from multifolio.files import atomic_write_text
 from multifolio.reports.benchmark import benchmark_closes
 from multifolio.reports.catalogue import FIGURES, LOWER, RANKING_FIGURES, TABLE_FIGURES, Figure
-from multifolio.reports.html import render_run
+from multifolio.reports.html import Written, render_run
 from multifolio.reports.overfitting import describe_overfitting
 from multifolio.reports.writers import (
     performance,
@@ -206,8 +206,9 @@ def _claimed(claim: ExitStack, folder: Path, config: BacktestConfig, registry: P
     try:
         staging = claim.enter_context(RunFolder(folder))
         manifest = RunManifest(staging, config, registry)
+        zone = market.timestamps.tz
         manifest.data_loaded(data.description, data.files, len(market), market.dropped, market.reversed_files,
-                             _window_record(config.data.window, market))
+                             _window_record(config.data.window, market), None if zone is None else str(zone))
     except OSError as error:
         raise MultifolioError(f"cannot write to the output folder {folder}: {error.strerror or error}; "
                               "choose another with --output-dir or reporting.output_dir") from None
@@ -249,15 +250,18 @@ def write_results(outcome: RunOutcome, folder: Path, writing: WriteProgress | No
     """Each system's folder (a failed one's says where it failed), the combined summary, the reports;
     `writing` is told as each part starts (a system's folder is named `<system>/`) and once all are done."""
     config, market = outcome.config, outcome.market
+    bars = market.frame() if config.reporting.separate_reports else None  # only the systems' pages show them
     parts: list[tuple[str, Callable[[], object]]] = []
     if config.reporting.separate_reports:
-        parts.append((BARS_PART, lambda: write_bars(market.frame(), folder)))
+        parts.append((BARS_PART, lambda: write_bars(bars, folder)))
         parts += [(f"{result.name}/", partial(_write_system, outcome, result, folder)) for result in outcome.results]
     if outcome.summary is not None:
         parts.append((SUMMARY_PART, lambda: write_summary(
             outcome.summary, outcome.combined, [result for result in outcome.results if result.status != "failed"],
             folder)))
-    parts.append((REPORTS_PART, lambda: render_run(folder)))  # from the files just written, as `multifolio report`
+    # from the files just written, as `multifolio report`, but for the largest frames, still in memory
+    written = Written(bars, {result.name: result.equity for result in outcome.results}, outcome.combined)
+    parts.append((REPORTS_PART, lambda: render_run(folder, written)))
     for done, (part, write) in enumerate(parts):
         if writing is not None:
             writing(done, len(parts), part)

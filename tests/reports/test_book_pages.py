@@ -68,6 +68,6 @@ def test_a_run_with_book_limits_only_and_its_halts_render_and_rerender_to_the_sa
     assert halt["reason"] == "max_drawdown" and halt["action"] == "flatten"
     page = (folder / "combined_summary.html").read_text()
     assert table_rows(page, "halts-table") == 1 and 'id="fig-allocation"' not in page
-    before = {path.name: path.read_bytes() for path in folder.rglob("*.html")}
+    before = {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*.html")}
     render_run(folder)
-    assert {path.name: path.read_bytes() for path in folder.rglob("*.html")} == before
+    assert {path.relative_to(folder): path.read_bytes() for path in folder.rglob("*.html")} == before
