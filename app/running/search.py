@@ -14,16 +14,16 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-import optuna
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-from optuna.trial import TrialState
 
 from multifolio.config.search import OPTUNA, SearchSpec
 from multifolio.config.spec import SystemSpec
 from multifolio.trading.system import SystemResult
+
+if TYPE_CHECKING:  # optuna is imported by the searches that use it: every run would pay its 40 ms
+    import optuna
 
 ASKS_PER_SAMPLE = 20  # trials optuna may propose per system run (repeats and excluded points cost an ask)
 Score = Callable[[SystemResult], "float | None"]  # a finished system's sweep_metric (None: none)
@@ -41,6 +41,8 @@ def optuna_entries(systems: Sequence[SystemSpec]) -> dict[int, list[SystemSpec]]
 
 def distributions(grid: Sequence[SystemSpec]) -> dict[str, Any]:
     """optuna's search space for a grid: each swept key's own values."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
     record = grid[0].swept
     space: dict[str, Any] = {}
     for label, axis in record.axes.items():
@@ -70,6 +72,9 @@ def run_search(execute: Execute, grid: Sequence[SystemSpec], score: Score, maxim
                stop_requested: Callable[[], bool], **executing: Any) -> list[SystemResult]:
     """The systems optuna chose from `grid` (one entry's), run batch by batch through `execute`, in the order run;
     each carries its trial number and batch in its `swept` record."""
+    import optuna
+    from optuna.trial import TrialState
+
     search: SearchSpec = grid[0].swept.search
     by_point = {tuple(spec.swept.values.values()): spec for spec in grid}
     space = distributions(grid)
@@ -116,6 +121,8 @@ def run_search(execute: Execute, grid: Sequence[SystemSpec], score: Score, maxim
 
 
 def _tell(study: optuna.Study, trial: Any, value: float | None) -> None:
+    from optuna.trial import TrialState
+
     if value is None:
         study.tell(trial, state=TrialState.FAIL)
     else:
