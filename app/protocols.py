@@ -68,6 +68,27 @@ class Direction(enum.IntEnum):
     LONG = 1
 
 
+class Timeline:
+    """The run's shared timestamps by bar position: `timeline[index]` is bar `index`'s Timestamp, made when
+    asked (most bars' never are). Naive stamps are made from the raw datetime64 values, about three times
+    faster than indexing the DatetimeIndex, which each event of an order's cascade would otherwise pay."""
+
+    __slots__ = ("timestamps", "_values")
+
+    def __init__(self, timestamps: pd.DatetimeIndex) -> None:
+        self.timestamps = timestamps
+        # zone-aware stamps go through the index, which knows the zone's offset at each moment
+        self._values = timestamps.to_numpy() if timestamps.tz is None else None
+
+    def __getitem__(self, index: int) -> pd.Timestamp:
+        if self._values is None:
+            return self.timestamps[index]
+        return pd.Timestamp(self._values[index])
+
+    def __len__(self) -> int:
+        return len(self.timestamps)
+
+
 # One BarClosed is made per bar per system: a dict-based frozen class builds in about
 # 0.46 µs against 0.76 µs for a slotted one (measured), so this event is not slotted.
 @frozen(slots=False)
@@ -82,7 +103,8 @@ class BarClosed:
     low: float
     close: float
     volume: float
-    timeline: pd.DatetimeIndex = field(repr=False, eq=False)  # the shared timeline, read by `timestamp`
+    # the shared timeline, read by `timestamp` (a DatetimeIndex serves as well, as in tests)
+    timeline: Timeline | pd.DatetimeIndex = field(repr=False, eq=False)
 
     @property
     def timestamp(self) -> pd.Timestamp:

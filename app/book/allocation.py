@@ -130,7 +130,7 @@ class Allocation:
             weights = self._weights(index, members, equities, total)
         except PLUGIN_FAULTS as error:  # the allocator's fault: the allocation holds, the systems go on
             self.frozen = (f"allocator {self.spec.allocator.type!r} raised at bar {index} "
-                           f"({self._market.timestamps[index].isoformat()}): {type(error).__name__}: {error}; "
+                           f"({self._market.timeline[index].isoformat()}): {type(error).__name__}: {error}; "
                            "the capital stays where it is from then on")
             return
         targets = {name: weights.get(name, 0.0) * total for name in names}
@@ -153,7 +153,7 @@ class Allocation:
         returns = pd.DataFrame({runner.name: _returns(runner, first, index) for runner in members},
                                index=self._market.timestamps[first:index], columns=list(names))
         current = pd.Series({name: (equities[name] / total if total > 0 else 0.0) for name in names}, dtype=float)
-        context = AllocationContext(timestamp=self._market.timestamps[index], systems=names, returns=returns,
+        context = AllocationContext(timestamp=self._market.timeline[index], systems=names, returns=returns,
                                     weights=current)
         return checked_weights(self._allocator.weights(context), names, self._allocator)
 
@@ -186,7 +186,7 @@ class Allocation:
                 continue
             quantity = -math.copysign(units, held)
             runner.signals.emit(OrderSubmitted(
-                runner.namespace, self._market.timestamps[placed], placed, runner.execution.new_id(), symbol,
+                runner.namespace, self._market.timeline[placed], placed, runner.execution.new_id(), symbol,
                 quantity, quantity, f"the book took back {share:.2%} of the system's capital",
                 OrderType.MARKET, cause="rebalance", at_open=True))
 

@@ -12,7 +12,7 @@ from multifolio.data.dates import parse_timestamps
 from multifolio.data.placement import placed_stamps, placement_note, placements
 from multifolio.data.rules import DataRules
 from multifolio.errors import PLUGIN_FAULTS, DataError, MultifolioError
-from multifolio.protocols import BAR_COLUMNS, PRICE_FIELDS
+from multifolio.protocols import BAR_COLUMNS, PRICE_FIELDS, Timeline
 
 
 def immutable(array: np.ndarray) -> np.ndarray:
@@ -66,6 +66,7 @@ class MarketData:
                  warmup: Warmup = NO_WARMUP, placed: Mapping[str, pd.Timedelta] | None = None,
                  close_stamped: bool = False) -> None:
         self.timestamps = timestamps
+        self.timeline = Timeline(timestamps)  # one bar's Timestamp, quickly (events' stamps)
         self.close_stamped = close_stamped  # `data.timestamps: close`: a stamp marks its bar's end, not its start
         self.placed = dict(placed or {})  # symbol → how far after its stamp its bars sit (data.placement)
         self.warmup = warmup  # `data.warmup`: the bars before the first, for the indicators only

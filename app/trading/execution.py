@@ -155,7 +155,7 @@ class ExecutionSimulator:
             return
         order.quantity = quantity
         self._bands.pop(order.symbol, None)
-        self._signals.emit(OrderModified(self._portfolio.namespace, self._market.timestamps[index], index, order_id,
+        self._signals.emit(OrderModified(self._portfolio.namespace, self._market.timeline[index], index, order_id,
                                          order.stop, quantity, reason))
 
     def cancel_entries(self, symbol: str, index: int, reason: str) -> None:
@@ -168,7 +168,7 @@ class ExecutionSimulator:
         tif = submitted.time_in_force
         order = Order(submitted.order_id, submitted.symbol, submitted.quantity, submitted.type, submitted.limit,
                       submitted.stop, submitted.index, k + tif if isinstance(tif, int) else -1,
-                      self._market.timestamps[submitted.index].date() if tif == DAY else None,
+                      self._market.timeline[submitted.index].date() if tif == DAY else None,
                       submitted.cause, submitted.parent, submitted.exits, tif)
         self._live.setdefault(order.symbol, []).append(order)
         self._bands.pop(order.symbol, None)
@@ -217,7 +217,7 @@ class ExecutionSimulator:
         open_, high, low, close = views["open"][k], views["high"][k], views["low"][k], views["close"][k]
         timed = [order for order in self._live[symbol] if order.last_bar >= 0 or order.day is not None]
         if timed:
-            day = self._market.timestamps[index].date() if any(order.day is not None for order in timed) else None
+            day = self._market.timeline[index].date() if any(order.day is not None for order in timed) else None
             for order in timed:
                 if (0 <= order.last_bar < k) or (order.day is not None and order.day != day):
                     self._end(order, index, "its time in force ran out", status="expired")
@@ -290,7 +290,7 @@ class ExecutionSimulator:
     def _trigger(self, order: Order, index: int) -> None:
         order.triggered = True
         self._bands.pop(order.symbol, None)
-        self._signals.emit(OrderTriggered(self._portfolio.namespace, self._market.timestamps[index], index,
+        self._signals.emit(OrderTriggered(self._portfolio.namespace, self._market.timeline[index], index,
                                           order.order_id))
 
     # ------------------------------------------------------------------ fills and exits
@@ -320,7 +320,7 @@ class ExecutionSimulator:
         commission = checked_number(self._commission.commission(quantity, price), self._commission, "commission()")
         before = self._portfolio.position(order.symbol)
         self._signals.emit(OrderFilled(
-            self._portfolio.namespace, self._market.timestamps[index], index, order.order_id, order.symbol,
+            self._portfolio.namespace, self._market.timeline[index], index, order.order_id, order.symbol,
             quantity, price, commission, abs(quantity) * abs(price - reference), order.cause, remaining))
         self._after_fill(order, index, before, reference, at_close)
         return True
@@ -413,7 +413,7 @@ class ExecutionSimulator:
                 if tighter != leg.stop:
                     leg.stop = tighter
                     self._bands.pop(leg.symbol, None)
-                    self._signals.emit(OrderModified(self._portfolio.namespace, self._market.timestamps[index],
+                    self._signals.emit(OrderModified(self._portfolio.namespace, self._market.timeline[index],
                                                      index, leg.order_id, tighter))
                 return leg
             if leg.type is wanted.type and (wanted.type is MARKET or leg.limit == wanted.price):
@@ -421,7 +421,7 @@ class ExecutionSimulator:
             self._end(leg, index, "replaced by its exit's new order")
         price, order_id = wanted.price, self.new_id()
         self._signals.emit(OrderSubmitted(
-            self._portfolio.namespace, self._market.timestamps[index], index, order_id, bracket.symbol,
+            self._portfolio.namespace, self._market.timeline[index], index, order_id, bracket.symbol,
             -bracket.quantity, -bracket.quantity, "", wanted.type, price if wanted.type is LIMIT else math.nan,
             price if wanted.type is STOP else math.nan, GTC, exit_.reason, bracket.entry_id))
         # what on_order_submitted made of it: the newest order of the symbol, unless it filled at once
@@ -445,7 +445,7 @@ class ExecutionSimulator:
         if not removed:
             self._remove(order)
         self._signals.emit(OrderCancelled(
-            self._portfolio.namespace, self._market.timestamps[index], index, order.order_id, order.symbol,
+            self._portfolio.namespace, self._market.timeline[index], index, order.order_id, order.symbol,
             order.quantity, reason, status))
 
     def on_system_halted(self, halted: SystemHalted) -> None:

@@ -243,7 +243,7 @@ class SystemRunner:
         """Lift a block that `halt` set from outside for `reason` (the book parked the system), at the
         boundary after bar `index`; nothing when no such block stands."""
         if self._halts.blocked == reason:
-            self._apply(BlockLifted(self.namespace, self._market.timestamps[index], index, reason,
+            self._apply(BlockLifted(self.namespace, self._market.timeline[index], index, reason,
                                     self._halts.suppressed))
 
     def transfer(self, index: int, amount: float) -> None:
@@ -292,7 +292,7 @@ class SystemRunner:
             self.execution.fill_due(index)
         if self._held or self._guard.due:  # with nothing held the account cannot change: no look needed
             self._watch(index)
-        timeline, namespace, deliver = self._market.timestamps, self.namespace, self._deliver_bar
+        timeline, namespace, deliver = self._market.timeline, self.namespace, self._deliver_bar
         for symbol, positions, open_, high, low, close, volume in self._symbols:
             k = positions[index]
             if k >= 0:
@@ -317,7 +317,7 @@ class SystemRunner:
         """
         if action not in HALT_ACTIONS:
             raise ValueError(f"action must be one of {', '.join(HALT_ACTIONS)}, was {action!r}")
-        self._apply(SystemHalted(self.namespace, self._market.timestamps[index], index, reason, action, detail,
+        self._apply(SystemHalted(self.namespace, self._market.timeline[index], index, reason, action, detail,
                                  at_boundary))
 
     def _watch(self, index: int) -> None:
@@ -338,7 +338,7 @@ class SystemRunner:
         """End the data after bar `last` (the final bar unless the run was stopped): `data_ended`
         cancels pending orders; then collect the results up to that bar."""
         last = len(self._market) - 1 if last is None else last
-        self.signals.emit(DataEnded(self.namespace, self._market.timestamps[last], last))
+        self.signals.emit(DataEnded(self.namespace, self._market.timeline[last], last))
         return SystemResult(
             spec=self.spec, equity_steps=self.portfolio.equity_steps(last + 1),
             trades=self.portfolio.trades_frame(), orders=self._order_log.frame(),
@@ -352,7 +352,7 @@ class SystemRunner:
         return SystemResult(
             spec=self.spec, equity_steps=None, **empty_frames(self._market.timestamps.dtype),
             open_positions={}, status="failed", last_bar=index,
-            error=error, failed_at=f"failed at bar {index} ({self._market.timestamps[index].isoformat()})")
+            error=error, failed_at=f"failed at bar {index} ({self._market.timeline[index].isoformat()})")
 
     def _indicator_arrays(self) -> dict[str, dict[str, np.ndarray]]:
         keys = self.spec.indicator_keys()
