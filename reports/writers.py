@@ -18,6 +18,7 @@ from multifolio.data.market import MarketData
 from multifolio.files import atomic_write, atomic_write_text
 from multifolio.reports.analysis import correlations, drawdown_contributions
 from multifolio.reports.benchmark import benchmark_metrics
+from multifolio.reports.csv_text import write_csv_bytes
 from multifolio.reports.leaderboard import sweep_summary
 from multifolio.reports.metrics import equity_metrics, time_weighted_curve, trade_metrics
 from multifolio.reports.opposing import opposing_positions
@@ -99,7 +100,9 @@ BOOK_FILES = {"transfers": "transfers.csv", "rebalances": "allocation.csv", "eve
 
 
 def write_csv(path: Path, frame: pd.DataFrame) -> Path:
-    return atomic_write(path, lambda stream: frame.to_csv(stream, index=False, lineterminator="\n"))
+    """The bytes of `frame.to_csv(index=False)` with "\\n" line ends, formatted by pyarrow (a million-bar equity
+    frame in a fraction of pandas' time)."""
+    return atomic_write(path, lambda stream: write_csv_bytes(stream.buffer, frame))
 
 
 def write_json(path: Path, document: Any) -> Path:
