@@ -153,6 +153,18 @@ class Strategy(abc.ABC):
         """The full form: act on the bars that closed at `context.timestamp` (`context.bars`)."""
         raise NotImplementedError
 
+    def signals(self, values: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        """The simple form, all bars at once (optional): what `on_bar` would return at each of one symbol's
+        bars, as an array as long as `values["close"]`, NaN where it returns None. `values` holds the
+        symbol's whole arrays: the price fields and the indicators declared, by key.
+
+        Implementing it lets the run go straight from one bar where something can happen to the next
+        (a signal, a fill, an exit's trigger, a halt) instead of calling `on_bar` at every bar; results
+        are the same, byte for byte, as long as element k equals what `on_bar` returns at bar k, which
+        must depend on bars 0..k only (`multifolio.testing.check_signals` checks both). None (the
+        default): `on_bar` is called at every bar."""
+        return None
+
     @classmethod
     def full_form(cls) -> bool:
         """True when the class implements `on_bars`."""

@@ -44,6 +44,7 @@ __all__ = [
     "ScriptedActions",
     "ScriptedStrategy",
     "assert_causal",
+    "assert_signals_match",
     "bars_from_closes",
     "make_bars",
     "rewrite_after",
@@ -220,6 +221,51 @@ def _standing_in_for(strategy: Strategy) -> type[Strategy]:
 
     StandIn.__name__ = StandIn.__qualname__ = type(strategy).__name__
     return StandIn
+
+
+# -- stated signals ------------------------------------------------------------------------------------------
+
+def assert_signals_match(strategy: type[Strategy] | Strategy, bars: Any, *,
+                         parameters: Mapping[str, Any] | None = None, **system_settings: Any) -> None:
+    """Check that a strategy's `signals()` trades exactly as its `on_bar`: the system run on its stated signals
+    (from event to event) and run with `on_bar` at every bar submit the same orders and have the same trades
+    and equity, to the last bit; else AssertionError naming the first difference. `strategy`, `bars`,
+    `parameters` and `system_settings` as `run_strategy` takes them (exits, limits, `execution`...: the more
+    of them, the more events the check crosses). Causality of `signals()` is `assert_causal`'s to check: it
+    runs the stated signals too."""
+    plugin = strategy if isinstance(strategy, type) else type(strategy)
+    if plugin.signals is Strategy.signals:
+        raise TypeError(f"{plugin.__name__} states no signals(): it is stepped bar by bar")
+    runs = {}
+    for path, subject in (("stated signals()", strategy), ("on_bar", _per_bar(strategy))):
+        fresh = copy.deepcopy(subject) if isinstance(subject, Strategy) else subject
+        system = run_strategy(fresh, bars, parameters=parameters, **system_settings).systems[SYSTEM]
+        if system.status == "failed":
+            raise AssertionError(f"the strategy's system, with {path}, {system.failed_at}:\n{system.error}")
+        runs[path] = system
+    stated, per_bar = runs.values()
+    for name in ("orders", "trades", "equity"):
+        found = _first_difference(getattr(stated, name), getattr(per_bar, name))
+        if found is not None:
+            row, column = found
+            raise AssertionError(f"{plugin.__name__}.signals() does not trade as its on_bar: {name} row {row}, "
+                                 f"column {column!r}: {_cell(getattr(stated, name), row, column)} with signals(), "
+                                 f"{_cell(getattr(per_bar, name), row, column)} with on_bar")
+
+
+def _per_bar(strategy: type[Strategy] | Strategy) -> type[Strategy] | Strategy:
+    """`strategy` without its stated signals: stepped bar by bar through `on_bar`."""
+    if isinstance(strategy, Strategy):
+        fresh = copy.deepcopy(strategy)
+        fresh.signals = lambda values: None
+        return fresh
+
+    class PerBar(strategy):
+        def signals(self, values: Mapping[str, np.ndarray]) -> None:
+            return None
+
+    PerBar.__name__ = PerBar.__qualname__ = strategy.__name__
+    return PerBar
 
 
 # -- no look-ahead ------------------------------------------------------------------------------------------

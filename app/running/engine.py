@@ -1,4 +1,4 @@
-"""The loop: one pass over the shared timeline, every system stepped at every bar (one per run)."""
+"""The loop: one pass over the shared timeline, every system stepped where something can happen (one per run)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ class Engine:
     """Steps every system through each timestamp in turn, then ends the data for each.
 
     Systems never see each other, so the order in which they are stepped cannot
-    change any result; it is the YAML order. A system whose plugin raises is failed
-    at that bar and stepped no more; the others go on. A stop request (Ctrl-C) ends
-    every system at the last bar completed. With a `book`, it acts at each bar boundary
-    and after each bar (multifolio.book.book), on the systems it couples.
+    change any result: without a book each system goes through a chunk of bars on its own
+    (`SystemRunner.advance`, from event to event where it can), in YAML order. A system whose
+    plugin raises is failed at that bar and stepped no more; the others go on. A stop request
+    (Ctrl-C) ends every system at the last bar of the chunk completed. With a `book`, which acts
+    at each bar boundary and after each bar (multifolio.book.book) on the systems it couples,
+    every system is stepped bar by bar, all of them at one bar before the next.
     """
 
     def __init__(self, *, market: MarketData, systems: Sequence[SystemRunner],
@@ -49,9 +51,9 @@ class Engine:
         # bars in chunks between progress updates and stop checks: no per-bar bookkeeping
         for start in range(0, total, self._progress_every):
             stop = min(start + self._progress_every, total)
-            for index in range(start, stop):
-                if book is not None:
-                    book.before_bar(index)
+            index = start
+            while book is not None and index < stop:  # bar by bar, all systems at one bar, while a book acts
+                book.before_bar(index)
                 for system, step in running:
                     try:
                         step(index)
@@ -64,6 +66,15 @@ class Engine:
                         running = [pair for pair in running if pair[0].name not in failed]
                 if book is not None:
                     book.after_bar(index)
+                index += 1
+            for system, _ in running:
+                system.stepped += index - start
+            for system, _ in running if book is None else ():
+                try:
+                    system.advance(index, stop)
+                except PLUGIN_FAULTS:  # a plugin's fault fails its own system only
+                    failed[system.name] = system.failed(system.stepping, traceback.format_exc())
+            running = [pair for pair in running if pair[0].name not in failed]
             if self._progress is not None:
                 self._progress(stop, total)
             if self._stop_requested is not None and self._stop_requested() and stop < total:

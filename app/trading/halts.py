@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 from attrs import evolve, frozen
 
@@ -94,7 +95,8 @@ class Guard:
         named = list(zip(limits, [*limit_types, *[type(limit).__name__ for limit in limits[len(limit_types):]]]))
         self._limits = tuple(limit for limit, _ in named if type(limit).halts())
         self._names = {id(limit): name for limit, name in named}
-        self._closes = {symbol: memoryview(market.closes_filled(symbol)) for symbol in market.symbols}
+        self._close_arrays = {symbol: market.closes_filled(symbol) for symbol in market.symbols}
+        self._closes = {symbol: memoryview(array) for symbol, array in self._close_arrays.items()}
         # each bar's calendar day (days since 1970-01-01, wall clock of the data's zone), for the limits' periods
         self._days = memoryview(calendar_days(market.timestamps)) if self._limits else None
         self._blocking: RiskLimit | None = None
@@ -135,6 +137,24 @@ class Guard:
         moved, self._moved = self._moved, 0.0
         return self._judged(AccountState(index, equity, cash, exposure, self._positions, self._days[index],
                                          self._timestamps, moved))
+
+    @property
+    def limited(self) -> bool:
+        """Whether halting limits watch the account: they look at every close while anything is held."""
+        return bool(self._limits)
+
+    def first_floor(self, start: int, stop: int) -> int:
+        """The first bar of [start, stop) at whose close the account as it stands (nothing filled, cash
+        unchanged) is at or below the bankruptcy floor; `stop` when none is. Equity is summed as `check`
+        sums it, so the two agree to the last bit."""
+        if start >= stop:
+            return stop
+        equity = np.zeros(stop - start)
+        for symbol, quantity in self.held.items():
+            equity += quantity * self._close_arrays[symbol][start:stop]
+        equity += self._portfolio.cash
+        below = np.flatnonzero(equity <= self._min_equity)
+        return start + int(below[0]) if len(below) else stop
 
     def start(self, initial_capital: float) -> None:
         """Before the first bar: the limits see the initial capital (their first peak and day's reference)."""

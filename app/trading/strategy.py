@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 
 import numpy as np
 
@@ -50,8 +51,10 @@ class BarValues(IndicatorValues):
 
 class StrategyRunner:
     """Runs the strategy (one per system). The simple form: each `bar_closed` → `on_bar` →
-    `signal_generated`. The full form: `bar_closed` events are gathered into the context, and
-    `on_timestamp` (after the last symbol's bar of a timestamp) hands them to `on_bars` at once."""
+    `signal_generated`; when the strategy states its signals for all bars at once (`signals`), each
+    `bar_closed` reads them instead, and `signal_bars` tells the runner where they say something. The full
+    form: `bar_closed` events are gathered into the context, and `on_timestamp` (after the last symbol's bar
+    of a timestamp) hands them to `on_bars` at once."""
 
     def __init__(self, *, strategy: Strategy, signals: SystemSignals, indicators: SystemIndicators,
                  market: MarketData, context: TradingContext, strategy_name: str, system_name: str) -> None:
@@ -62,8 +65,34 @@ class StrategyRunner:
         self._positions = {symbol: memoryview(positions) for symbol, positions in market.position_of.items()}
         reader = f"strategy {strategy_name!r} of system {system_name!r}"
         self._values = {symbol: BarValues(indicators.arrays(symbol), reader) for symbol in market.symbols}
+        stated = None if self.full_form else self._stated(indicators, market, reader)
+        # the timeline's bars where a stated signal says something (None: the strategy states none)
+        self.signal_bars = None if stated is None else np.unique(np.concatenate(
+            [market.series[symbol].timeline_index[~np.isnan(array)] for symbol, array in stated.items()]))
+        self._stated_views = {} if stated is None else {symbol: memoryview(array) for symbol, array in stated.items()}
         # what hears `bar_closed`
-        self.on_bar_closed = self._gather if self.full_form else self._signal
+        self.on_bar_closed = self._gather if self.full_form else self._signal if stated is None else self._read
+
+    def _stated(self, indicators: SystemIndicators, market: MarketData, reader: str) -> dict[str, np.ndarray] | None:
+        """Each symbol's `signals()`, checked: one direction or NaN per bar of the symbol."""
+        stated = {}
+        for symbol in market.symbols:
+            arrays = indicators.arrays(symbol)
+            found = self.strategy.signals(MappingProxyType(arrays))
+            if found is None:
+                return None
+            array = np.asarray(found, dtype=np.float64)
+            bars = len(market.series[symbol].timeline_index)
+            if array.shape != (bars,):
+                raise ValueError(f"{reader}: signals() returned an array of shape {array.shape} for {symbol!r}, "
+                                 f"expected one value per bar ({bars},)")
+            known = np.isnan(array) | np.isin(array, [Direction.SHORT, Direction.FLAT, Direction.LONG])
+            if not known.all():
+                bad = int(np.flatnonzero(~known)[0])
+                raise ValueError(f"{reader}: signals() returned {float(array[bad])!r} at bar {bad} of {symbol!r}; "
+                                 "expected -1 (short), 0 (flat), 1 (long) or NaN (no signal)")
+            stated[symbol] = array
+        return stated
 
     def _signal(self, bar: BarClosed) -> None:
         values = self._values[bar.symbol]
@@ -72,6 +101,13 @@ class StrategyRunner:
         if direction is not None:
             self._signals.emit(SignalGenerated(
                 bar.namespace, bar.timestamp, bar.index, bar.symbol, Direction(direction), bar.close))
+
+    def _read(self, bar: BarClosed) -> None:
+        """What `on_bar` would return at this bar, as the strategy stated it for every bar."""
+        direction = self._stated_views[bar.symbol][self._positions[bar.symbol][bar.index]]
+        if direction == direction:  # NaN: no signal
+            self._signals.emit(SignalGenerated(
+                bar.namespace, bar.timestamp, bar.index, bar.symbol, Direction(int(direction)), bar.close))
 
     def _gather(self, bar: BarClosed) -> None:
         self._context.bars[bar.symbol] = bar

@@ -163,6 +163,9 @@ class SystemResult:
     error: str = ""  # the traceback of a failed system
     failed_at: str = ""  # where a failed system stopped, e.g. "failed at bar 700 (2024-01-03T14:40:00)"
     halts: tuple[Halt, ...] = ()  # each halt, in order: the bankruptcy floor, halting limits, the caller's
+    # the bars the run stepped this system at: all of them bar by bar, fewer from event to event (not a result:
+    # in memory only, for whoever wants to know which path ran)
+    stepped: int = 0
     # the record of the book this system was coupled in (a multifolio.book.book.BookResult, shared by every
     # system of the book; None when nothing coupled it): the trading layer carries it, never reads it
     book: object | None = None
@@ -204,6 +207,10 @@ class SystemRunner:
     account (only while something is held, a fill happened or a block stands), then publish the bar
     of every symbol that has one (the strategy, risk and execution react on the bus), then let the
     closes move trailing exits.
+
+    `advance` steps a span of bars. A system whose strategy states its signals for every bar at once
+    goes from event to event (`_next_event`): a bar where nothing stands, nothing is due and no signal
+    is stated changes nothing a result holds (equity is marked after the run), so it is not stepped.
     """
 
     def __init__(self, *, spec: SystemSpec, bus: SystemSignals, market: MarketData, strategy: StrategyRunner,
@@ -233,6 +240,10 @@ class SystemRunner:
         self.first_bar = (len(timestamps) if start == CONTROLLED else _bar_at_or_after(timestamps, start) if start
                           else 0)  # a system the controller starts is dormant until it does
         self.end_bar = _bar_at_or_after(timestamps, end) if end else len(timestamps)
+        self.stepping = -1  # the bar `advance` is at: where the system failed when a plugin raises
+        self._due = 0  # the next bar the event-to-event path must step
+        self.jumps = False  # set by `start`: whether `advance` goes from event to event
+        self.stepped = 0  # bars stepped by `advance`
 
     @property
     def stopped(self) -> bool:
@@ -275,6 +286,49 @@ class SystemRunner:
         if self.first_bar > 0 or self.end_bar < len(self._market):  # (a dormant system's first bar is beyond)
             self._step_in_window = self.step
             self.step = self._step_windowed
+        # from event to event when the strategy states its signals and nothing else hears each bar (a test's
+        # fake may); a system with a window is stepped bar by bar (its window's bounds are events of their own)
+        self.jumps = (self._strategy.signal_bars is not None and not self._strategy.full_form
+                       and self.first_bar == 0 and self.end_bar == len(self._market)
+                       and len(self.signals.bar_closed.receivers) == 1)
+        self._signal_bars = self._strategy.signal_bars
+
+    def advance(self, start: int, stop: int) -> None:
+        """Step bars `start` … `stop` − 1 of the timeline (from event to event where the system can);
+        `stepping` holds the bar a plugin raised at."""
+        if self.jumps:
+            index = max(start, self._due)
+            while index < stop:
+                self.stepping = index
+                self.stepped += 1
+                self.step(index)
+                index = self._next_event(index)
+            self._due = index
+            return
+        step = self.step
+        index = start
+        try:
+            for index in range(start, stop):
+                step(index)
+        finally:
+            self.stepping = index
+        self.stepped += stop - start
+
+    def _next_event(self, index: int) -> int:
+        """The next bar after `index` where something can happen, as things stand after it: the next bar
+        while an order stands, a trailing exit moves, the guard is due or limits watch a position; else the
+        next stated signal, or sooner the first close that would take what is held to the bankruptcy floor."""
+        after = index + 1
+        if self.execution.pending or self.execution.trailing or self._guard.due:
+            return after
+        signals = self._signal_bars
+        found = int(np.searchsorted(signals, index, side="right"))
+        signal = int(signals[found]) if found < len(signals) else len(self._market)
+        if self._held and not self.stopped:
+            if self._guard.limited:
+                return after
+            return self._guard.first_floor(after, signal)
+        return signal
 
     def _step_windowed(self, index: int) -> None:
         if index < self.first_bar:
@@ -344,7 +398,7 @@ class SystemRunner:
             trades=self.portfolio.trades_frame(), orders=self._order_log.frame(),
             open_positions=self.portfolio.positions(), open_lots=self.portfolio.open_lots_frame(),
             indicator_values=self._indicator_arrays(),
-            status=status, last_bar=last, halts=self._halts.records())
+            status=status, last_bar=last, halts=self._halts.records(), stepped=self.stepped)
 
     def failed(self, index: int, error: str) -> SystemResult:
         """The result of a system whose plugin raised at bar `index`: its traceback, no figures

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import numpy as np
+
 from multifolio.protocols import BarClosed, ConfigError, Direction, IndicatorValues, Strategy
 
 
@@ -53,3 +57,22 @@ class SmaCrossoverStrategy(Strategy):
         trend = values[self.trend]
         with_trend = bar.close > trend if wanted is Direction.LONG else bar.close < trend  # NaN: neither
         return wanted if with_trend else Direction.FLAT
+
+    def signals(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """`on_bar` at every bar at once: the sign of fast − slow, ties and NaNs keeping the last sign; a cross
+        where it differs from the last one before it."""
+        difference = np.asarray(values[self._fast], dtype=np.float64) - np.asarray(values[self._slow],
+                                                                                   dtype=np.float64)
+        sign = np.where(difference > 0, 1, np.where(difference < 0, -1, 0))  # ties and NaNs: 0
+        bars = np.arange(len(sign))
+        last = np.maximum.accumulate(np.where(sign != 0, bars, -1))  # the last bar with a sign, up to each
+        before = np.concatenate(([-1], last[:-1]))  # ... strictly before each
+        crossed = (sign != 0) & (before >= 0) & (sign != sign[np.maximum(before, 0)])
+        wanted = np.where(sign > 0, float(Direction.LONG),
+                          float(Direction.SHORT) if self.allow_short else float(Direction.FLAT))
+        if self.trend is not None:
+            close, trend = np.asarray(values["close"]), np.asarray(values[self.trend])
+            with np.errstate(invalid="ignore"):
+                with_trend = np.where(sign > 0, close > trend, close < trend)  # NaN: neither
+            wanted = np.where((wanted == float(Direction.FLAT)) | with_trend, wanted, float(Direction.FLAT))
+        return np.where(crossed, wanted, np.nan)

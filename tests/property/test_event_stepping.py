@@ -1,0 +1,164 @@
+"""The event-to-event path: a system whose strategy states its signals (`Strategy.signals`) is stepped only
+at the bars where something can happen, and its results equal, to the last bit, those of the same system
+stepped bar by bar through `on_bar`: over random bars of one or two symbols, every entry order type, exits,
+pre-trade and halting limits, costs, fills at the close, bankruptcy."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from multifolio.testing import FrameSource, ScriptedStrategy, assert_signals_match, make_bars
+from multifolio.trading.events import Direction
+from plugins.strategies.sma_crossover import SmaCrossoverStrategy
+from tests.builders import backtest_config, run_in_memory, system_config
+from tests.property.strategies import bar_frames, scripts, system_entries
+
+PROPERTY = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+class StatedScript(ScriptedStrategy):
+    """The scripted directions, stated for every bar at once."""
+
+    def signals(self, values):
+        wanted = np.full(len(values["close"]), np.nan)
+        for number, direction in self.script.items():
+            if number < len(wanted):
+                wanted[number] = float(direction)
+        return wanted
+
+
+halting_limits = st.lists(st.one_of(
+    st.builds(lambda value, action: {"type": "max_drawdown", "value": value, "action": action},
+              st.floats(0.02, 0.5), st.sampled_from(["flatten", "block"])),
+    st.builds(lambda value, action: {"type": "daily_loss", "value": value, "action": action},
+              st.floats(0.01, 0.2), st.sampled_from(["flatten", "block"]))), max_size=2)
+
+
+@st.composite
+def two_symbols(draw) -> pd.DataFrame:
+    """SPY at every bar and QQQ at some of them: bars where only one symbol trades."""
+    spy = draw(bar_frames(min_bars=10))
+    qqq = draw(bar_frames(min_bars=len(spy), max_bars=len(spy), symbol="QQQ"))
+    kept = draw(st.lists(st.booleans(), min_size=len(qqq), max_size=len(qqq)))
+    return pd.concat([spy, qqq[np.array(kept)]], ignore_index=True)
+
+
+def both_paths(frame: pd.DataFrame, script: dict, system: dict):
+    """The system's results with its signals stated and with `on_bar` at every bar."""
+    document = backtest_config(system)
+    document["data"] = {"source": "synthetic", "symbols": sorted(frame["symbol"].unique()), "bars": 10}
+    [stated] = run_in_memory(document, source=FrameSource(frame), strategies={system["name"]: StatedScript(script)})
+    [per_bar] = run_in_memory(document, source=FrameSource(frame),
+                              strategies={system["name"]: ScriptedStrategy(script)})
+    return stated, per_bar
+
+
+def assert_same(stated, per_bar) -> None:
+    assert (stated.status, stated.last_bar, stated.failed_at, stated.halts) == (
+        per_bar.status, per_bar.last_bar, per_bar.failed_at, per_bar.halts)
+    for name in ("orders", "trades", "equity", "open_lots"):
+        pd.testing.assert_frame_equal(getattr(stated, name), getattr(per_bar, name), check_exact=True, obj=name)
+    assert stated.open_positions == per_bar.open_positions
+
+
+@PROPERTY
+@given(frame=bar_frames(), script=scripts(), system=system_entries(), halting=halting_limits)
+def test_stated_signals_give_the_results_of_on_bar_at_every_bar(frame, script, system, halting):
+    system["risk"]["limits"] += halting
+    stated, per_bar = both_paths(frame, script, system)
+    assert_same(stated, per_bar)
+    assert stated.stepped <= per_bar.stepped == per_bar.last_bar + 1
+
+
+@PROPERTY
+@given(frame=two_symbols(), script=scripts(), system=system_entries())
+def test_with_two_symbols_and_bars_only_one_has(frame, script, system):
+    stated, per_bar = both_paths(frame, script, system)
+    assert_same(stated, per_bar)
+    assert stated.stepped <= per_bar.stepped == per_bar.last_bar + 1
+
+
+def crash(direction: Direction) -> pd.DataFrame:
+    """40 calm bars, then the price runs against a position taken at bar 2: up fivefold for a short, down
+    to a tenth for a long, a bar at a time."""
+    calm = [50.0] * 40
+    move = np.geomspace(50, 250 if direction is Direction.SHORT else 5, 40)
+    closes = np.round(np.concatenate([calm, move]), 2)
+    return make_bars([(close, close, close, close) for close in closes], freq="1D")
+
+
+@pytest.mark.parametrize("direction", [Direction.SHORT, Direction.LONG])
+def test_bankruptcy_between_signals_is_found_where_the_bar_by_bar_guard_finds_it(direction):
+    """No signal after the entry: the path jumps over the crash, and must stop at the close that takes equity
+    to zero, as the guard looking at every close does."""
+    system = system_config("alpha", capital=2_000.0, sizers=[{"type": "fixed", "size": 100}])
+    stated, per_bar = both_paths(crash(direction), {2: direction}, system)
+    assert_same(stated, per_bar)
+    assert stated.stepped < 10 < per_bar.stepped == 80  # the crash was jumped over
+    [halt] = stated.halts
+    assert halt.reason == "bankruptcy" and 40 < halt.index < 79
+
+
+def sma_results(frame: pd.DataFrame, parameters: dict):
+    """One SMA crossover system over `frame`: its results."""
+    system = system_config("sma", capital=100_000, strategy={"type": "sma_crossover", "parameters": parameters},
+                           sizers=[{"type": "fixed", "size": 100}])
+    document = {**backtest_config(system), "data": {"source": "synthetic", "symbols": ["SPY"], "bars": 10}}
+    [result] = run_in_memory(document, source=FrameSource(frame))
+    return result
+
+
+@pytest.mark.parametrize("parameters", [{"fast_period": 5, "slow_period": 20},
+                                        {"fast_period": 3, "slow_period": 8, "allow_short": True},
+                                        {"fast_period": 5, "slow_period": 20, "trend": "SMA_40"}])
+def test_the_sma_crossover_states_its_signals_and_trades_as_its_on_bar(parameters):
+    rows = np.random.default_rng(5).normal(0, 0.4, 3_000).cumsum() + 100
+    closes = np.round(rows, 2)  # a cent grid: exact ties of the two averages happen
+    frame = make_bars([(c, c + 0.1, c - 0.1, c) for c in closes], freq="1min")
+    assert_signals_match(SmaCrossoverStrategy, frame, parameters=parameters, initial_capital=100_000,
+                         exits=[{"type": "trailing_stop", "percent": 0.01}])
+    assert_signals_match(SmaCrossoverStrategy, frame, parameters=parameters, initial_capital=100_000)
+    result = sma_results(frame, parameters)
+    assert len(result.trades) > 20 and result.stepped < len(frame) / 2  # from event to event
+
+
+def test_the_checker_names_a_strategy_whose_signals_differ_from_its_on_bar():
+    class LateSignals(SmaCrossoverStrategy):
+        def signals(self, values):
+            return np.roll(super().signals(values), 1)  # a bar late
+
+    closes = np.round(np.random.default_rng(2).normal(0, 0.4, 400).cumsum() + 100, 2)
+    with pytest.raises(AssertionError, match="LateSignals.signals\\(\\) does not trade as its on_bar: orders row 0"):
+        assert_signals_match(LateSignals, make_bars([(c, c, c, c) for c in closes], freq="1min"),
+                             initial_capital=100_000)
+
+
+class WrongSignals(ScriptedStrategy):
+    def __init__(self, stated) -> None:
+        super().__init__({})
+        self.stated = stated
+
+    def signals(self, values):
+        return self.stated(len(values["close"]))
+
+
+@pytest.mark.parametrize(("stated", "message"), [
+    (lambda bars: np.zeros(bars - 1), r"signals\(\) returned an array of shape \(29,\) for 'SPY', expected one "
+                                      r"value per bar \(30,\)"),
+    (lambda bars: np.where(np.arange(bars) == 4, 2.0, np.nan),
+     r"signals\(\) returned 2.0 at bar 4 of 'SPY'; expected -1 \(short\), 0 \(flat\), 1 \(long\) or NaN")])
+def test_signals_of_the_wrong_shape_or_value_fail_their_own_system_only(stated, message):
+    frame = make_bars([(50.0, 51.0, 49.0, 50.0)] * 30, freq="1D")
+    systems = [system_config(name) for name in ("wrong", "right")]
+    document = {**backtest_config(*systems), "data": {"source": "synthetic", "symbols": ["SPY"], "bars": 10}}
+    wrong, right = run_in_memory(document, source=FrameSource(frame),
+                                 strategies={"wrong": WrongSignals(stated), "right": StatedScript({3: Direction.LONG})})
+    assert wrong.status == "failed" and wrong.failed_at.startswith("failed before its first bar")
+    assert re.search(message, wrong.error)
+    assert right.status == "completed" and len(right.orders) == 1
