@@ -3,6 +3,8 @@ column by column with pyarrow: a million-bar equity frame in a fraction of panda
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from typing import BinaryIO
 
@@ -20,19 +22,32 @@ _DAY = 86_400  # seconds
 # year -1 as "-001", arrow as "-0001")
 _FIRST_SECOND, _END_SECOND = -62_167_219_200, 253_402_300_800
 
+
+
+def _needs_quotes() -> str:
+    """What puts a text in quotes, as the running Python's csv.writer (pandas' writer) decides: a comma, a quote,
+    the line end "\n"; a carriage return only in the versions that quote it."""
+    line = io.StringIO()
+    csv.writer(line, lineterminator="\n").writerow(["\r", "x"])
+    return '[,"\n\r]' if line.getvalue().startswith('"') else '[,"\n]'
+
+
+_NEEDS_QUOTES = _needs_quotes()
 _Format = Callable[[np.ndarray], pa.Array]  # a column's values (a slice of rows) → their text, null where empty
 
 
 def write_csv_bytes(stream: BinaryIO, frame: pd.DataFrame) -> None:
     """Write `frame.to_csv(index=False, lineterminator="\\n")` encoded as UTF-8 to the binary `stream`.
 
-    Columns of floats, integers, booleans and naive datetimes are formatted by pyarrow, byte for byte as pandas
-    formats them; a frame with any other column (text, categories, tz-aware times, ...) or without rows is
-    written by pandas itself.
+    Columns of floats, integers (nullable ones too), booleans, naive datetimes and text (pandas' `str`) are
+    formatted by pyarrow, byte for byte as pandas formats them; a frame with any other column (objects,
+    categories, tz-aware times, ...) or without rows is written by pandas itself, and so is a frame of one
+    text column (csv.writer quotes a row that is one empty text, which arrow cannot tell from a missing one).
     """
-    columns = [frame.iloc[:, i].to_numpy() for i in range(frame.shape[1])]
+    columns = [_values(frame.iloc[:, i]) for i in range(frame.shape[1])]
     formats = [_format_of(frame.dtypes.iloc[i], values) for i, values in enumerate(columns)]
-    if not len(frame) or not columns or None in formats:
+    text_alone = len(columns) == 1 and formats[0] is _quoted_text
+    if not len(frame) or not columns or None in formats or text_alone:
         stream.write(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
         return
     # the header as pandas writes it, quoted where a name needs it and however many lines the columns' levels take
@@ -60,10 +75,33 @@ def _offsets(strings: pa.Array) -> np.ndarray:
     return np.frombuffer(strings.buffers()[1], dtype=offset_type)[strings.offset:strings.offset + len(strings) + 1]
 
 
-def _format_of(dtype: object, values: np.ndarray) -> _Format | None:
+def _values(column: pd.Series) -> np.ndarray | pa.Array:
+    """A column's values as they are formatted: text and nullable integers as arrow arrays (their missing values
+    as nulls), the rest as numpy arrays."""
+    if _is_text(column.dtype) or _is_nullable_integer(column.dtype):
+        values = pa.array(column, from_pandas=True)
+        # pandas' str keeps the chunks of the frames it was concatenated from
+        return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    return column.to_numpy()
+
+
+def _is_text(dtype: object) -> bool:
+    return isinstance(dtype, pd.StringDtype)
+
+
+def _is_nullable_integer(dtype: object) -> bool:
+    return isinstance(dtype, (pd.Int8Dtype, pd.Int16Dtype, pd.Int32Dtype, pd.Int64Dtype, pd.UInt8Dtype,
+                              pd.UInt16Dtype, pd.UInt32Dtype, pd.UInt64Dtype))
+
+
+def _format_of(dtype: object, values: np.ndarray | pa.Array) -> _Format | None:
     """How one column is written, decided over all its rows (pandas picks a datetime column's format from all its
     values); None for a column only pandas writes as pandas does."""
-    if not isinstance(dtype, np.dtype):  # extension types: categories, tz-aware times, nullable integers, strings
+    if _is_text(dtype):
+        return _quoted_text
+    if _is_nullable_integer(dtype):
+        return lambda part: pc.cast(part, pa.string())
+    if not isinstance(dtype, np.dtype):  # other extension types: categories, tz-aware times, nullable floats...
         return None
     if dtype == np.float64:
         return _float64_text
@@ -131,6 +169,14 @@ def _contains_e(strings: pa.Array) -> np.ndarray:
     found = np.zeros(len(strings), dtype=bool)
     found[np.searchsorted(offsets, np.flatnonzero(data == ord("e")) + offsets[0], side="right") - 1] = True
     return found
+
+
+def _quoted_text(text: pa.Array) -> pa.Array:
+    """Text as csv.writer writes it, quoted only where it must be: a value holding a comma, a quote or a line
+    break goes in quotes, its quotes doubled; a missing value stays null (empty)."""
+    text = pc.cast(text, pa.string())
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(text, '"', '""'), '"', "")
+    return pc.if_else(pc.match_substring_regex(text, _NEEDS_QUOTES), quoted, text)
 
 
 def _numpy_text(values: np.ndarray) -> pa.Array:

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -181,9 +182,30 @@ def test_columns_of_several_levels_write_a_header_line_each():
 
 # ---------------------------------------------------------------- frames left to pandas
 
+def test_text_is_quoted_only_where_csv_writer_quotes_it_and_nullable_integers_are_integers(rows_left_to_pandas):
+    frame = pd.DataFrame({"text": pd.Series(["buy", None, 'say "hi", then', "two\nlines", "cr\rhere", "", " x ", "é"],
+                                            dtype="str"),
+                          "parent": pd.Series([1, None, -3, 2**62, 0, None, 7, 8], dtype="Int64"),
+                          "x": np.arange(8.0)})
+    assert assert_as_pandas_writes(frame).decode().splitlines()[3] == '"say ""hi"", then",-3,2.0'
+    assert rows_left_to_pandas == [0, len(frame)]  # the header, then the comparison
+
+
+def test_text_in_chunks_as_concatenated_frames_leave_it():
+    parts = [pd.DataFrame({"symbol": pd.Series([name, None], dtype="str"), "x": [1.0, 2.0]}) for name in "ab"]
+    frame = pd.concat(parts, ignore_index=True)
+    assert isinstance(pa.array(frame["symbol"]), pa.ChunkedArray)
+    assert_as_pandas_writes(frame)
+
+
+def test_a_frame_of_one_text_column_is_left_to_pandas(rows_left_to_pandas):
+    """csv.writer writes a row that is one empty text as two quotes, and a missing value as nothing."""
+    assert_as_pandas_writes(pd.DataFrame({"text": pd.Series(["", None, "a"], dtype="str")}))
+    assert rows_left_to_pandas == [3, 3]  # written by pandas, then the comparison
+
+
 @pytest.mark.parametrize("column", [
-    pd.Series(["buy", None], dtype=object), pd.Series(["buy", "sell"], dtype="str"),
-    pd.Series(["a", "b"], dtype="category"), pd.Series([1, None], dtype="Int64"),
+    pd.Series(["buy", None], dtype=object), pd.Series(["a", "b"], dtype="category"),
     pd.Series([1.5, None], dtype="Float64"), pd.Series([True, None], dtype="boolean"),
     pd.to_datetime(pd.Series(["2024-01-02 09:30", None])).dt.tz_localize("America/New_York"),
     pd.Series(pd.to_timedelta(["1s", "2 days"])), pd.Series([1 + 2j, 3j])])
@@ -239,7 +261,7 @@ def datetime_columns(draw, rows: int) -> np.ndarray:
 @st.composite
 def columns(draw, rows: int):
     kind = draw(st.sampled_from(["float64", "float64", "float64", "float32", "integer", "bool", "datetime",
-                                 "datetime", "object"]))
+                                 "datetime", "object", "text", "text", "nullable integer"]))
     if kind == "float64":
         return np.array(draw(st.lists(FLOATS, min_size=rows, max_size=rows)), dtype=np.float64)
     if kind == "float32":
@@ -250,6 +272,12 @@ def columns(draw, rows: int):
         return draw(hnp.arrays(bool, rows))
     if kind == "datetime":
         return draw(datetime_columns(rows))
+    if kind == "text":  # pandas' str: commas, quotes, line breaks, spaces and any character, some missing
+        values = st.one_of(st.none(), st.text(",\"\n\r x\té", max_size=4), st.text(max_size=3))
+        return pd.Series(draw(st.lists(values, min_size=rows, max_size=rows)), dtype="str")
+    if kind == "nullable integer":
+        values = st.one_of(st.none(), st.integers(-(2**63), 2**63 - 1))
+        return pd.Series(draw(st.lists(values, min_size=rows, max_size=rows)), dtype="Int64")
     return np.array(draw(st.lists(st.one_of(st.none(), st.text(max_size=3), FLOATS), min_size=rows,
                                   max_size=rows)), dtype=object)
 
