@@ -149,8 +149,8 @@ class WrongSignals(ScriptedStrategy):
 
 
 @pytest.mark.parametrize(("stated", "message"), [
-    (lambda bars: np.zeros(bars - 1), r"signals\(\) returned an array of shape \(29,\) for 'SPY', expected one "
-                                      r"value per bar \(30,\)"),
+    (lambda bars: np.zeros(bars - 1),
+     r"signals\(\) returned an array of shape \(29,\) for 'SPY', expected one value per bar \(30,\)"),
     (lambda bars: np.where(np.arange(bars) == 4, 2.0, np.nan),
      r"signals\(\) returned 2.0 at bar 4 of 'SPY'; expected -1 \(short\), 0 \(flat\), 1 \(long\) or NaN")])
 def test_signals_of_the_wrong_shape_or_value_fail_their_own_system_only(stated, message):
