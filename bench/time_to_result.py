@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import filecmp
-import functools
 import json
 import os
 import statistics
@@ -48,7 +47,18 @@ sys.path.insert(0, str(REPO))
 
 import pandas as pd
 
-from bench.peers import CASH, FAST, PEERS, SIZE, SLOW, _trade_rows, data_file, installed, peer_frame
+from bench.peers import (
+    CASH,
+    FAST,
+    PEERS,
+    SIZE,
+    SLOW,
+    _trade_rows,
+    check_trades,
+    data_file,
+    installed,
+    peer_frame,
+)
 
 LABELS = {"multifolio": "multifolio", "backtesting": "backtesting.py", "backtrader": "backtrader",
           "vectorbt": "vectorbt"}
@@ -165,50 +175,6 @@ def measure_peer(peer: str, path: Path) -> dict:
         extra = json.loads((work / "vectorbt.json").read_text()) if peer == "vectorbt" else {}
     return {"seconds": seconds, "peak_mb": peak, **extra, "trades": _trade_rows(
         trades["entry_time"], trades["exit_time"], trades["entry_price"], trades["exit_price"])}
-
-
-@functools.cache
-def crossover_trades(path: Path, ties: str) -> list[list]:
-    """The benchmark's round trips computed directly from TA-Lib's SMAs, with one rule for exact ties
-    (fast == slow): "keep" the last sign (multifolio, backtrader) or "strict", a cross only from one bar
-    below to the next bar above (backtesting.py's `crossover`). Buys 100 on every cross up, closes all on
-    a cross down, fills at the next bar's open; what is open at the end is not a round trip."""
-    import numpy as np
-    import talib
-
-    bars = pd.read_parquet(path)
-    sign = np.sign(talib.SMA(bars["close"].to_numpy(), FAST) - talib.SMA(bars["close"].to_numpy(), SLOW))
-    if ties == "keep":
-        before = pd.Series(np.where(sign == 0, np.nan, sign)).ffill().shift(1).to_numpy()
-    else:
-        before = np.concatenate([[np.nan], sign[:-1]])
-    up, down = (before < 0) & (sign > 0), (before > 0) & (sign < 0)
-    lots, entries, exits = [], [], []
-    for bar in np.flatnonzero(up | down):
-        if bar + 1 == len(bars):
-            break
-        if up[bar]:
-            lots.append(bar + 1)
-        else:
-            entries += lots
-            exits += [bar + 1] * len(lots)
-            lots = []
-    stamps, opens = bars["timestamp"].to_numpy(), bars["open"].to_numpy()
-    return _trade_rows(stamps[entries], stamps[exits], opens[entries], opens[exits])
-
-
-def check_trades(name: str, theirs: list, reference: list, path: Path, bars: int) -> str:
-    """'' when the trades equal multifolio's; a note when they differ only by backtesting.py's rule for
-    exact SMA ties (both lists equal to `crossover_trades` under their own rule); otherwise stops."""
-    if theirs == reference:
-        return ""
-    if (name == LABELS["backtesting"] and sorted(theirs) == sorted(crossover_trades(path, "strict"))
-            and reference == crossover_trades(path, "keep")):
-        return (f"{len(theirs):,} trades, not {len(reference):,}: at exact ties of the SMAs backtesting.py's "
-                f"crossover needs a strict change; both lists equal a direct computation under their rule")
-    first = next(((a, b) for a, b in zip(theirs, reference) if a != b), "one list is a prefix of the other")
-    raise SystemExit(f"{name} made different trades from multifolio's on {bars:,} bars: {len(theirs):,} vs "
-                     f"{len(reference):,}; first difference (theirs, multifolio's): {first}")
 
 
 # ------------------------------------------------------------------ the tables
@@ -342,7 +308,8 @@ def main() -> None:
             measured = measure_multifolio(path, systems) if engine == "multifolio" else measure_peer(engine, path)
             name = LABELS[engine] + (f", {systems} systems" if systems > 1 else "")
             reference = measured["trades"] if reference is None else reference
-            notes[name] = check_trades(name, measured["trades"], reference, path, arguments.bars)
+            notes[name] = check_trades(name, measured["trades"], reference, path, arguments.bars,
+                                       strict_ties=engine == "backtesting")
             runs[engine, systems].append(measured)
             print(f"round {round_number}/{arguments.repeats}: {name:<28} {measured['seconds']:>8.2f} s "
                   f"{measured['peak_mb']:>7.0f} MB", file=sys.stderr, flush=True)

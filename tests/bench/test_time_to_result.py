@@ -34,8 +34,8 @@ def test_the_peer_children_trade_as_the_parity_strategies_and_as_the_direct_comp
 
     assert backtesting == rows(parity.run_backtesting(data, talib=True)[0])
     assert backtrader == rows(parity.run_backtrader(data, talib=True)[0])
-    assert sorted(backtesting) == sorted(time_to_result.crossover_trades(bars, "strict"))
-    assert backtrader == time_to_result.crossover_trades(bars, "keep") != backtesting  # the tie
+    assert sorted(backtesting) == sorted(bench.peers.crossover_trades(bars, "strict"))
+    assert backtrader == bench.peers.crossover_trades(bars, "keep") != backtesting  # the tie
     assert (tmp_path / "SmaCross.html").is_file() and "Final portfolio value" in capsys.readouterr().out
 
 
