@@ -161,8 +161,8 @@ class Strategy(abc.ABC):
         Implementing it lets the run go straight from one bar where something can happen to the next
         (a signal, a fill, an exit's trigger, a halt) instead of calling `on_bar` at every bar; results
         are the same, byte for byte, as long as element k equals what `on_bar` returns at bar k, which
-        must depend on bars 0..k only (`multifolio.testing.check_signals` checks both). None (the
-        default): `on_bar` is called at every bar."""
+        must depend on bars 0..k only (`multifolio.testing.assert_signals_match` and `assert_causal` check
+        them). None (the default): `on_bar` is called at every bar."""
         return None
 
     @classmethod
