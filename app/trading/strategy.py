@@ -51,8 +51,8 @@ class BarValues(IndicatorValues):
 
 class StrategyRunner:
     """Runs the strategy (one per system). The simple form: each `bar_closed` → `on_bar` →
-    `signal_generated`; when the strategy states its signals for all bars at once (`signals`), each
-    `bar_closed` reads them instead, and `signal_bars` tells the runner where they say something. The full
+    `signal_generated`; when the strategy states its signals for all bars at once (`signals`), the runner
+    may hand each bar to `read` instead, and `signal_bars` tells it where they say something. The full
     form: `bar_closed` events are gathered into the context, and `on_timestamp` (after the last symbol's bar
     of a timestamp) hands them to `on_bars` at once."""
 
@@ -71,7 +71,7 @@ class StrategyRunner:
             [market.series[symbol].timeline_index[~np.isnan(array)] for symbol, array in stated.items()]))
         self._stated_views = {} if stated is None else {symbol: memoryview(array) for symbol, array in stated.items()}
         # what hears `bar_closed`
-        self.on_bar_closed = self._gather if self.full_form else self._signal if stated is None else self._read
+        self.on_bar_closed = self._gather if self.full_form else self._signal
 
     def _stated(self, indicators: SystemIndicators, market: MarketData, reader: str) -> dict[str, np.ndarray] | None:
         """Each symbol's `signals()`, checked: one direction or NaN per bar of the symbol."""
@@ -102,7 +102,7 @@ class StrategyRunner:
             self._signals.emit(SignalGenerated(
                 bar.namespace, bar.timestamp, bar.index, bar.symbol, Direction(direction), bar.close))
 
-    def _read(self, bar: BarClosed) -> None:
+    def read(self, bar: BarClosed) -> None:
         """What `on_bar` would return at this bar, as the strategy stated it for every bar."""
         direction = self._stated_views[bar.symbol][self._positions[bar.symbol][bar.index]]
         if direction == direction:  # NaN: no signal

@@ -287,10 +287,13 @@ class SystemRunner:
             self._step_in_window = self.step
             self.step = self._step_windowed
         # from event to event when the strategy states its signals and nothing else hears each bar (a test's
-        # fake may); a system with a window is stepped bar by bar (its window's bounds are events of their own)
+        # fake may): the bars go to the stated signals, not to `on_bar`. Not with a window: `on_bar` would first
+        # see its first bar, and a strategy's state (the last sign of a crossover) would start there
         self.jumps = (self._strategy.signal_bars is not None and not self._strategy.full_form
-                       and self.first_bar == 0 and self.end_bar == len(self._market)
-                       and len(self.signals.bar_closed.receivers) == 1)
+                      and self.first_bar == 0 and self.end_bar == len(self._market)
+                      and len(self.signals.bar_closed.receivers) == 1)
+        if self.jumps:
+            self._deliver_bar = self._strategy.read
         self._signal_bars = self._strategy.signal_bars
 
     def advance(self, start: int, stop: int) -> None:

@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,7 @@ from multifolio.testing import FrameSource, ScriptedStrategy, assert_signals_mat
 from multifolio.trading.events import Direction
 from plugins.strategies.sma_crossover import SmaCrossoverStrategy
 from tests.builders import backtest_config, run_in_memory, system_config
+from tests.integration.test_golden import REPO
 from tests.property.strategies import bar_frames, scripts, system_entries
 
 PROPERTY = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -74,6 +76,21 @@ def test_stated_signals_give_the_results_of_on_bar_at_every_bar(frame, script, s
     stated, per_bar = both_paths(frame, script, system)
     assert_same(stated, per_bar)
     assert stated.stepped <= per_bar.stepped == per_bar.last_bar + 1
+
+
+@PROPERTY
+@given(frame=bar_frames(min_bars=10), script=scripts(), system=system_entries(), data=st.data())
+def test_within_a_portfolio_window(frame, script, system, data):
+    """A system with a window is stepped bar by bar through `on_bar`, which first sees the window's first bar
+    (a strategy's state starts there), its stated signals left aside."""
+    stamps = sorted(frame["timestamp"].astype(str).unique())
+    first = data.draw(st.integers(1, len(stamps) - 2))
+    last = data.draw(st.integers(first + 1, len(stamps) - 1))
+    system["portfolio"]["active"] = {"start": stamps[first], **({"end": stamps[last]} if data.draw(st.booleans())
+                                                                 else {})}
+    stated, per_bar = both_paths(frame, script, system)
+    assert_same(stated, per_bar)
+    assert stated.stepped == per_bar.stepped
 
 
 @PROPERTY
@@ -162,3 +179,22 @@ def test_signals_of_the_wrong_shape_or_value_fail_their_own_system_only(stated, 
     assert wrong.status == "failed" and wrong.failed_at.startswith("failed before its first bar")
     assert re.search(message, wrong.error)
     assert right.status == "completed" and len(right.orders) == 1
+
+
+def test_in_a_book_the_stated_signals_trade_as_on_bar():
+    """configs/portfolio_example.yaml (an allocation rebalanced monthly, book limits) with its trend system's
+    crossover stated or stepped through on_bar: every system's results are the same."""
+    document = yaml.safe_load((REPO / "configs" / "portfolio_example.yaml").read_text())
+    document["data"]["bars"] = 600
+    trend = document["trading_systems"][0]["strategy"]["parameters"]
+
+    def per_bar() -> SmaCrossoverStrategy:
+        strategy = SmaCrossoverStrategy(**trend)
+        strategy.signals = lambda values: None
+        return strategy
+
+    stated = run_in_memory(document, strategies={"trend": SmaCrossoverStrategy(**trend)})
+    on_bar = run_in_memory(document, strategies={"trend": per_bar()})
+    assert len(stated[0].trades) > 5
+    for one, other in zip(stated, on_bar):
+        assert_same(one, other)
