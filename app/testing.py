@@ -34,7 +34,7 @@ from multifolio.protocols import (
     Strategy,
     TradingContext,
 )
-from multifolio.results import Result
+from multifolio.results import Result, SystemOutcome
 from multifolio.running.substituted import run_substituted
 from multifolio.wording import counted
 
@@ -236,14 +236,9 @@ def assert_signals_match(strategy: type[Strategy] | Strategy, bars: Any, *,
     plugin = strategy if isinstance(strategy, type) else type(strategy)
     if plugin.signals is Strategy.signals:
         raise TypeError(f"{plugin.__name__} states no signals(): it is stepped bar by bar")
-    runs = {}
-    for path, subject in (("stated signals()", strategy), ("on_bar", _per_bar(strategy))):
-        fresh = copy.deepcopy(subject) if isinstance(subject, Strategy) else subject
-        system = run_strategy(fresh, bars, parameters=parameters, **system_settings).systems[SYSTEM]
-        if system.status == "failed":
-            raise AssertionError(f"the strategy's system, with {path}, {system.failed_at}:\n{system.error}")
-        runs[path] = system
-    stated, per_bar = runs.values()
+    settings = dict(system_settings, parameters=parameters)
+    stated = _completed_run(strategy, bars, settings, "with signals()")
+    per_bar = _completed_run(_per_bar(strategy), bars, settings, "with on_bar")
     for name in ("orders", "trades", "equity"):
         found = _first_difference(getattr(stated, name), getattr(per_bar, name))
         if found is not None:
@@ -251,6 +246,18 @@ def assert_signals_match(strategy: type[Strategy] | Strategy, bars: Any, *,
             raise AssertionError(f"{plugin.__name__}.signals() does not trade as its on_bar: {name} row {row}, "
                                  f"column {column!r}: {_cell(getattr(stated, name), row, column)} with signals(), "
                                  f"{_cell(getattr(per_bar, name), row, column)} with on_bar")
+
+
+def _completed_run(strategy: type[Strategy] | Strategy, bars: Any, settings: Mapping[str, Any],
+                   path: str = "") -> SystemOutcome:
+    """`run_strategy`'s system, from the start each time (an instance is copied first); AssertionError with its
+    traceback if it failed (`path`: which way it ran, for the message)."""
+    fresh = copy.deepcopy(strategy) if isinstance(strategy, Strategy) else strategy
+    system = run_strategy(fresh, bars, **settings).systems[SYSTEM]
+    if system.status == "failed":
+        raise AssertionError(f"the strategy's system{f', {path},' if path else ''} {system.failed_at}:\n"
+                             f"{system.error}")
+    return system
 
 
 def _per_bar(strategy: type[Strategy] | Strategy) -> type[Strategy] | Strategy:
@@ -348,10 +355,7 @@ def _strategy_check(strategy: type[Strategy] | Strategy, frame: pd.DataFrame,
                     settings: dict[str, Any]) -> Callable[[pd.DataFrame, Any], Difference | None]:
     """Compares the orders submitted and the equity up to the cut with those of a run on the bars as given."""
     def traded(bars: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        fresh = copy.deepcopy(strategy) if isinstance(strategy, Strategy) else strategy  # each run from the start
-        system = run_strategy(fresh, bars, **settings).systems[SYSTEM]
-        if system.status == "failed":
-            raise AssertionError(f"the strategy's system {system.failed_at}:\n{system.error}")
+        system = _completed_run(strategy, bars, settings)
         return system.orders.reindex(columns=_SUBMITTED), system.equity
 
     orders, equity = traded(frame)

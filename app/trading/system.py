@@ -289,12 +289,11 @@ class SystemRunner:
         # from event to event when the strategy states its signals and nothing else hears each bar (a test's
         # fake may): the bars go to the stated signals, not to `on_bar`. Not with a window: `on_bar` would first
         # see its first bar, and a strategy's state (the last sign of a crossover) would start there
-        self.jumps = (self._strategy.signal_bars is not None and not self._strategy.full_form
+        self.jumps = (self._strategy.signal_bars is not None  # (a full-form strategy states none)
                       and self.first_bar == 0 and self.end_bar == len(self._market)
                       and len(self.signals.bar_closed.receivers) == 1)
         if self.jumps:
             self._deliver_bar = self._strategy.read
-        self._signal_bars = self._strategy.signal_bars
 
     def advance(self, start: int, stop: int) -> None:
         """Step bars `start` … `stop` − 1 of the timeline (from event to event where the system can);
@@ -324,7 +323,7 @@ class SystemRunner:
         after = index + 1
         if self.execution.pending or self.execution.trailing or self._guard.due:
             return after
-        signals = self._signal_bars
+        signals = self._strategy.signal_bars
         found = int(np.searchsorted(signals, index, side="right"))
         signal = int(signals[found]) if found < len(signals) else len(self._market)
         if self._held and not self.stopped:
