@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 # values formatted at a time (a chunk of rows): bounds the memory of the strings (up to ~30 bytes a value) and
 # keeps a chunk's lines under arrow's 2 GiB of string data, even for a frame of a thousand systems' columns
-_CHUNK_VALUES = 1 << 22
+_CHUNK_VALUES = 1 << 18
 _TICKS_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 _DAY = 86_400  # seconds
 # the years arrow writes as pandas does, in seconds from the epoch: 0000-01-01 up to 10000-01-01 (pandas writes

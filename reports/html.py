@@ -177,13 +177,18 @@ def system_figures(equity: pd.DataFrame, trades: pd.DataFrame, bars: pd.DataFram
     seen = bars["timestamp"] <= equity["timestamp"].iloc[-1]  # an interrupted run stopped before the last bar
     for number, symbol in enumerate(traded):
         figures[f"fig-price-{number}"] = charts.price_figure(
-            symbol, bars[(bars["symbol"] == symbol) & seen].reset_index(drop=True),
-            indicators[indicators["symbol"] == symbol].reset_index(drop=True), keys,
-            trades[trades["symbol"] == symbol], open_lots[open_lots["symbol"] == symbol])
+            symbol, _rows(bars, (bars["symbol"] == symbol) & seen), _rows(indicators, indicators["symbol"] == symbol),
+            keys, trades[trades["symbol"] == symbol], open_lots[open_lots["symbol"] == symbol])
     figures["fig-periods"] = charts.period_returns_figure(
         equity if earned is None else equity.assign(equity=earned), initial_capital)
     figures["fig-trade-returns"] = charts.trade_returns_figure(trades)
     return figures
+
+
+def _rows(frame: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
+    """The rows of `frame` where `mask` holds, numbered from 0; `frame` itself when that is every row (a
+    million bars of one symbol are not copied to draw them)."""
+    return frame if mask.all() else frame[mask].reset_index(drop=True)
 
 
 def traded_symbols(orders: pd.DataFrame) -> list[str]:

@@ -17,6 +17,10 @@ The first version had one synthetic model, now `model: random_walk`; the configs
 A sweep's combined_summary.json leaves out the opposing positions of two variants of one sweep entry
 (issue 16): for sma_sweep, whose systems all come from one entry, `opposing_positions` is taken out
 before the digest (recorded the same way from the first version's file) and checked on its own. Each sweep's `overfitting` figures (issue 17) are new and taken out the same way.
+
+full_form_example's two systems declare no indicator: the first version wrote their indicators.parquet with
+an empty symbol column (a frame without columns took the symbol as no row at all), so their digest is of
+that file with each row's symbol written, as every other indicators.parquet has it (issue 18).
 """
 
 from __future__ import annotations
