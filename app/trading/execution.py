@@ -164,7 +164,7 @@ class ExecutionSimulator:
             self._end(order, index, reason)
 
     def on_order_submitted(self, submitted: OrderSubmitted) -> None:
-        k = self._market.position_of[submitted.symbol][submitted.index]
+        k = self._market.bar_numbers[submitted.symbol][submitted.index]
         tif = submitted.time_in_force
         order = Order(submitted.order_id, submitted.symbol, submitted.quantity, submitted.type, submitted.limit,
                       submitted.stop, submitted.index, k + tif if isinstance(tif, int) else -1,
@@ -305,7 +305,8 @@ class ExecutionSimulator:
             if not order.quantity:
                 self._end(order, index, "the position it protected was closed")
                 return False
-        quantity = self._within_volume(order, index) if volume_capped else order.quantity
+        quantity = self._within_volume(order, index) if volume_capped and self._volume_share is not None \
+            else order.quantity
         if not quantity:
             return False  # the bar's volume is used up: it waits for the next bar
         remaining = order.quantity - quantity
@@ -327,9 +328,7 @@ class ExecutionSimulator:
 
     def _within_volume(self, order: Order, index: int) -> float:
         """What of `order` the bar's volume leaves room for: `max_volume_share` of it, less what this bar
-        already filled of the symbol, in whole lots."""
-        if self._volume_share is None:
-            return order.quantity
+        already filled of the symbol, in whole lots (asked only under `max_volume_share`)."""
         symbol = order.symbol
         volume = float(self._market.series[symbol].arrays["volume"][self._market.position_of[symbol][index]])
         used_at, used = self._volume_used.get(symbol, (-1, 0.0))
@@ -342,8 +341,11 @@ class ExecutionSimulator:
     def _after_fill(self, order: Order, index: int, before: float, reference: float, at_close: bool) -> None:
         """Cancel the legs of brackets the fill closed or whose other leg filled; attach the entry's exits."""
         symbol = order.symbol
+        brackets = self._brackets.get(symbol)
+        if not brackets and not order.exits:
+            return  # no exit stands for the symbol, none comes with the order
         position = self._portfolio.position(symbol)
-        for bracket in list(self._brackets.get(symbol, ())):
+        for bracket in list(brackets or ()):
             own_leg = any(leg is order for _, leg in bracket.legs) and not self._is_live(order)  # all of it filled
             if own_leg or position == 0 or (position > 0) != (bracket.quantity > 0):
                 reason = ("its bracket's other exit filled" if own_leg

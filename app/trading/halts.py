@@ -76,6 +76,10 @@ class Halts:
         return tuple(self._records)
 
 
+# up to this many bars `first_floor` adds them up in a loop: numpy's slices cost more than a few dozen bars
+_LOOPED_SPAN = 64
+
+
 class Guard:
     """Watches one system's account at bar closes (one per system): the bankruptcy floor, always, and the
     halting limits among `risk.limits`.
@@ -148,6 +152,16 @@ class Guard:
         unchanged) is at or below the bankruptcy floor; `stop` when none is. Equity is summed as `check`
         sums it, so the two agree to the last bit."""
         if start >= stop:
+            return stop
+        if stop - start <= _LOOPED_SPAN:
+            held = [(quantity, self._closes[symbol]) for symbol, quantity in self.held.items()]
+            cash, floor = self._portfolio.cash, self._min_equity
+            for index in range(start, stop):
+                equity = 0.0
+                for quantity, closes in held:
+                    equity += quantity * closes[index]
+                if equity + cash <= floor:
+                    return index
             return stop
         equity = np.zeros(stop - start)
         for symbol, quantity in self.held.items():

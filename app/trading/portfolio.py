@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 from collections import deque
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -27,9 +28,8 @@ class Lot:
     slippage: float
 
 
-@frozen(slots=True)
-class Trade:
-    """A closed (part of a) lot: one row of trades.csv."""
+class Trade(NamedTuple):
+    """A closed (part of a) lot: one row of trades.csv (a tuple: a busy system closes tens of thousands)."""
 
     symbol: str
     side: str  # "long" or "short"
@@ -97,8 +97,11 @@ class Portfolio:
 
     def gross_exposure_at(self, index: int, excluding: str = "") -> float:
         """Σ |quantity| × last close over the positions, leaving out `excluding`."""
-        closes = self._closes
-        return sum(abs(q) * closes[s][index] for s, q in self._positions.items() if s != excluding)
+        closes, exposure = self._closes, 0
+        for symbol, quantity in self._positions.items():  # a loop, not sum(generator): it runs at every entry
+            if symbol != excluding:
+                exposure += abs(quantity) * closes[symbol][index]
+        return exposure
 
     def free_cash_at(self, index: int) -> float:
         """What the book can take without touching a position: equity beyond the gross position value (for
@@ -216,7 +219,8 @@ class Portfolio:
     def trades_frame(self) -> pd.DataFrame:
         """The closed trades, in the order they closed: trades.csv."""
         recorded = [column for column in TRADE_COLUMNS if column not in ("mae", "mfe")]
-        frame = pd.DataFrame([[getattr(t, c) for c in recorded] for t in self.trades], columns=recorded)
+        columns = dict(zip(Trade._fields, zip(*self.trades))) if self.trades else dict.fromkeys(Trade._fields, ())
+        frame = pd.DataFrame({column: list(columns[column]) for column in recorded}, columns=recorded)
         frame["mae"], frame["mfe"] = self._excursions()
         return typed(frame, TRADE_COLUMNS, self._market.timestamps.dtype)
 

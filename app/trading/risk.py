@@ -54,6 +54,7 @@ class RiskManager:
         self._lot_size = lot_size
         self._exits = tuple(exits)
         self._entry = entry or EntrySpec()
+        self._market_entry = self._entry.type == OrderType.MARKET.value
         self._values = {symbol: BarValues(indicators.arrays(symbol), f"a sizer of system {system_name!r}")
                         for symbol in market.symbols}
 
@@ -75,16 +76,19 @@ class RiskManager:
                 self._submit(signal, -current, -current, f"halted: {self._halts.blocked}; closing only")
             return
         values = self._values[signal.symbol]
-        values.bar = self._market.position_of[signal.symbol][signal.index]
+        values.bar = self._market.bar_numbers[signal.symbol][signal.index]
         context = RiskContext(
             symbol=signal.symbol, price=signal.price,
             equity=self._portfolio.equity_at(signal.index), position=current,
             gross_exposure_other=self._exposure_other(signal.symbol, signal.index), values=values,
             stop_distance=self._stop_distance(signal, values), positions_other=self._positions_other(signal.symbol))
-        wanted = whole_lots(min(checked_number(sizer.size(context), sizer, "size()") for sizer in self._sizers),
-                            self._lot_size)
-        size, reasons = self._capped(wanted, context)
-        requested = signal.direction * wanted - current
+        wanted = math.inf
+        for sizer in self._sizers:  # a loop, not min(generator): this runs at every entry
+            wanted = min(wanted, checked_number(sizer.size(context), sizer, "size()"))
+        wanted = whole_lots(wanted, self._lot_size)
+        size, reasons = self._capped(wanted, context) if self._limits else (wanted, ())
+        side = int(signal.direction)
+        requested = side * wanted - current
         if size <= 0:
             reason = "; ".join(reasons) or "the position sizer gave 0"
             if current == 0:
@@ -92,8 +96,8 @@ class RiskManager:
             else:  # flipping, but the new side does not fit: only close
                 self._submit(signal, -current, requested, f"{reason}; closing only")
             return
-        opening = signal.direction * size
-        if self._entry.type == OrderType.MARKET.value:
+        opening = side * size
+        if self._market_entry:
             self._submit(signal, opening - current, requested, "; ".join(reasons), exits=self._exits)
             return
         if current:  # the entry waits for its price; what is held is closed now
@@ -168,8 +172,9 @@ class RiskManager:
 
     def _positions_other(self, symbol: str) -> dict[str, float]:
         """Each other symbol's signed position with its standing entries counted as filled (non-zero only)."""
-        held = self._portfolio.positions()
+        held = self._portfolio.held
         if self._book.pending:
+            held = dict(held)
             for other in self._market.symbols:
                 held[other] = held.get(other, 0.0) + self._book.pending_entries(other)
         return {other: quantity for other, quantity in held.items() if quantity and other != symbol}

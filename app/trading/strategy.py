@@ -15,6 +15,9 @@ from multifolio.trading.events import BarClosed, Direction, SignalGenerated
 from multifolio.trading.signals import SystemSignals
 
 
+_DIRECTIONS = {float(direction): direction for direction in Direction}  # a stated value's Direction, at once
+
+
 class BarValues(IndicatorValues):
     """One symbol's prices and indicators, readable at the current bar and before, never after."""
 
@@ -52,7 +55,7 @@ class BarValues(IndicatorValues):
 class StrategyRunner:
     """Runs the strategy (one per system). The simple form: each `bar_closed` → `on_bar` →
     `signal_generated`; when the strategy states its signals for all bars at once (`signals`), the runner
-    may hand each bar to `read` instead, and `signal_bars` tells it where they say something. The full
+    may publish them with `publish_stated` instead, and `signal_bars` tells it where they say something. The full
     form: `bar_closed` events are gathered into the context, and `on_timestamp` (after the last symbol's bar
     of a timestamp) hands them to `on_bars` at once."""
 
@@ -63,13 +66,17 @@ class StrategyRunner:
         self._signals = signals
         self._context = context
         self._positions = {symbol: memoryview(positions) for symbol, positions in market.position_of.items()}
+        self._timeline = market.timeline
         reader = f"strategy {strategy_name!r} of system {system_name!r}"
         self._values = {symbol: BarValues(indicators.arrays(symbol), reader) for symbol in market.symbols}
         stated = None if self.full_form else self._stated(indicators, market, reader)
         # the timeline's bars where a stated signal says something (None: the strategy states none)
         self.signal_bars = None if stated is None else np.unique(np.concatenate(
             [market.series[symbol].timeline_index[~np.isnan(array)] for symbol, array in stated.items()]))
-        self._stated_views = {} if stated is None else {symbol: memoryview(array) for symbol, array in stated.items()}
+        # per symbol: its bar number at each timeline index, its stated signal and its close at each of its bars
+        self._stated_views = [] if stated is None else [
+            (symbol, self._positions[symbol], memoryview(array), market.series[symbol].views["close"])
+            for symbol, array in stated.items()]
         # what hears `bar_closed`
         self.on_bar_closed = self._gather if self.full_form else self._signal
 
@@ -102,12 +109,16 @@ class StrategyRunner:
             self._signals.emit(SignalGenerated(
                 bar.namespace, bar.timestamp, bar.index, bar.symbol, Direction(direction), bar.close))
 
-    def read(self, bar: BarClosed) -> None:
-        """What `on_bar` would return at this bar, as the strategy stated it for every bar."""
-        direction = self._stated_views[bar.symbol][self._positions[bar.symbol][bar.index]]
-        if direction == direction:  # NaN: no signal
-            self._signals.emit(SignalGenerated(
-                bar.namespace, bar.timestamp, bar.index, bar.symbol, Direction(int(direction)), bar.close))
+    def publish_stated(self, index: int) -> None:
+        """What `on_bar` would return at timeline bar `index` for each symbol with a bar there, as the strategy
+        stated it for every bar: the signals, without a `bar_closed` per symbol (nothing else hears them)."""
+        for symbol, positions, stated, closes in self._stated_views:
+            k = positions[index]
+            if k >= 0:
+                direction = stated[k]
+                if direction == direction:  # NaN: no signal
+                    self._signals.emit(SignalGenerated(self._signals.namespace, self._timeline[index], index, symbol,
+                                                       _DIRECTIONS[direction], closes[k]))
 
     def _gather(self, bar: BarClosed) -> None:
         self._context.bars[bar.symbol] = bar

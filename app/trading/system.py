@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterator
 from functools import cached_property
@@ -94,7 +95,9 @@ class OrderLog:
         self._row(order.order_id).update(status=order.status, reason=order.reason, cancelled_time=order.index)
 
     def frame(self) -> pd.DataFrame:
-        rows = [self._rows[k] for k in sorted(self._rows, key=lambda k: (k < 0, abs(k)))]
+        ids = sorted(self._rows)  # the end of data's closing orders (negative ids, -1 first) after the others
+        split = bisect.bisect_left(ids, 0)
+        rows = [self._rows[k] for k in ids[split:] + ids[split - 1::-1]] if split else [self._rows[k] for k in ids]
         frame = pd.DataFrame.from_records(rows, columns=list(ORDER_COLUMNS))
         for column in self._TIMES:
             indices = frame[column].to_numpy(dtype=np.int64)
@@ -231,6 +234,7 @@ class SystemRunner:
                                                                             "volume")))
                          for symbol in market.symbols]
         self._deliver_bar = self.signals.bar_closed.send
+        self._publish = self._publish_bars  # the bars to the strategy (its stated signals, from event to event)
         self._halts = halts or Halts()
         self._guard = guard or Guard(market=market, portfolio=portfolio, halts=self._halts, limits=())
         self._held = portfolio.held  # live: truthy while anything is held
@@ -242,6 +246,8 @@ class SystemRunner:
         self.end_bar = _bar_at_or_after(timestamps, end) if end else len(timestamps)
         self.stepping = -1  # the bar `advance` is at: where the system failed when a plugin raises
         self._due = 0  # the next bar the event-to-event path must step
+        self._signal_bars: list[int] = []  # from event to event: the bars where a stated signal says something
+        self._next_signal = 0  # the first of them not yet passed
         self.jumps = False  # set by `start`: whether `advance` goes from event to event
         self.stepped = 0  # bars stepped by `advance`
 
@@ -292,8 +298,9 @@ class SystemRunner:
         self.jumps = (self._strategy.signal_bars is not None  # (a full-form strategy states none)
                       and self.first_bar == 0 and self.end_bar == len(self._market)
                       and len(self.signals.bar_closed.receivers) == 1)
-        if self.jumps:
-            self._deliver_bar = self._strategy.read
+        if self.jumps and not self.stopped:
+            self._publish = self._strategy.publish_stated
+            self._signal_bars = self._strategy.signal_bars.tolist()  # Python ints: read one at a time
 
     def advance(self, start: int, stop: int) -> None:
         """Step bars `start` … `stop` − 1 of the timeline (from event to event where the system can);
@@ -323,9 +330,11 @@ class SystemRunner:
         after = index + 1
         if self.execution.pending or self.execution.trailing or self._guard.due:
             return after
-        signals = self._strategy.signal_bars
-        found = int(np.searchsorted(signals, index, side="right"))
-        signal = int(signals[found]) if found < len(signals) else len(self._market)
+        signals, found = self._signal_bars, self._next_signal  # the first stated signal not yet passed
+        while found < len(signals) and signals[found] <= index:
+            found += 1
+        self._next_signal = found
+        signal = signals[found] if found < len(signals) else len(self._market)
         if self._held and not self.stopped:
             if self._guard.limited:
                 return after
@@ -348,13 +357,20 @@ class SystemRunner:
             self.execution.fill_due(index)
         if self._held or self._guard.due:  # with nothing held the account cannot change: no look needed
             self._watch(index)
+        self._publish(index)
+        if self.execution.trailing:
+            self.execution.after_close(index)
+
+    def _publish_bars(self, index: int) -> None:
+        """A `bar_closed` for each symbol with a bar at `index`."""
         timeline, namespace, deliver = self._market.timeline, self.namespace, self._deliver_bar
         for symbol, positions, open_, high, low, close, volume in self._symbols:
             k = positions[index]
             if k >= 0:
                 deliver(BarClosed(namespace, index, symbol, open_[k], high[k], low[k], close[k], volume[k], timeline))
-        if self.execution.trailing:
-            self.execution.after_close(index)
+
+    def _publish_nothing(self, index: int) -> None:
+        """Stopped for good: no bar reaches the strategy any more."""
 
     def halt(self, index: int, reason: str, action: str, detail: str = "", at_boundary: bool = False) -> None:
         """Stop this system's trading at the close of bar `index` (the bar being stepped, or the last one
@@ -388,7 +404,7 @@ class SystemRunner:
             return
         self.signals.emit(event)
         if halts.stopped:
-            self._symbols = []  # no bar reaches the strategy any more: it is stepped no more
+            self._publish = self._publish_nothing  # the strategy is stepped no more
 
     def finish(self, last: int | None = None, status: str = "completed") -> SystemResult:
         """End the data after bar `last` (the final bar unless the run was stopped): `data_ended`

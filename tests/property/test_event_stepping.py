@@ -101,25 +101,27 @@ def test_with_two_symbols_and_bars_only_one_has(frame, script, system):
     assert stated.stepped <= per_bar.stepped == per_bar.last_bar + 1
 
 
-def crash(direction: Direction) -> pd.DataFrame:
-    """40 calm bars, then the price runs against a position taken at bar 2: up fivefold for a short, down
-    to a tenth for a long, a bar at a time."""
-    calm = [50.0] * 40
+def crash(direction: Direction, calm: int = 40) -> pd.DataFrame:
+    """`calm` calm bars, then the price runs against a position taken at bar 2: up fivefold for a short, down
+    to a tenth for a long, a bar at a time over 40 bars."""
     move = np.geomspace(50, 250 if direction is Direction.SHORT else 5, 40)
-    closes = np.round(np.concatenate([calm, move]), 2)
+    closes = np.round(np.concatenate([[50.0] * calm, move]), 2)
     return make_bars([(close, close, close, close) for close in closes], freq="1D")
 
 
+# the guard looks a span ahead in a loop up to 64 bars and with numpy beyond: a crash within 64 bars of the
+# entry, and one beyond them
+@pytest.mark.parametrize("calm", [10, 40, 200])
 @pytest.mark.parametrize("direction", [Direction.SHORT, Direction.LONG])
-def test_bankruptcy_between_signals_is_found_where_the_bar_by_bar_guard_finds_it(direction):
+def test_bankruptcy_between_signals_is_found_where_the_bar_by_bar_guard_finds_it(direction, calm):
     """No signal after the entry: the path jumps over the crash, and must stop at the close that takes equity
     to zero, as the guard looking at every close does."""
     system = system_config("alpha", capital=2_000.0, sizers=[{"type": "fixed", "size": 100}])
-    stated, per_bar = both_paths(crash(direction), {2: direction}, system)
+    stated, per_bar = both_paths(crash(direction, calm), {2: direction}, system)
     assert_same(stated, per_bar)
-    assert stated.stepped < 10 < per_bar.stepped == 80  # the crash was jumped over
+    assert stated.stepped < 10 < per_bar.stepped == calm + 40  # the crash was jumped over
     [halt] = stated.halts
-    assert halt.reason == "bankruptcy" and 40 < halt.index < 79
+    assert halt.reason == "bankruptcy" and calm < halt.index < calm + 39
 
 
 def sma_results(frame: pd.DataFrame, parameters: dict):
