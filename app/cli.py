@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import inspect
 import signal
 import sys
@@ -250,7 +251,13 @@ def sample_data(path: Path, symbol: str, bars: int, frequency: str, seed: int, m
 
 
 def main(argv: list[str] | None = None) -> None:
-    cli.main(args=argv, prog_name="multifolio")
+    """The program: the command, then the process ends."""
+    try:
+        cli.main(args=argv, prog_name="multifolio")
+    finally:
+        # the interpreter's last full collection would pass over every object only for the system to free them
+        # all: some 0.4 s after a million-bar run. Every file is closed by now (written atomically, in `with`)
+        gc.freeze()
 
 
 if __name__ == "__main__":

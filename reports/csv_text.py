@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
 import numpy as np
@@ -16,6 +19,7 @@ import pyarrow.compute as pc
 # values formatted at a time (a chunk of rows): bounds the memory of the strings (up to ~30 bytes a value) and
 # keeps a chunk's lines under arrow's 2 GiB of string data, even for a frame of a thousand systems' columns
 _CHUNK_VALUES = 1 << 18
+_FORMATTERS = max(1, min(4, os.cpu_count() or 1))  # threads formatting chunks at once
 _TICKS_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
 _DAY = 86_400  # seconds
 # the years arrow writes as pandas does, in seconds from the epoch: 0000-01-01 up to 10000-01-01 (pandas writes
@@ -55,12 +59,27 @@ def write_csv_bytes(stream: BinaryIO, frame: pd.DataFrame) -> None:
     # csv.writer quotes a row that is a single empty field, so that it is not read as no field at all
     empty = '""' if len(columns) == 1 else ""
     rows = max(1, _CHUNK_VALUES // len(columns))
-    for start in range(0, len(frame), rows):
+
+    def lines(start: int) -> pa.Array:
         texts = [format_(values[start:start + rows]) for format_, values in zip(formats, columns)]
         # each line's "\n" is appended to its last field, so that the lines' bytes follow each other in one buffer
         last = pc.binary_join_element_wise(texts[-1], "", "\n", null_handling="replace", null_replacement=empty)
-        lines = pc.binary_join_element_wise(*texts[:-1], last, ",", null_handling="replace", null_replacement=empty)
-        _write_strings(stream, lines)
+        return pc.binary_join_element_wise(*texts[:-1], last, ",", null_handling="replace", null_replacement=empty)
+
+    starts = range(0, len(frame), rows)
+    if len(starts) == 1:
+        _write_strings(stream, lines(0))
+        return
+    # chunks are formatted on every core (arrow's kernels run without the interpreter's lock) and written in
+    # order, at most one chunk ahead per core: the memory of a few chunks, whatever the frame's length
+    with ThreadPoolExecutor(max_workers=_FORMATTERS) as formatters:
+        ahead: deque[Future] = deque()
+        for start in starts:
+            ahead.append(formatters.submit(lines, start))
+            if len(ahead) > _FORMATTERS:
+                _write_strings(stream, ahead.popleft().result())
+        while ahead:
+            _write_strings(stream, ahead.popleft().result())
 
 
 def _write_strings(stream: BinaryIO, strings: pa.Array) -> None:
@@ -131,8 +150,8 @@ def _float64_text(values: np.ndarray) -> pa.Array:
     # what the rules below do not cover (arrow's exponent on 1e10 <= |x| < 1e16, rare in money): numpy writes it
     others = positional & arrow_exponent
     fixes = []
-    if whole.any():
-        fixes.append((whole, pc.binary_join_element_wise(text.filter(pa.array(whole)), "", ".0")))
+    if whole.any():  # ".0" after each whole number: a suffix per row, no gather (most of a ledger's are whole)
+        text = pc.binary_join_element_wise(text, pc.if_else(pa.array(whole), ".0", ""), "")
     if exponent.any():
         rewritten = _repr_exponent_layout(text.filter(pa.array(exponent)))
         fixes.append((exponent, rewritten))

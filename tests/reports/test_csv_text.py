@@ -297,6 +297,15 @@ def test_any_frame_is_written_as_pandas_writes_it(frame):
     assert written(frame) == by_pandas(frame)
 
 
+@settings(max_examples=200, deadline=None)
+@given(frame=frames(), chunk=st.integers(1, 12))
+def test_chunks_formatted_on_several_threads_are_written_whole_and_in_order(frame, chunk):
+    """A chunk of `chunk` values: down to a row a chunk, so that many chunks are formatted at once."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(csv_text, "_CHUNK_VALUES", chunk)
+        assert written(frame) == by_pandas(frame)
+
+
 # ---------------------------------------------------------------- a million bars
 
 def equity_frame(bars: int) -> pd.DataFrame:
