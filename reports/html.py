@@ -142,7 +142,8 @@ def _trade_rows(trades: pd.DataFrame) -> list[list[Any]]:
                shown["quantity"], shown["entry_time"].dt.strftime("%Y-%m-%d %H:%M:%S"), shown["entry_price"],
                shown["exit_time"].dt.strftime("%Y-%m-%d %H:%M:%S"), shown["exit_price"], shown["bars_held"],
                shown["net_pnl"], shown["return_pct"], shown["exit_reason"].astype(str), shown["mae"], shown["mfe"]]
-    return [[value.item() if hasattr(value, "item") else value for value in row] for row in zip(*columns)]
+    # each column as Python values at once (tolist), not a numpy or arrow scalar per cell
+    return [list(row) for row in zip(*(column.tolist() for column in columns))]
 
 
 def _own_file(path: Path) -> bool:
