@@ -187,7 +187,9 @@ class MarketData:
                           np.concatenate([one.arrays[name] for one in ones])) for name in PRICE_FIELDS}
         rows = np.concatenate([one.timeline_index for one in ones])
         symbols = repeated_text(self.symbols, [len(one) for one in ones])
-        return pd.DataFrame({"timestamp": self.timestamps[rows], "symbol": symbols, **columns}, copy=False)
+        # a symbol with a bar at every timestamp: the timeline itself (a view), not a copy of it
+        stamps = self.timestamps if len(rows) == len(self.timestamps) == len(ones[0]) else self.timestamps[rows]
+        return pd.DataFrame({"timestamp": stamps, "symbol": symbols, **columns}, copy=False)
 
 
 def repeated_text(texts: Sequence[str], counts: Sequence[int]) -> pd.Series:
