@@ -36,69 +36,92 @@ from multifolio.trading.signals import SystemSignals, dispatcher
 from multifolio.trading.strategy import StrategyRunner
 
 
+# where each of orders.csv's columns sits in a row of the order log
+_AT = {name: position for position, name in enumerate(ORDER_COLUMNS)}
+_SUBMITTED, _SYMBOL, _TYPE, _REQUESTED, _QUANTITY, _FILLED, _LIMIT, _STOP, _TIF, _PARENT, _CAUSE, _STATUS, _REASON = (
+    _AT[name] for name in ("submitted_time", "symbol", "type", "requested", "quantity", "filled", "limit_price",
+                           "stop_price", "time_in_force", "parent_id", "cause", "status", "reason"))
+_TRIGGERED, _FILL_TIME, _FILL_PRICE, _COMMISSION, _SLIPPAGE, _CANCELLED = (
+    _AT[name] for name in ("triggered_time", "fill_time", "fill_price", "commission", "slippage", "cancelled_time"))
+
+
 class OrderLog:
     """Every order's life, including the rejected and cancelled ones: orders.csv (one per system).
 
-    A row holds bar indices, not timestamps (a million-bar run sends tens of thousands of
-    orders); `frame()` turns indices into times once.
+    A row is a list in the order of `ORDER_COLUMNS` (a busy system logs tens of thousands of orders: a list is
+    a third of a dict's memory and quicker to fill); it holds bar indices, not timestamps (-1: none), and
+    None where nothing was said; `frame()` turns indices into times once.
     """
 
     _TIMES = [name for name, dtype in ORDER_COLUMNS.items() if dtype is TIME]
+    _EMPTY = [-1 if dtype is TIME else None for dtype in ORDER_COLUMNS.values()]
 
     def __init__(self, *, timeline: pd.DatetimeIndex) -> None:
         self._timeline = timeline
-        self._rows: dict[int, dict] = {}
+        self._rows: dict[int, list] = {}
 
-    def _row(self, order_id: int) -> dict:
+    def _row(self, order_id: int) -> list:
         row = self._rows.get(order_id)
         if row is None:
-            row = self._rows[order_id] = {"order_id": order_id, **dict.fromkeys(self._TIMES, -1)}
+            row = self._rows[order_id] = self._EMPTY.copy()
+            row[0] = order_id
         return row
 
     def on_order_submitted(self, order: OrderSubmitted) -> None:
         row = self._row(order.order_id)
         tif = order.time_in_force
-        row.update(submitted_time=order.index, symbol=order.symbol, type=order.type.value, requested=order.requested,
-                   quantity=order.quantity, limit_price=order.limit, stop_price=order.stop,
-                   time_in_force=f"{tif} bars" if isinstance(tif, int) else tif, parent_id=order.parent or None,
-                   cause=order.cause, reason=order.reason)
-        row.setdefault("status", "submitted")  # with `fill_at: close` the fill may be logged first: keep it
+        row[_SUBMITTED], row[_SYMBOL], row[_TYPE], row[_REQUESTED], row[_QUANTITY] = (
+            order.index, order.symbol, order.type.value, order.requested, order.quantity)
+        row[_LIMIT], row[_STOP], row[_TIF], row[_PARENT], row[_CAUSE], row[_REASON] = (
+            order.limit, order.stop, f"{tif} bars" if isinstance(tif, int) else tif, order.parent or None,
+            order.cause, order.reason)
+        if row[_STATUS] is None:  # with `fill_at: close` the fill may be logged first: keep it
+            row[_STATUS] = "submitted"
 
     def on_order_rejected(self, order: OrderRejected) -> None:
-        self._row(order.order_id).update(submitted_time=order.index, symbol=order.symbol, type=order.type.value,
-                                         requested=order.requested, quantity=0.0, cause=order.cause,
-                                         status="rejected", reason=order.reason)
+        row = self._row(order.order_id)
+        row[_SUBMITTED], row[_SYMBOL], row[_TYPE], row[_REQUESTED], row[_QUANTITY] = (
+            order.index, order.symbol, order.type.value, order.requested, 0.0)
+        row[_CAUSE], row[_STATUS], row[_REASON] = order.cause, "rejected", order.reason
 
     def on_order_triggered(self, order: OrderTriggered) -> None:
-        self._row(order.order_id)["triggered_time"] = order.index
+        self._row(order.order_id)[_TRIGGERED] = order.index
 
     def on_order_modified(self, order: OrderModified) -> None:
         row = self._row(order.order_id)
         if math.isnan(order.quantity):
-            row["stop_price"] = order.stop  # the last level a trailing stop reached
+            row[_STOP] = order.stop  # the last level a trailing stop reached
         else:  # cut by a limit of the book
-            row.update(quantity=order.quantity, reason="; ".join(filter(None, (row.get("reason"), order.reason))))
+            row[_QUANTITY] = order.quantity
+            row[_REASON] = "; ".join(filter(None, (row[_REASON], order.reason)))
 
     def on_order_filled(self, fill: OrderFilled) -> None:
         row = self._row(fill.order_id)
         if fill.order_id < 0:  # closing at the end of data: no order was submitted
-            row.update(submitted_time=fill.index, symbol=fill.symbol, type="market", requested=fill.quantity,
-                       quantity=fill.quantity, cause=fill.cause, reason="closed at the end of data")
-        before = row.get("filled") or 0.0  # a volume-capped order fills over several bars
+            row[_SUBMITTED], row[_SYMBOL], row[_TYPE], row[_REQUESTED], row[_QUANTITY] = (
+                fill.index, fill.symbol, "market", fill.quantity, fill.quantity)
+            row[_CAUSE], row[_REASON] = fill.cause, "closed at the end of data"
+        before = row[_FILLED] or 0.0  # a volume-capped order fills over several bars
         filled = before + fill.quantity
-        price = (row["fill_price"] * before + fill.price * fill.quantity) / filled if before else fill.price
-        row.update(filled=filled, status="filled" if not fill.remaining else "partially filled",
-                   fill_time=fill.index, fill_price=price, commission=(row.get("commission") or 0.0) + fill.commission,
-                   slippage=(row.get("slippage") or 0.0) + fill.slippage)
+        row[_FILL_PRICE] = (row[_FILL_PRICE] * before + fill.price * fill.quantity) / filled if before else fill.price
+        row[_FILLED], row[_STATUS], row[_FILL_TIME] = (
+            filled, "filled" if not fill.remaining else "partially filled", fill.index)
+        row[_COMMISSION] = (row[_COMMISSION] or 0.0) + fill.commission
+        row[_SLIPPAGE] = (row[_SLIPPAGE] or 0.0) + fill.slippage
 
     def on_order_cancelled(self, order: OrderCancelled) -> None:
-        self._row(order.order_id).update(status=order.status, reason=order.reason, cancelled_time=order.index)
+        row = self._row(order.order_id)
+        row[_STATUS], row[_REASON], row[_CANCELLED] = order.status, order.reason, order.index
+
+    def rows(self) -> list[list]:
+        """The rows in orders.csv's order: by order id, the end of data's closing orders (negative ids, -1
+        first) after the others."""
+        ids = sorted(self._rows)
+        split = bisect.bisect_left(ids, 0)
+        return [self._rows[k] for k in (ids[split:] + ids[split - 1::-1] if split else ids)]
 
     def frame(self) -> pd.DataFrame:
-        ids = sorted(self._rows)  # the end of data's closing orders (negative ids, -1 first) after the others
-        split = bisect.bisect_left(ids, 0)
-        rows = [self._rows[k] for k in ids[split:] + ids[split - 1::-1]] if split else [self._rows[k] for k in ids]
-        frame = pd.DataFrame.from_records(rows, columns=list(ORDER_COLUMNS))
+        frame = pd.DataFrame(self.rows(), columns=list(ORDER_COLUMNS))
         for column in self._TIMES:
             indices = frame[column].to_numpy(dtype=np.int64)
             times = self._timeline[np.maximum(indices, 0)]

@@ -90,8 +90,7 @@ def test_typed_tables_write_the_same_csv_as_the_frames_pandas_guesses():
     """The goldens hash trades.csv: typing a table with rows must not change a byte of it."""
     market = make_market()
     log = order_log_with_every_kind_of_order(market)
-    guessed = pd.DataFrame([log._rows[k] for k in sorted(log._rows, key=lambda k: (k < 0, abs(k)))],
-                           columns=list(ORDER_COLUMNS))
+    guessed = pd.DataFrame(log.rows(), columns=list(ORDER_COLUMNS))
     for column in (name for name, dtype in ORDER_COLUMNS.items() if dtype is TIME):
         guessed[column] = [market.timestamps[i] if i >= 0 else None for i in guessed[column]]
     assert csv(log.frame()) == csv(guessed)
