@@ -119,6 +119,9 @@ class ExecutionSimulator:
         self._bands: dict[str, tuple[float, float] | None] = {}  # symbol → its `_band`, dropped on any change
         self._ranges = {symbol: (memoryview(market.position_of[symbol]), market.series[symbol].views["low"],
                                  market.series[symbol].views["high"]) for symbol in market.symbols}
+        # each symbol's open, high, low and close by its own bar number: Python floats, no numpy scalars
+        self._prices = {symbol: tuple(market.series[symbol].views[field] for field in ("open", "high", "low", "close"))
+                        for symbol in market.symbols}
         self._values = {symbol: BarValues(indicators.arrays(symbol), f"an exit of system {system_name!r}")
                         for symbol in market.symbols}
         self._next_liquidation_id = -1  # end-of-data closing orders get negative ids
@@ -213,8 +216,8 @@ class ExecutionSimulator:
         return falls_to, rises_to
 
     def _fill_bar(self, symbol: str, index: int, k: int) -> None:
-        views = self._market.series[symbol].views  # Python floats, no numpy scalars
-        open_, high, low, close = views["open"][k], views["high"][k], views["low"][k], views["close"][k]
+        opens, highs, lows, closes = self._prices[symbol]
+        open_, high, low, close = opens[k], highs[k], lows[k], closes[k]
         timed = [order for order in self._live[symbol] if order.last_bar >= 0 or order.day is not None]
         if timed:
             day = self._market.timeline[index].date() if any(order.day is not None for order in timed) else None
@@ -225,7 +228,9 @@ class ExecutionSimulator:
         # at the last close knowing what was held then: after an exit the open filled it would close (or flip)
         # a position that is no longer there and open the other side instead
         due = [order for order in self._live[symbol] if order.placed < index]
-        for order in sorted(due, key=lambda order: order.type is not MARKET):  # stable: oldest first in each
+        if len(due) > 1:
+            due.sort(key=lambda order: order.type is not MARKET)  # stable: oldest first in each
+        for order in due:
             if self._is_live(order):
                 price = self._at_open(order, open_, index)
                 if price is not None:

@@ -14,6 +14,8 @@ from multifolio.protocols import ExitOrder, OrderType
 def checked_number(value: Any, plugin: object, call: str, *, minimum: float = 0.0, strictly: bool = False,
                    infinite: bool = False) -> float:
     """`value` as a float ≥ `minimum` (> with `strictly`; +inf allowed with `infinite`)."""
+    if type(value) is float and (minimum < value < math.inf or (value == minimum and not strictly)):
+        return value  # the usual answer, at once: it runs for every fill's price and commission
     number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else math.nan
     if number == math.inf and infinite:
         return math.inf
