@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from multifolio.reports.charts import DENSE_MARKERS, marker_style, price_figure
+from multifolio.reports.charts import DENSE_MARKERS, epoch_ms, marker_style, price_figure, time_axis
 
 BARS = pd.DataFrame({"timestamp": pd.date_range("2024-01-02 09:30", periods=2000, freq="1min"),
                      "close": 100 + np.sin(np.arange(2000) / 50)})
@@ -48,7 +48,7 @@ def test_each_exit_is_green_for_a_win_and_red_for_a_loss():
     figure = chart(12)
     [exits] = [trace for trace in figure.data if trace.name == "exit"]
     line = exits.marker.line
-    scale = dict((position, colour) for position, colour in line.colorscale)
+    scale = dict(line.colorscale)
     won = trades(12)["net_pnl"].to_numpy() > 0
     assert [scale[value] for value in line.color] == ["#1a9850" if win else "#d73027" for win in won]
     assert (line.cmin, line.cmax) == (0, 1)
@@ -90,16 +90,12 @@ def session_minutes(first_day: str, days: int, zone: str | None = None) -> pd.Se
     pd.Series(pd.date_range("1969-12-25", periods=400, freq="h")),  # across 1970: days before it count too
 ])
 def test_the_time_axis_skips_what_pandas_calendar_says_is_closed(stamps):
-    from multifolio.reports.charts import time_axis
-
     assert time_axis(stamps) == pandas_time_axis(stamps)
 
 
 def test_a_zoned_session_is_drawn_and_skipped_on_its_own_clock():
     """New York minute bars across the March change of clocks: drawn from 09:30 to 16:00 every day (the UTC
     hours would move by one), nights and weekends skipped on that clock."""
-    from multifolio.reports.charts import epoch_ms, time_axis
-
     stamps = session_minutes("2024-03-04", 10, "America/New_York")
     assert time_axis(stamps)["rangebreaks"] == [{"bounds": ["sat", "mon"]}, {"bounds": [16.0, 9.5], "pattern": "hour"}]
     drawn = pd.to_datetime(epoch_ms(stamps), unit="ms")
