@@ -117,7 +117,7 @@ class ExecutionSimulator:
         self._brackets: dict[str, list[Bracket]] = {}  # symbol → the entries with exits standing
         self.trailing: set[str] = set()  # symbols whose brackets have an exit asked at every close
         self._bands: dict[str, tuple[float, float] | None] = {}  # symbol → its `_band`, dropped on any change
-        self._ranges = {symbol: (memoryview(market.position_of[symbol]), market.series[symbol].views["low"],
+        self._ranges = {symbol: (market.bar_numbers[symbol], market.series[symbol].views["low"],
                                  market.series[symbol].views["high"]) for symbol in market.symbols}
         # each symbol's open, high, low and close by its own bar number: Python floats, no numpy scalars
         self._prices = {symbol: tuple(market.series[symbol].views[field] for field in ("open", "high", "low", "close"))
@@ -335,7 +335,7 @@ class ExecutionSimulator:
         """What of `order` the bar's volume leaves room for: `max_volume_share` of it, less what this bar
         already filled of the symbol, in whole lots (asked only under `max_volume_share`)."""
         symbol = order.symbol
-        volume = float(self._market.series[symbol].arrays["volume"][self._market.position_of[symbol][index]])
+        volume = float(self._market.series[symbol].arrays["volume"][self._market.bar_numbers[symbol][index]])
         used_at, used = self._volume_used.get(symbol, (-1, 0.0))
         used = used if used_at == index else 0.0
         room = max(0.0, whole_lots(self._volume_share * volume - used, self._lot_size))
@@ -377,7 +377,7 @@ class ExecutionSimulator:
     def after_close(self, index: int) -> None:
         """After the strategy saw bar `index`: its closes move trailing exits and may call time exits."""
         for symbol in list(self.trailing):
-            k = self._market.position_of[symbol][index]
+            k = self._market.bar_numbers[symbol][index]
             if k < 0:
                 continue
             close = float(self._market.series[symbol].arrays["close"][k])

@@ -65,7 +65,7 @@ class StrategyRunner:
         self.full_form = type(strategy).full_form()
         self._signals = signals
         self._context = context
-        self._positions = {symbol: memoryview(positions) for symbol, positions in market.position_of.items()}
+        self._positions = market.bar_numbers  # each symbol's own bar number at each timeline index
         self._timeline = market.timeline
         reader = f"strategy {strategy_name!r} of system {system_name!r}"
         self._values = {symbol: BarValues(indicators.arrays(symbol), reader) for symbol in market.symbols}

@@ -252,7 +252,7 @@ class SystemRunner:
         self._order_log = order_log
         self._indicators = indicators
         self._market = market
-        self._symbols = [(symbol, memoryview(market.position_of[symbol]),
+        self._symbols = [(symbol, market.bar_numbers[symbol],
                           *(market.series[symbol].views[field] for field in ("open", "high", "low", "close",
                                                                             "volume")))
                          for symbol in market.symbols]
