@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from multifolio.book.book import BookResult
-from multifolio.data.market import MarketData, repeated_text
+from multifolio.data.market import MarketData
 from multifolio.files import atomic_write, atomic_write_text
 from multifolio.reports.analysis import correlations, drawdown_contributions
 from multifolio.reports.benchmark import benchmark_metrics
@@ -120,20 +120,8 @@ def write_bars(bars: pd.DataFrame, folder: Path) -> Path:
 
 
 def indicator_frame(result: SystemResult, market: MarketData) -> pd.DataFrame:
-    """The system's indicators up to its last bar: timestamp, symbol, one column per key, symbol after symbol
-    (a single symbol's values are the shared arrays themselves, not copies)."""
-    rows, counts, columns = [], [], {}
-    for symbol, values in result.indicator_values.items():
-        one = market.series[symbol]
-        bars = int(np.searchsorted(one.timeline_index, result.last_bar, side="right"))  # this symbol's bars so far
-        rows.append(one.timeline_index[:bars])
-        counts.append(bars)
-        for key, array in values.items():
-            columns.setdefault(key, []).append(array[:bars])
-    return pd.DataFrame({"timestamp": market.timestamps[np.concatenate(rows)],
-                         "symbol": repeated_text(list(result.indicator_values), counts),
-                         **{key: parts[0] if len(parts) == 1 else np.concatenate(parts)
-                            for key, parts in columns.items()}}, copy=False)
+    """The system's indicators up to its last bar: timestamp, symbol, one column per key."""
+    return market.long_frame(result.indicator_values, result.last_bar)
 
 
 def write_system(result: SystemResult, folder: Path, metrics: dict[str, Any], market: MarketData) -> Path:

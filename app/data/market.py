@@ -180,16 +180,28 @@ class MarketData:
         return filled
 
     def frame(self) -> pd.DataFrame:
-        """The bars back as one long frame, symbol after symbol (for reports and exports); the prices of a
-        single symbol are its own arrays, not copies (read-only, as they are)."""
-        ones = list(self.series.values())
-        columns = {name: (ones[0].arrays[name] if len(ones) == 1 else
-                          np.concatenate([one.arrays[name] for one in ones])) for name in PRICE_FIELDS}
-        rows = np.concatenate([one.timeline_index for one in ones])
-        symbols = repeated_text(self.symbols, [len(one) for one in ones])
-        # a symbol with a bar at every timestamp: the timeline itself (a view), not a copy of it
-        stamps = self.timestamps if len(rows) == len(self.timestamps) == len(ones[0]) else self.timestamps[rows]
-        return pd.DataFrame({"timestamp": stamps, "symbol": symbols, **columns}, copy=False)
+        """The bars back as one long frame, symbol after symbol (for reports and exports)."""
+        return self.long_frame({symbol: {name: one.arrays[name] for name in PRICE_FIELDS}
+                                for symbol, one in self.series.items()})
+
+    def long_frame(self, values: Mapping[str, Mapping[str, np.ndarray]], last: int | None = None) -> pd.DataFrame:
+        """Per-bar `values` of each symbol (symbol → key → an array by the symbol's own bar number) as one long
+        frame, symbol after symbol: timestamp, symbol, a column per key; the bars up to timeline index `last`
+        (all of them by default). One symbol's values are its own arrays, not copies, and a symbol with a bar at
+        every timestamp takes the timeline itself (a view) for its timestamps."""
+        rows, columns = [], {}
+        for symbol, arrays in values.items():
+            where = self.series[symbol].timeline_index
+            if last is not None:
+                where = where[:int(np.searchsorted(where, last, side="right"))]  # this symbol's bars so far
+            rows.append(where)
+            for key, array in arrays.items():
+                columns.setdefault(key, []).append(array[:len(where)])
+        where = np.concatenate(rows)
+        stamps = self.timestamps if len(rows) == 1 and len(where) == len(self.timestamps) else self.timestamps[where]
+        return pd.DataFrame({"timestamp": stamps, "symbol": repeated_text(list(values), [len(r) for r in rows]),
+                             **{key: parts[0] if len(parts) == 1 else np.concatenate(parts)
+                                for key, parts in columns.items()}}, copy=False)
 
 
 def repeated_text(texts: Sequence[str], counts: Sequence[int]) -> pd.Series:
