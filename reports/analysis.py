@@ -26,10 +26,8 @@ def correlations(equity: pd.DataFrame, capital: Mapping[str, float]) -> dict[str
     gives every system's mean correlation with all the others.
     """
     names = list(capital)
-    stamps = pd.DatetimeIndex(equity["timestamp"])
-    values = equity[names].set_axis(stamps)
-    daily = values.groupby(stamps.normalize()).last()
-    matrices = {"bar": _pearson(_returns(values, capital)), "daily": _pearson(_returns(daily, capital))}
+    daily = equity.groupby(pd.DatetimeIndex(equity["timestamp"]).normalize())[names].last()
+    matrices = {"bar": _pearson(_returns(equity, capital)), "daily": _pearson(_returns(daily, capital))}
     shown = names[:MATRIX_SYSTEMS_LIMIT]
     section: dict[str, Any] = {frequency: _named(matrix[:len(shown), :len(shown)], shown)
                                for frequency, matrix in matrices.items()}
@@ -40,14 +38,23 @@ def correlations(equity: pd.DataFrame, capital: Mapping[str, float]) -> dict[str
 
 
 def _returns(values: pd.DataFrame, capital: Mapping[str, float]) -> np.ndarray:
-    before = values.shift(1)
-    before.iloc[0] = [capital[name] for name in values.columns]
-    return (values / before - 1.0).to_numpy(dtype=np.float64)
+    """Each system's returns in `values` (a column per system in `capital`, the first return taken against its
+    capital): a row-major array, filled a column at a time, since a million bars by a thousand systems is 8 GB
+    and must not be copied over and over."""
+    returns = np.empty((len(values), len(capital)))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a return across zero equity is ±inf or NaN
+        for position, name in enumerate(capital):
+            column = values[name].to_numpy(dtype=np.float64)
+            np.divide(column[1:], column[:-1], out=returns[1:, position])
+            returns[:1, position] = column[:1] / capital[name]
+    returns -= 1.0
+    return returns
 
 
 def _pearson(returns: np.ndarray) -> np.ndarray:
     """The correlation of every pair of columns at once, as pandas' `DataFrame.corr` gives it: 1 on the
-    diagonal, NaN for a constant column. Equal to it within 1e-14: pandas sums in another order."""
+    diagonal, NaN for a constant column. Equal to it within 1e-14: pandas sums in another order. `returns`
+    (row-major, as `_returns` makes them) is centred in place."""
     bars, count = returns.shape
     if bars < 2:
         return np.full((count, count), np.nan)
@@ -56,14 +63,13 @@ def _pearson(returns: np.ndarray) -> np.ndarray:
         return pd.DataFrame(returns).corr().to_numpy()
     # one summing order whatever the machine and wherever the frame came from: numpy's own loops, not BLAS
     # (BLAS picks its kernel by CPU, AVX-512 or AVX2, and the kernels add the products in different orders:
-    # `centred.T @ centred` differed in the last bits from one machine to another), over a row-major copy
+    # `centred.T @ centred` differed in the last bits from one machine to another), over row-major returns
     # (numpy's mean and einsum add in another order over columns laid out contiguously, as a frame read
     # from a CSV gives them). About 0.8 s at a million bars by 50 systems; BLAS took 0.3 s
-    returns = np.ascontiguousarray(returns)
-    centred = returns - returns.mean(axis=0)
-    gram = np.einsum("ij,ik->jk", centred, centred, optimize=False)
-    scale = np.sqrt(np.diag(gram))
     constant = np.ptp(returns, axis=0) == 0  # its centred values may be rounding noise, not zeros
+    returns -= returns.mean(axis=0)
+    gram = np.einsum("ij,ik->jk", returns, returns, optimize=False)
+    scale = np.sqrt(np.diag(gram))
     scale[constant] = 1.0
     matrix = np.clip(gram / np.outer(scale, scale), -1.0, 1.0)
     np.fill_diagonal(matrix, 1.0)

@@ -3,7 +3,8 @@
 A page is drawn from the files the run wrote, so `multifolio report RESULTS_DIR` gives the
 same bytes as the run itself; the run hands over its largest frames (the bars, each system's
 equity, the combined equity) as they are in memory rather than have them read back, the same
-values (the tests compare the pages byte for byte). No wall-clock time goes in; plot divs have
+values (the tests compare the pages byte for byte): it draws each system's page as it writes the
+system's folder, from the equity frame drawn for equity.csv. No wall-clock time goes in; plot divs have
 fixed ids, so the same files always render to the same HTML.
 """
 
@@ -15,7 +16,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import attrs
 import jinja2
 import numpy as np
 import pandas as pd
@@ -108,16 +108,6 @@ def _render(template: str, path: Path, plotly_src: str, standalone: bool, **cont
     return atomic_write_text(path, _ENVIRONMENT.get_template(template).render(
         plotly_src=plotly_src, plotly_inline=_plotly_js() if standalone else None,
         missing_script=MISSING_SCRIPT.format(src=plotly_src), **context))
-
-
-@attrs.frozen
-class Written:
-    """What a run has just written and still holds: the pages are drawn from it instead of reading a
-    million rows back per file. `equity`: each system's equity frame by name."""
-
-    bars: pd.DataFrame | None
-    equity: Mapping[str, pd.DataFrame]
-    combined: pd.DataFrame | None
 
 
 def _times(text: pd.Series, zone: str | None) -> pd.Series:
@@ -327,10 +317,12 @@ def write_plotly_js(folder: Path) -> Path:
     return path
 
 
-def render_run(folder: str | Path, written: Written | None = None) -> list[Path]:
+def render_run(folder: str | Path, combined: pd.DataFrame | None = None, systems: bool = True) -> list[Path]:
     """Every report a run folder's files allow: each system's report.html, then combined_summary.html; with
     plotly.min.js beside them, or inside each page when the manifest says the run's reports are standalone.
-    `written`: the largest of those files' frames, from the run that has just written them.
+    `combined`: combined_equity.csv's frame, from the run that has just written it; `systems`: False when that
+    run has drawn each system's page as it wrote the system's folder (`render_system`), so only plotly.min.js
+    and the combined page are left.
 
     Only the systems the run's manifest lists are rendered, and nothing reached through a symbolic
     link: a folder someone linked or copied into the run folder is not the run's, and its report would
@@ -346,17 +338,15 @@ def render_run(folder: str | Path, written: Written | None = None) -> list[Path]
     zone = document.get("data", {}).get("timezone")  # an earlier version's: naive, or one offset throughout
     performances = [folder / name / "performance.json" for name in sorted(listed)]
     # a failed system's folder has no equity or trades to show (its performance.json says why)
-    systems = [path.parent for path in performances if _own_file(path) and not path.parent.is_symlink()
+    folders = [path.parent for path in performances if _own_file(path) and not path.parent.is_symlink()
                and json.loads(path.read_text())["status"] != "failed"]
     has_summary = _own_file(folder / "combined_summary.json")
-    if not systems and not has_summary:
+    if not folders and not has_summary:
         return []
     pages = [] if standalone else [write_plotly_js(folder)]
-    if systems:
-        bars = written.bars if written is not None and written.bars is not None else pd.read_parquet(
-            folder / "bars.parquet")
-        pages += [render_system(system, bars, standalone, zone, None if written is None else
-                                written.equity.get(system.name)) for system in systems]
+    if folders and systems:
+        bars = pd.read_parquet(folder / "bars.parquet")
+        pages += [render_system(system, bars, standalone, zone) for system in folders]
     if has_summary:
-        pages.append(render_combined(folder, standalone, zone, None if written is None else written.combined))
+        pages.append(render_combined(folder, standalone, zone, combined))
     return pages

@@ -32,16 +32,17 @@ def performance_between(result: SystemResult, first: int, stop: int, benchmark: 
     """The system's figures over timeline bars [first, stop): its curve there, growing from the equity it had
     at the close before (its capital at bar 0), the trades it closed and the orders it filled in those bars.
     Empty when it has no bar there."""
-    equity = result.equity.iloc[first:stop]
+    steps = result.equity_steps
+    equity = pd.DataFrame() if steps is None else steps.frame(first, stop)  # only those bars drawn
     if equity.empty:
         return {}
-    before = result.initial_capital if first == 0 else float(result.equity["equity"].iat[first - 1])
+    before = result.initial_capital if first == 0 else float(steps.window(first - 1, first)["equity"][0])
     start, end = equity["timestamp"].iat[0], equity["timestamp"].iat[-1]
     trades = result.trades[(result.trades["exit_time"] >= start) & (result.trades["exit_time"] <= end)]
     filled = result.orders["fill_time"]
     orders = result.orders[(filled >= start) & (filled <= end) | filled.isna()
                            & result.orders["submitted_time"].between(start, end)]
-    return figures_of(equity.reset_index(drop=True), trades, orders, before, benchmark)
+    return figures_of(equity, trades, orders, before, benchmark)
 
 
 def study_record(spec: WalkForwardSpec, figure: Figure, swept: SweepPoint, name: str,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,13 @@ from multifolio.reports.overfitting import add_overfitting
 from multifolio.trading.system import SystemResult
 
 
-def performance(result: SystemResult, benchmark: pd.Series | None = None) -> dict[str, Any]:
+def performance(result: SystemResult, benchmark: pd.Series | None = None, equity: pd.DataFrame | None = None
+                ) -> dict[str, Any]:
     """Every figure of one system: equity, risk and trade metrics plus its costs; with the `benchmark`'s closes
-    (`reporting.benchmark`), its figures against it too."""
-    return figures_of(result.equity, result.trades, result.orders, result.initial_capital, benchmark)
+    (`reporting.benchmark`), its figures against it too. `equity`: the system's equity frame where the caller
+    has drawn it already."""
+    return figures_of(result.equity if equity is None else equity, result.trades, result.orders,
+                      result.initial_capital, benchmark)
 
 
 def figures_of(equity: pd.DataFrame, trades: pd.DataFrame, orders: pd.DataFrame, initial_capital: float,
@@ -51,14 +54,20 @@ def figures_of(equity: pd.DataFrame, trades: pd.DataFrame, orders: pd.DataFrame,
     return metrics
 
 
-def combined_equity(results: Sequence[SystemResult], book: BookResult | None = None) -> pd.DataFrame:
+def combined_equity(results: Sequence[SystemResult], book: BookResult | None = None,
+                    curves: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Each system's equity side by side and their sum, the combined book, over the bars every
     system reached (systems interrupted on parallel workers stop at different bars). With an
-    allocation, the book's own cash (`reserve`) is part of the combined book."""
-    bars = min(len(result.equity) for result in results)
-    # built at once: a column added at a time copies the frame over and over with a thousand systems
-    frame = pd.DataFrame({"timestamp": results[0].equity["timestamp"].iloc[:bars],
-                          **{result.name: result.equity["equity"].to_numpy()[:bars] for result in results}})
+    allocation, the book's own cash (`reserve`) is part of the combined book. `curves`: each system's
+    equity by name where the caller has drawn them already (else each is drawn here)."""
+    steps = [result.equity_steps for result in results]
+    bars = min(step.bars for step in steps)
+    if curves is None:
+        curves = {result.name: step.window(0, bars)["equity"] for result, step in zip(results, steps)}
+    # built at once: a column added at a time copies the frame over and over with a thousand systems; the
+    # curves are its columns, not copied into one block
+    frame = pd.DataFrame({"timestamp": steps[0].timeline[:bars],
+                          **{result.name: curves[result.name][:bars] for result in results}}, copy=False)
     parts = [r.name for r in results]
     if book is not None and book.spec.allocation is not None:
         frame["reserve"] = book.reserve_series(bars)
@@ -83,14 +92,13 @@ def growth_basis(book: pd.DataFrame, results: Sequence[SystemResult]) -> tuple[p
     """The frame and capitals whose returns are the systems' own: a system the book moved capital in and out
     of stands as its time-weighted curve (one unit of its first capital kept in), not its equity in money."""
     basis, capital = book, {r.name: r.initial_capital for r in results}
-    moved = [r for r in results if "transfers" in r.equity]
+    moved = [r for r in results if r.equity_steps.transfers is not None]
     if moved:
         basis = book.copy()
         bars = len(book)
         for result in moved:
-            frame = result.equity.iloc[:bars]
-            basis[result.name] = time_weighted_curve(frame["equity"].to_numpy(), result.initial_capital,
-                                                     frame["transfers"].to_numpy())
+            window = result.equity_steps.window(0, bars)
+            basis[result.name] = time_weighted_curve(window["equity"], result.initial_capital, window["transfers"])
             capital[result.name] = 1.0
     return basis, capital
 
@@ -124,11 +132,14 @@ def indicator_frame(result: SystemResult, market: MarketData) -> pd.DataFrame:
     return market.long_frame(result.indicator_values, result.last_bar)
 
 
-def write_system(result: SystemResult, folder: Path, metrics: dict[str, Any], market: MarketData) -> Path:
-    """The system's folder: trades.csv, equity.csv, orders.csv, performance.json, indicators.parquet."""
+def write_system(result: SystemResult, folder: Path, metrics: dict[str, Any], market: MarketData,
+                 equity: pd.DataFrame | None = None) -> Path:
+    """The system's folder: trades.csv, equity.csv, orders.csv, performance.json, indicators.parquet.
+    `equity`: the system's equity frame where the caller has drawn it already."""
+    equity = result.equity if equity is None else equity
     folder.mkdir(parents=True, exist_ok=True)
     write_csv(folder / "trades.csv", result.trades)
-    write_csv(folder / "equity.csv", result.equity)
+    write_csv(folder / "equity.csv", equity)
     write_csv(folder / "orders.csv", result.orders)
     write_parquet(folder / "indicators.parquet", indicator_frame(result, market))
     write_json(folder / "performance.json", {
@@ -136,7 +147,7 @@ def write_system(result: SystemResult, folder: Path, metrics: dict[str, Any], ma
         "namespace": result.namespace,
         "status": result.status,
         "last_bar": result.last_bar,
-        "last_time": result.equity["timestamp"].iloc[-1],
+        "last_time": equity["timestamp"].iloc[-1],
         "metrics": metrics,
         "halts": [halt.as_dict() for halt in result.halts],
         # where the system stopped trading for good (a flatten), null when it traded to the end
@@ -168,14 +179,14 @@ def write_failed_system(result: SystemResult, folder: Path) -> Path:
 
 
 def summarize(run_name: str, results: Sequence[SystemResult], metrics: dict[str, dict[str, Any]],
-              sweep_metric: str = "sharpe", benchmark: tuple[str, pd.Series] | None = None
-              ) -> tuple[dict[str, Any], pd.DataFrame]:
+              sweep_metric: str = "sharpe", benchmark: tuple[str, pd.Series] | None = None,
+              curves: Mapping[str, np.ndarray] | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
     """The run's summary (figures side by side, the combined book; each sweep's leaderboard by `sweep_metric`;
     what the book did) and the combined equity it is computed from: what combined_summary.json and
     combined_equity.csv hold, in memory. `benchmark`: the symbol of `reporting.benchmark` and its closes, for
-    the combined book's figures against it."""
+    the combined book's figures against it; `curves`: as `combined_equity` takes them."""
     coupling = book_of(results)
-    book = combined_equity(results, coupling)
+    book = combined_equity(results, coupling, curves)
     capital = sum(result.initial_capital for result in results)
     if coupling is not None:
         capital += coupling.capital

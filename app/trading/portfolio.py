@@ -269,10 +269,13 @@ class EquitySteps:
     # after each, its close at every bar carried forward), for each symbol ever held
     transfers: tuple[np.ndarray, np.ndarray] | None = None  # (bars, amounts in) of the book's transfers, if any
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self, first: int = 0, stop: int | None = None) -> pd.DataFrame:
         """Cash, position value and equity at the close of each bar, after that bar's fills; with transfers,
-        the capital each bar received (out: negative) at its start."""
-        frame = pd.DataFrame({"timestamp": self.timeline[:self.bars], **self.window(0, self.bars)}, copy=False)
+        the capital each bar received (out: negative) at its start. Bars `first` to `stop` − 1 (default: all),
+        in rows numbered from 0."""
+        stop = self.bars if stop is None else min(stop, self.bars)
+        first = min(first, stop)
+        frame = pd.DataFrame({"timestamp": self.timeline[first:stop], **self.window(first, stop)}, copy=False)
         if self.transfers is None:
             del frame["transfers"]
         return frame

@@ -5,7 +5,6 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterator
-from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -219,10 +218,11 @@ class SystemResult:
     def indicators(self) -> tuple[str, ...]:
         return tuple(self.spec.indicator_keys())
 
-    @cached_property
+    @property
     def equity(self) -> pd.DataFrame:
-        """Cash, position value and equity at every bar's close up to `last_bar` (empty if failed),
-        drawn on first use."""
+        """Cash, position value and equity at every bar's close up to `last_bar` (empty if failed), drawn anew
+        at each read from `equity_steps`: 32 MB a system at a million bars, so a run keeps none of them; whoever
+        reads it reads it once and lets it go."""
         return pd.DataFrame() if self.equity_steps is None else self.equity_steps.frame()
 
 

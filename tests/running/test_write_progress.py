@@ -20,7 +20,9 @@ def test_each_part_is_told_as_it_starts_with_what_is_already_written(tmp_path):
         told.append((done, total, part, [name for name in written if name != "manifest.json"]))
 
     run_backtest(config, registry, output_dir=tmp_path, writing=writing)
-    system_files = ["equity.csv", "indicators.parquet", "orders.csv", "performance.json", "trades.csv"]
+    # a system's part is its folder and its page, drawn from the equity frame drawn for equity.csv
+    system_files = ["equity.csv", "indicators.parquet", "orders.csv", "performance.json", "report.html",
+                    "trades.csv"]
     a_files, b_files = ([f"{name}/{file}" for file in system_files] for name in "ab")
     summary = ["combined_equity.csv", "combined_summary.json"]
     assert told == [
@@ -30,8 +32,8 @@ def test_each_part_is_told_as_it_starts_with_what_is_already_written(tmp_path):
         (2, 5, "b/", [*a_files, "bars.parquet"]),
         (3, 5, "combined_summary.json", [*a_files, *b_files, "bars.parquet"]),
         (4, 5, "reports", [*a_files, *b_files, "bars.parquet", *summary]),
-        (5, 5, "", sorted([*a_files, "a/report.html", *b_files, "b/report.html", "bars.parquet", *summary,
-                           "combined_summary.html", "plotly.min.js"])),
+        (5, 5, "", sorted([*a_files, *b_files, "bars.parquet", *summary, "combined_summary.html",
+                           "plotly.min.js"])),
     ]
     assert sorted(path.name for path in Path(tmp_path / "test_run").iterdir()) == sorted(
         ["a", "b", "bars.parquet", *summary, "combined_summary.html", "manifest.json", "plotly.min.js"])
