@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import bisect
+from array import array
 from collections import deque
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -22,21 +23,22 @@ class Lot:
 
     quantity: float  # signed, shrinks toward 0 as it is closed
     price: float
-    timestamp: pd.Timestamp
+    index: int  # the timeline index of the entry fill (its time is looked up once, for the results)
     bar: int  # the symbol's own bar number of the entry fill
     commission: float  # the entry commission not yet assigned to a closed trade
     slippage: float
 
 
 class Trade(NamedTuple):
-    """A closed (part of a) lot: one row of trades.csv (a tuple: a busy system closes tens of thousands)."""
+    """A closed (part of a) lot: one row of trades.csv, its times as timeline indices (`Portfolio.trades`; the
+    portfolio keeps its trades a field at a time, `Portfolio.trades_frame` turns indices into times once)."""
 
     symbol: str
     side: str  # "long" or "short"
     quantity: float  # > 0
-    entry_time: pd.Timestamp
+    entry_index: int  # the timeline index of the entry fill: trades.csv's entry_time
     entry_price: float
-    exit_time: pd.Timestamp
+    exit_index: int  # and of the exit fill: exit_time
     exit_price: float
     bars_held: int
     gross_pnl: float
@@ -47,6 +49,14 @@ class Trade(NamedTuple):
     exit_reason: str  # the closing order's cause: signal, stop_loss, take_profit, trailing_stop, max_bars, ...
     entry_bar: int  # the symbol's own bar numbers of the fills, for the excursions (mae, mfe)
     exit_bar: int
+
+
+# how the portfolio keeps its closed trades (a busy system closes tens of thousands): the text fields in one list,
+# the numbers, whole ones too (exact below 2**53), in one float64 array, each trade's in `_TRADE_NUMBERS` order:
+# 128 bytes a trade, where a tuple of boxed numbers took about 450
+_TRADE_TEXTS = ("symbol", "side", "exit_reason")
+_TRADE_NUMBERS = tuple(field for field in Trade._fields if field not in _TRADE_TEXTS)
+_TRADE_COUNTS = ("entry_index", "exit_index", "bars_held", "entry_bar", "exit_bar")
 
 
 class Portfolio:
@@ -65,12 +75,14 @@ class Portfolio:
         self._positions: dict[str, float] = {}
         self.held = MappingProxyType(self._positions)  # the positions, live and read-only: no copy per bar
         self._lots: dict[str, deque[Lot]] = {symbol: deque() for symbol in market.symbols}
-        self.trades: list[Trade] = []
+        self._trade_texts: list[str] = []
+        self._trade_numbers = array("d")
         # each change of the ledger (a fill, a transfer): its bar and the cash after it, and per symbol the
         # bars of its fills and the position after each; bisected for a look at a few bars (`equity_between`)
-        self._change_bars: list[int] = []
-        self._cash_after: list[float] = []
-        self._symbol_changes: dict[str, tuple[list[int], list[float]]] = {symbol: ([], []) for symbol in market.symbols}
+        # (typed arrays: 8 bytes a number, where a list holds a pointer and a boxed number, 32 to 36)
+        self._change_bars = array("q")
+        self._cash_after = array("d")
+        self._symbol_changes = {symbol: (array("q"), array("d")) for symbol in market.symbols}
         self._transfers: list[tuple[int, float]] = []  # (bar index, amount in): capital moved by the book
         # each symbol's last close at every timeline index (the shared arrays): marking reads one value
         self._closes = {symbol: memoryview(market.closes_filled(symbol)) for symbol in market.symbols}
@@ -151,13 +163,11 @@ class Portfolio:
             sign = 1.0 if lot.quantity > 0 else -1.0
             gross = (fill.price - lot.price) * units * sign
             commission = entry_commission + per_unit_commission * units
-            self.trades.append(Trade(
-                symbol=fill.symbol, side="long" if sign > 0 else "short", quantity=units,
-                entry_time=lot.timestamp, entry_price=lot.price, exit_time=fill.timestamp,
-                exit_price=fill.price, bars_held=bar - lot.bar, gross_pnl=gross, commission=commission,
-                slippage=entry_slippage + per_unit_slippage * units, net_pnl=gross - commission,
-                return_pct=(fill.price / lot.price - 1.0) * sign, exit_reason=fill.cause, entry_bar=lot.bar,
-                exit_bar=bar))
+            self._trade_texts.extend((fill.symbol, "long" if sign > 0 else "short", fill.cause))
+            self._trade_numbers.extend((  # in _TRADE_NUMBERS order
+                units, lot.index, lot.price, fill.index, fill.price, bar - lot.bar, gross, commission,
+                entry_slippage + per_unit_slippage * units, gross - commission, (fill.price / lot.price - 1.0) * sign,
+                lot.bar, bar))
             if units == abs(lot.quantity):
                 lots.popleft()
             else:
@@ -166,7 +176,7 @@ class Portfolio:
                 lot.slippage -= entry_slippage
             remaining += units * sign
         if remaining:
-            lots.append(Lot(remaining, fill.price, fill.timestamp, bar,
+            lots.append(Lot(remaining, fill.price, fill.index, bar,
                             per_unit_commission * abs(remaining), per_unit_slippage * abs(remaining)))
 
     # ------------------------------------------------------------------ results
@@ -190,7 +200,7 @@ class Portfolio:
         return cash + position_value, transfers
 
     @staticmethod
-    def _steps_between(first: int, stop: int, bars: list[int], values: list[float], start: float) -> np.ndarray:
+    def _steps_between(first: int, stop: int, bars: array, values: array, start: float) -> np.ndarray:
         lo, hi = bisect.bisect_left(bars, first), bisect.bisect_left(bars, stop)
         return _step_values(first, stop, np.asarray(bars[max(lo - 1, 0):hi], dtype=np.int64),
                             np.asarray(values[max(lo - 1, 0):hi], dtype=np.float64), start)
@@ -212,31 +222,47 @@ class Portfolio:
 
     def open_lots_frame(self) -> pd.DataFrame:
         """The lots still open, oldest first per symbol, with the entry costs not yet in a trade."""
-        rows = [[symbol, lot.quantity, lot.timestamp, lot.price, lot.commission, lot.slippage]
+        timeline = self._market.timeline
+        rows = [[symbol, lot.quantity, timeline[lot.index], lot.price, lot.commission, lot.slippage]
                 for symbol, lots in self._lots.items() for lot in lots]
         return typed_frame(rows, OPEN_LOT_COLUMNS, self._market.timestamps.dtype)
 
+    @property
+    def trades(self) -> list[Trade]:
+        """The closed trades, in the order they closed (made anew at each read)."""
+        columns = self._trade_columns()
+        return [Trade(*row) for row in zip(*(columns[field].tolist() if field not in _TRADE_TEXTS else columns[field]
+                                             for field in Trade._fields))]
+
+    def _trade_columns(self) -> dict[str, Any]:
+        """Each field of the closed trades: text as lists, numbers as arrays (whole ones as int64)."""
+        numbers = np.array(self._trade_numbers, dtype=np.float64).reshape(-1, len(_TRADE_NUMBERS))
+        columns: dict[str, Any] = {field: self._trade_texts[k::len(_TRADE_TEXTS)] for k, field in enumerate(_TRADE_TEXTS)}
+        for k, field in enumerate(_TRADE_NUMBERS):
+            columns[field] = numbers[:, k].astype(np.int64) if field in _TRADE_COUNTS else numbers[:, k].copy()
+        return columns
+
     def trades_frame(self) -> pd.DataFrame:
         """The closed trades, in the order they closed: trades.csv."""
-        recorded = [column for column in TRADE_COLUMNS if column not in ("mae", "mfe")]
-        columns = dict(zip(Trade._fields, zip(*self.trades))) if self.trades else dict.fromkeys(Trade._fields, ())
-        frame = pd.DataFrame({column: list(columns[column]) for column in recorded}, columns=recorded)
-        frame["mae"], frame["mfe"] = self._excursions()
-        return typed(frame, TRADE_COLUMNS, self._market.timestamps.dtype)
+        columns = self._trade_columns()
+        for time, index in (("entry_time", "entry_index"), ("exit_time", "exit_index")):
+            columns[time] = self._market.timestamps[columns[index]]
+        columns["mae"], columns["mfe"] = self._excursions(columns)
+        return typed(pd.DataFrame({column: columns[column] for column in TRADE_COLUMNS}, columns=list(TRADE_COLUMNS)),
+                     TRADE_COLUMNS, self._market.timestamps.dtype)
 
-    def _excursions(self) -> tuple[np.ndarray, np.ndarray]:
+    def _excursions(self, columns: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Each trade's worst and best price return on the side held: over its entry and exit prices and the
         highs and lows of the bars strictly between its entry's bar and its exit's (a bar of the fills
         themselves was held only in part, in an order within it that the bar does not tell). All trades of a
         symbol at once: a segment minimum per trade (`reduceat`), not a slice per trade in the fill loop."""
-        worst, best = np.zeros(len(self.trades)), np.zeros(len(self.trades))
-        for symbol in {trade.symbol for trade in self.trades}:
-            rows = [number for number, trade in enumerate(self.trades) if trade.symbol == symbol]
-            mine = [self.trades[number] for number in rows]
-            entry = np.array([trade.entry_price for trade in mine])
-            exit_ = np.array([trade.exit_price for trade in mine])
-            starts = np.array([trade.entry_bar + 1 for trade in mine])
-            ends = np.array([trade.exit_bar for trade in mine])
+        columns = self._trade_columns() if columns is None else columns
+        symbols = np.array(columns["symbol"], dtype=object)
+        worst, best = np.zeros(len(symbols)), np.zeros(len(symbols))
+        for symbol in dict.fromkeys(columns["symbol"]):
+            rows = np.flatnonzero(symbols == symbol)
+            entry, exit_ = columns["entry_price"][rows], columns["exit_price"][rows]
+            starts, ends = columns["entry_bar"][rows] + 1, columns["exit_bar"][rows]
             held = starts < ends  # some bar lies strictly between the fills
             low, high = np.minimum(entry, exit_), np.maximum(entry, exit_)
             if held.any():
@@ -244,7 +270,7 @@ class Portfolio:
                 bounds = np.column_stack((starts[held], ends[held])).ravel()
                 low[held] = np.minimum(low[held], np.minimum.reduceat(arrays["low"], bounds)[::2])
                 high[held] = np.maximum(high[held], np.maximum.reduceat(arrays["high"], bounds)[::2])
-            sign = np.array([1.0 if trade.side == "long" else -1.0 for trade in mine])
+            sign = np.where(np.array(columns["side"], dtype=object)[rows] == "long", 1.0, -1.0)
             down, up = low / entry - 1.0, high / entry - 1.0
             worst[rows] = np.where(sign > 0, down, -up)
             best[rows] = np.where(sign > 0, up, -down)

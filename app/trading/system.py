@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import bisect
 import math
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -44,88 +44,134 @@ _TRIGGERED, _FILL_TIME, _FILL_PRICE, _COMMISSION, _SLIPPAGE, _CANCELLED = (
     _AT[name] for name in ("triggered_time", "fill_time", "fill_price", "commission", "slippage", "cancelled_time"))
 
 
+# the order log's rows are added this many at a time, each column's as a block: indices and ids in int64 arrays
+# (-1: no time, 0: no parent), figures in float64 arrays (NaN: none), text in lists (None)
+_GROWTH = 1024
+_EMPTY_BLOCKS = [array("q", [-1 if dtype is TIME else 0]) * _GROWTH if dtype in (TIME, "int64", "Int64")
+                 else array("d", [math.nan]) * _GROWTH if dtype == "float64" else [None] * _GROWTH
+                 for dtype in ORDER_COLUMNS.values()]
+
+
 class OrderLog:
     """Every order's life, including the rejected and cancelled ones: orders.csv (one per system).
 
-    A row is a list in the order of `ORDER_COLUMNS` (a busy system logs tens of thousands of orders: a list is
-    a third of a dict's memory and quicker to fill); it holds bar indices, not timestamps (-1: none), and
-    None where nothing was said; `frame()` turns indices into times once.
+    Kept a column at a time, in `ORDER_COLUMNS` order: a busy system logs tens of thousands of orders, and
+    its numbers sit in typed arrays, 8 bytes each, where a row of Python objects took about 500 bytes an order.
+    Times are bar indices (-1: none), a figure nobody said is NaN, no parent is 0 and no text None; `frame()`
+    turns indices into times once.
     """
-
-    _TIMES = [name for name, dtype in ORDER_COLUMNS.items() if dtype is TIME]
-    _EMPTY = [-1 if dtype is TIME else None for dtype in ORDER_COLUMNS.values()]
 
     def __init__(self, *, timeline: pd.DatetimeIndex) -> None:
         self._timeline = timeline
-        self._rows: dict[int, list] = {}
+        self._columns = [block[:0] for block in _EMPTY_BLOCKS]
+        self._rows = 0  # rows in use; the columns hold up to `_GROWTH` − 1 more
+        self._row_of = array("q")  # an order's row by its id (-1: none yet): ids count up from 1
+        self._closing_rows: dict[int, int] = {}  # the end of data's closing orders (ids −1, −2, …)
 
-    def _row(self, order_id: int) -> list:
-        row = self._rows.get(order_id)
+    def _row(self, order_id: int) -> int:
+        """The row of `order_id`, made at its first event."""
+        if order_id > 0:
+            rows = self._row_of
+            if order_id >= len(rows):
+                rows.extend(array("q", [-1]) * (order_id + _GROWTH - len(rows)))
+            row = rows[order_id]
+            if row < 0:
+                row = rows[order_id] = self._new_row(order_id)
+            return row
+        row = self._closing_rows.get(order_id)
         if row is None:
-            row = self._rows[order_id] = self._EMPTY.copy()
-            row[0] = order_id
+            row = self._closing_rows[order_id] = self._new_row(order_id)
+        return row
+
+    def _new_row(self, order_id: int) -> int:
+        row, columns = self._rows, self._columns
+        if row == len(columns[0]):
+            for column, block in zip(columns, _EMPTY_BLOCKS):
+                column.extend(block)
+        columns[0][row] = order_id
+        self._rows += 1
         return row
 
     def on_order_submitted(self, order: OrderSubmitted) -> None:
-        row = self._row(order.order_id)
+        row, columns = self._row(order.order_id), self._columns  # one statement a column: once per order
         tif = order.time_in_force
-        row[_SUBMITTED], row[_SYMBOL], row[_TYPE], row[_REQUESTED], row[_QUANTITY] = (
-            order.index, order.symbol, order.type.value, order.requested, order.quantity)
-        row[_LIMIT], row[_STOP], row[_TIF], row[_PARENT], row[_CAUSE], row[_REASON] = (
-            order.limit, order.stop, f"{tif} bars" if isinstance(tif, int) else tif, order.parent or None,
-            order.cause, order.reason)
-        if row[_STATUS] is None:  # with `fill_at: close` the fill may be logged first: keep it
-            row[_STATUS] = "submitted"
+        columns[_SUBMITTED][row] = order.index
+        columns[_SYMBOL][row] = order.symbol
+        columns[_TYPE][row] = order.type.value
+        columns[_REQUESTED][row] = order.requested
+        columns[_QUANTITY][row] = order.quantity
+        columns[_LIMIT][row] = order.limit
+        columns[_STOP][row] = order.stop
+        columns[_TIF][row] = f"{tif} bars" if isinstance(tif, int) else tif
+        columns[_PARENT][row] = order.parent
+        columns[_CAUSE][row] = order.cause
+        columns[_REASON][row] = order.reason
+        if columns[_STATUS][row] is None:  # with `fill_at: close` the fill may be logged first: keep it
+            columns[_STATUS][row] = "submitted"
 
     def on_order_rejected(self, order: OrderRejected) -> None:
-        row = self._row(order.order_id)
-        row[_SUBMITTED], row[_SYMBOL], row[_TYPE], row[_REQUESTED], row[_QUANTITY] = (
-            order.index, order.symbol, order.type.value, order.requested, 0.0)
-        row[_CAUSE], row[_STATUS], row[_REASON] = order.cause, "rejected", order.reason
+        row, columns = self._row(order.order_id), self._columns
+        for at, value in ((_SUBMITTED, order.index), (_SYMBOL, order.symbol), (_TYPE, order.type.value),
+                          (_REQUESTED, order.requested), (_QUANTITY, 0.0), (_CAUSE, order.cause),
+                          (_STATUS, "rejected"), (_REASON, order.reason)):
+            columns[at][row] = value
 
     def on_order_triggered(self, order: OrderTriggered) -> None:
-        self._row(order.order_id)[_TRIGGERED] = order.index
+        self._columns[_TRIGGERED][self._row(order.order_id)] = order.index
 
     def on_order_modified(self, order: OrderModified) -> None:
-        row = self._row(order.order_id)
+        row, columns = self._row(order.order_id), self._columns
         if math.isnan(order.quantity):
-            row[_STOP] = order.stop  # the last level a trailing stop reached
+            columns[_STOP][row] = order.stop  # the last level a trailing stop reached
         else:  # cut by a limit of the book
-            row[_QUANTITY] = order.quantity
-            row[_REASON] = "; ".join(filter(None, (row[_REASON], order.reason)))
+            columns[_QUANTITY][row] = order.quantity
+            columns[_REASON][row] = "; ".join(filter(None, (columns[_REASON][row], order.reason)))
 
     def on_order_filled(self, fill: OrderFilled) -> None:
-        row = self._row(fill.order_id)
+        row, columns = self._row(fill.order_id), self._columns
         if fill.order_id < 0:  # closing at the end of data: no order was submitted
-            row[_SUBMITTED], row[_SYMBOL], row[_TYPE], row[_REQUESTED], row[_QUANTITY] = (
-                fill.index, fill.symbol, "market", fill.quantity, fill.quantity)
-            row[_CAUSE], row[_REASON] = fill.cause, "closed at the end of data"
-        before = row[_FILLED] or 0.0  # a volume-capped order fills over several bars
+            for at, value in ((_SUBMITTED, fill.index), (_SYMBOL, fill.symbol), (_TYPE, "market"),
+                              (_REQUESTED, fill.quantity), (_QUANTITY, fill.quantity), (_CAUSE, fill.cause),
+                              (_REASON, "closed at the end of data")):
+                columns[at][row] = value
+        before = _or_zero(columns[_FILLED][row])  # a volume-capped order fills over several bars
         filled = before + fill.quantity
-        row[_FILL_PRICE] = (row[_FILL_PRICE] * before + fill.price * fill.quantity) / filled if before else fill.price
-        row[_FILLED], row[_STATUS], row[_FILL_TIME] = (
+        prices = columns[_FILL_PRICE]
+        prices[row] = (prices[row] * before + fill.price * fill.quantity) / filled if before else fill.price
+        columns[_FILLED][row], columns[_STATUS][row], columns[_FILL_TIME][row] = (
             filled, "filled" if not fill.remaining else "partially filled", fill.index)
-        row[_COMMISSION] = (row[_COMMISSION] or 0.0) + fill.commission
-        row[_SLIPPAGE] = (row[_SLIPPAGE] or 0.0) + fill.slippage
+        columns[_COMMISSION][row] = _or_zero(columns[_COMMISSION][row]) + fill.commission
+        columns[_SLIPPAGE][row] = _or_zero(columns[_SLIPPAGE][row]) + fill.slippage
 
     def on_order_cancelled(self, order: OrderCancelled) -> None:
-        row = self._row(order.order_id)
-        row[_STATUS], row[_REASON], row[_CANCELLED] = order.status, order.reason, order.index
-
-    def rows(self) -> list[list]:
-        """The rows in orders.csv's order: by order id, the end of data's closing orders (negative ids, -1
-        first) after the others."""
-        ids = sorted(self._rows)
-        split = bisect.bisect_left(ids, 0)
-        return [self._rows[k] for k in (ids[split:] + ids[split - 1::-1] if split else ids)]
+        row, columns = self._row(order.order_id), self._columns
+        columns[_STATUS][row], columns[_REASON][row], columns[_CANCELLED][row] = (
+            order.status, order.reason, order.index)
 
     def frame(self) -> pd.DataFrame:
-        frame = pd.DataFrame(self.rows(), columns=list(ORDER_COLUMNS))
-        for column in self._TIMES:
-            indices = frame[column].to_numpy(dtype=np.int64)
-            times = self._timeline[np.maximum(indices, 0)]
-            frame[column] = pd.Series(times, dtype=times.dtype).where(indices >= 0)
-        return typed(frame, ORDER_COLUMNS, self._timeline.dtype)
+        """orders.csv's rows: by order id, the end of data's closing orders (−1 first) after the others."""
+        rows = np.array(self._row_of, dtype=np.int64)
+        order = np.concatenate((rows[rows >= 0], np.array([self._closing_rows[k] for k in sorted(
+            self._closing_rows, reverse=True)], dtype=np.int64)))
+        frame = {}
+        for (name, dtype), column in zip(ORDER_COLUMNS.items(), self._columns):
+            if isinstance(column, list):
+                frame[name] = [column[row] for row in order.tolist()]
+                continue
+            values = np.array(column[:self._rows], dtype=np.float64 if column.typecode == "d" else np.int64)[order]
+            if dtype is TIME:
+                times = self._timeline[np.maximum(values, 0)]
+                frame[name] = pd.Series(times, dtype=times.dtype).where(values >= 0)
+            elif dtype == "Int64":
+                frame[name] = pd.arrays.IntegerArray(values, values == 0)  # 0: no parent
+            else:
+                frame[name] = values
+        return typed(pd.DataFrame(frame, columns=list(ORDER_COLUMNS)), ORDER_COLUMNS, self._timeline.dtype)
+
+
+def _or_zero(figure: float) -> float:
+    """A figure of the order log, 0 where none was said yet (NaN)."""
+    return 0.0 if figure != figure else figure
 
 
 def connect_bus(*, signals: SystemSignals, strategy: StrategyRunner, risk: RiskManager,
@@ -269,7 +315,7 @@ class SystemRunner:
         self.end_bar = _bar_at_or_after(timestamps, end) if end else len(timestamps)
         self.stepping = -1  # the bar `advance` is at: where the system failed when a plugin raises
         self._due = 0  # the next bar the event-to-event path must step
-        self._signal_bars: list[int] = []  # from event to event: the bars where a stated signal says something
+        self._signal_bars: Sequence[int] = ()  # from event to event: the bars where a stated signal says something
         self._next_signal = 0  # the first of them not yet passed
         self.jumps = False  # set by `start`: whether `advance` goes from event to event
         self.stepped = 0  # bars stepped by `advance`
@@ -323,7 +369,8 @@ class SystemRunner:
                       and len(self.signals.bar_closed.receivers) == 1)
         if self.jumps and not self.stopped:
             self._publish = self._strategy.publish_stated
-            self._signal_bars = self._strategy.signal_bars.tolist()  # Python ints: read one at a time
+            # read one at a time, as Python ints: a view, not a list of tens of thousands of them per system
+            self._signal_bars = memoryview(self._strategy.signal_bars)
 
     def advance(self, start: int, stop: int) -> None:
         """Step bars `start` … `stop` − 1 of the timeline (from event to event where the system can);

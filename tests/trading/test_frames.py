@@ -90,9 +90,19 @@ def test_typed_tables_write_the_same_csv_as_the_frames_pandas_guesses():
     """The goldens hash trades.csv: typing a table with rows must not change a byte of it."""
     market = make_market()
     log = order_log_with_every_kind_of_order(market)
-    guessed = pd.DataFrame(log.rows(), columns=list(ORDER_COLUMNS))
-    for column in (name for name, dtype in ORDER_COLUMNS.items() if dtype is TIME):
-        guessed[column] = [market.timestamps[i] if i >= 0 else None for i in guessed[column]]
+    t = market.timestamps
+    # the log's rows written out by hand, in ORDER_COLUMNS order, None where nothing was said
+    rows = [
+        [1, t[0], "SPY", "market", 10.0, 10.0, 10.0, None, None, "gtc", None, "signal", "filled", "", None, t[1],
+         101.0, 0.5, 0.25, None],
+        [2, t[2], "SPY", "market", -30.0, 0.0, None, None, None, None, None, "signal", "rejected",
+         "max_position_value: no room", None, None, None, None, None, None],
+        [3, t[5], "SPY", "market", -5.0, -5.0, None, None, None, "gtc", None, "signal", "cancelled",
+         "the data ended", None, None, None, None, None, t[5]],
+        [-1, t[5], "SPY", "market", -10.0, -10.0, -10.0, None, None, None, None, "signal", "filled",
+         "closed at the end of data", None, t[5], 105.0, 0.5, 0.25, None],
+    ]
+    guessed = pd.DataFrame(rows, columns=list(ORDER_COLUMNS))
     assert csv(log.frame()) == csv(guessed)
     portfolio = Portfolio(market=market, namespace="alpha",
                           initial_capital=10_000.0)
@@ -100,7 +110,10 @@ def test_typed_tables_write_the_same_csv_as_the_frames_pandas_guesses():
     portfolio.on_order_filled(fill(market, 1, 10.0, 100.0))
     portfolio.on_order_filled(fill(market, 3, -25.0, 110.0, order_id=2))
     recorded = [column for column in TRADE_COLUMNS if column not in ("mae", "mfe")]  # worked out at the end
-    guessed_trades = pd.DataFrame([[getattr(t, c) for c in recorded] for t in portfolio.trades], columns=recorded)
+    # a trade keeps its fills' timeline indices; their times are looked up for the frame
+    times = {"entry_time": "entry_index", "exit_time": "exit_index"}
+    guessed_trades = pd.DataFrame([[market.timestamps[getattr(t, times[c])] if c in times else getattr(t, c)
+                                    for c in recorded] for t in portfolio.trades], columns=recorded)
     guessed_trades["mae"], guessed_trades["mfe"] = portfolio._excursions()
     assert csv(portfolio.trades_frame()) == csv(guessed_trades)
 
