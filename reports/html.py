@@ -188,9 +188,10 @@ def traded_symbols(orders: pd.DataFrame) -> list[str]:
 
 
 def render_system(folder: Path, bars: pd.DataFrame, standalone: bool = False, zone: str | None = None,
-                  equity: pd.DataFrame | None = None) -> Path:
+                  equity: pd.DataFrame | None = None, indicators: pd.DataFrame | None = None) -> Path:
     """`folder`/report.html from the system's saved files and the run's bars (`standalone`: with the plotly
-    script in the page; `zone`: the bars' time zone; `equity`: equity.csv's frame, when still in memory)."""
+    script in the page; `zone`: the bars' time zone; `equity`, `indicators`: equity.csv's and indicators.parquet's
+    frames, when still in memory)."""
     document = json.loads((folder / "performance.json").read_text())
     metrics = document["metrics"]
     if equity is None:
@@ -201,7 +202,9 @@ def render_system(folder: Path, bars: pd.DataFrame, standalone: bool = False, zo
     keys = list(document["indicators"])
     open_lots = pd.DataFrame(document["open_lots"], columns=["symbol", "quantity", "entry_time", "entry_price"])
     open_lots["entry_time"] = _times(open_lots["entry_time"], zone)
-    figures = system_figures(equity, trades, bars, pd.read_parquet(folder / "indicators.parquet"), keys,
+    if indicators is None:
+        indicators = pd.read_parquet(folder / "indicators.parquet")
+    figures = system_figures(equity, trades, bars, indicators, keys,
                              traded_symbols(orders), open_lots, metrics["initial_capital"])
     stamps = pd.DatetimeIndex(equity["timestamp"])
     return _render(

@@ -35,6 +35,7 @@ from multifolio.reports.catalogue import FIGURES, LOWER, RANKING_FIGURES, TABLE_
 from multifolio.reports.html import render_run, render_system
 from multifolio.reports.overfitting import describe_overfitting
 from multifolio.reports.writers import (
+    indicator_frame,
     performance,
     summarize,
     write_bars,
@@ -298,14 +299,16 @@ def write_results(outcome: RunOutcome, folder: Path, writing: WriteProgress | No
 
 
 def _write_system(outcome: RunOutcome, result: SystemResult, folder: Path, bars: pd.DataFrame) -> None:
-    """A system's folder and its page, drawn from its files as `multifolio report` draws it but for its equity:
-    the frame drawn for equity.csv (32 MB at a million bars), let go before the next system's."""
+    """A system's folder and its page, drawn from its files as `multifolio report` draws it but for its largest
+    frames, the ones just written (the equity: 32 MB at a million bars; the indicators), let go before the next
+    system's."""
     if result.status == "failed":
         write_failed_system(result, folder / result.name)
         return
-    equity = result.equity
-    write_system(result, folder / result.name, outcome.metrics[result.name], outcome.market, equity)
-    render_system(folder / result.name, bars, outcome.config.reporting.standalone, _zone(outcome.market), equity)
+    equity, indicators = result.equity, indicator_frame(result, outcome.market)
+    write_system(result, folder / result.name, outcome.metrics[result.name], outcome.market, equity, indicators)
+    render_system(folder / result.name, bars, outcome.config.reporting.standalone, _zone(outcome.market), equity,
+                  indicators)
 
 
 def _zone(market: MarketData) -> str | None:

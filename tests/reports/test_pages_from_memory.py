@@ -1,6 +1,6 @@
-"""A run draws its pages from the frames it still holds (bars, equity, combined equity); `multifolio report`
-reads the same frames back from the files. Both give the same bytes, for every kind of run; a run in a time
-zone whose UTC offset changes (daylight saving time) renders and re-renders too."""
+"""A run draws its pages from the frames it still holds (bars, equity, indicators, combined equity);
+`multifolio report` reads the same frames back from the files. Both give the same bytes, for every kind of
+run; a run in a time zone whose UTC offset changes (daylight saving time) renders and re-renders too."""
 
 from __future__ import annotations
 
