@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import numpy as np
+
 from multifolio.protocols import BarClosed, Direction, IndicatorValues, Strategy
 
 
@@ -16,3 +20,9 @@ class BuyAndHoldStrategy(Strategy):
             return None
         self._holding.add(bar.symbol)
         return Direction.LONG
+
+    def signals(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """`on_bar` at every bar at once: long at the symbol's first bar, nothing after."""
+        wanted = np.full(len(values["close"]), np.nan)
+        wanted[:1] = float(Direction.LONG)
+        return wanted

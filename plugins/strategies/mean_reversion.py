@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import numpy as np
+
 from multifolio.protocols import BarClosed, ConfigError, Direction, IndicatorValues, Strategy
 
 
@@ -52,3 +56,31 @@ class MeanReversionStrategy(Strategy):
             return None
         self._side[bar.symbol] = wanted
         return wanted
+
+    def signals(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """`on_bar` at every bar at once. Where the close stands decides the side asked for, or what it can
+        no longer be: beyond `entry_threshold` deviations a side is set (long below, short or flat above);
+        within `exit_threshold` of the mean it is flat whatever it was; between the two thresholds above the
+        mean a long is closed, below it a short. So the side at a bar is the one the last setting bar set,
+        flat if a bar since then closed it; a signal where the side changes."""
+        close, mean = (np.asarray(values[key], dtype=np.float64) for key in ("close", f"{self._bands}.middle"))
+        deviation = np.asarray(values[f"{self._bands}.upper"], dtype=np.float64) - mean
+        known = deviation > 0  # NaN during warm-up, or a flat window: the bar says nothing
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(known, (close - mean) / np.where(known, deviation, 1.0), np.nan)
+        entry, exit_ = self.entry_threshold, self.exit_threshold
+        long_, short, flat = float(Direction.LONG), float(Direction.SHORT), float(Direction.FLAT)
+        sets = np.select([z < -entry, z > entry, (z >= -exit_) & (z <= exit_)],
+                         [long_, short if self.allow_short else flat, flat], np.nan)
+        closes_long = (z > exit_) & (z <= entry)
+        closes_short = (z >= -entry) & (z < -exit_)
+        bars = np.arange(len(z))
+        last_set = np.maximum.accumulate(np.where(np.isnan(sets), -1, bars))
+        since = np.maximum(last_set, 0)
+        side = np.where(last_set >= 0, sets[since], flat)
+        closed_long, closed_short = np.cumsum(closes_long), np.cumsum(closes_short)
+        closed = np.where(side == long_, closed_long > closed_long[since],
+                          (side == short) & (closed_short > closed_short[since]))
+        side = np.where(closed, flat, side)
+        before = np.concatenate(([flat], side[:-1]))
+        return np.where(side != before, side, np.nan)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import numpy as np
+
 from multifolio.protocols import BarClosed, ConfigError, Direction, IndicatorValues, Strategy
 
 
@@ -29,3 +33,16 @@ class MomentumStrategy(Strategy):
         if change < -self.momentum_threshold:
             return Direction.SHORT if self.allow_short else Direction.FLAT
         return None
+
+    def signals(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+        """`on_bar` at every bar at once: the change over `lookback_period` bars against the threshold (NaN for
+        the first `lookback_period` bars, which have no close that far back)."""
+        close = np.asarray(values["close"], dtype=np.float64)
+        wanted = np.full(len(close), np.nan)
+        lookback = self.lookback_period
+        if len(close) > lookback:
+            change = close[lookback:] / close[:-lookback] - 1.0
+            fallen = float(Direction.SHORT) if self.allow_short else float(Direction.FLAT)
+            wanted[lookback:] = np.where(change > self.momentum_threshold, float(Direction.LONG),
+                                         np.where(change < -self.momentum_threshold, fallen, np.nan))
+        return wanted

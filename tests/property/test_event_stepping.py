@@ -16,6 +16,9 @@ from hypothesis import strategies as st
 
 from multifolio.testing import FrameSource, ScriptedStrategy, assert_signals_match, make_bars
 from multifolio.trading.events import Direction
+from plugins.strategies.buy_and_hold import BuyAndHoldStrategy
+from plugins.strategies.mean_reversion import MeanReversionStrategy
+from plugins.strategies.momentum import MomentumStrategy
 from plugins.strategies.sma_crossover import SmaCrossoverStrategy
 from tests.builders import backtest_config, run_in_memory, system_config
 from tests.integration.test_golden import REPO
@@ -145,6 +148,54 @@ def test_the_sma_crossover_states_its_signals_and_trades_as_its_on_bar(parameter
     assert_signals_match(SmaCrossoverStrategy, frame, parameters=parameters, initial_capital=100_000)
     result = sma_results(frame, parameters)
     assert len(result.trades) > 20 and result.stepped < len(frame) / 2  # from event to event
+
+
+# the other built-in simple-form strategies, with parameters that make them trade often on a few dozen bars
+STATED = {
+    "buy_and_hold": (BuyAndHoldStrategy, st.just({})),
+    "momentum": (MomentumStrategy, st.fixed_dictionaries({
+        "lookback_period": st.integers(1, 8), "momentum_threshold": st.sampled_from([0.0, 0.01, 0.05]),
+        "allow_short": st.booleans()})),
+    "mean_reversion": (MeanReversionStrategy, st.fixed_dictionaries({
+        "lookback_period": st.integers(2, 8), "entry_threshold": st.sampled_from([0.5, 1.0, 1.5, 2]),
+        "exit_threshold": st.sampled_from([0.0, 0.25, 0.45]), "allow_short": st.booleans()})),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STATED))
+@PROPERTY
+@given(frame=bar_frames(min_bars=10), exits=st.sampled_from([[], [{"type": "trailing_stop", "percent": 0.03}]]),
+       data=st.data())
+def test_the_built_in_strategies_state_their_signals_and_trade_as_their_on_bar(name, frame, exits, data):
+    strategy, parameters = STATED[name]
+    assert_signals_match(strategy, frame, parameters=data.draw(parameters), initial_capital=10_000, exits=exits)
+
+
+def flat_stretches(bars: int, seed: int) -> pd.DataFrame:
+    """A cent-grid walk that stands still for stretches: windows without deviation, and closes exactly on the
+    mean."""
+    rng = np.random.default_rng(seed)
+    steps = np.where(rng.random(bars) < 0.4, 0.0, rng.normal(0, 0.3, bars))
+    closes = np.round(100 + steps.cumsum(), 2)
+    return make_bars([(c, c + 0.05, c - 0.05, c) for c in closes], freq="1min")
+
+
+@pytest.mark.parametrize(("name", "parameters", "trades"), [
+    ("buy_and_hold", {}, 0),  # bought once, never sold
+    ("momentum", {"lookback_period": 20, "momentum_threshold": 0.01}, 20),
+    ("mean_reversion", {"lookback_period": 5, "entry_threshold": 1.5, "exit_threshold": 0.5}, 20),
+    ("mean_reversion", {"lookback_period": 4, "entry_threshold": 1.0, "exit_threshold": 0.0, "allow_short": False},
+     20)])
+def test_the_built_in_strategies_go_from_event_to_event_over_thousands_of_bars(name, parameters, trades):
+    frame = flat_stretches(3_000, seed=11)
+    strategy = STATED[name][0]
+    assert_signals_match(strategy, frame, parameters=parameters, initial_capital=100_000)
+    system = system_config("s", capital=100_000, strategy={"type": name, "parameters": parameters},
+                           sizers=[{"type": "fixed", "size": 100}])
+    document = {**backtest_config(system), "data": {"source": "synthetic", "symbols": ["SPY"], "bars": 10}}
+    [result] = run_in_memory(document, source=FrameSource(frame))
+    assert len(result.trades) >= trades and len(result.orders) > 0
+    assert result.last_bar == len(frame) - 1 and result.stepped < len(frame) / 2  # from event to event
 
 
 def test_the_checker_names_a_strategy_whose_signals_differ_from_its_on_bar():
