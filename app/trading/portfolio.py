@@ -237,7 +237,8 @@ class Portfolio:
     def _trade_columns(self) -> dict[str, Any]:
         """Each field of the closed trades: text as lists, numbers as arrays (whole ones as int64)."""
         numbers = np.array(self._trade_numbers, dtype=np.float64).reshape(-1, len(_TRADE_NUMBERS))
-        columns: dict[str, Any] = {field: self._trade_texts[k::len(_TRADE_TEXTS)] for k, field in enumerate(_TRADE_TEXTS)}
+        texts = self._trade_texts
+        columns: dict[str, Any] = {field: texts[k::len(_TRADE_TEXTS)] for k, field in enumerate(_TRADE_TEXTS)}
         for k, field in enumerate(_TRADE_NUMBERS):
             columns[field] = numbers[:, k].astype(np.int64) if field in _TRADE_COUNTS else numbers[:, k].copy()
         return columns
