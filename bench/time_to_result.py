@@ -19,6 +19,10 @@ difference stops the script. Runs interleave (every engine once per round); prin
 medians and the min–max; "÷ multifolio" is an engine's median time over multifolio's. Peak
 RSS is the child's own maximum resident set in MiB (ru_maxrss of `os.wait4` on that child
 alone: the kernel's VmHWM at its exit). Scaling: N copies of the system in one config.
+Every engine runs with Python's bytecode cache on, as on a user's machine: pip compiled the
+peers when it installed them, and this script compiles multifolio's own modules first (an
+environment with PYTHONDONTWRITEBYTECODE set, as this project's sandbox is, would otherwise
+have multifolio compile its sources again in every timed run, about 0.2 s).
 
     python bench/time_to_result.py                 # 1M bars, 3 rounds, 1/8/32/128 systems, every peer
     python bench/time_to_result.py --bars 100000 --repeats 1 --systems 1 8 --peers backtesting backtrader
@@ -141,11 +145,26 @@ def write_config(path: Path, systems: int, work: Path) -> Path:
     return config
 
 
+def timed_environment(**extra: str) -> dict[str, str]:
+    """The environment of every process this script runs: its own, with Python's bytecode cache on."""
+    return {**{name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}, **extra}
+
+
+def compile_multifolio() -> None:
+    """multifolio's modules compiled to the bytecode cache, as its first run would compile those it imports."""
+    code = ("import compileall, importlib\n"
+            "for name in ('multifolio', 'multifolio.containers', 'multifolio.plugins', 'multifolio.reports'):\n"
+            "    for folder in importlib.import_module(name).__path__:\n"
+            "        compileall.compile_dir(folder, quiet=1)\n")
+    subprocess.run([sys.executable, "-c", code], check=True, env=timed_environment())
+
+
 def validate(path: Path, systems: int) -> None:
+    """The config checked before any timed run."""
     with tempfile.TemporaryDirectory(prefix="time_to_result_") as folder:
         config = write_config(path, systems, Path(folder))
         done = subprocess.run([sys.executable, "-m", "multifolio", "validate", str(config)], capture_output=True,
-                              text=True, check=False)
+                              text=True, check=False, env=timed_environment())
     if done.returncode != 0:
         raise SystemExit(f"multifolio validate refused the {systems}-system config:\n{done.stdout}{done.stderr}")
 
@@ -155,7 +174,7 @@ def measure_multifolio(path: Path, systems: int) -> dict:
         work = Path(folder)
         config = write_config(path, systems, work)
         seconds, peak = spawn([sys.executable, "-m", "multifolio", "run", str(config), "--quiet",
-                               "--output-dir", str(work / "out")], work)
+                               "--output-dir", str(work / "out")], work, env=timed_environment())
         [first] = (work / "out").glob("*/s0/trades.csv")
         for number in range(1, systems):
             other = first.parents[1] / f"s{number}" / "trades.csv"
@@ -170,7 +189,7 @@ def measure_peer(peer: str, path: Path) -> dict:
     with tempfile.TemporaryDirectory(prefix="time_to_result_") as folder:
         work = Path(folder)
         seconds, peak = spawn([sys.executable, str(Path(__file__).resolve()), "--child", peer, "--data", str(path)],
-                              work, env={**os.environ, "PYTHONPATH": str(REPO)})
+                              work, env=timed_environment(PYTHONPATH=str(REPO)))
         trades = pd.read_parquet(work / TRADE_FILE)
         extra = json.loads((work / "vectorbt.json").read_text()) if peer == "vectorbt" else {}
     return {"seconds": seconds, "peak_mb": peak, **extra, "trades": _trade_rows(
@@ -298,6 +317,7 @@ def main() -> None:
     path = data_file(arguments.bars)
     counts = sorted(set(arguments.systems) | {1})
     peers = [peer for peer in arguments.peers if installed(peer)]
+    compile_multifolio()
     for systems in counts:
         validate(path, systems)
     engines = [("multifolio", 1), *((peer, 1) for peer in peers), *(("multifolio", n) for n in counts if n > 1)]
