@@ -156,6 +156,13 @@ class Guard:
         if stop - start <= _LOOPED_SPAN:
             held = [(quantity, self._closes[symbol]) for symbol, quantity in self.held.items()]
             cash, floor = self._portfolio.cash, self._min_equity
+            if len(held) == 1:
+                # one position: its equity only falls as its close does (or rises, for a short), and rounding
+                # keeps that order, so the span's worst close tells whether any bar of it reaches the floor
+                [(quantity, closes)] = held
+                worst = min(closes[start:stop]) if quantity > 0 else max(closes[start:stop])
+                if 0.0 + quantity * worst + cash > floor:
+                    return stop
             for index in range(start, stop):
                 equity = 0.0
                 for quantity, closes in held:
