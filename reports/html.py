@@ -2,10 +2,10 @@
 
 A page is drawn from the files the run wrote, so `multifolio report RESULTS_DIR` gives the
 same bytes as the run itself; the run hands over its largest frames (the bars, each system's
-equity, the combined equity) as they are in memory rather than have them read back, the same
-values (the tests compare the pages byte for byte): it draws each system's page as it writes the
-system's folder, from the equity frame drawn for equity.csv. No wall-clock time goes in; plot divs have
-fixed ids, so the same files always render to the same HTML.
+equity and indicators, the combined equity) as they are in memory rather than have them read back,
+the same values (the tests compare the pages byte for byte): it draws each system's page as it
+writes the system's folder, from the frames made for its files. No wall-clock time goes in; plot
+divs have fixed ids, so the same files always render to the same HTML.
 """
 
 from __future__ import annotations

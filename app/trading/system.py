@@ -64,7 +64,7 @@ class OrderLog:
     def __init__(self, *, timeline: pd.DatetimeIndex) -> None:
         self._timeline = timeline
         self._columns = [block[:0] for block in _EMPTY_BLOCKS]
-        self._rows = 0  # rows in use; the columns hold up to `_GROWTH` − 1 more
+        self._rows = 0  # rows in use (the columns are longer: they grow `_GROWTH` rows at a time)
         self._row_of = array("q")  # an order's row by its id (-1: none yet): ids count up from 1
         self._closing_rows: dict[int, int] = {}  # the end of data's closing orders (ids −1, −2, …)
 
