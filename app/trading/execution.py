@@ -380,7 +380,7 @@ class ExecutionSimulator:
             k = self._market.bar_numbers[symbol][index]
             if k < 0:
                 continue
-            close = float(self._market.series[symbol].arrays["close"][k])
+            close = self._prices[symbol][3][k]
             for bracket in list(self._brackets[symbol]):
                 bracket.highest_close = max(bracket.highest_close, close)
                 bracket.lowest_close = min(bracket.lowest_close, close)

@@ -240,7 +240,7 @@ class Portfolio:
         texts = self._trade_texts
         columns: dict[str, Any] = {field: texts[k::len(_TRADE_TEXTS)] for k, field in enumerate(_TRADE_TEXTS)}
         for k, field in enumerate(_TRADE_NUMBERS):
-            columns[field] = numbers[:, k].astype(np.int64) if field in _TRADE_COUNTS else numbers[:, k].copy()
+            columns[field] = numbers[:, k].astype(np.int64) if field in _TRADE_COUNTS else numbers[:, k]
         return columns
 
     def trades_frame(self) -> pd.DataFrame:
@@ -252,12 +252,11 @@ class Portfolio:
         return typed(pd.DataFrame({column: columns[column] for column in TRADE_COLUMNS}, columns=list(TRADE_COLUMNS)),
                      TRADE_COLUMNS, self._market.timestamps.dtype)
 
-    def _excursions(self, columns: dict[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def _excursions(self, columns: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         """Each trade's worst and best price return on the side held: over its entry and exit prices and the
         highs and lows of the bars strictly between its entry's bar and its exit's (a bar of the fills
         themselves was held only in part, in an order within it that the bar does not tell). All trades of a
         symbol at once: a segment minimum per trade (`reduceat`), not a slice per trade in the fill loop."""
-        columns = self._trade_columns() if columns is None else columns
         symbols = np.array(columns["symbol"], dtype=object)
         worst, best = np.zeros(len(symbols)), np.zeros(len(symbols))
         for symbol in dict.fromkeys(columns["symbol"]):

@@ -92,29 +92,35 @@ class OrderLog:
         self._rows += 1
         return row
 
+    def _placed(self, row: int, index: int, symbol: str, type_: str, requested: float, quantity: float, cause: str,
+                reason: str) -> None:
+        """What every order says of itself when it is placed (submitted, rejected, or closed at the end)."""
+        columns = self._columns
+        columns[_SUBMITTED][row] = index
+        columns[_SYMBOL][row] = symbol
+        columns[_TYPE][row] = type_
+        columns[_REQUESTED][row] = requested
+        columns[_QUANTITY][row] = quantity
+        columns[_CAUSE][row] = cause
+        columns[_REASON][row] = reason
+
     def on_order_submitted(self, order: OrderSubmitted) -> None:
-        row, columns = self._row(order.order_id), self._columns  # one statement a column: once per order
+        row, columns = self._row(order.order_id), self._columns
+        self._placed(row, order.index, order.symbol, order.type.value, order.requested, order.quantity, order.cause,
+                     order.reason)
         tif = order.time_in_force
-        columns[_SUBMITTED][row] = order.index
-        columns[_SYMBOL][row] = order.symbol
-        columns[_TYPE][row] = order.type.value
-        columns[_REQUESTED][row] = order.requested
-        columns[_QUANTITY][row] = order.quantity
         columns[_LIMIT][row] = order.limit
         columns[_STOP][row] = order.stop
         columns[_TIF][row] = f"{tif} bars" if isinstance(tif, int) else tif
         columns[_PARENT][row] = order.parent
-        columns[_CAUSE][row] = order.cause
-        columns[_REASON][row] = order.reason
         if columns[_STATUS][row] is None:  # with `fill_at: close` the fill may be logged first: keep it
             columns[_STATUS][row] = "submitted"
 
     def on_order_rejected(self, order: OrderRejected) -> None:
-        row, columns = self._row(order.order_id), self._columns
-        for at, value in ((_SUBMITTED, order.index), (_SYMBOL, order.symbol), (_TYPE, order.type.value),
-                          (_REQUESTED, order.requested), (_QUANTITY, 0.0), (_CAUSE, order.cause),
-                          (_STATUS, "rejected"), (_REASON, order.reason)):
-            columns[at][row] = value
+        row = self._row(order.order_id)
+        self._placed(row, order.index, order.symbol, order.type.value, order.requested, 0.0, order.cause,
+                     order.reason)
+        self._columns[_STATUS][row] = "rejected"
 
     def on_order_triggered(self, order: OrderTriggered) -> None:
         self._columns[_TRIGGERED][self._row(order.order_id)] = order.index
@@ -130,10 +136,8 @@ class OrderLog:
     def on_order_filled(self, fill: OrderFilled) -> None:
         row, columns = self._row(fill.order_id), self._columns
         if fill.order_id < 0:  # closing at the end of data: no order was submitted
-            for at, value in ((_SUBMITTED, fill.index), (_SYMBOL, fill.symbol), (_TYPE, "market"),
-                              (_REQUESTED, fill.quantity), (_QUANTITY, fill.quantity), (_CAUSE, fill.cause),
-                              (_REASON, "closed at the end of data")):
-                columns[at][row] = value
+            self._placed(row, fill.index, fill.symbol, "market", fill.quantity, fill.quantity, fill.cause,
+                         "closed at the end of data")
         before = _or_zero(columns[_FILLED][row])  # a volume-capped order fills over several bars
         filled = before + fill.quantity
         prices = columns[_FILL_PRICE]

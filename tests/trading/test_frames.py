@@ -114,7 +114,7 @@ def test_typed_tables_write_the_same_csv_as_the_frames_pandas_guesses():
     times = {"entry_time": "entry_index", "exit_time": "exit_index"}
     guessed_trades = pd.DataFrame([[market.timestamps[getattr(t, times[c])] if c in times else getattr(t, c)
                                     for c in recorded] for t in portfolio.trades], columns=recorded)
-    guessed_trades["mae"], guessed_trades["mfe"] = portfolio._excursions()
+    guessed_trades["mae"], guessed_trades["mfe"] = portfolio._excursions(portfolio._trade_columns())
     assert csv(portfolio.trades_frame()) == csv(guessed_trades)
 
 
