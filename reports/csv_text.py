@@ -212,13 +212,23 @@ def _datetime_format(values: np.ndarray) -> _Format | None:
     if unit not in _TICKS_PER_SECOND or count != 1:
         return None
     per_second = _TICKS_PER_SECOND[unit]
-    ticks = values.view(np.int64)[~np.isnat(values)]
-    if len(ticks) and not (_FIRST_SECOND * per_second <= int(ticks.min())
-                           and int(ticks.max()) < _END_SECOND * per_second):
+    # what pandas' rule asks of the times, found a slice at a time (a million-row column's remainders would take
+    # tens of MB): their range, and which divisors (a day, then each coarser unit's ticks) leave a remainder
+    divisors = [_DAY * per_second,
+                *(per_second // finer for finer in _TICKS_PER_SECOND.values() if finer < per_second)]
+    bounds, uneven = [], set()  # each slice's first and last time; the divisors some time is not a multiple of
+    ticks = values.view(np.int64)
+    for start in range(0, len(ticks), _CHUNK_VALUES):
+        part = ticks[start:start + _CHUNK_VALUES]
+        part = part[part != np.iinfo(np.int64).min]  # NaT
+        if len(part):
+            bounds += (int(part.min()), int(part.max()))
+            uneven.update(divisor for divisor in divisors if divisor not in uneven and (part % divisor).any())
+    if bounds and not (_FIRST_SECOND * per_second <= min(bounds) and max(bounds) < _END_SECOND * per_second):
         return None
-    if not (ticks % (_DAY * per_second)).any():
+    if divisors[0] not in uneven:
         return lambda part: pc.cast(pc.cast(pa.array(part), pa.date32()), pa.string())
     finest = next(finer for finer, ticks_per_second in _TICKS_PER_SECOND.items()
-                  if ticks_per_second >= per_second or not (ticks % (per_second // ticks_per_second)).any())
+                  if ticks_per_second >= per_second or per_second // ticks_per_second not in uneven)
     # arrow writes a timestamp with all the digits of its unit: cast to the finest unit the column needs
     return lambda part: pc.cast(pc.cast(pa.array(part), pa.timestamp(finest)), pa.string())

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import attrs
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from multifolio.book.book import BookResult
 from multifolio.data.market import MarketData
 from multifolio.files import atomic_write, atomic_write_text
+from multifolio.memory import freed_memory_handed_back
 from multifolio.reports.analysis import correlations, drawdown_contributions
 from multifolio.reports.benchmark import benchmark_metrics
 from multifolio.reports.csv_text import write_csv_bytes
@@ -112,7 +111,7 @@ BOOK_FILES = {"transfers": "transfers.csv", "rebalances": "allocation.csv", "eve
 def write_csv(path: Path, frame: pd.DataFrame) -> Path:
     """The bytes of `frame.to_csv(index=False)` with "\\n" line ends, formatted by pyarrow (a million-bar equity
     frame in a fraction of pandas' time)."""
-    with _arrow_memory_handed_back():
+    with freed_memory_handed_back():
         return atomic_write(path, lambda stream: write_csv_bytes(stream.buffer, frame))
 
 
@@ -122,18 +121,8 @@ def write_json(path: Path, document: Any) -> Path:
 
 def write_parquet(path: Path, frame: pd.DataFrame) -> Path:
     """Parquet keeps a million bars' full floats in a few MB, where CSV would take tens."""
-    with _arrow_memory_handed_back():
+    with freed_memory_handed_back():
         return atomic_write(path, lambda stream: frame.to_parquet(stream.buffer, index=False))
-
-
-@contextmanager
-def _arrow_memory_handed_back() -> Iterator[None]:
-    """Arrow keeps what its writers free for its own reuse (a million rows' copy: 40–50 MB), but what a run
-    allocates next is numpy's: handed back to the system once the file is written, it lowers the run's peak."""
-    try:
-        yield
-    finally:
-        pa.default_memory_pool().release_unused()
 
 
 def write_bars(bars: pd.DataFrame, folder: Path) -> Path:

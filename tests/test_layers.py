@@ -17,6 +17,7 @@ FOLDERS = {"app": "multifolio", "containers": "multifolio.containers", "plugins"
 FORBIDDEN = {
     "multifolio.errors": ("multifolio.", "dependency_injector"),
     "multifolio.files": ("multifolio.", "dependency_injector"),
+    "multifolio.memory": ("multifolio.", "dependency_injector"),
     "multifolio.protocols": ("multifolio.config", "multifolio.data", "multifolio.trading", "multifolio.book",
                              "multifolio.running",
                              "multifolio.containers", "multifolio.reports", "multifolio.plugins",

@@ -80,8 +80,11 @@ class MarketData:
         self.position_of: dict[str, np.ndarray] = {}
         self._closes_filled: dict[str, np.ndarray] = {}
         for symbol, one in self.series.items():
-            positions = np.full(n, -1, dtype=np.int64)
-            positions[one.timeline_index] = np.arange(len(one), dtype=np.int64)
+            if len(one) == n:  # a bar at every timestamp: its bar numbers are the timeline's indices, already held
+                positions = one.timeline_index.view()
+            else:
+                positions = np.full(n, -1, dtype=np.int64)
+                positions[one.timeline_index] = np.arange(len(one), dtype=np.int64)
             positions.flags.writeable = False
             self.position_of[symbol] = positions
         # the same, read one at a time as Python ints (a numpy scalar costs more to make and to use)

@@ -30,6 +30,7 @@ from multifolio.data.market import MarketData
 from multifolio.data.timeframes import timeframe_errors
 from multifolio.errors import ConfigErrors, MultifolioError
 from multifolio.files import atomic_write_text
+from multifolio.memory import freed_memory_handed_back, hand_back_freed_memory
 from multifolio.reports.benchmark import benchmark_closes
 from multifolio.reports.catalogue import FIGURES, LOWER, RANKING_FIGURES, TABLE_FIGURES, Figure
 from multifolio.reports.html import render_run, render_system
@@ -156,7 +157,7 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
                     results, stopped = run()
         if not write:  # the workers are stopped: the figures need only this process
             return outcome_of(config, registry, market, data, results, stopped)
-        with _failing_the_manifest(manifest, staging, folder):
+        with _failing_the_manifest(manifest, staging, folder), freed_memory_handed_back():
             if writing is not None:
                 writing(0, None, FIGURES_PART)
             outcome = outcome_of(config, registry, market, data, results, stopped)
@@ -166,19 +167,23 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
 
 @contextmanager
 def fewer_full_collections() -> Iterator[None]:
-    """While a run goes on, Python's cycle collector passes over its older generations less often; as it was
-    once the run ends.
+    """While a run goes on, Python's cycle collector passes over its older generations less often, and never
+    over what was alive before the run began (frozen, then thawed once the run ends); as it was once the run
+    ends.
 
     A run keeps what it makes (orders, trades, the order log's rows: tens of thousands a busy system), so
     the collector's full passes, each over every object of the process (pandas, plotly, a notebook's whole
     session: some 70 ms), find nothing to free, and by default a busy system calls for several. Young
-    objects are collected as often as before (0.34 s to 0.12 s of collecting in the 1M-bar benchmark).
+    objects are collected as often as before (0.34 s to 0.12 s of collecting in the 1M-bar benchmark), and
+    a full pass over the run's own objects costs a few ms (`_run_systems` makes one).
     """
     thresholds = gc.get_threshold()
     gc.set_threshold(thresholds[0], max(thresholds[1], _YOUNG_PER_MIDDLE), max(thresholds[2], _MIDDLE_PER_FULL))
+    gc.freeze()
     try:
         yield
     finally:
+        gc.unfreeze()
         gc.set_threshold(*thresholds)
 
 
@@ -199,9 +204,15 @@ def _run_systems(execute: Any, root: BacktestContainer, config: BacktestConfig, 
     (multifolio.running.search). The flag: a stop request ended a search between batches."""
     metric, symbol = config.reporting.sweep_metric, config.reporting.benchmark
     closes = None if symbol is None else benchmark_closes(market, symbol)
-    return run_with_searches(execute, config.systems, lambda result: performance(result, closes).get(metric),
-                             FIGURES[metric].better != LOWER, stop_requested, book=config.book, root=root,
-                             progress=progress)
+    ran = run_with_searches(execute, config.systems, lambda result: performance(result, closes).get(metric),
+                            FIGURES[metric].better != LOWER, stop_requested, book=config.book, root=root,
+                            progress=progress)
+    # the ended systems' live parts (each bus with its receivers, the ledgers and order logs they fed: cycles that
+    # only a full pass frees) let go now, not as the run ends, and handed back: about 25 MB a system at a million
+    # bars, before the figures and files
+    gc.collect()
+    hand_back_freed_memory()
+    return ran
 
 
 def outcome_of(config: BacktestConfig, registry: PluginRegistry, market: MarketData, data: DataRecord,
@@ -293,7 +304,8 @@ def write_results(outcome: RunOutcome, folder: Path, writing: WriteProgress | No
     for done, (part, write) in enumerate(parts):
         if writing is not None:
             writing(done, len(parts), part)
-        write()
+        with freed_memory_handed_back():  # a part's frames and pages freed before the next part allocates its own
+            write()
     if writing is not None:
         writing(len(parts), len(parts), "")
 
@@ -307,6 +319,7 @@ def _write_system(outcome: RunOutcome, result: SystemResult, folder: Path, bars:
         return
     equity, indicators = result.equity, indicator_frame(result, outcome.market)
     write_system(result, folder / result.name, outcome.metrics[result.name], outcome.market, equity, indicators)
+    del equity["cash"], equity["position_value"]  # equity.csv's alone: 16 MB a million bars, let go before the page
     render_system(folder / result.name, bars, outcome.config.reporting.standalone, _zone(outcome.market), equity,
                   indicators)
 

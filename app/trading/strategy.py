@@ -15,7 +15,8 @@ from multifolio.trading.events import BarClosed, Direction, SignalGenerated
 from multifolio.trading.signals import SystemSignals
 
 
-_DIRECTIONS = {float(direction): direction for direction in Direction}  # a stated value's Direction, at once
+_DIRECTIONS = {int(direction): direction for direction in Direction}  # a stated code's Direction, at once
+_SILENT = 2  # the code of a symbol that states nothing at a bar where another symbol does
 
 
 class BarValues(IndicatorValues):
@@ -55,9 +56,9 @@ class BarValues(IndicatorValues):
 class StrategyRunner:
     """Runs the strategy (one per system). The simple form: each `bar_closed` → `on_bar` →
     `signal_generated`; when the strategy states its signals for all bars at once (`signals`), the runner
-    may publish them with `publish_stated` instead, and `signal_bars` tells it where they say something. The full
-    form: `bar_closed` events are gathered into the context, and `on_timestamp` (after the last symbol's bar
-    of a timestamp) hands them to `on_bars` at once."""
+    may publish them with `publish_stated` instead, and `signal_bars` and `next_signal` tell where they say
+    something. The full form: `bar_closed` events are gathered into the context, and `on_timestamp` (after the
+    last symbol's bar of a timestamp) hands them to `on_bars` at once."""
 
     def __init__(self, *, strategy: Strategy, signals: SystemSignals, indicators: SystemIndicators,
                  market: MarketData, context: TradingContext, strategy_name: str, system_name: str) -> None:
@@ -70,13 +71,11 @@ class StrategyRunner:
         reader = f"strategy {strategy_name!r} of system {system_name!r}"
         self._values = {symbol: BarValues(indicators.arrays(symbol), reader) for symbol in market.symbols}
         stated = None if self.full_form else self._stated(indicators, market, reader)
-        # the timeline's bars where a stated signal says something (None: the strategy states none)
-        self.signal_bars = None if stated is None else np.unique(np.concatenate(
-            [market.series[symbol].timeline_index[~np.isnan(array)] for symbol, array in stated.items()]))
-        # per symbol: its bar number at each timeline index, its stated signal and its close at each of its bars
-        self._stated_views = [] if stated is None else [
-            (symbol, self._positions[symbol], memoryview(array), market.series[symbol].views["close"])
-            for symbol, array in stated.items()]
+        # from event to event: the timeline's bars where a stated signal says something (None: the strategy states
+        # none) and, per symbol, what it says at each of them: a byte a signal, not 8 bytes a bar per system
+        self.signal_bars, self._stated_views = (None, []) if stated is None else _compacted(stated, market)
+        self._signal_count = 0 if stated is None else len(self.signal_bars)
+        self._signal_cursor = 0  # the first stated signal not yet passed (bars are visited in order)
         # what hears `bar_closed`
         self.on_bar_closed = self._gather if self.full_form else self._signal
 
@@ -111,14 +110,29 @@ class StrategyRunner:
 
     def publish_stated(self, index: int) -> None:
         """What `on_bar` would return at timeline bar `index` for each symbol with a bar there, as the strategy
-        stated it for every bar: the signals, without a `bar_closed` per symbol (nothing else hears them)."""
-        for symbol, positions, stated, closes in self._stated_views:
-            k = positions[index]
-            if k >= 0:
-                direction = stated[k]
-                if direction == direction:  # NaN: no signal
-                    self._signals.emit(SignalGenerated(self._signals.namespace, self._timeline[index], index, symbol,
-                                                       _DIRECTIONS[direction], closes[k]))
+        stated it for every bar: the signals, without a `bar_closed` per symbol (nothing else hears them).
+        Bars are published in order."""
+        found = self._seek(index)
+        if found == self._signal_count or self.signal_bars[found] != index:
+            return
+        namespace, timestamp, emit = self._signals.namespace, self._timeline[index], self._signals.emit
+        for symbol, codes, positions, closes in self._stated_views:
+            code = codes[found]
+            if code != _SILENT:
+                emit(SignalGenerated(namespace, timestamp, index, symbol, _DIRECTIONS[code], closes[positions[index]]))
+
+    def next_signal(self, index: int, otherwise: int) -> int:
+        """The first bar after `index` where a stated signal says something (`otherwise` if none does)."""
+        found = self._seek(index + 1)
+        return otherwise if found == self._signal_count else self.signal_bars[found]
+
+    def _seek(self, index: int) -> int:
+        """The position in `signal_bars` of the first stated signal at or after bar `index`; indices only grow."""
+        bars, found = self.signal_bars, self._signal_cursor
+        while found < self._signal_count and bars[found] < index:
+            found += 1
+        self._signal_cursor = found
+        return found
 
     def _gather(self, bar: BarClosed) -> None:
         self._context.bars[bar.symbol] = bar
@@ -130,3 +144,18 @@ class StrategyRunner:
             context.index = index
             self.strategy.on_bars(context)
             context.bars = {}
+
+
+def _compacted(stated: dict[str, np.ndarray], market: MarketData) -> tuple[memoryview, list[tuple]]:
+    """The timeline's bars where some symbol's stated signal says something (a view: Python ints, one at a time),
+    and per symbol: its code at each of them (a Direction, or _SILENT), its bar number at each timeline index and
+    its closes, as views."""
+    said = {symbol: ~np.isnan(array) for symbol, array in stated.items()}
+    where = {symbol: market.series[symbol].timeline_index[said[symbol]] for symbol in stated}
+    bars = np.unique(np.concatenate(list(where.values())))
+    views = []
+    for symbol, array in stated.items():
+        codes = np.full(len(bars), _SILENT, dtype=np.int8)
+        codes[np.searchsorted(bars, where[symbol])] = array[said[symbol]]
+        views.append((symbol, memoryview(codes), market.bar_numbers[symbol], market.series[symbol].views["close"]))
+    return memoryview(bars), views

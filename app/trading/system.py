@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -319,8 +319,6 @@ class SystemRunner:
         self.end_bar = _bar_at_or_after(timestamps, end) if end else len(timestamps)
         self.stepping = -1  # the bar `advance` is at: where the system failed when a plugin raises
         self._due = 0  # the next bar the event-to-event path must step
-        self._signal_bars: Sequence[int] = ()  # from event to event: the bars where a stated signal says something
-        self._next_signal = 0  # the first of them not yet passed
         self.jumps = False  # set by `start`: whether `advance` goes from event to event
         self.stepped = 0  # bars stepped by `advance`
 
@@ -373,8 +371,6 @@ class SystemRunner:
                       and len(self.signals.bar_closed.receivers) == 1)
         if self.jumps and not self.stopped:
             self._publish = self._strategy.publish_stated
-            # read one at a time, as Python ints: a view, not a list of tens of thousands of them per system
-            self._signal_bars = memoryview(self._strategy.signal_bars)
 
     def advance(self, start: int, stop: int) -> None:
         """Step bars `start` … `stop` − 1 of the timeline (from event to event where the system can);
@@ -404,11 +400,7 @@ class SystemRunner:
         after = index + 1
         if self.execution.pending or self.execution.trailing or self._guard.due:
             return after
-        signals, found = self._signal_bars, self._next_signal  # the first stated signal not yet passed
-        while found < len(signals) and signals[found] <= index:
-            found += 1
-        self._next_signal = found
-        signal = signals[found] if found < len(signals) else len(self._market)
+        signal = self._strategy.next_signal(index, len(self._market))
         if self._held and not self.stopped:
             if self._guard.limited:
                 return after

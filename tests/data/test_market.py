@@ -29,3 +29,15 @@ def test_bars_pickled_for_a_worker_arrive_whole_read_only_and_aligned():
     assert copy.position_of["QQQ"].tolist() == [-1, -1, 0, 1, 2]
     assert copy.last_close("QQQ", 1) != copy.last_close("QQQ", 1)  # NaN: no bar yet
     assert copy.closes_filled("QQQ")[2:].tolist() == [50, 51, 52]
+
+
+def test_a_symbol_with_a_bar_at_every_timestamp_shares_its_bar_numbers_with_its_timeline_index():
+    """Its bar number at timeline index t is t: the index it already holds, read-only, not a second array."""
+    spy = bars_from_closes([100, 101, 102, 103, 104])
+    qqq = bars_from_closes([50, 51, 52], "QQQ", start="2024-01-02 09:32")
+    market = MarketData.from_frame(pd.concat([spy, qqq], ignore_index=True), ("SPY", "QQQ"))
+    assert market.position_of["SPY"].tolist() == [0, 1, 2, 3, 4]
+    assert np.shares_memory(market.position_of["SPY"], market.series["SPY"].timeline_index)
+    assert not np.shares_memory(market.position_of["QQQ"], market.series["QQQ"].timeline_index)
+    assert not market.position_of["SPY"].flags.writeable and not market.position_of["QQQ"].flags.writeable
+    assert market.bar_numbers["SPY"][3] == 3 and market.bar_numbers["QQQ"][1] == -1

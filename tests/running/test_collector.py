@@ -10,6 +10,8 @@ import pytest
 from multifolio.config.registry import PluginRegistry
 from multifolio.errors import MultifolioError
 from multifolio.running import run
+from multifolio.trading.portfolio import Portfolio
+from multifolio.trading.system import OrderLog, SystemRunner
 from tests.builders import backtest_config, checked, system_config
 
 
@@ -50,3 +52,42 @@ def test_thresholds_already_higher_are_kept_and_a_failed_run_puts_them_back(thre
         run.run_backtest(checked(backtest_config(system_config("a")), registry), registry, write=False)
     assert seen == [(5000, 80, 100)]
     assert gc.get_threshold() == (5000, 80, 20)
+
+
+def test_what_was_alive_before_the_run_is_frozen_while_it_goes_on_and_thawed_after(thresholds, monkeypatch):
+    """A full pass during the run goes over the run's own objects only; after it, over everything again."""
+    frozen = []
+    stepping = run._run_systems
+
+    def recorded(*args, **kwargs):
+        frozen.append(gc.get_freeze_count())
+        return stepping(*args, **kwargs)
+
+    monkeypatch.setattr(run, "_run_systems", recorded)
+    before = gc.get_freeze_count()
+    registry = PluginRegistry()
+    run.run_backtest(checked(backtest_config(system_config("a")), registry), registry, write=False)
+    assert frozen[0] > before and gc.get_freeze_count() == before
+
+
+def test_the_ended_systems_are_let_go_before_the_figures_are_computed(monkeypatch):
+    """Their buses, ledgers and order logs sit in cycles with their receivers: without the run's own full pass
+    they would stay until the collector's next one (here: none, it is off)."""
+    alive = []
+    figures = run.outcome_of
+
+    def counted(*args, **kwargs):
+        alive.append(sum(isinstance(thing, (SystemRunner, Portfolio, OrderLog)) for thing in gc.get_objects()))
+        return figures(*args, **kwargs)
+
+    monkeypatch.setattr(run, "outcome_of", counted)
+    registry = PluginRegistry()
+    config = checked(backtest_config(system_config("a"), system_config("b", strategy={"type": "sma_crossover", "parameters": {"fast_period": 5, "slow_period": 20}})), registry)
+    gc.collect()
+    gc.disable()
+    try:
+        outcome = run.run_backtest(config, registry, write=False)
+    finally:
+        gc.enable()
+    assert alive == [0]
+    assert [len(result.orders) > 0 for result in outcome.results] == [True, True]  # they traded, and were let go
