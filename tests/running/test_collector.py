@@ -4,6 +4,7 @@ run ends, whether it ended well or not."""
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 
 import pytest
 
@@ -23,17 +24,27 @@ def thresholds():
     gc.set_threshold(*before)
 
 
-def test_a_run_spaces_out_the_full_passes_and_puts_the_thresholds_back(thresholds, monkeypatch):
+def probed(monkeypatch, probe: Callable[[], object]) -> list:
+    """What `probe()` gives as a run's systems start stepping (filled by each run)."""
     seen = []
     stepping = run._run_systems
 
     def recorded(*args, **kwargs):
-        seen.append(gc.get_threshold())
+        seen.append(probe())
         return stepping(*args, **kwargs)
 
     monkeypatch.setattr(run, "_run_systems", recorded)
+    return seen
+
+
+def one_run() -> None:
     registry = PluginRegistry()
     run.run_backtest(checked(backtest_config(system_config("a")), registry), registry, write=False)
+
+
+def test_a_run_spaces_out_the_full_passes_and_puts_the_thresholds_back(thresholds, monkeypatch):
+    seen = probed(monkeypatch, gc.get_threshold)
+    one_run()
     assert seen == [(700, 50, 100)]
     assert gc.get_threshold() == (700, 10, 10)
 
@@ -56,17 +67,9 @@ def test_thresholds_already_higher_are_kept_and_a_failed_run_puts_them_back(thre
 
 def test_what_was_alive_before_the_run_is_frozen_while_it_goes_on_and_thawed_after(thresholds, monkeypatch):
     """A full pass during the run goes over the run's own objects only; after it, over everything again."""
-    frozen = []
-    stepping = run._run_systems
-
-    def recorded(*args, **kwargs):
-        frozen.append(gc.get_freeze_count())
-        return stepping(*args, **kwargs)
-
-    monkeypatch.setattr(run, "_run_systems", recorded)
+    frozen = probed(monkeypatch, gc.get_freeze_count)
     before = gc.get_freeze_count()
-    registry = PluginRegistry()
-    run.run_backtest(checked(backtest_config(system_config("a")), registry), registry, write=False)
+    one_run()
     assert frozen[0] > before and gc.get_freeze_count() == before
 
 
