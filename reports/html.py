@@ -184,7 +184,7 @@ def _rows(frame: pd.DataFrame, mask: pd.Series) -> pd.DataFrame:
 
 def traded_symbols(orders: pd.DataFrame) -> list[str]:
     """The symbols of a system's filled orders, sorted: those its report charts."""
-    return sorted(set(orders.loc[orders["status"] == "filled", "symbol"].astype(str)))
+    return sorted(orders.loc[orders["status"] == "filled", "symbol"].astype(str).unique())  # not a loop per order
 
 
 def render_system(folder: Path, bars: pd.DataFrame, standalone: bool = False, zone: str | None = None,
