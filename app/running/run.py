@@ -208,8 +208,8 @@ def _run_systems(execute: Any, root: BacktestContainer, config: BacktestConfig, 
                             FIGURES[metric].better != LOWER, stop_requested, book=config.book, root=root,
                             progress=progress)
     # the ended systems' live parts (each bus with its receivers, the ledgers and order logs they fed: cycles that
-    # only a full pass frees) let go now, not as the run ends, and handed back: about 25 MB a system at a million
-    # bars, before the figures and files
+    # only a full pass frees) let go now, not as the run ends, and handed back with what their stepping freed: about
+    # 15 MB a system at a million bars, before the figures and files
     gc.collect()
     hand_back_freed_memory()
     return ran
