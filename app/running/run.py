@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
@@ -149,18 +149,18 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
             data = DataRecord(source.describe(), tuple(Path(path) for path in source.files()))
             run = partial(_run_systems, execute, root, config, market, progress, stop_requested)
             if not write:
-                results, stopped = run()
+                results, stopped, ranked = run()
             else:
                 folder = run_folder(config, output_dir)
                 staging, manifest = _claimed(claim, folder, config, registry, market, data)
                 with _failing_the_manifest(manifest, staging, folder):
-                    results, stopped = run()
+                    results, stopped, ranked = run()
         if not write:  # the workers are stopped: the figures need only this process
-            return outcome_of(config, registry, market, data, results, stopped)
+            return outcome_of(config, registry, market, data, results, stopped, ranked)
         with _failing_the_manifest(manifest, staging, folder), freed_memory_handed_back():
             if writing is not None:
                 writing(0, None, FIGURES_PART)
-            outcome = outcome_of(config, registry, market, data, results, stopped)
+            outcome = outcome_of(config, registry, market, data, results, stopped, ranked)
         _write_outcome(outcome, staging, folder, manifest, writing)
     return attrs.evolve(outcome, folder=folder)
 
@@ -199,36 +199,46 @@ def write_run(outcome: RunOutcome, output_dir: str | Path) -> Path:
 
 def _run_systems(execute: Any, root: BacktestContainer, config: BacktestConfig, market: MarketData,
                  progress: ProgressCallback | None, stop_requested: StopRequest | None
-                 ) -> tuple[list[SystemResult], bool]:
+                 ) -> tuple[list[SystemResult], bool, dict[str, dict[str, Any]]]:
     """Every system run by `execute`; an optuna search's, batch by batch, ranked by `reporting.sweep_metric`
-    (multifolio.running.search). The flag: a stop request ended a search between batches."""
+    (multifolio.running.search). The flag: a stop request ended a search between batches. The figures: those a
+    search computed to rank its systems, by system name, so that the run's figures are not computed twice."""
     metric, symbol = config.reporting.sweep_metric, config.reporting.benchmark
     closes = None if symbol is None else benchmark_closes(market, symbol)
-    ran = run_with_searches(execute, config.systems, lambda result: performance(result, closes).get(metric),
-                            FIGURES[metric].better != LOWER, stop_requested, book=config.book, root=root,
-                            progress=progress)
+    ranked: dict[str, dict[str, Any]] = {}
+
+    def score(result: SystemResult) -> Any:
+        ranked[result.name] = performance(result, closes)
+        return ranked[result.name].get(metric)
+
+    results, stopped = run_with_searches(execute, config.systems, score, FIGURES[metric].better != LOWER,
+                                         stop_requested, book=config.book, root=root, progress=progress)
     # the ended systems' live parts (each bus with its receivers, the ledgers and order logs they fed: cycles that
     # only a full pass frees) let go now, not as the run ends, and handed back with what their stepping freed: about
     # 15 MB a system at a million bars, before the figures and files
     gc.collect()
     hand_back_freed_memory()
-    return ran
+    return results, stopped, ranked
 
 
 def outcome_of(config: BacktestConfig, registry: PluginRegistry, market: MarketData, data: DataRecord,
-               results: list[SystemResult], stopped: bool = False) -> RunOutcome:
+               results: list[SystemResult], stopped: bool = False,
+               ranked: Mapping[str, dict[str, Any]] | None = None) -> RunOutcome:
     """The run's figures and summary, computed once for the caller and for the files; first, the stitched
     system of each walk-forward study, traded on its test windows (it joins `results`). `stopped`: a stop
-    request ended a search early, so the run is interrupted though each system it ran finished."""
+    request ended a search early, so the run is interrupted though each system it ran finished. `ranked`: the
+    figures of the systems a search has computed already (by name)."""
     symbol = config.reporting.benchmark
     closes = None if symbol is None else benchmark_closes(market, symbol)
     if not stopped:
         results = [*results, *run_walk_forwards(config, registry, market, results, closes)]
     reported = [result for result in results if result.status != "failed"]
     metrics, curves, summarized = {}, {}, bool(config.reporting.combined_summary and reported)
-    for result in reported:  # each system's equity frame drawn once, let go once its figures are computed
-        equity = result.equity
-        metrics[result.name] = performance(result, closes, equity)
+    ranked = ranked or {}
+    for result in reported:  # each system's equity frame drawn once at most, let go once its figures are computed
+        known = ranked.get(result.name)
+        equity = None if known is not None and not summarized else result.equity
+        metrics[result.name] = known if known is not None else performance(result, closes, equity)
         if summarized:  # its equity column kept for the combined book
             curves[result.name] = equity["equity"].to_numpy()
     summary = combined = None

@@ -10,6 +10,7 @@ import pytest
 from multifolio.config.registry import PluginRegistry
 from multifolio.config.sweep_points import describe_sweeps
 from multifolio.errors import ConfigErrors
+from multifolio.running import run as running
 from multifolio.running.run import run_backtest
 from tests.builders import backtest_config, checked, system_config
 
@@ -118,6 +119,24 @@ def test_an_optuna_search_runs_samples_distinct_allowed_points_in_batches_each_s
         assert rows[result.name]["trial"] == result.spec.swept.trial
         assert rows[result.name]["value"] == outcome.metrics[result.name]["sharpe"]
     assert group["overfitting"]["deflated_sharpe"]["trials"] == 20
+
+
+def test_the_figures_a_search_ranks_by_are_the_runs_computed_once_per_system(monkeypatch):
+    """Each system's figures are drawn from its equity once: the search's ranking computes them, the run's
+    summary reuses them (a million bars: about 0.05 s a system), and they are those the run would compute."""
+    computed = []
+    figures = running.performance
+
+    def counted(result, *args, **kwargs):
+        computed.append(result.name)
+        return figures(result, *args, **kwargs)
+
+    monkeypatch.setattr(running, "performance", counted)
+    document = searched(OPTUNA, system_config("hold"))
+    outcome = run(document)
+    assert sorted(computed) == sorted(result.name for result in outcome.results) and len(outcome.results) == 21
+    for result in outcome.results:
+        assert outcome.metrics[result.name] == figures(result, None)
 
 
 @pytest.mark.parametrize("engine", ["processes", pytest.param("dask", marks=pytest.mark.slow)])
