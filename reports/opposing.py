@@ -67,7 +67,7 @@ def opposing_positions(orders: Mapping[str, pd.DataFrame], timeline: pd.Datetime
             periods += [{"systems": [names[first], names[second]], "symbol": symbol, **stretch}
                         for stretch in stretches]
     left_out = int(np.triu(one_entry, k=1).sum())
-    found = {"periods": periods, "pairs": pairs, "netting_saving": _book_netting_saving(fills.frame),
+    found = {"periods": periods, "pairs": pairs, "netting_saving": _book_netting_saving(fills),
              "pairs_total": count * (count - 1) // 2 - left_out, "pairs_with_any": len(listed),
              "pairs_listed": len(pairs), "pairs_limit": PAIRS_LISTED_LIMIT,
              "periods_of_listed_pairs": period_count, "periods_listed": len(periods),
@@ -111,7 +111,17 @@ class _Fills:
         self.symbols = [str(symbol) for symbol in symbols]
         times = pd.DatetimeIndex(self.frame["time"])
         self.time = pd.factorize(times, sort=True)[0]  # codes in time order
-        self.bar = timeline.get_indexer(times)  # −1: after the book's last bar (a system interrupted later)
+        self.bar = _bars_of(times, timeline)  # −1: after the book's last bar (a system interrupted later)
+
+
+def _bars_of(times: pd.DatetimeIndex, timeline: pd.DatetimeIndex) -> np.ndarray:
+    """Each time's bar in the timeline, −1 where it has none: `timeline.get_indexer(times)` for a sorted timeline
+    of unique times, found by bisection (get_indexer hashes all of a million-bar timeline for a few fills)."""
+    at = timeline.searchsorted(times)
+    known = np.zeros(len(times), dtype=bool)
+    inside = np.flatnonzero(at < len(timeline))
+    known[inside] = timeline[at[inside]] == times[inside]
+    return np.where(known, at, -1)
 
 
 def _crossings(fills: _Fills) -> dict[str, np.ndarray]:
@@ -230,12 +240,14 @@ def _ranked_pairs(opposed: np.ndarray, saving: np.ndarray) -> list[tuple[int, in
     return list(zip(first[order].tolist(), second[order].tolist()))
 
 
-def _book_netting_saving(fills: pd.DataFrame) -> float:
-    """What the whole book would have saved by sending only each bar's net order per symbol."""
-    if fills.empty:
+def _book_netting_saving(fills: _Fills) -> float:
+    """What the whole book would have saved by sending only each bar's net order per symbol. Nothing with one
+    system: its fills of one bar and symbol are added up into one, which crosses nothing."""
+    if fills.system_count < 2 or fills.frame.empty:
         return 0.0
-    buys = fills[fills["quantity"] > 0].groupby(["time", "symbol"])
-    sells = fills[fills["quantity"] < 0].groupby(["time", "symbol"])
+    frame = fills.frame
+    buys = frame[frame["quantity"] > 0].groupby(["time", "symbol"])
+    sells = frame[frame["quantity"] < 0].groupby(["time", "symbol"])
     side = pd.DataFrame({"bought": buys["quantity"].sum(), "buy_cost": buys["cost"].sum(),
                          "sold": -sells["quantity"].sum(), "sell_cost": sells["cost"].sum()}).dropna()
     crossed = np.minimum(side["bought"], side["sold"])

@@ -139,7 +139,7 @@ def assert_same_periods(found: list[dict], expected: list[dict]) -> None:
 
 fill = st.tuples(st.integers(1, len(TIMELINE) - 1), st.sampled_from(SYMBOLS),
                  st.sampled_from([-5.0, -3.0, -2.0, -1.0, 1.0, 2.0, 3.0, 5.0]), st.sampled_from([0.0, 0.5, 1.0, 2.5]))
-books = st.lists(st.lists(fill, max_size=14), min_size=2, max_size=7)
+books = st.lists(st.lists(fill, max_size=14), min_size=1, max_size=7)  # one system: nothing to pair or net
 
 
 @settings(max_examples=60, deadline=None)
@@ -192,6 +192,16 @@ def test_a_book_without_fills_has_no_pairs_periods_or_saving():
     found = opposing_positions({"A": orders(rejected=2), "B": orders()}, BARS)
     assert (found["pairs"], found["periods"], found["netting_saving"]) == ([], [], 0.0)
     assert (found["pairs_total"], found["pairs_with_any"]) == (1, 0)
+
+
+def test_one_system_nets_nothing_even_when_it_buys_and_sells_in_one_bar():
+    """Its fills of a bar and symbol are one net order: nothing crosses, as with the book of two systems where
+    the other never trades."""
+    book = {"A": orders((1, "SPY", 10.0, 2.0), (3, "SPY", -10.0, 2.0), (3, "SPY", 5.0, 1.0))}
+    alone = opposing_positions(book, BARS)
+    beside = opposing_positions({**book, "B": orders()}, BARS)
+    assert (alone["pairs"], alone["periods"], alone["netting_saving"], alone["pairs_total"]) == ([], [], 0.0, 0)
+    assert beside["netting_saving"] == 0.0 and beside["pairs_with_any"] == 0
 
 
 def test_variants_of_one_sweep_entry_are_never_paired_and_the_book_still_nets_them():
