@@ -58,9 +58,8 @@ def test_thresholds_already_higher_are_kept_and_a_failed_run_puts_them_back(thre
         raise MultifolioError("the data could not be read")
 
     monkeypatch.setattr(run, "_run_systems", broken)
-    registry = PluginRegistry()
     with pytest.raises(MultifolioError):
-        run.run_backtest(checked(backtest_config(system_config("a")), registry), registry, write=False)
+        one_run()
     assert seen == [(5000, 80, 100)]
     assert gc.get_threshold() == (5000, 80, 20)
 
@@ -85,7 +84,8 @@ def test_the_ended_systems_are_let_go_before_the_figures_are_computed(monkeypatc
 
     monkeypatch.setattr(run, "outcome_of", counted)
     registry = PluginRegistry()
-    config = checked(backtest_config(system_config("a"), system_config("b", strategy={"type": "sma_crossover", "parameters": {"fast_period": 5, "slow_period": 20}})), registry)
+    crossover = {"type": "sma_crossover", "parameters": {"fast_period": 5, "slow_period": 20}}
+    config = checked(backtest_config(system_config("a"), system_config("b", strategy=crossover)), registry)
     gc.collect()
     gc.disable()
     try:
