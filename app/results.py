@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from multifolio.reports.catalogue import TABLE_FIGURES
-from multifolio.reports.html import combined_figures, system_figures, traded_symbols
+from multifolio.reports.html import combined_figures, combined_page_parts, system_figures, traded_symbols
 from multifolio.reports.writers import book_of, indicator_frame
 from multifolio.running.run import RunOutcome, write_run
 from multifolio.trading.system import SystemResult
@@ -145,7 +145,7 @@ class Result:
         """Each system's equity side by side (the book's reserve with an allocation) and their sum, `combined`,
         indexed by time: combined_equity.csv."""
         combined = self._outcome.combined
-        return pd.DataFrame() if combined is None else combined.set_index("timestamp")
+        return pd.DataFrame() if combined is None else combined.frame().set_index("timestamp")
 
     @cached_property
     def correlation(self) -> pd.DataFrame:
@@ -232,7 +232,7 @@ class Result:
                              "system failed)")
         book = book_of(self._outcome.results)
         transfers = None if book is None or "allocation" not in summary.get("book", {}) else book.transfers
-        figures = combined_figures(summary, self._outcome.combined, transfers)
+        figures = combined_figures(summary, self._outcome.combined.frame(combined_page_parts(summary)), transfers)
         return {key.removeprefix("fig-"): figure for key, figure in figures.items()}
 
     def plot(self, figure: str = _HEADLINE["combined"]) -> Any:

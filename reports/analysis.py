@@ -6,7 +6,7 @@ Each is computed for every system at once with numpy; the correlation matrices h
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -17,17 +17,28 @@ from multifolio.reports.metrics import drawdowns
 MATRIX_SYSTEMS_LIMIT = 50  # systems in each correlation matrix (the first in config order); 50 × 50 still reads
 
 
-def correlations(equity: pd.DataFrame, capital: Mapping[str, float]) -> dict[str, Any]:
+def correlations(equity: Mapping[str, Any], capital: Mapping[str, float]) -> dict[str, Any]:
     """Pearson correlation of the systems' returns at the data's frequency and per calendar day.
 
-    `equity` holds `timestamp` and one equity column per system; the first return of
-    each is taken against its initial capital, as in the metrics. The matrices (`bar`,
-    `daily`) hold the first `MATRIX_SYSTEMS_LIMIT` systems (`matrix_systems`); `mean`
-    gives every system's mean correlation with all the others.
+    `equity` holds `timestamp` and each system's equity (a frame's columns, or curves drawn when asked for, one
+    system at a time); the first return of each is taken against its initial capital, as in the metrics. The
+    matrices (`bar`, `daily`) hold the first `MATRIX_SYSTEMS_LIMIT` systems (`matrix_systems`); `mean` gives
+    every system's mean correlation with all the others.
     """
     names = list(capital)
-    daily = equity.groupby(pd.DatetimeIndex(equity["timestamp"]).normalize())[names].last()
-    matrices = {"bar": _pearson(_returns(equity, capital)), "daily": _pearson(_returns(daily, capital))}
+    days = pd.DatetimeIndex(equity["timestamp"]).normalize()
+    ends = np.append(np.flatnonzero(days[1:] != days[:-1]), len(days) - 1) if len(days) else np.empty(0, int)
+    # each system's curve drawn once: its returns per bar, and per day from its last value of each day
+    bar_returns, daily_returns = np.empty((len(days), len(names))), np.empty((len(ends), len(names)))
+    for position, name in enumerate(names):
+        curve = np.asarray(equity[name], dtype=np.float64)
+        _fill_returns(bar_returns, position, curve, capital[name])
+        _fill_returns(daily_returns, position, _last_of_each_day(curve, days, ends), capital[name])
+    bar_returns -= 1.0
+    matrices = {"bar": _pearson(bar_returns)}
+    del bar_returns  # a million bars by a thousand systems: 8 GB, let go before the daily returns are correlated
+    daily_returns -= 1.0
+    matrices["daily"] = _pearson(daily_returns)
     shown = names[:MATRIX_SYSTEMS_LIMIT]
     section: dict[str, Any] = {frequency: _named(matrix[:len(shown), :len(shown)], shown)
                                for frequency, matrix in matrices.items()}
@@ -37,24 +48,26 @@ def correlations(equity: pd.DataFrame, capital: Mapping[str, float]) -> dict[str
     return section
 
 
-def _returns(values: pd.DataFrame, capital: Mapping[str, float]) -> np.ndarray:
-    """Each system's returns in `values` (a column per system in `capital`, the first return taken against its
-    capital): a row-major array, filled a column at a time, since a million bars by a thousand systems is 8 GB
-    and must not be copied over and over."""
-    returns = np.empty((len(values), len(capital)))
+def _last_of_each_day(curve: np.ndarray, days: pd.DatetimeIndex, ends: np.ndarray) -> np.ndarray:
+    """The curve's last value of each calendar day (`days`: each bar's, ascending; `ends`: each day's last bar),
+    a missing value left out: pandas' `groupby(days).last()`."""
+    if np.isnan(curve).any():
+        return pd.Series(curve).groupby(days).last().to_numpy()
+    return curve[ends]
+
+
+def _fill_returns(returns: np.ndarray, position: int, curve: np.ndarray, capital: float) -> None:
+    """Column `position` of `returns` (row-major: a million bars by a thousand systems is 8 GB and must not be
+    copied over and over): the curve's growth bar to bar, the first against its capital; 1 is taken off later."""
     with np.errstate(divide="ignore", invalid="ignore"):  # a return across zero equity is ±inf or NaN
-        for position, name in enumerate(capital):
-            column = values[name].to_numpy(dtype=np.float64)
-            np.divide(column[1:], column[:-1], out=returns[1:, position])
-            returns[:1, position] = column[:1] / capital[name]
-    returns -= 1.0
-    return returns
+        np.divide(curve[1:], curve[:-1], out=returns[1:, position])
+        returns[:1, position] = curve[:1] / capital
 
 
 def _pearson(returns: np.ndarray) -> np.ndarray:
     """The correlation of every pair of columns at once, as pandas' `DataFrame.corr` gives it: 1 on the
     diagonal, NaN for a constant column. Equal to it within 1e-14: pandas sums in another order. `returns`
-    (row-major, as `_returns` makes them) is centred in place."""
+    (row-major, as `correlations` fills them) is centred in place."""
     bars, count = returns.shape
     if bars < 2:
         return np.full((count, count), np.nan)
@@ -92,19 +105,20 @@ def _mean_with_the_others(matrix: np.ndarray) -> np.ndarray:
     return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
 
 
-def drawdown_contributions(equity: pd.DataFrame, names: list[str]) -> dict[str, Any]:
+def drawdown_contributions(combined: np.ndarray, timestamps: pd.DatetimeIndex, names: list[str],
+                           values_at: Callable[[int], np.ndarray]) -> dict[str, Any]:
     """Each system's equity change from the combined book's peak to its deepest trough.
 
-    The changes add up to the combined drawdown in currency; `share` is each one's part of it
-    (positive: the system deepened the drawdown).
+    `combined` is the sum of the `names` curves, `values_at(bar)` their values at a bar, in `names` order. The
+    changes add up to the combined drawdown in currency; `share` is each one's part of it (positive: the system
+    deepened the drawdown).
     """
-    combined = equity[names].sum(axis=1)
-    depth = drawdowns(combined)
+    depth = drawdowns(pd.Series(combined))
     trough = int(np.argmin(depth))
-    peak = int(np.argmax(combined.to_numpy()[:trough + 1]))
-    loss = float(combined.iloc[trough] - combined.iloc[peak])
-    stamps = pd.DatetimeIndex(equity["timestamp"])
-    changes = (equity[names].iloc[trough].to_numpy() - equity[names].iloc[peak].to_numpy()).tolist()
+    peak = int(np.argmax(combined[:trough + 1]))
+    loss = float(combined[trough] - combined[peak])
+    stamps = pd.DatetimeIndex(timestamps)
+    changes = (values_at(trough) - values_at(peak)).tolist()
     by_system = {name: {"change": change, "share": change / loss if loss < 0 else 0.0}
                  for name, change in zip(names, changes)}
     return {"peak_time": stamps[peak].isoformat(), "trough_time": stamps[trough].isoformat(),

@@ -7,7 +7,7 @@ import csv
 import io
 import os
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import BinaryIO
 
@@ -48,36 +48,49 @@ def write_csv_bytes(stream: BinaryIO, frame: pd.DataFrame) -> None:
     categories, tz-aware times, ...) or without rows is written by pandas itself, and so is a frame of one
     text column (csv.writer quotes a row that is one empty text, which arrow cannot tell from a missing one).
     """
-    columns = [_values(frame.iloc[:, i]) for i in range(frame.shape[1])]
-    formats = [_format_of(frame.dtypes.iloc[i], values) for i, values in enumerate(columns)]
+    write_csv_windows(stream, iter([frame]), {})
+
+
+def write_csv_windows(stream: BinaryIO, windows: Iterator[pd.DataFrame], whole: Mapping[str, pd.Index]) -> None:
+    """Write the frame that `windows` make one after the other (the same columns, consecutive rows) as
+    `write_csv_bytes` writes it, without holding it whole. `whole`: the values of each datetime column over every
+    window (pandas writes such a column in a format its finest value decides). A frame that only pandas writes as
+    pandas does (see `write_csv_bytes`: a zoned time column, say) is put together and written by pandas."""
+    first = next(windows)
+    columns = [_values(first.iloc[:, i]) for i in range(first.shape[1])]
+    formats = [_format_of(first.dtypes.iloc[i], _values(whole[name]) if name in whole else values)
+               for i, (name, values) in enumerate(zip(first.columns, columns))]
     text_alone = len(columns) == 1 and formats[0] is _quoted_text
-    if not len(frame) or not columns or None in formats or text_alone:
-        stream.write(frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    if not len(first) or not columns or None in formats or text_alone:
+        rest = list(windows)  # pandas decides each column's format over all of its rows
+        whole_frame = pd.concat([first, *rest], ignore_index=True) if rest else first
+        stream.write(whole_frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
         return
     # the header as pandas writes it, quoted where a name needs it and however many lines the columns' levels take
-    stream.write(frame.iloc[:0].to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    stream.write(first.iloc[:0].to_csv(index=False, lineterminator="\n").encode("utf-8"))
     # csv.writer quotes a row that is a single empty field, so that it is not read as no field at all
     empty = '""' if len(columns) == 1 else ""
     rows = max(1, _CHUNK_VALUES // len(columns))
 
-    def lines(start: int) -> pa.Array:
+    def lines(columns: list[np.ndarray | pa.Array], start: int) -> pa.Array:
         texts = [format_(values[start:start + rows]) for format_, values in zip(formats, columns)]
         # each line's "\n" is appended to its last field, so that the lines' bytes follow each other in one buffer
         last = pc.binary_join_element_wise(texts[-1], "", "\n", null_handling="replace", null_replacement=empty)
         return pc.binary_join_element_wise(*texts[:-1], last, ",", null_handling="replace", null_replacement=empty)
 
-    starts = range(0, len(frame), rows)
-    if len(starts) == 1:
-        _write_strings(stream, lines(0))
-        return
     # chunks are formatted on every core (arrow's kernels run without the interpreter's lock) and written in
     # order, at most one chunk ahead per core: the memory of a few chunks, whatever the frame's length
     with ThreadPoolExecutor(max_workers=_FORMATTERS) as formatters:
         ahead: deque[Future] = deque()
-        for start in starts:
-            ahead.append(formatters.submit(lines, start))
-            if len(ahead) > _FORMATTERS:
-                _write_strings(stream, ahead.popleft().result())
+        window = first
+        while window is not None:
+            for start in range(0, len(window), rows):
+                ahead.append(formatters.submit(lines, columns, start))
+                if len(ahead) > _FORMATTERS:
+                    _write_strings(stream, ahead.popleft().result())
+            window = next(windows, None)
+            if window is not None:
+                columns = [_values(window.iloc[:, i]) for i in range(window.shape[1])]
         while ahead:
             _write_strings(stream, ahead.popleft().result())
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,8 +118,9 @@ def _times(text: pd.Series, zone: str | None) -> pd.Series:
     return pd.to_datetime(text, utc=True).dt.tz_convert(zone)
 
 
-def _read_csv(path: Path, times: Iterable[str], zone: str | None) -> pd.DataFrame:
-    frame = pd.read_csv(path)
+def _read_csv(path: Path, times: Iterable[str], zone: str | None, columns: Callable[[str], bool] | None = None
+              ) -> pd.DataFrame:
+    frame = pd.read_csv(path, usecols=columns)
     for column in times:  # explicitly: an empty column would otherwise stay text
         frame[column] = _times(frame[column], zone)
     return frame
@@ -242,6 +243,14 @@ def combined_figures(summary: Mapping[str, Any], book: pd.DataFrame, transfers: 
     return figures
 
 
+def combined_page_parts(summary: Mapping[str, Any]) -> list[str]:
+    """The columns of combined_equity.csv, besides `timestamp` and `combined`, that the combined page draws: the
+    shown systems', and with an allocation its systems' and the book's reserve."""
+    allocation = (summary.get("book") or {}).get("allocation")
+    allocated = [*allocation["systems"], "reserve"] if allocation else []
+    return list(dict.fromkeys([*list(summary["systems"])[:SHOWN_SYSTEMS_LIMIT], *allocated]))
+
+
 def render_combined(folder: Path, standalone: bool = False, zone: str | None = None,
                     book: pd.DataFrame | None = None) -> Path:
     """`folder`/combined_summary.html from combined_summary.json and combined_equity.csv (`standalone`: with
@@ -252,7 +261,8 @@ def render_combined(folder: Path, standalone: bool = False, zone: str | None = N
                              [f"{part}.{key}" for part, keys in _SUMMARY_KEYS.items() for key in keys
                               if key not in summary.get(part, {})])
     if book is None:
-        book = _read_csv(folder / "combined_equity.csv", ["timestamp"], zone)
+        drawn = {"timestamp", *combined_page_parts(summary), "combined"}  # of a thousand systems' columns, a few
+        book = _read_csv(folder / "combined_equity.csv", ["timestamp"], zone, columns=lambda name: name in drawn)
     systems = summary["systems"]
     shown = list(systems)[:SHOWN_SYSTEMS_LIMIT]
     combined = summary["combined"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from statistics import NormalDist
 from typing import Any
 
@@ -157,12 +157,22 @@ def per_bar_returns(equity: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(returns), returns, 0.0)
 
 
-def add_overfitting(sweeps: dict[str, Any], equities: Any) -> None:
-    """Each group of the `sweeps` section gains `overfitting`, from its systems' columns of `equities` (a frame
-    of equity by system: their own growth, transfers taken out)."""
+def add_overfitting(sweeps: dict[str, Any], equities: Mapping[str, Any]) -> None:
+    """Each group of the `sweeps` section gains `overfitting`, from its systems' curves in `equities` (`timestamp`
+    and the equity of each system, their own growth, transfers taken out: a frame's columns, or curves drawn when
+    asked for, one system at a time)."""
     for group in sweeps["groups"]:
         names = [row["system"] for row in group["leaderboard"] if row["system"] in equities]
-        group["overfitting"] = overfitting(per_bar_returns(equities[names].to_numpy(dtype=float)), names)
+        group["overfitting"] = overfitting(_returns_by_column(equities, names), names)
+
+
+def _returns_by_column(equities: Mapping[str, Any], names: list[str]) -> np.ndarray:
+    """`per_bar_returns` of the `names` curves side by side, filled a column at a time and laid out column by
+    column, as a frame's `to_numpy()` lays them out (the figures' sums over bars add in that order)."""
+    returns = np.empty((max(len(equities["timestamp"]) - 1, 0), len(names)), order="F")
+    for position, name in enumerate(names):
+        returns[:, position] = per_bar_returns(np.asarray(equities[name], dtype=float))
+    return returns
 
 
 def describe_overfitting(figures: dict[str, Any] | None) -> str:

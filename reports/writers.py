@@ -19,9 +19,10 @@ from multifolio.files import atomic_write, atomic_write_text
 from multifolio.memory import freed_memory_handed_back
 from multifolio.reports.analysis import correlations, drawdown_contributions
 from multifolio.reports.benchmark import benchmark_metrics
+from multifolio.reports.combined import COMBINED, CombinedBook, GrowthCurves
 from multifolio.reports.csv_text import write_csv_bytes
 from multifolio.reports.leaderboard import sweep_summary
-from multifolio.reports.metrics import equity_metrics, time_weighted_curve, trade_metrics
+from multifolio.reports.metrics import equity_metrics, trade_metrics
 from multifolio.reports.opposing import opposing_positions
 from multifolio.reports.overfitting import add_overfitting
 from multifolio.trading.system import SystemResult
@@ -55,28 +56,6 @@ def figures_of(equity: pd.DataFrame, trades: pd.DataFrame, orders: pd.DataFrame,
     return metrics
 
 
-def combined_equity(results: Sequence[SystemResult], book: BookResult | None = None,
-                    curves: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
-    """Each system's equity side by side and their sum, the combined book, over the bars every
-    system reached (systems interrupted on parallel workers stop at different bars). With an
-    allocation, the book's own cash (`reserve`) is part of the combined book. `curves`: each system's
-    equity by name where the caller has drawn them already (else each is drawn here)."""
-    steps = [result.equity_steps for result in results]
-    bars = min(step.bars for step in steps)
-    if curves is None:
-        curves = {result.name: step.window(0, bars)["equity"] for result, step in zip(results, steps)}
-    # built at once: a column added at a time copies the frame over and over with a thousand systems; the
-    # curves are its columns, not copied into one block
-    frame = pd.DataFrame({"timestamp": steps[0].timeline[:bars],
-                          **{result.name: curves[result.name][:bars] for result in results}}, copy=False)
-    parts = [r.name for r in results]
-    if book is not None and book.spec.allocation is not None:
-        frame["reserve"] = book.reserve_series(bars)
-        parts.append("reserve")
-    frame["combined"] = frame[parts].sum(axis=1)
-    return frame
-
-
 def sweep_group(result: SystemResult) -> str | None:
     """The swept entry a system belongs to: its sweep's, or the one its walk-forward chose from."""
     if result.spec.swept is not None:
@@ -87,21 +66,6 @@ def sweep_group(result: SystemResult) -> str | None:
 def book_of(results: Sequence[SystemResult]) -> BookResult | None:
     """The record of the book that coupled some of the systems, if any did."""
     return next((result.book for result in results if result.book is not None), None)
-
-
-def growth_basis(book: pd.DataFrame, results: Sequence[SystemResult]) -> tuple[pd.DataFrame, dict[str, float]]:
-    """The frame and capitals whose returns are the systems' own: a system the book moved capital in and out
-    of stands as its time-weighted curve (one unit of its first capital kept in), not its equity in money."""
-    basis, capital = book, {r.name: r.initial_capital for r in results}
-    moved = [r for r in results if r.equity_steps.transfers is not None]
-    if moved:
-        basis = book.copy()
-        bars = len(book)
-        for result in moved:
-            window = result.equity_steps.window(0, bars)
-            basis[result.name] = time_weighted_curve(window["equity"], result.initial_capital, window["transfers"])
-            capital[result.name] = 1.0
-    return basis, capital
 
 
 # the files a run with a book writes beside the systems' folders
@@ -182,40 +146,41 @@ def write_failed_system(result: SystemResult, folder: Path) -> Path:
 
 
 def summarize(run_name: str, results: Sequence[SystemResult], metrics: dict[str, dict[str, Any]],
-              sweep_metric: str = "sharpe", benchmark: tuple[str, pd.Series] | None = None,
-              curves: Mapping[str, np.ndarray] | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+              sweep_metric: str = "sharpe", benchmark: tuple[str, pd.Series] | None = None
+              ) -> tuple[dict[str, Any], CombinedBook]:
     """The run's summary (figures side by side, the combined book; each sweep's leaderboard by `sweep_metric`;
-    what the book did) and the combined equity it is computed from: what combined_summary.json and
-    combined_equity.csv hold, in memory. `benchmark`: the symbol of `reporting.benchmark` and its closes, for
-    the combined book's figures against it; `curves`: as `combined_equity` takes them."""
+    what the book did) and the combined book it is computed from: what combined_summary.json and
+    combined_equity.csv hold. `benchmark`: the symbol of `reporting.benchmark` and its closes, for the combined
+    book's figures against it. Each system's curve is drawn when a figure needs it and let go after: no more
+    than one is held at a time beside the returns being correlated."""
     coupling = book_of(results)
-    book = combined_equity(results, coupling, curves)
+    book = CombinedBook(results, coupling)
     capital = sum(result.initial_capital for result in results)
     if coupling is not None:
         capital += coupling.capital
-    basis, capitals = growth_basis(book, results)
+    combined, stamps = pd.Series(book.combined, name=COMBINED), pd.Series(book.timestamps, name="timestamp")
+    growth = GrowthCurves(book, results)
     summary = {
         "run": run_name,
         "systems": {result.name: metrics[result.name] for result in results},
         "combined": {
-            **equity_metrics(book["combined"], book["timestamp"], capital),
-            **(benchmark_metrics(book["combined"], book["timestamp"], capital, benchmark[1]) if benchmark else {}),
+            **equity_metrics(combined, stamps, capital),
+            **(benchmark_metrics(combined, stamps, capital, benchmark[1]) if benchmark else {}),
             "num_trades": sum(metrics[r.name]["num_trades"] for r in results),
             "total_commission": sum(metrics[r.name]["total_commission"] for r in results),
             "total_slippage": sum(metrics[r.name]["total_slippage"] for r in results),
             "pnl_by_system": {r.name: pnl(metrics[r.name], r) for r in results},
-            "drawdown_contribution": drawdown_contributions(book, [c for c in book.columns[1:] if c != "combined"]),
+            "drawdown_contribution": drawdown_contributions(book.combined, book.timestamps, book.parts, book.at),
         },
-        "correlation": correlations(basis, capitals),
+        "correlation": correlations(growth, growth.capital),
         # pairs of one sweep entry's variants are left out: they are one strategy at other settings
-        "opposing_positions": opposing_positions({r.name: r.orders for r in results},
-                                                 pd.DatetimeIndex(book["timestamp"]),
+        "opposing_positions": opposing_positions({r.name: r.orders for r in results}, book.timestamps,
                                                  {r.name: group for r in results if (group := sweep_group(r))}),
         "combined_equity_file": "combined_equity.csv",
     }
     sweeps = sweep_summary([(r.name, r.spec.swept) for r in results], metrics, sweep_metric)
     if sweeps is not None:
-        add_overfitting(sweeps, basis)
+        add_overfitting(sweeps, growth)
         summary["sweeps"] = sweeps
     studies = [r.walk_forward for r in results if r.walk_forward is not None]
     if studies:
@@ -230,9 +195,10 @@ def summarize(run_name: str, results: Sequence[SystemResult], metrics: dict[str,
     return summary, book
 
 
-def write_summary(summary: dict[str, Any], book: pd.DataFrame, results: Sequence[SystemResult], folder: Path) -> None:
+def write_summary(summary: dict[str, Any], book: CombinedBook, results: Sequence[SystemResult],
+                  folder: Path) -> None:
     """combined_summary.json and combined_equity.csv (`summarize`'s two parts), and the book's files."""
-    write_csv(folder / "combined_equity.csv", book)
+    book.write_csv(folder / "combined_equity.csv")
     coupling = book_of(results)
     if coupling is not None:
         write_book(coupling, folder)

@@ -33,7 +33,8 @@ from multifolio.files import atomic_write_text
 from multifolio.memory import freed_memory_handed_back, hand_back_freed_memory
 from multifolio.reports.benchmark import benchmark_closes
 from multifolio.reports.catalogue import FIGURES, LOWER, RANKING_FIGURES, TABLE_FIGURES, Figure
-from multifolio.reports.html import render_run, render_system
+from multifolio.reports.combined import CombinedBook
+from multifolio.reports.html import combined_page_parts, render_run, render_system
 from multifolio.reports.overfitting import describe_overfitting
 from multifolio.reports.writers import (
     indicator_frame,
@@ -73,7 +74,7 @@ class RunOutcome:
     results: list[SystemResult]
     metrics: dict[str, dict[str, Any]]  # system name → performance figures (systems that did not fail)
     summary: dict[str, Any] | None  # combined_summary.json's content (None without `combined_summary`)
-    combined: pd.DataFrame | None  # combined_equity.csv's content, as `summary`
+    combined: CombinedBook | None  # combined_equity.csv's content, as `summary`
     status: str  # completed, interrupted or failed (some system failed), as in manifest.json
     folder: Path | None = None
 
@@ -233,18 +234,14 @@ def outcome_of(config: BacktestConfig, registry: PluginRegistry, market: MarketD
     if not stopped:
         results = [*results, *run_walk_forwards(config, registry, market, results, closes)]
     reported = [result for result in results if result.status != "failed"]
-    metrics, curves, summarized = {}, {}, bool(config.reporting.combined_summary and reported)
     ranked = ranked or {}
-    for result in reported:  # each system's equity frame drawn once at most, let go once its figures are computed
-        known = ranked.get(result.name)
-        equity = None if known is not None and not summarized else result.equity
-        metrics[result.name] = known if known is not None else performance(result, closes, equity)
-        if summarized:  # its equity column kept for the combined book
-            curves[result.name] = equity["equity"].to_numpy()
+    # each system's equity frame drawn once at most, let go once its figures are computed
+    metrics = {result.name: performance(result, closes) if result.name not in ranked else ranked[result.name]
+               for result in reported}
     summary = combined = None
-    if summarized:
+    if config.reporting.combined_summary and reported:
         summary, combined = summarize(config.run_name, reported, metrics, config.reporting.sweep_metric,
-                                      None if symbol is None else (symbol, closes), curves)
+                                      None if symbol is None else (symbol, closes))
     return RunOutcome(config=config, registry=registry, market=market, data=data, results=results, metrics=metrics,
                       summary=summary, combined=combined,
                       status=INTERRUPTED if stopped and run_status(results) == COMPLETED else run_status(results))
@@ -309,8 +306,9 @@ def write_results(outcome: RunOutcome, folder: Path, writing: WriteProgress | No
         parts.append((SUMMARY_PART, lambda: write_summary(
             outcome.summary, outcome.combined, [result for result in outcome.results if result.status != "failed"],
             folder)))
-    # the rest from the files just written, as `multifolio report`, but for the combined equity, still in memory
-    parts.append((REPORTS_PART, lambda: render_run(folder, outcome.combined, systems=False)))
+    # the rest from the files just written, as `multifolio report`, but for the combined equity the page draws,
+    # drawn from memory
+    parts.append((REPORTS_PART, lambda: render_run(folder, _combined_page_frame(outcome), systems=False)))
     for done, (part, write) in enumerate(parts):
         if writing is not None:
             writing(done, len(parts), part)
@@ -332,6 +330,11 @@ def _write_system(outcome: RunOutcome, result: SystemResult, folder: Path, bars:
     del equity["cash"], equity["position_value"]  # equity.csv's alone: 16 MB a million bars, let go before the page
     render_system(folder / result.name, bars, outcome.config.reporting.standalone, _zone(outcome.market), equity,
                   indicators)
+
+
+def _combined_page_frame(outcome: RunOutcome) -> pd.DataFrame | None:
+    """The columns of combined_equity.csv that the combined page draws (None without a summary)."""
+    return None if outcome.combined is None else outcome.combined.frame(combined_page_parts(outcome.summary))
 
 
 def _zone(market: MarketData) -> str | None:

@@ -9,7 +9,8 @@ import pytest
 
 from multifolio.config.registry import PluginKind
 from multifolio.protocols import Direction
-from multifolio.reports.writers import combined_equity, performance
+from multifolio.reports.combined import CombinedBook
+from multifolio.reports.writers import performance
 from multifolio.testing import FrameSource, ScriptedStrategy, bars_from_closes
 from tests.book.test_faults import registry_with
 from tests.builders import backtest_config, run_in_memory, system_config
@@ -60,7 +61,7 @@ def test_funding_then_a_rebalance_that_sells_what_free_cash_cannot_cover():
     assert book.rebalances["bar"].tolist() == [0, 2, 4]
     assert book.rebalances[["holder", "idle"]].values.tolist() == [[0.5, 0.5]] * 3
     # the book conserves cash: every system's equity and the reserve add up to the capital and the PnL
-    book_frame = combined_equity([holder, idle], book)
+    book_frame = CombinedBook([holder, idle], book).frame()
     assert book_frame["reserve"].tolist() == [0.0] * 6
     # 22 units sold at 110 and 458 held at 99, all bought at 100
     assert book_frame["combined"].iloc[-1] == 100_000 + 22 * (110 - 100) + 458 * (99 - 100)

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from multifolio.book.book import KILL_SWITCH
 from multifolio.config.registry import PluginKind, PluginRegistry
-from multifolio.reports.writers import book_of, combined_equity
+from multifolio.reports.combined import CombinedBook
+from multifolio.reports.writers import book_of
 from multifolio.testing import FrameSource
 from tests.builders import backtest_config, run_in_memory, system_config
 
@@ -185,7 +186,7 @@ def test_the_books_add_up_to_the_combined_book_and_transfers_conserve_cash_at_ev
     expected = capital + own_capital + total_pnl
     np.testing.assert_allclose(total_equity + reserve, expected, rtol=1e-6, atol=1e-6)
 
-    combined = combined_equity(list(results.values()), book)
+    combined = CombinedBook(list(results.values()), book).frame()
     parts = [*results] + (["reserve"] if "allocation" in document else [])
     np.testing.assert_allclose(combined["combined"], [math.fsum(row) for row in combined[parts].to_numpy()],
                                rtol=1e-12, atol=1e-6)

@@ -15,7 +15,9 @@ BARS = pd.date_range("2024-01-02 09:30", periods=6, freq="1min")
 
 def test_drawdown_contributions_add_up_to_the_combined_drawdown():
     equity = pd.DataFrame({"timestamp": BARS[:4], "A": [100.0, 110.0, 90.0, 95.0], "B": [100.0, 100.0, 105.0, 95.0]})
-    found = drawdown_contributions(equity, ["A", "B"])
+    parts = equity[["A", "B"]]
+    found = drawdown_contributions(parts.sum(axis=1).to_numpy(), equity["timestamp"], ["A", "B"],
+                                   lambda bar: parts.iloc[bar].to_numpy())
     assert found == {"peak_time": BARS[1].isoformat(), "trough_time": BARS[3].isoformat(),
                      "combined_change": -20.0, "depth": 190 / 210 - 1,
                      "by_system": {"A": {"change": -15.0, "share": 0.75}, "B": {"change": -5.0, "share": 0.25}}}

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from multifolio.reports import csv_text
-from multifolio.reports.csv_text import write_csv_bytes
+from multifolio.reports.csv_text import write_csv_bytes, write_csv_windows
 from multifolio.reports.writers import write_csv
 
 
@@ -304,6 +304,31 @@ def test_chunks_formatted_on_several_threads_are_written_whole_and_in_order(fram
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(csv_text, "_CHUNK_VALUES", chunk)
         assert written(frame) == by_pandas(frame)
+
+
+@settings(max_examples=200, deadline=None)
+@given(frame=frames(), cuts=st.lists(st.integers(0, 8), max_size=4), chunk=st.integers(1, 12))
+def test_a_frame_written_a_window_of_rows_at_a_time_is_written_as_pandas_writes_it_whole(frame, cuts, chunk):
+    """The windows of `write_csv_windows` (a combined book drawn a few bars at a time): each datetime column's
+    layout still decided over all of its rows, a frame only pandas writes put together first, empty windows
+    among them, and windows cut across the formatting chunks."""
+    assume(frame.columns.is_unique)  # a datetime column's whole values are named
+    bounds = sorted({0, len(frame), *(cut for cut in cuts if cut <= len(frame))})
+    windows = [frame.iloc[first:stop] for first, stop in zip(bounds, bounds[1:])] or [frame]
+    whole = {name: pd.Index(frame[name]) for name in frame.columns if frame[name].dtype.kind == "M"}
+    stream = io.BytesIO()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(csv_text, "_CHUNK_VALUES", chunk)
+        write_csv_windows(stream, iter(windows), whole)
+    assert stream.getvalue() == by_pandas(frame)
+
+
+def test_a_datetime_columns_layout_is_chosen_over_every_window():
+    times = np.array(["2024-01-02", "2024-01-03", "2024-01-03T00:00:00.25"], dtype="datetime64[ns]")
+    frame = pd.DataFrame({"t": times, "n": [0.5, 1.0, 2.0]})
+    stream = io.BytesIO()
+    write_csv_windows(stream, iter([frame.iloc[:2], frame.iloc[2:]]), {"t": pd.Index(times)})
+    assert stream.getvalue().decode().split("\n")[1:3] == ["2024-01-02 00:00:00.000,0.5", "2024-01-03 00:00:00.000,1.0"]
 
 
 # ---------------------------------------------------------------- a million bars
