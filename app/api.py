@@ -64,9 +64,12 @@ class Backtest:
         return [*describe_sweeps(self.config.systems), *describe_plan(self.config, self.registry, output_dir)]
 
     def run(self, *, output_dir: str | Path | None = None, progress: Progress = None,
-            stop_requested: StopRequest | None = None) -> Result:
+            stop_requested: StopRequest | None = None, keep_tables: bool = True) -> Result:
         """Step every system over the data. With `output_dir`, the run's folder is written there, exactly as
         the command line writes it; without, nothing is written (`Result.write` writes it later).
+        `keep_tables=False` (with `output_dir`; the command line's way): each system's trades and orders are let
+        go once its folder is written, so that a sweep of many busy systems holds one system's tables at a time;
+        the result then reads them from nowhere (its folder has them) but keeps every figure.
 
         `progress`: True for a progress display on stderr (in a notebook too): the bars stepped, then the
         results written; or a callable given (done, total) as the bars are stepped.
@@ -74,7 +77,8 @@ class Backtest:
         """
         with _reporting(progress, self) as (report, writing):
             outcome = run_backtest(self.config, self.registry, output_dir=output_dir, write=output_dir is not None,
-                                   progress=report, stop_requested=stop_requested, writing=writing)
+                                   progress=report, stop_requested=stop_requested, writing=writing,
+                                   keep_tables=keep_tables or output_dir is None)
         return Result(outcome)
 
     def __repr__(self) -> str:

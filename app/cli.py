@@ -127,7 +127,7 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
     try:
         with Interruption() as interruption:
             result = backtest.run(output_dir=output_dir or backtest.config.reporting.output_dir, progress=not quiet,
-                                  stop_requested=interruption)
+                                  stop_requested=interruption, keep_tables=False)  # the files are the record
     except KeyboardInterrupt:
         click.echo("stopped at once (second Ctrl-C or SIGTERM): the run's manifest.json does not say completed; "
                    "every file present is complete", err=True)

@@ -47,12 +47,19 @@ class SystemOutcome:
     @property
     def trades(self) -> pd.DataFrame:
         """Closed trades, as trades.csv holds them."""
-        return self._result.trades
+        return self._kept(self._result.trades, "trades.csv")
 
     @property
     def orders(self) -> pd.DataFrame:
         """Every order with its state changes, as orders.csv holds them."""
-        return self._result.orders
+        return self._kept(self._result.orders, "orders.csv")
+
+    def _kept(self, table: pd.DataFrame, file: str) -> pd.DataFrame:
+        if self._result.tables_let_go:
+            where = self._outcome.folder / self.name / file if self._outcome.folder else file
+            raise ValueError(f"{self.name}'s tables were let go once its folder was written (keep_tables=False): "
+                             f"read {where}")
+        return table
 
     @cached_property
     def equity(self) -> pd.DataFrame:
@@ -86,7 +93,8 @@ class SystemOutcome:
 
     def __repr__(self) -> str:
         shown = "" if self.status == "failed" else f", final equity {self.metrics.get('final_equity', float('nan')):,.2f}"
-        return f"<multifolio system {self.name!r}: {self.status}{shown}, {counted(len(self.trades), 'trade')}>"
+        trades = int(self.metrics["num_trades"]) if self._result.tables_let_go else len(self.trades)
+        return f"<multifolio system {self.name!r}: {self.status}{shown}, {counted(trades, 'trade')}>"
 
     def _repr_html_(self) -> str:
         return _table_html({self.name: self.metrics}, f"{html.escape(self.name)}: {self.status}")

@@ -7,6 +7,7 @@ The bar builders (`make_bars`, `bars_from_closes`) are the plugin authors' too: 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -52,3 +53,17 @@ def run_in_memory(document: Mapping, *, source: DataSource | None = None,
     registry = registry or PluginRegistry()
     *_, results = step_substituted(checked(document, registry), registry, strategies=strategies, source=source)
     return results
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    """Every file of a run folder by its path in it; manifest.json without its wall-clock times."""
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            content = path.read_bytes()
+            if path.name == "manifest.json":
+                document = json.loads(content)
+                document.pop("started"), document.pop("ended")
+                content = json.dumps(document, sort_keys=True).encode()
+            found[str(path.relative_to(folder))] = content
+    return found

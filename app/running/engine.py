@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from multifolio.book.book import Book
 from multifolio.data.market import MarketData
 from multifolio.errors import PLUGIN_FAULTS
+from multifolio.memory import hand_back_freed_memory
 from multifolio.trading.system import SystemResult, SystemRunner
 
 ProgressCallback = Callable[[float, int], None]  # (done, in all): bars; from a parallel executor, systems
@@ -80,7 +81,13 @@ class Engine:
             if self._stop_requested is not None and self._stop_requested() and stop < total:
                 last, status = stop - 1, "interrupted"
                 break
-        return [failed.get(system.name) or self._finish(system, last, status) for system in self._systems]
+        results = []
+        for system in self._systems:
+            results.append(failed.get(system.name) or self._finish(system, last, status))
+            # what the system's live records took, given back before the next system's result is made: freed in
+            # the heap's middle it would stay the process's, and results of other sizes would not all reuse it
+            hand_back_freed_memory()
+        return results
 
     def _fail_book(self, book: Book, name: str, index: int, error: str, failed: dict[str, SystemResult]
                    ) -> dict[str, SystemResult]:

@@ -35,6 +35,7 @@ from multifolio.reports.benchmark import benchmark_closes
 from multifolio.reports.catalogue import FIGURES, LOWER, RANKING_FIGURES, TABLE_FIGURES, Figure
 from multifolio.reports.combined import CombinedBook
 from multifolio.reports.html import combined_page_parts, render_run, render_system
+from multifolio.reports.opposing import FILL_COLUMNS
 from multifolio.reports.overfitting import describe_overfitting
 from multifolio.reports.writers import (
     indicator_frame,
@@ -131,9 +132,13 @@ def run_folder(config: BacktestConfig, output_dir: str | Path | None) -> Path:
 
 def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir: str | Path | None = None,
                  write: bool = True, progress: ProgressCallback | None = None,
-                 stop_requested: StopRequest | None = None, writing: WriteProgress | None = None) -> RunOutcome:
+                 stop_requested: StopRequest | None = None, writing: WriteProgress | None = None,
+                 keep_tables: bool = True) -> RunOutcome:
     """Run every system of `config` over its data; with `write`, write the results to the run's folder in
-    `output_dir` (else `reporting.output_dir`).
+    `output_dir` (else `reporting.output_dir`). Without `keep_tables` (the command line's run, which reads
+    nothing back), a system's trades and orders are let go as soon as its folder is written, and the summary is
+    worked out after the last one (`write_results`): a sweep of a thousand busy systems never holds every
+    system's tables at once.
 
     The data is loaded and checked first (a parallel executor's workers start
     meanwhile); then the run folder and its manifest are written, so an unwritable
@@ -161,8 +166,9 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
         with _failing_the_manifest(manifest, staging, folder), freed_memory_handed_back():
             if writing is not None:
                 writing(0, None, FIGURES_PART)
-            outcome = outcome_of(config, registry, market, data, results, stopped, ranked)
-        _write_outcome(outcome, staging, folder, manifest, writing)
+            outcome = outcome_of(config, registry, market, data, results, stopped, ranked, summarized=keep_tables)
+        del results  # the outcome holds them now: without `keep_tables` it lets their tables go as it writes them
+        outcome = _write_outcome(outcome, staging, folder, manifest, writing, keep_tables)
     return attrs.evolve(outcome, folder=folder)
 
 
@@ -191,6 +197,10 @@ def fewer_full_collections() -> Iterator[None]:
 def write_run(outcome: RunOutcome, output_dir: str | Path) -> Path:
     """Write a run kept in memory to its folder in `output_dir`: the files `run_backtest` writes, the manifest
     included (its times are those of the writing)."""
+    let_go = [result.name for result in outcome.results if result.tables_let_go]
+    if let_go:
+        raise MultifolioError(f"the run let the tables of {', '.join(let_go)} go once it had written them: its "
+                              "folder is the record of it (run with the tables kept to write it elsewhere)")
     folder = run_folder(outcome.config, output_dir)
     with ExitStack() as claim:
         staging, manifest = _claimed(claim, folder, outcome.config, outcome.registry, outcome.market, outcome.data)
@@ -224,27 +234,39 @@ def _run_systems(execute: Any, root: BacktestContainer, config: BacktestConfig, 
 
 def outcome_of(config: BacktestConfig, registry: PluginRegistry, market: MarketData, data: DataRecord,
                results: list[SystemResult], stopped: bool = False,
-               ranked: Mapping[str, dict[str, Any]] | None = None) -> RunOutcome:
+               ranked: Mapping[str, dict[str, Any]] | None = None, summarized: bool = True) -> RunOutcome:
     """The run's figures and summary, computed once for the caller and for the files; first, the stitched
     system of each walk-forward study, traded on its test windows (it joins `results`). `stopped`: a stop
     request ended a search early, so the run is interrupted though each system it ran finished. `ranked`: the
-    figures of the systems a search has computed already (by name)."""
+    figures of the systems a search has computed already (by name). Without `summarized` the summary is left
+    for `write_results` to work out once the systems' folders are written."""
     symbol = config.reporting.benchmark
     closes = None if symbol is None else benchmark_closes(market, symbol)
     if not stopped:
         results = [*results, *run_walk_forwards(config, registry, market, results, closes)]
-    reported = [result for result in results if result.status != "failed"]
     ranked = ranked or {}
     # each system's equity frame drawn once at most, let go once its figures are computed
     metrics = {result.name: performance(result, closes) if result.name not in ranked else ranked[result.name]
-               for result in reported}
-    summary = combined = None
-    if config.reporting.combined_summary and reported:
-        summary, combined = summarize(config.run_name, reported, metrics, config.reporting.sweep_metric,
-                                      None if symbol is None else (symbol, closes))
-    return RunOutcome(config=config, registry=registry, market=market, data=data, results=results, metrics=metrics,
-                      summary=summary, combined=combined,
-                      status=INTERRUPTED if stopped and run_status(results) == COMPLETED else run_status(results))
+               for result in results if result.status != "failed"}
+    outcome = RunOutcome(config=config, registry=registry, market=market, data=data, results=results,
+                         metrics=metrics, summary=None, combined=None,
+                         status=INTERRUPTED if stopped and run_status(results) == COMPLETED else run_status(results))
+    return _summarized(outcome) if summarized and _summary_due(outcome) else outcome
+
+
+def _summary_due(outcome: RunOutcome) -> bool:
+    """Whether the run has a summary still to work out (asked for, some system reported, none made yet)."""
+    return (outcome.summary is None and outcome.config.reporting.combined_summary
+            and any(result.status != "failed" for result in outcome.results))
+
+
+def _summarized(outcome: RunOutcome) -> RunOutcome:
+    """`outcome` with its summary and combined book, from the systems that did not fail."""
+    config, symbol = outcome.config, outcome.config.reporting.benchmark
+    benchmark = None if symbol is None else (symbol, benchmark_closes(outcome.market, symbol))
+    summary, combined = summarize(config.run_name, [result for result in outcome.results if result.status != "failed"],
+                                  outcome.metrics, config.reporting.sweep_metric, benchmark)
+    return attrs.evolve(outcome, summary=summary, combined=combined)
 
 
 def _claimed(claim: ExitStack, folder: Path, config: BacktestConfig, registry: PluginRegistry, market: MarketData,
@@ -262,11 +284,12 @@ def _claimed(claim: ExitStack, folder: Path, config: BacktestConfig, registry: P
 
 
 def _write_outcome(outcome: RunOutcome, staging: Path, folder: Path, manifest: RunManifest,
-                   writing: WriteProgress | None = None) -> None:
+                   writing: WriteProgress | None = None, keep_tables: bool = True) -> RunOutcome:
     try:
         with _failing_the_manifest(manifest, staging, folder):
-            write_results(outcome, staging, writing)
+            outcome = write_results(outcome, staging, writing, keep_tables)
             manifest.finished(outcome.results, outcome.status)
+            return outcome
     except OSError as error:
         manifest.failed(f"writing results failed: {error}")
         raise MultifolioError(f"writing the results to {folder} failed: {error.strerror or error}; the files "
@@ -292,20 +315,36 @@ def _failing_the_manifest(manifest: RunManifest, staging: Path, folder: Path) ->
         raise
 
 
-def write_results(outcome: RunOutcome, folder: Path, writing: WriteProgress | None = None) -> None:
+def write_results(outcome: RunOutcome, folder: Path, writing: WriteProgress | None = None,
+                  keep_tables: bool = True) -> RunOutcome:
     """Each system's folder (a failed one's says where it failed), the combined summary, the reports;
-    `writing` is told as each part starts (a system's folder is named `<system>/`) and once all are done."""
+    `writing` is told as each part starts (a system's folder is named `<system>/`) and once all are done.
+    Without `keep_tables`, each system's trades and orders are let go once its folder is written (`tables_let_go`:
+    `outcome.results` is changed in place), and a summary `outcome` left to work out is worked out then, from what
+    is left. The outcome as the writing leaves it: with its summary."""
     config, market = outcome.config, outcome.market
     parts: list[tuple[str, Callable[[], object]]] = []
+
+    def write_system(number: int, bars: pd.DataFrame) -> None:
+        results = outcome.results
+        _write_system(outcome, results[number], folder, bars)
+        if not keep_tables:  # in place: whoever holds the outcome holds no more than the lean result
+            results[number] = tables_let_go(results[number])
+
+    def write_the_summary() -> None:
+        nonlocal outcome
+        if _summary_due(outcome):
+            outcome = _summarized(outcome)
+        write_summary(outcome.summary, outcome.combined,
+                      [result for result in outcome.results if result.status != "failed"], folder)
+
     if config.reporting.separate_reports:
         bars = market.frame()  # only the systems' pages show them
         parts.append((BARS_PART, lambda: write_bars(bars, folder)))
-        parts += [(f"{result.name}/", partial(_write_system, outcome, result, folder, bars))
-                  for result in outcome.results]
-    if outcome.summary is not None:
-        parts.append((SUMMARY_PART, lambda: write_summary(
-            outcome.summary, outcome.combined, [result for result in outcome.results if result.status != "failed"],
-            folder)))
+        parts += [(f"{result.name}/", partial(write_system, number, bars))
+                  for number, result in enumerate(outcome.results)]
+    if outcome.summary is not None or _summary_due(outcome):
+        parts.append((SUMMARY_PART, write_the_summary))
     # the rest from the files just written, as `multifolio report`, but for the combined equity the page draws,
     # drawn from memory
     parts.append((REPORTS_PART, lambda: render_run(folder, _combined_page_frame(outcome), systems=False)))
@@ -316,6 +355,18 @@ def write_results(outcome: RunOutcome, folder: Path, writing: WriteProgress | No
             write()
     if writing is not None:
         writing(len(parts), len(parts), "")
+    return outcome
+
+
+def tables_let_go(result: SystemResult) -> SystemResult:
+    """`result` once its folder is written, with no more of its tables than the summary reads: no trades, and of
+    its orders the filled ones' fills (opposing positions). A failed system's tables are empty already."""
+    if result.status == "failed" or result.tables_let_go:
+        return result
+    orders = result.orders
+    filled = (orders["filled"].fillna(0.0) != 0).to_numpy()
+    return attrs.evolve(result, trades=result.trades.iloc[:0], orders=orders.loc[filled, FILL_COLUMNS],
+                        tables_let_go=True)
 
 
 def _write_system(outcome: RunOutcome, result: SystemResult, folder: Path, bars: pd.DataFrame) -> None:

@@ -63,6 +63,11 @@ class OrderLog:
 
     def __init__(self, *, timeline: pd.DatetimeIndex) -> None:
         self._timeline = timeline
+        self.release_rows()
+
+    def release_rows(self) -> None:
+        """Forget every row, as the log began (its system has ended and `frame()` has taken them): 6 MB a busy
+        system at a million bars, freed as each system ends, not when the run does."""
         self._columns = [block[:0] for block in _EMPTY_BLOCKS]
         self._rows = 0  # rows in use (the columns are longer: they grow `_GROWTH` rows at a time)
         self._row_of = array("q")  # an order's row by its id (-1: none yet): ids count up from 1
@@ -246,6 +251,9 @@ class SystemResult:
     book: object | None = None
     # a walk-forward's stitched system: the study's record (multifolio.reports.walk_forward), carried, never read
     walk_forward: dict | None = None
+    # the run has written the system's folder and let its tables go: `trades` is empty and `orders` holds only
+    # what the summary reads of the filled ones (multifolio.running.run.tables_let_go)
+    tables_let_go: bool = False
 
     @property
     def stopped(self) -> Halt | None:
@@ -477,12 +485,17 @@ class SystemRunner:
         cancels pending orders; then collect the results up to that bar."""
         last = len(self._market) - 1 if last is None else last
         self.signals.emit(DataEnded(self.namespace, self._market.timeline[last], last))
-        return SystemResult(
+        result = SystemResult(
             spec=self.spec, equity_steps=self.portfolio.equity_steps(last + 1),
             trades=self.portfolio.trades_frame(), orders=self._order_log.frame(),
             open_positions=self.portfolio.positions(), open_lots=self.portfolio.open_lots_frame(),
             indicator_values=self._indicator_arrays(),
             status=status, last_bar=last, halts=self._halts.records(), stepped=self.stepped)
+        # the records are the result's now: let go at once, so that a run's peak holds each system's once (its
+        # live records and its result side by side, 20 MB a busy system at a million bars, for every system)
+        self._order_log.release_rows()
+        self.portfolio.release_records()
+        return result
 
     def failed(self, index: int, error: str) -> SystemResult:
         """The result of a system whose plugin raised at bar `index`: its traceback, no figures

@@ -18,7 +18,7 @@ from multifolio.errors import ConfigErrors
 from multifolio.protocols import BarClosed, DataError, Direction, IndicatorValues, Strategy
 from multifolio.reports.html import _figures_script
 from multifolio.testing import bars_from_closes
-from tests.builders import backtest_config, system_config
+from tests.builders import backtest_config, files_of, system_config
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = REPO / "configs" / "tiny_sma_crossover.yaml"
@@ -36,20 +36,6 @@ class Contrarian(Strategy):
         if previous is None or self.hold:
             return None
         return Direction.LONG if bar.close < previous else Direction.FLAT
-
-
-def files_of(folder: Path) -> dict[str, bytes]:
-    """Every file of a run folder by its path in it; manifest.json without its wall-clock times."""
-    found = {}
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            content = path.read_bytes()
-            if path.name == "manifest.json":
-                document = json.loads(content)
-                document.pop("started"), document.pop("ended")
-                content = json.dumps(document, sort_keys=True).encode()
-            found[str(path.relative_to(folder))] = content
-    return found
 
 
 def test_a_path_yaml_text_and_a_dict_give_the_same_result(monkeypatch):

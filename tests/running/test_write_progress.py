@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from multifolio.config.registry import PluginRegistry
 from multifolio.running.run import run_backtest
 from tests.builders import backtest_config, checked, system_config
 
 
-def test_each_part_is_told_as_it_starts_with_what_is_already_written(tmp_path):
+# letting each system's tables go as its folder is written (the command line's run) works the summary out in its
+# own part: the parts and what is written before each are the same
+@pytest.mark.parametrize("keep_tables", [True, False])
+def test_each_part_is_told_as_it_starts_with_what_is_already_written(tmp_path, keep_tables):
     registry = PluginRegistry()
     config = checked(backtest_config(system_config("a"), system_config("b"), output_dir=tmp_path), registry)
     told = []
@@ -19,7 +24,7 @@ def test_each_part_is_told_as_it_starts_with_what_is_already_written(tmp_path):
         written = sorted(str(path.relative_to(staging)) for path in staging.rglob("*.*") if path.is_file())
         told.append((done, total, part, [name for name in written if name != "manifest.json"]))
 
-    run_backtest(config, registry, output_dir=tmp_path, writing=writing)
+    run_backtest(config, registry, output_dir=tmp_path, writing=writing, keep_tables=keep_tables)
     # a system's part is its folder and its page, drawn from the equity frame drawn for equity.csv
     system_files = ["equity.csv", "indicators.parquet", "orders.csv", "performance.json", "report.html",
                     "trades.csv"]

@@ -6,9 +6,12 @@ import io
 
 import pandas as pd
 import pytest
+from dependency_injector import providers
 
+from multifolio.config.registry import PluginRegistry
 from multifolio.data.market import MarketData
-from multifolio.protocols import Strategy
+from multifolio.protocols import Direction, Strategy
+from multifolio.running.run import build_container
 from multifolio.running.executors.chunks import lost as lost_system
 from multifolio.testing import FrameSource, bars_from_closes
 from multifolio.trading.events import OrderCancelled, OrderFilled, OrderRejected, OrderSubmitted
@@ -130,6 +133,17 @@ class Raising(Strategy):
             raise RuntimeError("broken plugin")
 
 
+class Flipping(Strategy):
+    """Long on bar 0, flat on bar 2, long again on bar 3."""
+
+    def __init__(self) -> None:
+        self.bars = 0
+
+    def on_bar(self, bar, values):
+        self.bars += 1
+        return {1: Direction.LONG, 3: Direction.FLAT, 4: Direction.LONG}.get(self.bars)
+
+
 def test_a_failed_system_has_the_tables_of_a_completed_one_with_no_rows():
     document = backtest_config(system_config("alpha"), system_config("beta"))
     alpha, beta = run_in_memory(document, source=FrameSource(zoned_bars()),
@@ -156,3 +170,44 @@ def test_a_text_column_takes_the_dtype_pandas_infers_for_text_and_keeps_none_mis
     reason = pd.Series(text, dtype=object).astype(STRING)
     assert reason.dtype == pd.Series(["x"]).dtype
     assert reason.isna().tolist() == [value is None for value in text]  # never the text "None"
+
+
+def test_released_records_leave_tables_of_the_same_columns_with_no_rows_and_keep_cash_and_positions():
+    """What a system lets go once its result holds its records (`SystemRunner.finish`)."""
+    market = make_market()
+    log = order_log_with_every_kind_of_order(market)
+    log.release_rows()
+    empty = OrderLog(timeline=market.timestamps).frame()
+    pd.testing.assert_frame_equal(log.frame(), empty)
+    log.on_order_submitted(OrderSubmitted("alpha", market.timestamps[1], 1, 1, "SPY", 3.0, 3.0, ""))
+    assert log.frame()[["order_id", "quantity"]].values.tolist() == [[1, 3.0]]  # ids count from 1 again
+    portfolio = Portfolio(market=market, namespace="alpha", initial_capital=10_000.0)
+    portfolio.on_order_filled(fill(market, 1, 10.0, 100.0))
+    portfolio.on_order_filled(fill(market, 3, -4.0, 110.0, order_id=2))
+    cash, positions = portfolio.cash, portfolio.positions()
+    portfolio.release_records()
+    pd.testing.assert_frame_equal(portfolio.trades_frame(), Portfolio(
+        market=market, namespace="alpha", initial_capital=10_000.0).trades_frame())
+    # the commission comes off the cash; the slippage is in the fill's price already
+    assert (portfolio.cash, portfolio.positions()) == (cash, positions) == (10_000.0 - 1000 - 0.5 + 440 - 0.5,
+                                                                           {"SPY": 6.0})
+
+
+def test_a_finished_system_holds_its_records_in_its_result_alone():
+    document = backtest_config(system_config("alpha"))
+    registry = PluginRegistry()
+    config = checked(document, registry)
+    root = build_container(config, registry)
+    root.data.source.override(providers.Object(FrameSource(zoned_bars())))
+    system = root.trading_system(spec=config.systems[0])
+    system.strategy.override(providers.Object(Flipping()))
+    runner = system.runner()
+    runner.start()
+    for index in range(6):
+        runner.step(index)
+    result = runner.finish()
+    # long, flat, long again: one trade closed, one lot left open (the config does not close at the end)
+    assert (len(result.trades), len(result.orders), len(result.open_lots)) == (1, 3, 1)
+    assert runner.portfolio.trades_frame().empty and runner.portfolio.equity_steps().indices.size == 0
+    assert runner.portfolio.positions() == result.open_positions and result.open_positions["SPY"] > 0
+    root.shutdown_resources()
