@@ -90,8 +90,11 @@ def config_items(config: Mapping[str, Any], indicators: Iterable[str]) -> list[t
 
 
 def _figures_script(figures: Mapping[str, go.Figure]) -> str:
-    """The figures as one JS object keyed by their fixed div ids (plotly's JSON escapes '</')."""
-    return "{" + ",".join(f"{json.dumps(div)}:{figure.to_json()}" for div, figure in figures.items()) + "}"
+    """The figures as one JS object keyed by their fixed div ids (plotly's JSON escapes '</'). Always the standard
+    library's encoder: plotly takes orjson when it is installed, which escapes other characters (a page's bytes
+    would depend on the machine) and keeps every object array it serializes (orjson issue 422: a system's trade
+    markers, a megabyte a page, never freed)."""
+    return "{" + ",".join(f"{json.dumps(div)}:{figure.to_json(engine='json')}" for div, figure in figures.items()) + "}"
 
 
 def _json_script(value: Any) -> str:

@@ -365,7 +365,8 @@ def tables_let_go(result: SystemResult) -> SystemResult:
         return result
     orders = result.orders
     filled = (orders["filled"].fillna(0.0) != 0).to_numpy()
-    return attrs.evolve(result, trades=result.trades.iloc[:0], orders=orders.loc[filled, FILL_COLUMNS],
+    # copies: a slice or a selection of columns would be a view of the table's blocks, which hold every column
+    return attrs.evolve(result, trades=result.trades.iloc[:0].copy(), orders=orders.loc[filled, FILL_COLUMNS].copy(),
                         tables_let_go=True)
 
 

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import multifolio
 from multifolio.errors import MultifolioError
 from multifolio.protocols import Direction, Strategy
-from tests.builders import backtest_config, files_of, system_config
+from multifolio.reports.opposing import FILL_COLUMNS
+from multifolio.running.run import tables_let_go
+from tests.builders import backtest_config, files_of, run_in_memory, system_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
@@ -81,3 +84,20 @@ def test_without_an_output_dir_the_tables_are_kept_whatever_is_asked():
     assert result.folder is None
     assert len(result.systems["alpha"].orders) > 0
     assert len(result.systems["alpha"].trades) == result.systems["alpha"].metrics["num_trades"]
+
+
+def test_a_lean_result_holds_copies_not_views_of_the_tables_it_let_go():
+    """A selection of columns or rows would be a view of the table's blocks, which hold every column and row:
+    letting the table go would free nothing."""
+    [result] = run_in_memory(backtest_config(system_config(strategy={"type": "momentum", "parameters": {
+        "lookback_period": 2}})))
+    lean = tables_let_go(result)
+    assert lean.tables_let_go and len(result.orders) > 0 and len(result.trades) > 0
+    assert list(lean.orders.columns) == FILL_COLUMNS and len(lean.trades) == 0
+    filled = result.orders["filled"].fillna(0.0) != 0
+    pd.testing.assert_frame_equal(lean.orders, result.orders.loc[filled, FILL_COLUMNS])
+    for table in ("orders", "trades"):
+        kept, left = getattr(result, table), getattr(lean, table)
+        for column in left.columns:
+            assert not np.shares_memory(np.asarray(left[column].array), np.asarray(kept[column].array)), column
+    assert tables_let_go(lean) is lean

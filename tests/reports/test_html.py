@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -226,3 +227,20 @@ def test_an_indicator_is_drawn_over_the_price_only_when_it_follows_the_close():
     assert not _overlays_price(rsi_like, close)
     assert not _overlays_price(close * 0.02, close)  # an ATR: the close's shape, a fiftieth of its size
     assert _overlays_price(np.full(10, 100.0), np.full(10, 101.0))  # a flat price: its level alone decides
+
+
+def test_the_figures_script_is_the_standard_librarys_json_whatever_is_installed(monkeypatch):
+    """plotly serializes with orjson when it is installed, which writes non-ASCII text as it is (the standard
+    library escapes it): the pages would differ from machine to machine. orjson, installed or not, is not used."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    figure = go.Figure(go.Scatter(x=[1.0, 2.5], y=[3.0, 4.0], name="é × ≤ </script>",
+                                  customdata=np.array([["long entry", 1.5], ["exit", -2.0]], dtype=object)))
+    expected = '{"fig-a":' + figure.to_json(engine="json") + "}"
+    assert "\\u00e9 \\u00d7 \\u2264 \\u003c\\u002fscript\\u003e" in expected
+    for engine in ("json", "auto", "orjson"):
+        if engine == "orjson" and importlib.util.find_spec("orjson") is None:
+            continue  # nothing else to choose
+        monkeypatch.setattr(pio.json.config, "default_engine", engine)
+        assert html._figures_script({"fig-a": figure}) == expected
