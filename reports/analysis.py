@@ -17,26 +17,56 @@ from multifolio.reports.metrics import drawdowns
 MATRIX_SYSTEMS_LIMIT = 50  # systems in each correlation matrix (the first in config order); 50 × 50 still reads
 
 
-def correlations(equity: Mapping[str, Any], capital: Mapping[str, float]) -> dict[str, Any]:
+# the bar returns correlated at once, at most (64 MB): above, the same sums are added up a window of bars at a time
+_RETURNS_VALUES = 1 << 23
+# the systems' returns drawn at a time in the windowed sums (8 MB), and the products of pairs added at a time (2 MB)
+_WINDOW_VALUES, _PRODUCT_VALUES = 1 << 20, 1 << 18
+
+Window = Callable[[str, int, int], np.ndarray]  # a system's curve at bars first to stop − 1
+
+
+def correlations(equity: Mapping[str, Any], capital: Mapping[str, float], window: Window | None = None
+                 ) -> dict[str, Any]:
     """Pearson correlation of the systems' returns at the data's frequency and per calendar day.
 
     `equity` holds `timestamp` and each system's equity (a frame's columns, or curves drawn when asked for, one
     system at a time); the first return of each is taken against its initial capital, as in the metrics. The
     matrices (`bar`, `daily`) hold the first `MATRIX_SYSTEMS_LIMIT` systems (`matrix_systems`); `mean` gives
-    every system's mean correlation with all the others.
+    every system's mean correlation with all the others. `window`, when the curves can be drawn a window of bars
+    at a time: more bar returns than `_RETURNS_VALUES` are then never held at once, and the figures are the same
+    to the last bit (`_sums_in_windows`).
     """
     names = list(capital)
     days = pd.DatetimeIndex(equity["timestamp"]).normalize()
     ends = np.append(np.flatnonzero(days[1:] != days[:-1]), len(days) - 1) if len(days) else np.empty(0, int)
+    in_windows = window is not None and len(names) > 1 and len(days) > 1 and len(days) * len(names) > _RETURNS_VALUES
     # each system's curve drawn once: its returns per bar, and per day from its last value of each day
-    bar_returns, daily_returns = np.empty((len(days), len(names))), np.empty((len(ends), len(names)))
+    bar_returns = None if in_windows else np.empty((len(days), len(names)))
+    daily_returns = np.empty((len(ends), len(names)))
+    column = np.empty(len(days))
+    sums, constant, finite = np.empty(len(names)), np.empty(len(names), bool), True
     for position, name in enumerate(names):
         curve = np.asarray(equity[name], dtype=np.float64)
-        _fill_returns(bar_returns, position, curve, capital[name])
+        if in_windows:
+            _fill_returns(column[:, None], 0, curve, capital[name])
+            column -= 1.0
+            finite = finite and bool(np.isfinite(column).all())
+            # what numpy's mean over the rows of the returns adds: the rows one after the other, as cumsum does
+            sums[position] = np.cumsum(column)[-1] if len(column) else 0.0
+            constant[position] = len(column) > 0 and column.max() == column.min()
+        else:
+            _fill_returns(bar_returns, position, curve, capital[name])
         _fill_returns(daily_returns, position, _last_of_each_day(curve, days, ends), capital[name])
-    bar_returns -= 1.0
-    matrices = {"bar": _pearson(bar_returns)}
-    del bar_returns  # a million bars by a thousand systems: 8 GB, let go before the daily returns are correlated
+    del column
+    if in_windows and not finite:  # a return across zero equity: pandas' pairwise rule, over every return at once
+        return correlations(equity, capital)
+    if in_windows:
+        gram = _sums_in_windows(names, sums / len(days), len(days), window, capital)
+        matrices = {"bar": _correlation(gram, constant)}
+    else:
+        bar_returns -= 1.0
+        matrices = {"bar": _pearson(bar_returns)}
+        del bar_returns  # a million bars by a thousand systems: 8 GB, let go before the daily returns are correlated
     daily_returns -= 1.0
     matrices["daily"] = _pearson(daily_returns)
     shown = names[:MATRIX_SYSTEMS_LIMIT]
@@ -78,10 +108,48 @@ def _pearson(returns: np.ndarray) -> np.ndarray:
     # (BLAS picks its kernel by CPU, AVX-512 or AVX2, and the kernels add the products in different orders:
     # `centred.T @ centred` differed in the last bits from one machine to another), over row-major returns
     # (numpy's mean and einsum add in another order over columns laid out contiguously, as a frame read
-    # from a CSV gives them). About 0.8 s at a million bars by 50 systems; BLAS took 0.3 s
+    # from a CSV gives them): each sum runs over the rows one after the other. About 0.8 s at a million bars by
+    # 50 systems; BLAS took 0.3 s
     constant = np.ptp(returns, axis=0) == 0  # its centred values may be rounding noise, not zeros
     returns -= returns.mean(axis=0)
-    gram = np.einsum("ij,ik->jk", returns, returns, optimize=False)
+    return _correlation(np.einsum("ij,ik->jk", returns, returns, optimize=False), constant)
+
+
+def _sums_in_windows(names: list[str], means: np.ndarray, bars: int, window: Window,
+                     capital: Mapping[str, float]) -> np.ndarray:
+    """The sums of products of the centred bar returns of every pair of systems, `_pearson`'s `gram`, to the
+    last bit, a window of bars at a time: the returns of `_WINDOW_VALUES` at once, their products
+    `_PRODUCT_VALUES` at once. `_pearson` adds each sum over the rows one after the other; so does this, each
+    window's products stacked under the sums so far and added up the rows."""
+    count = len(names)
+    gram = np.zeros((count, count))
+    rows = max(1, _WINDOW_VALUES // count)
+    products = max(1, _PRODUCT_VALUES // (count * count))
+    stacked = np.empty((products + 1, count, count))
+    returns = np.empty((rows, count))
+    for first in range(0, bars, rows):
+        stop = min(first + rows, bars)
+        block = returns[:stop - first]
+        for position, name in enumerate(names):
+            curve = window(name, max(first - 1, 0), stop)
+            if first == 0:
+                _fill_returns(block, position, curve, capital[name])
+            else:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    np.divide(curve[1:], curve[:-1], out=block[:, position])
+        block -= 1.0
+        block -= means
+        for start in range(0, len(block), products):
+            part = block[start:start + products]
+            stacked[0] = gram
+            np.einsum("tj,tk->tjk", part, part, out=stacked[1:len(part) + 1], optimize=False)
+            np.add.reduce(stacked[:len(part) + 1], axis=0, out=gram)
+    return gram
+
+
+def _correlation(gram: np.ndarray, constant: np.ndarray) -> np.ndarray:
+    """The correlation matrix from the sums of products of centred returns: 1 on the diagonal, NaN for a
+    constant column (its centred values may be rounding noise, not zeros)."""
     scale = np.sqrt(np.diag(gram))
     scale[constant] = 1.0
     matrix = np.clip(gram / np.outer(scale, scale), -1.0, 1.0)

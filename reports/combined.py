@@ -96,6 +96,13 @@ class GrowthCurves(Mapping):
         window = steps.window(0, self._book.bars)
         return time_weighted_curve(window["equity"], self._results[key].initial_capital, window["transfers"])
 
+    def window(self) -> Callable[[str, int, int], np.ndarray] | None:
+        """Each system's curve at bars `first` to `stop` − 1, drawn alone; None when the book moved some system's
+        capital (a time-weighted curve is worked out over all its bars)."""
+        if any(result.equity_steps.transfers is not None for result in self._results.values()):
+            return None
+        return lambda key, first, stop: self._book.curve(key, first, stop)
+
     def __contains__(self, key: object) -> bool:  # without drawing the curve
         return key == "timestamp" or key in self._results
 

@@ -172,7 +172,7 @@ def summarize(run_name: str, results: Sequence[SystemResult], metrics: dict[str,
             "pnl_by_system": {r.name: pnl(metrics[r.name], r) for r in results},
             "drawdown_contribution": drawdown_contributions(book.combined, book.timestamps, book.parts, book.at),
         },
-        "correlation": correlations(growth, growth.capital),
+        "correlation": correlations(growth, growth.capital, growth.window()),
         # pairs of one sweep entry's variants are left out: they are one strategy at other settings
         "opposing_positions": opposing_positions({r.name: r.orders for r in results}, book.timestamps,
                                                  {r.name: group for r in results if (group := sweep_group(r))}),

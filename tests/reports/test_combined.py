@@ -4,6 +4,7 @@ cross-system figures as the frame of every curve side by side that the first ver
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from multifolio.reports import analysis
 from multifolio.reports import combined as combined_module
 from multifolio.reports.analysis import correlations, drawdown_contributions
 from multifolio.reports.combined import CombinedBook, GrowthCurves, sum_of_columns
@@ -151,3 +153,73 @@ def test_an_empty_window_still_writes_the_header(three, tmp_path):
     book.bars, book.timestamps, book.combined = 0, book.timestamps[:0], book.combined[:0]
     combined_module.write_csv_windows(stream, book.windows(), {"timestamp": book.timestamps})
     assert stream.getvalue() == b"timestamp,sma_5_20,sma_10_40,sma_3_9,combined\n"
+
+
+def same(first: dict, second: dict) -> bool:
+    """Equal to the last bit, NaN equal to NaN (as combined_summary.json writes them)."""
+    return json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+
+
+def curve_of(seed: int, bars: int, flat: float) -> np.ndarray:
+    """A trading system's curve: returns of a few basis points, a share `flat` of its bars flat between trades."""
+    rng = np.random.default_rng(seed)
+    moves = rng.normal(0.0, 0.002, bars) * (rng.random(bars) >= flat)
+    return 1000.0 * np.cumprod(1 + moves)
+
+
+CURVES = st.integers(2, 6).flatmap(lambda count: st.lists(
+    st.one_of(st.builds(curve_of, st.integers(0, 2**32 - 1), st.integers(2, 400), st.sampled_from([0.0, 0.5, 0.9])),
+              st.just(None)),  # a flat curve: its correlations are NaN
+    min_size=count, max_size=count))
+
+
+@settings(max_examples=60, deadline=None)
+@given(CURVES, st.integers(1, 400), st.integers(1, 3000))
+def test_correlations_summed_a_window_at_a_time_are_those_of_all_the_returns_to_the_last_bit(
+        curves, window_values, product_values):
+    bars = max((len(curve) for curve in curves if curve is not None), default=2)
+    columns = {f"s{number}": (np.full(bars, 1000.0) if curve is None else np.resize(curve, bars))
+               for number, curve in enumerate(curves)}
+    frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-02", periods=bars, freq="5h"), **columns})
+    capital = {name: 1000.0 for name in columns}
+    whole = correlations(frame, capital)
+    drawn = []
+
+    def window(name: str, first: int, stop: int) -> np.ndarray:
+        drawn.append((name, first, stop))
+        return frame[name].to_numpy()[first:stop]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(analysis, "_RETURNS_VALUES", 0)  # every run summed in windows
+        patch.setattr(analysis, "_WINDOW_VALUES", window_values)
+        patch.setattr(analysis, "_PRODUCT_VALUES", product_values)
+        assert same(correlations(frame, capital, window), whole)
+    rows = max(1, window_values // len(columns))
+    assert len(drawn) == len(columns) * -(-bars // rows)  # every system's curve a window at a time
+
+
+def test_a_return_across_zero_equity_sums_every_return_at_once_as_pandas_does(monkeypatch):
+    frame = pd.DataFrame({"timestamp": pd.date_range("2024-01-02", periods=6, freq="5h"),
+                          "a": [100.0, 50.0, 0.0, 0.0, 10.0, 12.0], "b": [100.0, 101.0, 99.0, 102.0, 103.0, 101.0]})
+    capital = {"a": 100.0, "b": 100.0}
+    monkeypatch.setattr(analysis, "_RETURNS_VALUES", 0)
+    assert same(correlations(frame, capital, lambda name, first, stop: pytest.fail("summed in windows")),
+                correlations(frame, capital))
+
+
+def test_a_sweeps_growth_curves_are_drawn_in_windows_and_a_books_whole(three):
+    growth = GrowthCurves(CombinedBook(three), three)
+    assert np.array_equal(growth.window()("sma_5_20", 100, 250), growth["sma_5_20"][100:250])
+    results = run(allocated())
+    assert GrowthCurves(CombinedBook(results), results).window() is None  # its capital moved: time-weighted
+
+
+@pytest.mark.parametrize("window_values", [1 << 20, 1000, 7])
+def test_crossover_systems_correlations_summed_in_windows_are_those_of_all_the_returns(three, monkeypatch,
+                                                                                       window_values):
+    growth = GrowthCurves(CombinedBook(three), three)
+    whole = correlations(growth, growth.capital)
+    monkeypatch.setattr(analysis, "_RETURNS_VALUES", 0)
+    monkeypatch.setattr(analysis, "_WINDOW_VALUES", window_values)
+    monkeypatch.setattr(analysis, "_PRODUCT_VALUES", 40)
+    assert same(correlations(growth, growth.capital, growth.window()), whole)
