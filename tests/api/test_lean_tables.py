@@ -39,7 +39,7 @@ def kept_and_lean(config, tmp_path: Path, **load) -> tuple[multifolio.Result, mu
     return kept, lean
 
 
-# a sweep of 24 systems with its leaderboards; a book with an allocation, transfers and book limits; a walk-forward
+# a sweep of 8 systems with its leaderboard; a book with an allocation, transfers and book limits; a walk-forward
 # study (its stitched system is cut from its windows' tables before any is let go)
 @pytest.mark.parametrize("name", ["sweep_example", "portfolio_example", "walk_forward_goog"])
 def test_letting_the_tables_go_writes_every_file_to_the_byte(name, tmp_path):
