@@ -88,7 +88,8 @@ def _last_of_each_day(curve: np.ndarray, days: pd.DatetimeIndex, ends: np.ndarra
 
 def _fill_returns(returns: np.ndarray, position: int, curve: np.ndarray, capital: float) -> None:
     """Column `position` of `returns` (row-major: a million bars by a thousand systems is 8 GB and must not be
-    copied over and over): the curve's growth bar to bar, the first against its capital; 1 is taken off later."""
+    copied over and over): the curve's growth bar to bar, the first against `capital` (its initial capital, or
+    the value before a window); 1 is taken off later."""
     with np.errstate(divide="ignore", invalid="ignore"):  # a return across zero equity is ±inf or NaN
         np.divide(curve[1:], curve[:-1], out=returns[1:, position])
         returns[:1, position] = curve[:1] / capital
@@ -132,11 +133,9 @@ def _sums_in_windows(names: list[str], means: np.ndarray, bars: int, window: Win
         block = returns[:stop - first]
         for position, name in enumerate(names):
             curve = window(name, max(first - 1, 0), stop)
-            if first == 0:
-                _fill_returns(block, position, curve, capital[name])
-            else:
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    np.divide(curve[1:], curve[:-1], out=block[:, position])
+            # the first return against the capital, a later window's against the bar before it
+            before, curve = (capital[name], curve) if first == 0 else (curve[0], curve[1:])
+            _fill_returns(block, position, curve, before)
         block -= 1.0
         block -= means
         for start in range(0, len(block), products):

@@ -91,6 +91,12 @@ def _one_entry(names: list[str], entries: Mapping[str, str]) -> np.ndarray:
 FILL_COLUMNS = ["fill_time", "symbol", "filled", "commission", "slippage"]
 
 
+def fills_read(orders: pd.DataFrame) -> pd.DataFrame:
+    """What opposing positions read of a system's orders: `FILL_COLUMNS` of every order that filled, in whole or in
+    part (a volume-capped one at its last fill's time)."""
+    return orders.loc[(orders["filled"].fillna(0.0) != 0).to_numpy(), FILL_COLUMNS]
+
+
 class _Fills:
     """Every system's filled orders, one row per (system, time, symbol) in that order, fills of one
     system in one bar and symbol added up; as a frame and as arrays. Built once per summary."""
@@ -98,9 +104,8 @@ class _Fills:
     def __init__(self, orders: Mapping[str, pd.DataFrame], timeline: pd.DatetimeIndex) -> None:
         frames = list(orders.values())
         self.system_count = len(frames)
-        # every order that filled, in whole or in part (a volume-capped one at its last fill's time): the columns
-        # read of the rows read, a system at a time (the orders of a thousand busy systems are gigabytes)
-        mine = [frame.loc[(frame["filled"].fillna(0.0) != 0).to_numpy(), FILL_COLUMNS] for frame in frames]
+        # the columns read of the rows read, a system at a time (the orders of a thousand busy systems are gigabytes)
+        mine = [fills_read(frame) for frame in frames]
         self.symbols = sorted({str(symbol) for fills in mine for symbol in fills["symbol"].unique()})
         # grouped a system at a time where that adds up exactly as grouping them all at once (a million fills at
         # once took 200 MB): pandas adds a group with numpy's reduceat when the rows come in the groups' order and
@@ -109,19 +114,20 @@ class _Fills:
         def keyed() -> Iterator[pd.DataFrame]:  # made one at a time, as they are read
             return (_keyed(fills, number, self.symbols) for number, fills in enumerate(mine))
 
-        if all(_in_key_order(table) for table in keyed()):
-            groups = [_grouped(table) for table in keyed()]
-        else:
-            groups = [_grouped(pd.concat(keyed(), ignore_index=True))]
+        groups = []
+        for table in keyed():
+            if not _in_key_order(table):
+                groups = [_grouped(pd.concat(keyed(), ignore_index=True))]
+                break
+            groups.append(_grouped(table))
         self.frame = pd.concat(groups or [_grouped(_keyed(pd.DataFrame(columns=FILL_COLUMNS), 0, []))],
                                ignore_index=True)
         self.system = self.frame["system"].to_numpy()
         self.quantity = self.frame["quantity"].to_numpy()
         self.cost = self.frame["cost"].to_numpy()
         self.symbol = self.frame["symbol"].to_numpy()
-        times = pd.DatetimeIndex(self.frame["time"]) if len(self.frame) else timeline[:0]  # none: the timeline.s kind
+        times = pd.DatetimeIndex(self.frame["time"]) if len(self.frame) else timeline[:0]  # none: the timeline's kind
         self.time = pd.factorize(times, sort=True)[0]  # codes in time order
-        self.place = self.time.astype(np.int64) * max(1, len(self.symbols)) + self.symbol  # one per (time, symbol)
         self.bar = _bars_of(times, timeline)  # −1: after the book's last bar (a system interrupted later)
 
 
@@ -169,7 +175,7 @@ def _crossings(fills: _Fills) -> dict[str, np.ndarray]:
     A netted book sends only the net of both orders to the market, so the quantity that offsets
     inside the bar pays neither commission nor slippage: each side saves its cost per unit.
     """
-    place = fills.place
+    place = fills.time.astype(np.int64) * max(1, len(fills.symbols)) + fills.symbol  # one number per (time, symbol)
     buys, sells = np.flatnonzero(fills.quantity > 0), np.flatnonzero(fills.quantity < 0)
     buys, sells = buys[np.argsort(place[buys], kind="stable")], sells[np.argsort(place[sells], kind="stable")]
     # every buy against every sell at its place, buys in place order: the sells of a place are a run in `sells`

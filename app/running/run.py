@@ -35,7 +35,7 @@ from multifolio.reports.benchmark import benchmark_closes
 from multifolio.reports.catalogue import FIGURES, LOWER, RANKING_FIGURES, TABLE_FIGURES, Figure
 from multifolio.reports.combined import CombinedBook
 from multifolio.reports.html import combined_page_parts, render_run, render_system
-from multifolio.reports.opposing import FILL_COLUMNS
+from multifolio.reports.opposing import fills_read
 from multifolio.reports.overfitting import describe_overfitting
 from multifolio.reports.writers import (
     indicator_frame,
@@ -363,10 +363,8 @@ def tables_let_go(result: SystemResult) -> SystemResult:
     its orders the filled ones' fills (opposing positions). A failed system's tables are empty already."""
     if result.status == "failed" or result.tables_let_go:
         return result
-    orders = result.orders
-    filled = (orders["filled"].fillna(0.0) != 0).to_numpy()
     # copies: a slice or a selection of columns would be a view of the table's blocks, which hold every column
-    return attrs.evolve(result, trades=result.trades.iloc[:0].copy(), orders=orders.loc[filled, FILL_COLUMNS].copy(),
+    return attrs.evolve(result, trades=result.trades.iloc[:0].copy(), orders=fills_read(result.orders).copy(),
                         tables_let_go=True)
 
 
