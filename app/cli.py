@@ -118,6 +118,7 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
     written and marked so).
     """
     from multifolio.api import load
+    from multifolio.running.run import NOT_STEPPED
 
     if dry_run:
         ctx.invoke(validate, config_path=config_path, output_dir=output_dir)
@@ -152,14 +153,18 @@ def run(ctx: click.Context, config_path: Path, output_dir: Path | None, quiet: b
             detail = f" ({halt['detail']})" if halt["detail"] else ""
             click.echo(f"stopped: {system.name} at bar {halt['bar']} ({halt['time'].isoformat()}): {halt['reason']}"
                        f"{detail}; closed and traded no more", err=True)
-        if system.status == "failed":
+        if system.status == "failed" and system.error != NOT_STEPPED:
             last_line = system.error.strip().splitlines()[-1]
             click.echo(f"error: {system.name} {system.failed_at} ({result.folder / system.name / 'error.log'}): "
                        f"{last_line}", err=True)
     if result.status == "interrupted":
         lasts = sorted({system.last_bar for system in systems if system.status == "interrupted"})
         where = f"bar {lasts[0]}" if len(lasts) == 1 else f"bars {lasts[0]}–{lasts[-1]} (each system's own)"
-        click.echo(f"interrupted: results up to {where} are written and marked interrupted", err=True)
+        done = (f"results up to {where} are written and marked interrupted" if lasts
+                else "between two passes: the systems stepped are written in full")
+        never = sum(system.error == NOT_STEPPED for system in systems)
+        later = f"; {counted(never, 'system')} of later passes never stepped (so their folders say)" if never else ""
+        click.echo(f"interrupted: {done}{later}", err=True)
         ctx.exit(interruption.exit_code)
     if result.status == "failed":
         ctx.exit(SYSTEM_FAILED)

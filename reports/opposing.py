@@ -36,6 +36,7 @@ def opposing_positions(orders: Mapping[str, pd.DataFrame], timeline: pd.Datetime
     names, count = list(orders), len(orders)
     one_entry = _one_entry(names, entries or {})
     fills = _Fills(orders, timeline)
+    netting = _book_netting_saving(fills)  # first: what it groups is let go before the steps are made
     crossings = _crossings(fills)
     by_symbol = np.argsort(fills.symbol, kind="stable")  # symbol, then system and time as before
     bounds = np.searchsorted(fills.symbol[by_symbol], np.arange(len(fills.symbols) + 1))
@@ -67,7 +68,7 @@ def opposing_positions(orders: Mapping[str, pd.DataFrame], timeline: pd.Datetime
             periods += [{"systems": [names[first], names[second]], "symbol": symbol, **stretch}
                         for stretch in stretches]
     left_out = int(np.triu(one_entry, k=1).sum())
-    found = {"periods": periods, "pairs": pairs, "netting_saving": _book_netting_saving(fills),
+    found = {"periods": periods, "pairs": pairs, "netting_saving": netting,
              "pairs_total": count * (count - 1) // 2 - left_out, "pairs_with_any": len(listed),
              "pairs_listed": len(pairs), "pairs_limit": PAIRS_LISTED_LIMIT,
              "periods_of_listed_pairs": period_count, "periods_listed": len(periods),
@@ -87,14 +88,22 @@ def _one_entry(names: list[str], entries: Mapping[str, str]) -> np.ndarray:
     return codes[:, None] == codes[None, :]
 
 
-# the columns of orders.csv that opposing positions read, of the orders that filled
-FILL_COLUMNS = ["fill_time", "symbol", "filled", "commission", "slippage"]
+# what opposing positions read of each order that filled, in whole or in part (a volume-capped one at its last
+# fill's time): its time, symbol, quantity and costs (commission + slippage)
+FILL_COLUMNS = ["fill_time", "symbol", "filled", "cost"]
 
 
 def fills_read(orders: pd.DataFrame) -> pd.DataFrame:
-    """What opposing positions read of a system's orders: `FILL_COLUMNS` of every order that filled, in whole or in
-    part (a volume-capped one at its last fill's time)."""
-    return orders.loc[(orders["filled"].fillna(0.0) != 0).to_numpy(), FILL_COLUMNS]
+    """What opposing positions read of a system's orders (`FILL_COLUMNS`, of the orders that filled), new arrays,
+    the symbols a category: what a run keeps of a system's orders for its summary once its folder is written
+    (25 bytes an order filled). Given fills it read before, it gives them back."""
+    if list(orders.columns) == FILL_COLUMNS:
+        return orders
+    filled = orders.loc[(orders["filled"].fillna(0.0) != 0).to_numpy(),
+                        ["fill_time", "symbol", "filled", "commission", "slippage"]]
+    return pd.DataFrame({"fill_time": filled["fill_time"].array, "symbol": pd.Categorical(filled["symbol"]),
+                         "filled": filled["filled"].to_numpy(),
+                         "cost": (filled["commission"] + filled["slippage"]).to_numpy()})
 
 
 class _Fills:
@@ -127,18 +136,18 @@ class _Fills:
         self.cost = self.frame["cost"].to_numpy()
         self.symbol = self.frame["symbol"].to_numpy()
         times = pd.DatetimeIndex(self.frame["time"]) if len(self.frame) else timeline[:0]  # none: the timeline's kind
-        self.time = pd.factorize(times, sort=True)[0]  # codes in time order
-        self.bar = _bars_of(times, timeline)  # −1: after the book's last bar (a system interrupted later)
+        self.time = pd.factorize(times, sort=True)[0].astype(np.int32)  # codes in time order
+        # −1: after the book's last bar (a system interrupted later)
+        self.bar = _bars_of(times, timeline).astype(np.int32)
 
 
 def _keyed(fills: pd.DataFrame, system: int, symbols: list[str]) -> pd.DataFrame:
     """One system's fills (`FILL_COLUMNS`) with the keys they are grouped by: the system, the time and the symbol
     as its code in `symbols` (sorted: codes sort and group as the names do); their quantities and costs."""
     return pd.DataFrame({
-        "system": np.full(len(fills), system, dtype=np.int64), "time": pd.DatetimeIndex(fills["fill_time"]),
-        "symbol": pd.Categorical(fills["symbol"].astype(str), categories=symbols).codes.astype(np.int64),
-        "quantity": fills["filled"].astype(float).to_numpy(),
-        "cost": (fills["commission"] + fills["slippage"]).astype(float).to_numpy(),
+        "system": np.full(len(fills), system, dtype=np.int32), "time": pd.DatetimeIndex(fills["fill_time"]),
+        "symbol": pd.Categorical(fills["symbol"].astype(str), categories=symbols).codes.astype(np.int32),
+        "quantity": fills["filled"].astype(float).to_numpy(), "cost": fills["cost"].astype(float).to_numpy(),
     })
 
 
@@ -186,7 +195,9 @@ def _crossings(fills: _Fills) -> dict[str, np.ndarray]:
     bought, sold = fills.quantity[buy], -fills.quantity[sell]
     crossed = np.minimum(bought, sold)
     first, second = np.minimum(fills.system[buy], fills.system[sell]), np.maximum(fills.system[buy], fills.system[sell])
-    return {"pair": first * fills.system_count + second, "time": fills.time[buy], "symbol": fills.symbol[buy],
+    # int64: the pairs of more than 46,340 systems pass int32
+    return {"pair": first.astype(np.int64) * fills.system_count + second, "time": fills.time[buy],
+            "symbol": fills.symbol[buy],
             "bar": fills.bar[buy], "saved": fills.cost[buy] * crossed / bought + fills.cost[sell] * crossed / sold}
 
 
@@ -208,7 +219,7 @@ class _SymbolSteps:
         self.systems = fills.system[mine]  # sorted, and by time within a system
         self.points = np.unique(fills.bar[mine])
         self.widths = np.diff(np.append(self.points, bar_count))
-        self.columns = np.searchsorted(self.points, fills.bar[mine])
+        self.columns = np.searchsorted(self.points, fills.bar[mine]).astype(np.int32)
         self.quantities = fills.quantity[mine]
 
     def _rows(self, system: int) -> slice:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
@@ -24,6 +24,7 @@ from dependency_injector import providers
 from multifolio.config import loading
 from multifolio.config.model import BacktestConfig
 from multifolio.config.registry import PluginRegistry
+from multifolio.config.spec import SystemSpec
 from multifolio.config.window import DataWindow
 from multifolio.containers.backtest import BacktestContainer
 from multifolio.data.market import MarketData
@@ -50,9 +51,9 @@ from multifolio.running.engine import ProgressCallback, StopRequest
 from multifolio.running.executors import start_executor
 from multifolio.running.folder import RunFolder
 from multifolio.running.manifest import COMPLETED, INTERRUPTED, RunManifest, run_status
-from multifolio.running.search import run_with_searches
+from multifolio.running.search import optuna_entries, run_with_searches
 from multifolio.running.walk_forward import run_walk_forwards
-from multifolio.trading.system import SystemResult
+from multifolio.trading.system import SystemResult, failed_before_start
 
 # told as each part of the writing starts: (parts done, parts in all, the part now written: "" once all are).
 # The first call, while the figures are computed, does not know the count yet: (0, None, "figures").
@@ -61,6 +62,12 @@ WriteProgress = Callable[[int, "int | None", str], None]
 # middle one per pass over the oldest (Python's defaults: 10 and 10)
 _YOUNG_PER_MIDDLE, _MIDDLE_PER_FULL = 50, 100
 FIGURES_PART, REPORTS_PART, SUMMARY_PART, BARS_PART = "figures", "reports", "combined_summary.json", "bars.parquet"
+# a serial run that writes its folder and keeps no tables steps its systems in passes of at most this many bars ×
+# systems (8 systems at a million bars), each pass's folders written and its tables let go before the next pass
+# steps (`passes`): the results of a thousand busy systems are never all alive at once
+SYSTEM_BARS_PER_PASS = 1 << 23
+NOT_STEPPED = "the run was interrupted before this system's pass began: it was never stepped"
+Part = tuple[str, Callable[[], object]]  # a part of the writing: its name as told, and what writes it
 
 
 @frozen
@@ -153,14 +160,20 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
             market = checked_timeframes(config, root.data.market())
             source = root.data.source()
             data = DataRecord(source.describe(), tuple(Path(path) for path in source.files()))
-            run = partial(_run_systems, execute, root, config, market, progress, stop_requested)
+            run = partial(_run_systems, execute, root, config, market, stop_requested)
             if not write:
-                results, stopped, ranked = run()
+                results, stopped, ranked = run(config.systems, progress)
             else:
                 folder = run_folder(config, output_dir)
                 staging, manifest = _claimed(claim, folder, config, registry, market, data)
+                batches = passes(config, len(market), keep_tables)
+                if len(batches) > 1:  # stepped and written pass by pass, in this process (the serial executor)
+                    outcome = _write_outcome(partial(_written_pass_by_pass, run, config, registry, market, data,
+                                                     batches, staging, writing, progress, stop_requested),
+                                             staging, folder, manifest)
+                    return attrs.evolve(outcome, folder=folder)
                 with _failing_the_manifest(manifest, staging, folder):
-                    results, stopped, ranked = run()
+                    results, stopped, ranked = run(config.systems, progress)
         if not write:  # the workers are stopped: the figures need only this process
             return outcome_of(config, registry, market, data, results, stopped, ranked)
         with _failing_the_manifest(manifest, staging, folder), freed_memory_handed_back():
@@ -168,7 +181,8 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
                 writing(0, None, FIGURES_PART)
             outcome = outcome_of(config, registry, market, data, results, stopped, ranked, summarized=keep_tables)
         del results  # the outcome holds them now: without `keep_tables` it lets their tables go as it writes them
-        outcome = _write_outcome(outcome, staging, folder, manifest, writing, keep_tables)
+        outcome = _write_outcome(partial(write_results, outcome, staging, writing, keep_tables), staging, folder,
+                                 manifest)
     return attrs.evolve(outcome, folder=folder)
 
 
@@ -204,14 +218,14 @@ def write_run(outcome: RunOutcome, output_dir: str | Path) -> Path:
     folder = run_folder(outcome.config, output_dir)
     with ExitStack() as claim:
         staging, manifest = _claimed(claim, folder, outcome.config, outcome.registry, outcome.market, outcome.data)
-        _write_outcome(outcome, staging, folder, manifest)
+        _write_outcome(partial(write_results, outcome, staging), staging, folder, manifest)
     return folder
 
 
 def _run_systems(execute: Any, root: BacktestContainer, config: BacktestConfig, market: MarketData,
-                 progress: ProgressCallback | None, stop_requested: StopRequest | None
+                 stop_requested: StopRequest | None, specs: Sequence[SystemSpec], progress: ProgressCallback | None
                  ) -> tuple[list[SystemResult], bool, dict[str, dict[str, Any]]]:
-    """Every system run by `execute`; an optuna search's, batch by batch, ranked by `reporting.sweep_metric`
+    """The systems of `specs` run by `execute`; an optuna search's, batch by batch, ranked by `reporting.sweep_metric`
     (multifolio.running.search). The flag: a stop request ended a search between batches. The figures: those a
     search computed to rank its systems, by system name, so that the run's figures are not computed twice."""
     metric, symbol = config.reporting.sweep_metric, config.reporting.benchmark
@@ -222,7 +236,7 @@ def _run_systems(execute: Any, root: BacktestContainer, config: BacktestConfig, 
         ranked[result.name] = performance(result, closes)
         return ranked[result.name].get(metric)
 
-    results, stopped = run_with_searches(execute, config.systems, score, FIGURES[metric].better != LOWER,
+    results, stopped = run_with_searches(execute, specs, score, FIGURES[metric].better != LOWER,
                                          stop_requested, book=config.book, root=root, progress=progress)
     # the ended systems' live parts (each bus with its receivers, the ledgers and order logs they fed: cycles that
     # only a full pass frees) let go now, not as the run ends, and handed back with what their stepping freed: about
@@ -283,11 +297,12 @@ def _claimed(claim: ExitStack, folder: Path, config: BacktestConfig, registry: P
     return staging, manifest
 
 
-def _write_outcome(outcome: RunOutcome, staging: Path, folder: Path, manifest: RunManifest,
-                   writing: WriteProgress | None = None, keep_tables: bool = True) -> RunOutcome:
+def _write_outcome(write: Callable[[], RunOutcome], staging: Path, folder: Path, manifest: RunManifest
+                   ) -> RunOutcome:
+    """The outcome `write` writes to `staging` (and returns), then the manifest's end."""
     try:
         with _failing_the_manifest(manifest, staging, folder):
-            outcome = write_results(outcome, staging, writing, keep_tables)
+            outcome = write()
             manifest.finished(outcome.results, outcome.status)
             return outcome
     except OSError as error:
@@ -322,40 +337,133 @@ def write_results(outcome: RunOutcome, folder: Path, writing: WriteProgress | No
     Without `keep_tables`, each system's trades and orders are let go once its folder is written (`tables_let_go`:
     `outcome.results` is changed in place), and a summary `outcome` left to work out is worked out then, from what
     is left. The outcome as the writing leaves it: with its summary."""
-    config, market = outcome.config, outcome.market
-    parts: list[tuple[str, Callable[[], object]]] = []
-
-    def write_system(number: int, bars: pd.DataFrame) -> None:
-        results = outcome.results
-        _write_system(outcome, results[number], folder, bars)
-        if not keep_tables:  # in place: whoever holds the outcome holds no more than the lean result
-            results[number] = tables_let_go(results[number])
-
-    def write_the_summary() -> None:
-        nonlocal outcome
-        if _summary_due(outcome):
-            outcome = _summarized(outcome)
-        write_summary(outcome.summary, outcome.combined,
-                      [result for result in outcome.results if result.status != "failed"], folder)
-
-    if config.reporting.separate_reports:
-        bars = market.frame()  # only the systems' pages show them
+    parts: list[Part] = []
+    if outcome.config.reporting.separate_reports:
+        bars = outcome.market.frame()  # only the systems' pages show them
         parts.append((BARS_PART, lambda: write_bars(bars, folder)))
-        parts += [(f"{result.name}/", partial(write_system, number, bars))
+        parts += [(f"{result.name}/", partial(_write_system, outcome, number, folder, bars, keep_tables))
                   for number, result in enumerate(outcome.results)]
-    if outcome.summary is not None or _summary_due(outcome):
-        parts.append((SUMMARY_PART, write_the_summary))
-    # the rest from the files just written, as `multifolio report`, but for the combined equity the page draws,
-    # drawn from memory
-    parts.append((REPORTS_PART, lambda: render_run(folder, _combined_page_frame(outcome), systems=False)))
-    for done, (part, write) in enumerate(parts):
-        if writing is not None:
-            writing(done, len(parts), part)
-        with freed_memory_handed_back():  # a part's frames and pages freed before the next part allocates its own
+    closing = _Closing(outcome, folder)
+    parts += closing.parts()
+    told = _Told(writing, len(parts))
+    for part, write in parts:
+        told.write(part, write)
+    told.end()
+    return closing.outcome
+
+
+def passes(config: BacktestConfig, bars: int, keep_tables: bool = False) -> list[list[SystemSpec]]:
+    """The run's systems in the passes a run that writes its folder steps them in: all in one pass, but for a run
+    that keeps no tables, on the serial executor, whose systems nothing couples once stepped (no book, no optuna
+    search: it runs its own batches, no walk-forward study: its stitched system is cut from its windows' tables),
+    `SYSTEM_BARS_PER_PASS` bars × systems a pass."""
+    systems = list(config.systems)
+    coupled = (config.book is not None or optuna_entries(systems)
+               or any(spec.swept is not None and spec.swept.walk_forward is not None for spec in systems))
+    if keep_tables or coupled or config.execution_engine.type != "serial":
+        return [systems]
+    size = max(1, SYSTEM_BARS_PER_PASS // max(1, bars))
+    return [systems[first:first + size] for first in range(0, len(systems), size)]
+
+
+def _written_pass_by_pass(run: Callable[..., tuple[list[SystemResult], bool, Any]], config: BacktestConfig,
+                          registry: PluginRegistry, market: MarketData, data: DataRecord,
+                          batches: list[list[SystemSpec]], folder: Path, writing: WriteProgress | None,
+                          progress: ProgressCallback | None, stop_requested: StopRequest | None) -> RunOutcome:
+    """`batches` (`passes`) stepped by `run` one after the other, each pass's figures computed and its systems'
+    folders written, their tables let go, before the next pass steps; then the summary and the reports, as
+    `write_results` writes them. `progress` is told the bars every system has stepped, on average. A stop request
+    ends the pass it comes in as it ends a run; the systems of the passes after it are never stepped, and fail
+    before their first bar (as a parallel executor's chunks that never ran)."""
+    separate, count = config.reporting.separate_reports, len(config.systems)
+    told = _Told(writing, (1 + count if separate else 0) + bool(config.reporting.combined_summary) + 1)
+    results: list[SystemResult] = []
+    metrics: dict[str, dict[str, Any]] = {}
+    stepped, stopped = 0, False
+    for specs in batches:
+        if stopped:
+            ran = [failed_before_start(spec, market, NOT_STEPPED, "the run was interrupted") for spec in specs]
+        else:
+            ran, _, _ = run(specs, _pass_progress(progress, stepped, len(specs), count))
+            stepped += len(specs)
+            told.tell(FIGURES_PART)
+        with freed_memory_handed_back():
+            batch = outcome_of(config, registry, market, data, ran, summarized=False)
+        del ran  # the batch's outcome holds them: it lets their tables go as it writes them
+        metrics.update(batch.metrics)
+        stopped = (stopped or any(result.status == INTERRUPTED for result in batch.results)
+                   or (stop_requested is not None and stop_requested()))
+        if separate:
+            bars = market.frame()  # only the systems' pages show them
+            if not results:
+                told.write(BARS_PART, lambda: write_bars(bars, folder))
+            for number, result in enumerate(batch.results):
+                told.write(f"{result.name}/", partial(_write_system, batch, number, folder, bars, False))
+            del bars
+        results += [tables_let_go(result) for result in batch.results]
+    status = run_status([result for result in results if result.error != NOT_STEPPED])
+    outcome = RunOutcome(config=config, registry=registry, market=market, data=data, results=results,
+                         metrics=metrics, summary=None, combined=None,
+                         status=INTERRUPTED if stopped and status == COMPLETED else status)
+    closing = _Closing(outcome, folder)
+    for part, write in closing.parts():
+        told.write(part, write)
+    told.end()
+    return closing.outcome
+
+
+def _pass_progress(progress: ProgressCallback | None, before: int, size: int, count: int
+                   ) -> ProgressCallback | None:
+    """A pass's progress (the bars its `size` systems have stepped, after `before` systems of `count` stepped every
+    bar) told as the bars every system has stepped, on average."""
+    if progress is None:
+        return None
+    return lambda done, total: progress((before * total + size * done) / count, total)
+
+
+class _Told:
+    """A run's writing part by part, each part told to `writing` as it starts (`WriteProgress`) and what it
+    freed handed back before the next allocates its own."""
+
+    def __init__(self, writing: WriteProgress | None, total: int) -> None:
+        self._writing, self.total, self.done = writing, total, 0
+
+    def tell(self, part: str) -> None:
+        if self._writing is not None:
+            self._writing(self.done, self.total, part)
+
+    def write(self, part: str, write: Callable[[], object]) -> None:
+        self.tell(part)
+        with freed_memory_handed_back():
             write()
-    if writing is not None:
-        writing(len(parts), len(parts), "")
-    return outcome
+        self.done += 1
+
+    def end(self) -> None:
+        """Every part written (a summary counted on but not due, with every system failed, is not)."""
+        self.total = self.done
+        self.tell("")
+
+
+class _Closing:
+    """The last parts of a run's writing: the summary (worked out then, if `outcome` has it still to do) and the
+    reports, from the files written but for the combined equity the page draws, drawn from memory."""
+
+    def __init__(self, outcome: RunOutcome, folder: Path) -> None:
+        self.outcome, self._folder = outcome, folder
+
+    def parts(self) -> list[Part]:
+        summary = [(SUMMARY_PART, self._summary)] if self.outcome.summary is not None or _summary_due(self.outcome) \
+            else []
+        return [*summary, (REPORTS_PART, self._reports)]
+
+    def _summary(self) -> None:
+        if _summary_due(self.outcome):
+            self.outcome = _summarized(self.outcome)
+        write_summary(self.outcome.summary, self.outcome.combined,
+                      [result for result in self.outcome.results if result.status != "failed"], self._folder)
+
+    def _reports(self) -> None:
+        render_run(self._folder, _combined_page_frame(self.outcome), systems=False)
 
 
 def tables_let_go(result: SystemResult) -> SystemResult:
@@ -363,15 +471,17 @@ def tables_let_go(result: SystemResult) -> SystemResult:
     its orders the filled ones' fills (opposing positions). A failed system's tables are empty already."""
     if result.status == "failed" or result.tables_let_go:
         return result
-    # copies: a slice or a selection of columns would be a view of the table's blocks, which hold every column
-    return attrs.evolve(result, trades=result.trades.iloc[:0].copy(), orders=fills_read(result.orders).copy(),
+    # new arrays: a slice or a selection of columns would be a view of the table's blocks, which hold every column
+    return attrs.evolve(result, trades=result.trades.iloc[:0].copy(), orders=fills_read(result.orders),
                         tables_let_go=True)
 
 
-def _write_system(outcome: RunOutcome, result: SystemResult, folder: Path, bars: pd.DataFrame) -> None:
-    """A system's folder and its page, drawn from its files as `multifolio report` draws it but for its largest
-    frames, the ones just written (the equity: 32 MB at a million bars; the indicators), let go before the next
-    system's."""
+def _write_system(outcome: RunOutcome, number: int, folder: Path, bars: pd.DataFrame, keep_tables: bool) -> None:
+    """The folder and the page of `outcome`'s system `number`, its page drawn from its files as `multifolio report`
+    draws it but for its largest frames, the ones just written (the equity: 32 MB at a million bars; the
+    indicators), let go before the next system's. Without `keep_tables` the system's tables are let go then
+    (`outcome.results` changed in place: whoever holds the outcome holds no more than the lean result)."""
+    result = outcome.results[number]
     if result.status == "failed":
         write_failed_system(result, folder / result.name)
         return
@@ -380,6 +490,8 @@ def _write_system(outcome: RunOutcome, result: SystemResult, folder: Path, bars:
     del equity["cash"], equity["position_value"]  # equity.csv's alone: 16 MB a million bars, let go before the page
     render_system(folder / result.name, bars, outcome.config.reporting.standalone, _zone(outcome.market), equity,
                   indicators)
+    if not keep_tables:
+        outcome.results[number] = tables_let_go(result)
 
 
 def _combined_page_frame(outcome: RunOutcome) -> pd.DataFrame | None:

@@ -115,10 +115,12 @@ def test_a_name_registered_by_two_distributions_names_both(tmp_path):
             "uninstall one") in done.stderr
 
 
-def start_long_run(tmp_path: Path, bars: int = 600_000, *options: str) -> tuple[subprocess.Popen, Path]:
+def start_long_run(tmp_path: Path, bars: int = 600_000, *options: str, systems: int = 2
+                   ) -> tuple[subprocess.Popen, Path]:
     config = write_config(tmp_path, backtest_config(
         system_config("a", strategy={"type": "sma_crossover", "parameters": {"fast_period": 5, "slow_period": 20}}),
         system_config("b", strategy={"type": "momentum", "parameters": {"lookback_period": 10}}),
+        *(system_config(f"s{number}") for number in range(systems - 2)),
         data={"source": "synthetic", "symbols": ["SPY"], "bars": bars, "seed": 5}, output_dir=tmp_path / "out"))
     process = subprocess.Popen([str(MULTIFOLIO), "run", str(config), "--quiet", *options], cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -156,6 +158,26 @@ def test_ctrl_c_or_sigterm_stops_at_a_bar_boundary_and_writes_what_was_done_mark
         equity = pd.read_csv(run / name / "equity.csv")
         assert len(equity) == last + 1
     assert f"interrupted: results up to bar {last} are written and marked interrupted" in stderr
+
+
+def test_ctrl_c_in_a_run_stepped_in_passes_ends_its_pass_and_steps_no_later_one(tmp_path):
+    # 14 systems of 600,000 bars: passes of 13 (SYSTEM_BARS_PER_PASS), so the last system is in a pass of its own
+    process, run = start_long_run(tmp_path, 600_000, systems=14)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "error:" not in stderr
+    assert_every_file_is_whole(run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted"
+    lasts = {manifest["systems"][name]["last_bar"] for name in ["a", "b", *(f"s{number}" for number in range(11))]}
+    [last] = lasts  # one pass, stopped at one bar boundary
+    assert 0 < last < 600_000 - 1
+    assert manifest["systems"]["s11"]["status"] == "failed" and manifest["systems"]["s11"]["last_bar"] == -1
+    assert "never stepped" in (run / "s11" / "error.log").read_text()
+    assert (f"interrupted: results up to bar {last} are written and marked interrupted; 1 system of later passes "
+            "never stepped (so their folders say)") in stderr
 
 
 @pytest.mark.parametrize("executor, stop, code", [("processes", signal.SIGINT, 130), ("dask", signal.SIGINT, 130),
