@@ -56,7 +56,8 @@ from multifolio.running.walk_forward import run_walk_forwards
 from multifolio.trading.system import SystemResult, failed_before_start
 
 # told as each part of the writing starts: (parts done, parts in all, the part now written: "" once all are).
-# The first call, while the figures are computed, does not know the count yet: (0, None, "figures").
+# The first call, while the figures are computed, does not know the count yet: (0, None, "figures"); a run stepped
+# in passes knows it, and tells each pass's figures as they are computed.
 WriteProgress = Callable[[int, "int | None", str], None]
 # during a run, the collector's passes over the youngest generation per pass over the middle one, and over the
 # middle one per pass over the oldest (Python's defaults: 10 and 10)
