@@ -186,7 +186,7 @@ class Allocation:
                 continue
             quantity = -math.copysign(units, held)
             runner.signals.emit(OrderSubmitted(
-                runner.namespace, self._market.timeline[placed], placed, runner.execution.new_id(), symbol,
+                runner.namespace, self._market.timeline, placed, runner.execution.new_id(), symbol,
                 quantity, quantity, f"the book took back {share:.2%} of the system's capital",
                 OrderType.MARKET, cause="rebalance", at_open=True))
 

@@ -137,8 +137,8 @@ class StrategyContext(TradingContext):
         if not quantity:
             return None
         order_id = self._book.new_id()
-        self._signals.emit(OrderRequested(self._portfolio.namespace, self.timestamp, self.index, order_id, symbol,
-                                          quantity, type, limit, stop, time_in_force, attached))
+        self._signals.emit(OrderRequested(self._portfolio.namespace, self._market.timeline, self.index, order_id,
+                                          symbol, quantity, type, limit, stop, time_in_force, attached))
         return order_id
 
     def cancel(self, order_id: int) -> bool:

@@ -9,36 +9,46 @@ from __future__ import annotations
 import math
 
 import pandas as pd
-from attrs import frozen
+from attrs import field, frozen
 
-from multifolio.protocols import BarClosed, Direction, Exit, OrderType
+from multifolio.protocols import BarClosed, Direction, Exit, OrderType, Timeline
 
-__all__ = ["BarClosed", "BlockLifted", "DataEnded", "Direction", "OrderCancelled", "OrderFilled", "OrderModified",
-           "OrderRejected", "OrderRequested", "OrderSubmitted", "OrderTriggered", "SignalGenerated", "SystemHalted"]
+__all__ = ["AtBar", "BarClosed", "BlockLifted", "DataEnded", "Direction", "OrderCancelled", "OrderFilled",
+           "OrderModified", "OrderRejected", "OrderRequested", "OrderSubmitted", "OrderTriggered", "SignalGenerated",
+           "SystemHalted"]
 
 GTC = "gtc"  # time in force: good till cancelled
 DAY = "day"  # until the last bar of the day it was placed on
 
 
 @frozen(slots=True)
-class SignalGenerated:
-    """A strategy asked to be `direction` in `symbol`, seen at the close of bar `index`."""
+class AtBar:
+    """What every event says first: its system, the run's shared timeline and the bar it happened at (`index`),
+    its time made from those when read. An order's cascade would otherwise make a Timestamp at its signal and at
+    its fill (about 1 µs each) that nothing reads but a halt's record."""
 
     namespace: str
-    timestamp: pd.Timestamp
+    timeline: Timeline | pd.DatetimeIndex = field(repr=False, eq=False)  # a DatetimeIndex serves as well (tests)
     index: int
+
+    @property
+    def timestamp(self) -> pd.Timestamp:
+        return self.timeline[self.index]
+
+
+@frozen(slots=True)
+class SignalGenerated(AtBar):
+    """A strategy asked to be `direction` in `symbol`, seen at the close of bar `index`."""
+
     symbol: str
     direction: Direction
     price: float  # the close the signal was computed on; sizing uses it
 
 
 @frozen(slots=True)
-class OrderRequested:
+class OrderRequested(AtBar):
     """A full-form strategy placed an order; risk checks it against the limits before it is submitted."""
 
-    namespace: str
-    timestamp: pd.Timestamp
-    index: int
     order_id: int
     symbol: str
     quantity: float  # signed, whole lots
@@ -50,12 +60,10 @@ class OrderRequested:
 
 
 @frozen(slots=True)
-class OrderSubmitted:
+class OrderSubmitted(AtBar):
     """An order goes to the simulated broker: approved by risk (from a signal), or placed by an exit."""
 
-    namespace: str
-    timestamp: pd.Timestamp
-    index: int  # the bar at whose close (or, for an exit, in which) it was placed
+    # index: the bar at whose close (or, for an exit, in which) it was placed
     order_id: int
     symbol: str
     quantity: float  # signed: + buy, - sell
@@ -74,12 +82,9 @@ class OrderSubmitted:
 
 
 @frozen(slots=True)
-class OrderRejected:
+class OrderRejected(AtBar):
     """Risk refused a signal, or a full-form strategy's order, because no quantity fits the limits."""
 
-    namespace: str
-    timestamp: pd.Timestamp
-    index: int
     order_id: int
     symbol: str
     requested: float
@@ -89,12 +94,10 @@ class OrderRejected:
 
 
 @frozen(slots=True)
-class OrderFilled:
+class OrderFilled(AtBar):
     """The simulated broker filled an order for one trading system."""
 
-    namespace: str
-    timestamp: pd.Timestamp
-    index: int  # the bar the fill happened on
+    # index: the bar the fill happened on
     order_id: int
     symbol: str
     quantity: float  # signed: + buy, - sell
@@ -106,23 +109,17 @@ class OrderFilled:
 
 
 @frozen(slots=True)
-class OrderTriggered:
+class OrderTriggered(AtBar):
     """A stop-limit order's stop was reached: from now on it is a limit order."""
 
-    namespace: str
-    timestamp: pd.Timestamp
-    index: int
     order_id: int
 
 
 @frozen(slots=True)
-class OrderModified:
+class OrderModified(AtBar):
     """A standing order changed: its stop moved (a trailing stop following the price), or its quantity was
     cut (a limit on all the books together), and why."""
 
-    namespace: str
-    timestamp: pd.Timestamp
-    index: int
     order_id: int
     stop: float
     quantity: float = math.nan  # the new quantity, signed (NaN: unchanged)
@@ -130,13 +127,10 @@ class OrderModified:
 
 
 @frozen(slots=True)
-class OrderCancelled:
+class OrderCancelled(AtBar):
     """An order that will never fill: cancelled (a newer signal, its bracket's other leg filled, the
     position it protected closed, the data ended) or expired (its time in force ran out)."""
 
-    namespace: str
-    timestamp: pd.Timestamp
-    index: int
     order_id: int
     symbol: str
     quantity: float
@@ -145,14 +139,11 @@ class OrderCancelled:
 
 
 @frozen(slots=True)
-class SystemHalted:
+class SystemHalted(AtBar):
     """The system stopped trading at the close of bar `index`: for good with `action` "flatten" (its
     orders cancelled, every position closed at the next fill, the strategy stepped no more), or for new
     entries with "block" (its standing entries cancelled; exits and closing orders still go through)."""
 
-    namespace: str
-    timestamp: pd.Timestamp
-    index: int
     reason: str  # the cause, also the closing orders' cause: "bankruptcy", "max_drawdown", "daily_loss", ...
     action: str  # "flatten" or "block"
     detail: str = ""  # what broke, in words
@@ -160,20 +151,14 @@ class SystemHalted:
 
 
 @frozen(slots=True)
-class BlockLifted:
+class BlockLifted(AtBar):
     """A block on new entries ended at the close of bar `index`: the limit that set it is whole again."""
 
-    namespace: str
-    timestamp: pd.Timestamp
-    index: int
     reason: str  # the cause of the block lifted
     entries_suppressed: int  # the entries refused while it stood
 
 
 @frozen(slots=True)
-class DataEnded:
+class DataEnded(AtBar):
     """The shared stream has no more bars; `index` is the last bar's."""
 
-    namespace: str
-    timestamp: pd.Timestamp
-    index: int

@@ -158,7 +158,7 @@ class ExecutionSimulator:
             return
         order.quantity = quantity
         self._bands.pop(order.symbol, None)
-        self._signals.emit(OrderModified(self._portfolio.namespace, self._market.timeline[index], index, order_id,
+        self._signals.emit(OrderModified(self._portfolio.namespace, self._market.timeline, index, order_id,
                                          order.stop, quantity, reason))
 
     def cancel_entries(self, symbol: str, index: int, reason: str) -> None:
@@ -295,7 +295,7 @@ class ExecutionSimulator:
     def _trigger(self, order: Order, index: int) -> None:
         order.triggered = True
         self._bands.pop(order.symbol, None)
-        self._signals.emit(OrderTriggered(self._portfolio.namespace, self._market.timeline[index], index,
+        self._signals.emit(OrderTriggered(self._portfolio.namespace, self._market.timeline, index,
                                           order.order_id))
 
     # ------------------------------------------------------------------ fills and exits
@@ -326,7 +326,7 @@ class ExecutionSimulator:
         commission = checked_number(self._commission.commission(quantity, price), self._commission, "commission()")
         before = self._portfolio.position(order.symbol)
         self._signals.emit(OrderFilled(
-            self._portfolio.namespace, self._market.timeline[index], index, order.order_id, order.symbol,
+            self._portfolio.namespace, self._market.timeline, index, order.order_id, order.symbol,
             quantity, price, commission, abs(quantity) * abs(price - reference), order.cause, remaining))
         self._after_fill(order, index, before, reference, at_close)
         return True
@@ -420,7 +420,7 @@ class ExecutionSimulator:
                 if tighter != leg.stop:
                     leg.stop = tighter
                     self._bands.pop(leg.symbol, None)
-                    self._signals.emit(OrderModified(self._portfolio.namespace, self._market.timeline[index],
+                    self._signals.emit(OrderModified(self._portfolio.namespace, self._market.timeline,
                                                      index, leg.order_id, tighter))
                 return leg
             if leg.type is wanted.type and (wanted.type is MARKET or leg.limit == wanted.price):
@@ -428,7 +428,7 @@ class ExecutionSimulator:
             self._end(leg, index, "replaced by its exit's new order")
         price, order_id = wanted.price, self.new_id()
         self._signals.emit(OrderSubmitted(
-            self._portfolio.namespace, self._market.timeline[index], index, order_id, bracket.symbol,
+            self._portfolio.namespace, self._market.timeline, index, order_id, bracket.symbol,
             -bracket.quantity, -bracket.quantity, "", wanted.type, price if wanted.type is LIMIT else math.nan,
             price if wanted.type is STOP else math.nan, GTC, exit_.reason, bracket.entry_id))
         # what on_order_submitted made of it: the newest order of the symbol, unless it filled at once
@@ -452,7 +452,7 @@ class ExecutionSimulator:
         if not removed:
             self._remove(order)
         self._signals.emit(OrderCancelled(
-            self._portfolio.namespace, self._market.timeline[index], index, order.order_id, order.symbol,
+            self._portfolio.namespace, self._market.timeline, index, order.order_id, order.symbol,
             order.quantity, reason, status))
 
     def on_system_halted(self, halted: SystemHalted) -> None:
@@ -469,7 +469,7 @@ class ExecutionSimulator:
         self.trailing.clear()
         for symbol, quantity in sorted(self._portfolio.positions().items()):
             self._signals.emit(OrderSubmitted(
-                halted.namespace, halted.timestamp, halted.index, self.new_id(), symbol, -quantity, -quantity,
+                halted.namespace, halted.timeline, halted.index, self.new_id(), symbol, -quantity, -quantity,
                 halted.detail or why, cause=halted.reason, at_open=halted.at_boundary))
         self.pending = any(self._live.values())
 

@@ -203,10 +203,10 @@ class Guard:
         if self._blocking is not None and all(limit is not self._blocking for limit, _ in broken):
             lifted, self._blocking = self._blocking, None
             self.due = False
-            return BlockLifted(self._portfolio.namespace, self._timestamps[account.index], account.index,
+            return BlockLifted(self._portfolio.namespace, self._timestamps, account.index,
                                self._names[id(lifted)], self._halts.suppressed)
         return None
 
     def _halted(self, index: int, reason: str, action: str, detail: str) -> SystemHalted:
-        return SystemHalted(self._portfolio.namespace, self._timestamps[index], index, reason, action, detail)
+        return SystemHalted(self._portfolio.namespace, self._timestamps, index, reason, action, detail)
 

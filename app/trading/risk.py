@@ -131,12 +131,12 @@ class RiskManager:
                 kept = math.copysign(max(allowed, abs(held)), held) if same_side else math.copysign(allowed, after)
                 quantity = kept - held
         if not quantity:
-            self._signals.emit(OrderRejected(request.namespace, request.timestamp, request.index, request.order_id,
+            self._signals.emit(OrderRejected(request.namespace, request.timeline, request.index, request.order_id,
                                              request.symbol, request.quantity, reason or "nothing to order",
                                              request.type, "strategy"))
             return
         self._signals.emit(OrderSubmitted(
-            request.namespace, request.timestamp, request.index, request.order_id, request.symbol, quantity,
+            request.namespace, request.timeline, request.index, request.order_id, request.symbol, quantity,
             request.quantity, reason, request.type, request.limit, request.stop, request.time_in_force,
             "strategy", 0, request.exits))
 
@@ -182,9 +182,9 @@ class RiskManager:
     def _submit(self, signal: SignalGenerated, quantity: float, requested: float, reason: str,
                 exits: tuple[Exit, ...] = (), **prices) -> None:
         self._signals.emit(OrderSubmitted(
-            signal.namespace, signal.timestamp, signal.index, self._book.new_id(), signal.symbol,
+            signal.namespace, signal.timeline, signal.index, self._book.new_id(), signal.symbol,
             quantity, requested, reason, exits=exits, **prices))
 
     def _reject(self, signal: SignalGenerated, requested: float, reason: str) -> None:
         self._signals.emit(OrderRejected(
-            signal.namespace, signal.timestamp, signal.index, self._book.new_id(), signal.symbol, requested, reason))
+            signal.namespace, signal.timeline, signal.index, self._book.new_id(), signal.symbol, requested, reason))

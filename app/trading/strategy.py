@@ -106,7 +106,7 @@ class StrategyRunner:
         direction = self.strategy.on_bar(bar, values)
         if direction is not None:
             self._signals.emit(SignalGenerated(
-                bar.namespace, bar.timestamp, bar.index, bar.symbol, Direction(direction), bar.close))
+                bar.namespace, bar.timeline, bar.index, bar.symbol, Direction(direction), bar.close))
 
     def publish_stated(self, index: int) -> None:
         """What `on_bar` would return at timeline bar `index` for each symbol with a bar there, as the strategy
@@ -115,11 +115,11 @@ class StrategyRunner:
         found = self._seek(index)
         if found == self._signal_count or self.signal_bars[found] != index:
             return
-        namespace, timestamp, emit = self._signals.namespace, self._timeline[index], self._signals.emit
+        namespace, timeline, emit = self._signals.namespace, self._timeline, self._signals.emit
         for symbol, codes, positions, closes in self._stated_views:
             code = codes[found]
             if code != _SILENT:
-                emit(SignalGenerated(namespace, timestamp, index, symbol, _DIRECTIONS[code], closes[positions[index]]))
+                emit(SignalGenerated(namespace, timeline, index, symbol, _DIRECTIONS[code], closes[positions[index]]))
 
     def next_signal(self, index: int, otherwise: int) -> int:
         """The first bar after `index` where a stated signal says something (`otherwise` if none does)."""

@@ -339,7 +339,7 @@ class SystemRunner:
         """Lift a block that `halt` set from outside for `reason` (the book parked the system), at the
         boundary after bar `index`; nothing when no such block stands."""
         if self._halts.blocked == reason:
-            self._apply(BlockLifted(self.namespace, self._market.timeline[index], index, reason,
+            self._apply(BlockLifted(self.namespace, self._market.timeline, index, reason,
                                     self._halts.suppressed))
 
     def transfer(self, index: int, amount: float) -> None:
@@ -463,7 +463,7 @@ class SystemRunner:
         """
         if action not in HALT_ACTIONS:
             raise ValueError(f"action must be one of {', '.join(HALT_ACTIONS)}, was {action!r}")
-        self._apply(SystemHalted(self.namespace, self._market.timeline[index], index, reason, action, detail,
+        self._apply(SystemHalted(self.namespace, self._market.timeline, index, reason, action, detail,
                                  at_boundary))
 
     def _watch(self, index: int) -> None:
@@ -484,7 +484,7 @@ class SystemRunner:
         """End the data after bar `last` (the final bar unless the run was stopped): `data_ended`
         cancels pending orders; then collect the results up to that bar."""
         last = len(self._market) - 1 if last is None else last
-        self.signals.emit(DataEnded(self.namespace, self._market.timeline[last], last))
+        self.signals.emit(DataEnded(self.namespace, self._market.timeline, last))
         result = SystemResult(
             spec=self.spec, equity_steps=self.portfolio.equity_steps(last + 1),
             trades=self.portfolio.trades_frame(), orders=self._order_log.frame(),

@@ -218,7 +218,7 @@ def book_run(rows, orders, freq="1min"):
         runner.step(index)
         for order_id, (bar, fields) in enumerate(orders, start=100):
             if bar == index:
-                signals.emit(OrderSubmitted("alpha", frame["timestamp"][index], index, order_id, "SPY",
+                signals.emit(OrderSubmitted("alpha", pd.DatetimeIndex(frame["timestamp"]), index, order_id, "SPY",
                                             fields["quantity"], 0.0, "",
                                             **{key: value for key, value in fields.items() if key != "quantity"}))
     return runner.finish()

@@ -45,7 +45,7 @@ def csv(frame: pd.DataFrame) -> str:
 
 
 def fill(market, index, quantity, price, order_id=1, commission=0.5):
-    return OrderFilled("alpha", market.timestamps[index], index, order_id, "SPY", quantity, price, commission, 0.25)
+    return OrderFilled("alpha", market.timeline, index, order_id, "SPY", quantity, price, commission, 0.25)
 
 
 def test_the_timeline_dtype_has_its_zone():
@@ -67,12 +67,12 @@ def test_trades_and_open_lots_have_the_same_dtypes_empty_or_not():
 
 def order_log_with_every_kind_of_order(market: MarketData) -> OrderLog:
     log = OrderLog(timeline=market.timestamps)
-    stamp = market.timestamps
-    log.on_order_submitted(OrderSubmitted("alpha", stamp[0], 0, 1, "SPY", 10.0, 10.0, ""))
+    stamp = market.timeline
+    log.on_order_submitted(OrderSubmitted("alpha", stamp, 0, 1, "SPY", 10.0, 10.0, ""))
     log.on_order_filled(fill(market, 1, 10.0, 101.0))
-    log.on_order_rejected(OrderRejected("alpha", stamp[2], 2, 2, "SPY", -30.0, "max_position_value: no room"))
-    log.on_order_submitted(OrderSubmitted("alpha", stamp[5], 5, 3, "SPY", -5.0, -5.0, ""))
-    log.on_order_cancelled(OrderCancelled("alpha", stamp[5], 5, 3, "SPY", -5.0, "the data ended"))
+    log.on_order_rejected(OrderRejected("alpha", stamp, 2, 2, "SPY", -30.0, "max_position_value: no room"))
+    log.on_order_submitted(OrderSubmitted("alpha", stamp, 5, 3, "SPY", -5.0, -5.0, ""))
+    log.on_order_cancelled(OrderCancelled("alpha", stamp, 5, 3, "SPY", -5.0, "the data ended"))
     log.on_order_filled(fill(market, 5, -10.0, 105.0, order_id=-1))  # closing at the end of data
     return log
 
@@ -82,7 +82,7 @@ def test_orders_have_the_same_dtypes_empty_or_not():
     empty = OrderLog(timeline=market.timestamps).frame()
     orders = order_log_with_every_kind_of_order(market).frame()
     log = OrderLog(timeline=market.timestamps)
-    log.on_order_rejected(OrderRejected("alpha", market.timestamps[2], 2, 1, "SPY", 30.0, "no room"))
+    log.on_order_rejected(OrderRejected("alpha", market.timeline, 2, 1, "SPY", 30.0, "no room"))
     rejected_only = log.frame()  # no fill time, price or costs in any row: NaT and NaN, not object
     assert (len(empty), len(orders), len(rejected_only)) == (0, 4, 1)
     assert dict(empty.dtypes) == dict(orders.dtypes) == dict(rejected_only.dtypes) == expected_dtypes(
@@ -179,7 +179,7 @@ def test_released_records_leave_tables_of_the_same_columns_with_no_rows_and_keep
     log.release_rows()
     empty = OrderLog(timeline=market.timestamps).frame()
     pd.testing.assert_frame_equal(log.frame(), empty)
-    log.on_order_submitted(OrderSubmitted("alpha", market.timestamps[1], 1, 1, "SPY", 3.0, 3.0, ""))
+    log.on_order_submitted(OrderSubmitted("alpha", market.timeline, 1, 1, "SPY", 3.0, 3.0, ""))
     assert log.frame()[["order_id", "quantity"]].values.tolist() == [[1, 3.0]]  # ids count from 1 again
     portfolio = Portfolio(market=market, namespace="alpha", initial_capital=10_000.0)
     portfolio.on_order_filled(fill(market, 1, 10.0, 100.0))

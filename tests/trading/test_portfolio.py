@@ -19,7 +19,7 @@ def make_portfolio(closes=(100, 101, 102, 103, 104, 105), capital=10_000.0):
 
 
 def fill(market, index, quantity, price, commission=0.0, order_id=1):
-    return OrderFilled("alpha", market.timestamps[index], index, order_id, "SPY", quantity, price, commission, 0.0)
+    return OrderFilled("alpha", market.timeline, index, order_id, "SPY", quantity, price, commission, 0.0)
 
 
 def test_a_flip_from_long_to_short_realises_the_long_and_opens_the_short_at_the_fill_price():
@@ -82,7 +82,7 @@ def test_equity_steps_cross_a_process_boundary_small_and_draw_the_same_curve():
     portfolio = Portfolio(market=market, namespace="alpha",
                           initial_capital=10_000.0)
     portfolio.on_order_filled(fill(market, 1, 10, 100.0))
-    portfolio.on_order_filled(OrderFilled("alpha", market.timestamps[3], 3, 2, "QQQ", -4, 51.0, 0.5, 0.0))
+    portfolio.on_order_filled(OrderFilled("alpha", market.timeline, 3, 2, "QQQ", -4, 51.0, 0.5, 0.0))
     steps = portfolio.equity_steps()
     assert steps.holdings["QQQ"][2] is market.closes_filled("QQQ")  # one array for every system
     copy = pickle.loads(pickle.dumps(steps))
