@@ -136,9 +136,10 @@ class _Fills:
         self.cost = self.frame["cost"].to_numpy()
         self.symbol = self.frame["symbol"].to_numpy()
         times = pd.DatetimeIndex(self.frame["time"]) if len(self.frame) else timeline[:0]  # none: the timeline's kind
-        self.time = pd.factorize(times, sort=True)[0].astype(np.int32)  # codes in time order
-        # −1: after the book's last bar (a system interrupted later)
-        self.bar = _bars_of(times, timeline).astype(np.int32)
+        codes, uniques = pd.factorize(times, sort=True)
+        self.time = codes.astype(np.int32)  # codes in time order
+        # each time's bar found once, not once a fill; −1: after the book's last bar (a system interrupted later)
+        self.bar = _bars_of(pd.DatetimeIndex(uniques), timeline).astype(np.int32)[self.time]
 
 
 def _keyed(fills: pd.DataFrame, system: int, symbols: list[str]) -> pd.DataFrame:
@@ -300,9 +301,15 @@ def _book_netting_saving(fills: _Fills) -> float:
     if fills.system_count < 2 or fills.frame.empty:
         return 0.0
     frame = fills.frame
-    buys = frame[frame["quantity"] > 0].groupby(["time", "symbol"])
-    sells = frame[frame["quantity"] < 0].groupby(["time", "symbol"])
-    side = pd.DataFrame({"bought": buys["quantity"].sum(), "buy_cost": buys["cost"].sum(),
-                         "sold": -sells["quantity"].sum(), "sell_cost": sells["cost"].sum()}).dropna()
+    buys, sells = (_sums_by_place(frame[frame["quantity"] > 0]), _sums_by_place(frame[frame["quantity"] < 0]))
+    side = pd.DataFrame({"bought": buys["quantity"], "buy_cost": buys["cost"],
+                         "sold": -sells["quantity"], "sell_cost": sells["cost"]}).dropna()
     crossed = np.minimum(side["bought"], side["sold"])
     return float((side["buy_cost"] * crossed / side["bought"] + side["sell_cost"] * crossed / side["sold"]).sum())
+
+
+def _sums_by_place(fills: pd.DataFrame) -> dict[str, pd.Series]:
+    """The quantities and costs of `fills` added up per (time, symbol): one side's rows, grouped and let go before
+    the other side's are selected."""
+    grouped = fills.groupby(["time", "symbol"])
+    return {"quantity": grouped["quantity"].sum(), "cost": grouped["cost"].sum()}
