@@ -126,11 +126,14 @@ class _Fills:
         groups = []
         for table in keyed():
             if not _in_key_order(table):
-                groups = [_grouped(pd.concat(keyed(), ignore_index=True))]
+                groups = [_columns(_grouped(pd.concat(keyed(), ignore_index=True)))]
                 break
-            groups.append(_grouped(table))
-        self.frame = pd.concat(groups or [_grouped(_keyed(pd.DataFrame(columns=FILL_COLUMNS), 0, []))],
-                               ignore_index=True)
+            groups.append(_columns(_grouped(table)))
+        groups = groups or [_columns(_grouped(_keyed(pd.DataFrame(columns=FILL_COLUMNS), 0, [])))]
+        # joined a column at a time, each system's part of it let go once joined: the groups and the whole are never
+        # both held whole (the whole is 32 bytes a fill)
+        self.frame = pd.DataFrame({name: _joined([group.pop(name) for group in groups]) for name in list(groups[0])},
+                                  copy=False)
         self.system = self.frame["system"].to_numpy()
         self.quantity = self.frame["quantity"].to_numpy()
         self.cost = self.frame["cost"].to_numpy()
@@ -155,6 +158,19 @@ def _keyed(fills: pd.DataFrame, system: int, symbols: list[str]) -> pd.DataFrame
 def _grouped(table: pd.DataFrame) -> pd.DataFrame:
     """`_keyed` fills, one row per (system, time, symbol) in that order, their quantities and costs added up."""
     return table.groupby(["system", "time", "symbol"], as_index=False, sort=True).sum()
+
+
+def _columns(table: pd.DataFrame) -> dict[str, Any]:
+    """`table`'s columns as arrays of their own (a frame's columns of one dtype share one block: one of them kept
+    would keep the others)."""
+    return {name: table[name].array.copy() if name == "time" else table[name].to_numpy(copy=True) for name in table}
+
+
+def _joined(parts: list[Any]) -> Any:
+    """One column of every system's `_columns`, end to end."""
+    if isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts)
+    return pd.concat([pd.Series(part, copy=False) for part in parts], ignore_index=True).array  # times, zone kept
 
 
 def _in_key_order(table: pd.DataFrame) -> bool:
