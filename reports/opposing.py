@@ -20,7 +20,7 @@ import pandas as pd
 
 PAIRS_LISTED_LIMIT = 100  # pairs in the summary: the most bars opposed, then the largest saving
 PERIODS_LISTED_LIMIT = 10_000  # stretches in the summary: the listed pairs', in their order
-BLOCK_CELLS = 1 << 22  # systems × steps held at once while counting opposed bars: 32 MB of float64
+BLOCK_CELLS = 1 << 20  # systems × steps held at once while counting opposed bars: 8 MB of float64
 
 
 def opposing_positions(orders: Mapping[str, pd.DataFrame], timeline: pd.DatetimeIndex,
@@ -257,18 +257,23 @@ class _SymbolSteps:
         """Add to `opposed` (systems × systems) the bars in which each pair held opposite sides:
         L·diag(w)·Sᵀ + S·diag(w)·Lᵀ for long and short indicators L and S, w the steps' widths; a block of
         steps at a time, so the memory stays within `BLOCK_CELLS` whatever the number of steps."""
-        traders, rows = np.unique(self.systems, return_inverse=True)
-        by_step = np.argsort(self.columns, kind="stable")
-        columns, rows, quantities = self.columns[by_step], rows[by_step], self.quantities[by_step]
+        traders, counts = np.unique(self.systems, return_counts=True)
+        # (trader, step) as one ascending number a fill (the fills come by system, each system's by time): a block's
+        # fills are one run of each trader's, found without reordering every fill
+        places = np.repeat(np.arange(len(traders), dtype=np.int64) * len(self.points), counts) + self.columns
+        firsts = np.arange(len(traders), dtype=np.int64) * len(self.points)
         block = max(1, BLOCK_CELLS // max(1, len(traders)))
         held = np.zeros(len(traders))
         for begin in range(0, len(self.points), block):
             end = min(begin + block, len(self.points))
-            inside = slice(*np.searchsorted(columns, [begin, end]))
+            low, high = np.searchsorted(places, firsts + begin), np.searchsorted(places, firsts + end)
+            runs = high - low
+            inside = np.repeat(low - np.cumsum(runs) + runs, runs) + np.arange(runs.sum())
             # the position carried in as the first column: the running sum goes on exactly as unblocked
             changes = np.zeros((len(traders), end - begin + 1))
             changes[:, 0] = held
-            changes[rows[inside], columns[inside] - begin + 1] = quantities[inside]
+            rows = np.repeat(np.arange(len(traders)), runs)
+            changes[rows, self.columns[inside] - begin + 1] = self.quantities[inside]
             steps = np.cumsum(changes, axis=1)[:, 1:]
             held = steps[:, -1]
             long_bars = (steps > 0) * self.widths[begin:end].astype(np.float64)
