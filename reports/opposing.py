@@ -260,8 +260,8 @@ class _SymbolSteps:
         traders, counts = np.unique(self.systems, return_counts=True)
         # (trader, step) as one ascending number a fill (the fills come by system, each system's by time): a block's
         # fills are one run of each trader's, found without reordering every fill
-        places = np.repeat(np.arange(len(traders), dtype=np.int64) * len(self.points), counts) + self.columns
         firsts = np.arange(len(traders), dtype=np.int64) * len(self.points)
+        places = np.repeat(firsts, counts) + self.columns
         block = max(1, BLOCK_CELLS // max(1, len(traders)))
         held = np.zeros(len(traders))
         for begin in range(0, len(self.points), block):
@@ -322,7 +322,7 @@ def _book_netting_saving(fills: _Fills) -> float:
     if fills.system_count < 2 or fills.frame.empty:
         return 0.0
     frame = fills.frame
-    buys, sells = (_sums_by_place(frame[frame["quantity"] > 0]), _sums_by_place(frame[frame["quantity"] < 0]))
+    buys, sells = _sums_by_place(frame[frame["quantity"] > 0]), _sums_by_place(frame[frame["quantity"] < 0])
     side = pd.DataFrame({"bought": buys["quantity"], "buy_cost": buys["cost"],
                          "sold": -sells["quantity"], "sell_cost": sells["cost"]}).dropna()
     crossed = np.minimum(side["bought"], side["sold"])

@@ -52,7 +52,7 @@ from multifolio.running.executors import start_executor
 from multifolio.running.folder import RunFolder
 from multifolio.running.manifest import COMPLETED, INTERRUPTED, RunManifest, run_status
 from multifolio.running.search import optuna_entries, run_with_searches
-from multifolio.running.walk_forward import run_walk_forwards
+from multifolio.running.walk_forward import run_walk_forwards, studied
 from multifolio.trading.system import SystemResult, failed_before_start
 
 # told as each part of the writing starts: (parts done, parts in all, the part now written: "" once all are).
@@ -265,8 +265,15 @@ def outcome_of(config: BacktestConfig, registry: PluginRegistry, market: MarketD
                for result in results if result.status != "failed"}
     outcome = RunOutcome(config=config, registry=registry, market=market, data=data, results=results,
                          metrics=metrics, summary=None, combined=None,
-                         status=INTERRUPTED if stopped and run_status(results) == COMPLETED else run_status(results))
+                         status=_status(results, stopped))
     return _summarized(outcome) if summarized and _summary_due(outcome) else outcome
+
+
+def _status(results: list[SystemResult], stopped: bool) -> str:
+    """The run's status from its systems' (`run_status`), `interrupted` when a stop request ended it though every
+    system it ran finished."""
+    status = run_status(results)
+    return INTERRUPTED if stopped and status == COMPLETED else status
 
 
 def _summary_due(outcome: RunOutcome) -> bool:
@@ -359,8 +366,7 @@ def passes(config: BacktestConfig, bars: int, keep_tables: bool = False) -> list
     search: it runs its own batches, no walk-forward study: its stitched system is cut from its windows' tables),
     `SYSTEM_BARS_PER_PASS` bars × systems a pass."""
     systems = list(config.systems)
-    coupled = (config.book is not None or optuna_entries(systems)
-               or any(spec.swept is not None and spec.swept.walk_forward is not None for spec in systems))
+    coupled = config.book is not None or optuna_entries(systems) or any(studied(spec) for spec in systems)
     if keep_tables or coupled or config.execution_engine.type != "serial":
         return [systems]
     size = max(1, SYSTEM_BARS_PER_PASS // max(1, bars))
@@ -402,10 +408,9 @@ def _written_pass_by_pass(run: Callable[..., tuple[list[SystemResult], bool, Any
                 told.write(f"{result.name}/", partial(_write_system, batch, number, folder, bars, False))
             del bars
         results += [tables_let_go(result) for result in batch.results]
-    status = run_status([result for result in results if result.error != NOT_STEPPED])
     outcome = RunOutcome(config=config, registry=registry, market=market, data=data, results=results,
                          metrics=metrics, summary=None, combined=None,
-                         status=INTERRUPTED if stopped and status == COMPLETED else status)
+                         status=_status([result for result in results if result.error != NOT_STEPPED], stopped))
     closing = _Closing(outcome, folder)
     for part, write in closing.parts():
         told.write(part, write)

@@ -39,10 +39,14 @@ def walk_forward_name(group: str) -> str:
     return f"{group}.{SUFFIX}"
 
 
+def studied(spec: SystemSpec) -> bool:
+    """Whether `spec` is a variant of a swept entry with a walk-forward study."""
+    return spec.swept is not None and spec.swept.walk_forward is not None
+
+
 def planned_systems(config: BacktestConfig) -> list[str]:
     """The names of the systems a run of `config` gives results for: its systems, then each study's stitched one."""
-    studies = {system.swept.group: None for system in config.systems
-               if system.swept is not None and system.swept.walk_forward is not None}
+    studies = {system.swept.group: None for system in config.systems if studied(system)}
     return [system.name for system in config.systems] + [walk_forward_name(group) for group in studies]
 
 
@@ -54,9 +58,8 @@ def run_walk_forwards(config: BacktestConfig, registry: PluginRegistry, market: 
         return []
     entries: dict[int, list[SystemResult]] = {}
     for result in results:
-        swept = result.spec.swept
-        if swept is not None and swept.walk_forward is not None:
-            entries.setdefault(swept.entry, []).append(result)
+        if studied(result.spec):
+            entries.setdefault(result.spec.swept.entry, []).append(result)
     return [_study(config, registry, market, candidates, benchmark) for candidates in entries.values()]
 
 
