@@ -36,7 +36,7 @@ from multifolio.reports.benchmark import benchmark_closes
 from multifolio.reports.catalogue import FIGURES, LOWER, RANKING_FIGURES, TABLE_FIGURES, Figure
 from multifolio.reports.combined import CombinedBook
 from multifolio.reports.html import combined_page_parts, render_run, render_system
-from multifolio.reports.opposing import fills_read
+from multifolio.reports.book_fills import fills_read
 from multifolio.reports.overfitting import describe_overfitting
 from multifolio.reports.writers import (
     indicator_frame,

@@ -13,7 +13,7 @@ import pytest
 import multifolio
 from multifolio.errors import MultifolioError
 from multifolio.protocols import Direction, Strategy
-from multifolio.reports.opposing import FILL_COLUMNS
+from multifolio.reports.book_fills import FILL_COLUMNS
 from multifolio.running.run import tables_let_go
 from tests.builders import backtest_config, files_of, run_in_memory, system_config
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from multifolio.reports import opposing
+from multifolio.reports import book_fills, opposing
 from multifolio.reports.opposing import opposing_positions
 
 BARS = pd.date_range("2024-01-02 09:30", periods=6, freq="1min")
@@ -143,12 +143,18 @@ fill = st.tuples(st.integers(1, len(TIMELINE) - 1), st.sampled_from(SYMBOLS),
 books = st.lists(st.lists(fill, max_size=14), min_size=1, max_size=7)  # one system: nothing to pair or net
 
 
-@settings(max_examples=60, deadline=None)
-@given(books=books, cut=st.integers(0, 4), block_cells=st.sampled_from([1, 3, opposing.BLOCK_CELLS]))
-def test_every_pair_matches_the_plain_per_pair_computation(books, cut, block_cells):
+@settings(max_examples=120, deadline=None)
+@given(books=books, cut=st.integers(0, 4), block_cells=st.sampled_from([1, 3, opposing.BLOCK_CELLS]),
+       fills_per_block=st.sampled_from([1, 3, 8, book_fills.FILLS_PER_BLOCK]),
+       crossings_per_part=st.sampled_from([1, 2, opposing.CROSSINGS_PER_PART]))
+def test_every_pair_matches_the_plain_per_pair_computation(books, cut, block_cells, fills_per_block,
+                                                           crossings_per_part):
     book = {f"s{number}": orders(*fills, timeline=TIMELINE) for number, fills in enumerate(books)}
     timeline = TIMELINE[:len(TIMELINE) - cut]  # a shorter book: fills after its end hold no bar
-    with mock.patch.object(opposing, "BLOCK_CELLS", block_cells):  # a step or three at a time, or all at once
+    # a step or three at a time, or all at once; a fill or a few at a time, or all; a crossing or two at a time
+    with mock.patch.object(opposing, "BLOCK_CELLS", block_cells), \
+            mock.patch.object(book_fills, "FILLS_PER_BLOCK", fills_per_block), \
+            mock.patch.object(opposing, "CROSSINGS_PER_PART", crossings_per_part):
         found = opposing_positions(book, timeline)
     expected = reference(book, timeline)
     listed = ranked(expected)
@@ -222,24 +228,38 @@ def test_variants_of_one_sweep_entry_are_never_paired_and_the_book_still_nets_th
     assert "pairs_of_one_sweep_entry" not in opposing_positions(book, BARS)
 
 
-def whole_book_grouping(book: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, float]:
-    """What the summary computed before it grouped a system at a time: every system's fills grouped at once,
-    symbols as text, and the book's netting saving over every group."""
-    every = pd.concat([frame[(frame["filled"].fillna(0.0) != 0).to_numpy()] for frame in book.values()],
-                      ignore_index=True)
-    counts = [int((frame["filled"].fillna(0.0) != 0).sum()) for frame in book.values()]
-    grouped = pd.DataFrame({
-        "system": np.repeat(np.arange(len(book)), counts), "time": pd.DatetimeIndex(every["fill_time"]),
-        "symbol": every["symbol"].astype(str).to_numpy(), "quantity": every["filled"].astype(float).to_numpy(),
-        "cost": (every["commission"] + every["slippage"]).astype(float).to_numpy(),
-    }).groupby(["system", "time", "symbol"], as_index=False, sort=True).sum()
-    buys = grouped[grouped["quantity"] > 0].groupby(["time", "symbol"])
-    sells = grouped[grouped["quantity"] < 0].groupby(["time", "symbol"])
-    side = pd.DataFrame({"bought": buys["quantity"].sum(), "buy_cost": buys["cost"].sum(),
-                         "sold": -sells["quantity"].sum(), "sell_cost": sells["cost"].sum()}).dropna()
-    crossed = np.minimum(side["bought"], side["sold"])
-    saving = float((side["buy_cost"] * crossed / side["bought"] + side["sell_cost"] * crossed / side["sold"]).sum())
-    return grouped, saving if len(book) > 1 and len(grouped) else 0.0
+def own_grouping(frame: pd.DataFrame) -> pd.DataFrame:
+    """One system's fills grouped the plain way: pandas' groupby of its filled orders alone, per (time, symbol)."""
+    filled = frame[(frame["filled"].fillna(0.0) != 0).to_numpy()]
+    return pd.DataFrame({
+        "time": pd.DatetimeIndex(filled["fill_time"]).as_unit("ns").asi8, "symbol": filled["symbol"].to_numpy(),
+        "quantity": filled["filled"].astype(float).to_numpy(),
+        "cost": (filled["commission"] + filled["slippage"]).astype(float).to_numpy(),
+    }).groupby(["time", "symbol"], as_index=False, sort=True).sum()
+
+
+def compensated(values: list[float]) -> float:
+    """Kahan's sum, one value after the other."""
+    total = compensation = 0.0
+    for value in values:
+        adjusted = value - compensation
+        total, compensation = total + adjusted, ((total + adjusted) - total) - adjusted
+    return total
+
+
+def book_netting(grouped: list[pd.DataFrame]) -> float:
+    """The book's netting saving the plain way, from each system's grouped fills in config order: at each (time,
+    symbol) in order, each side's quantities and costs added up in config order with Kahan's compensation."""
+    every = pd.concat(grouped, ignore_index=True)
+    savings = []
+    for _, place in every.groupby(["time", "symbol"], sort=True):  # the place's rows keep config order
+        buys, sells = place[place["quantity"] > 0], place[place["quantity"] < 0]
+        if len(buys) and len(sells):
+            bought, sold = compensated(buys["quantity"].tolist()), -compensated(sells["quantity"].tolist())
+            crossed = min(bought, sold)
+            savings.append(compensated(buys["cost"].tolist()) * crossed / bought
+                           + compensated(sells["cost"].tolist()) * crossed / sold)
+    return float(pd.Series(savings, dtype=float).sum()) if len(grouped) > 1 else 0.0
 
 
 # costs that do not add up exactly, three or more fills of a system in one bar and symbol: the sums' last bits
@@ -248,18 +268,29 @@ odd_fill = st.tuples(st.integers(1, 4), st.sampled_from(SYMBOLS), st.sampled_fro
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.lists(odd_fill, max_size=12), min_size=1, max_size=6), st.booleans(), st.booleans())
-# one system's fills out of symbol order: every group of the book is added one value after the other, the other
-# system's five fills of a bar too (numpy's reduceat gives 0.7000000000000001 for them, not 0.7)
+@given(st.lists(st.lists(odd_fill, max_size=12), min_size=1, max_size=6), st.booleans(), st.booleans(),
+       st.sampled_from([1, 3, book_fills.FILLS_PER_BLOCK]))
+# one system's fills out of symbol order (grouped by pandas on their own), the other's five fills of a bar in order
+# (numpy's reduceat, as pandas adds them: 0.7000000000000001, not 0.7)
 @example([[(1, "QQQ", -7.0, 0.1), (1, "IWM", -7.0, 0.1)], [(1, "IWM", -7.0, 0.1)] * 4 + [(1, "IWM", -7.0, 0.3)]],
-         False, False)
-def test_fills_grouped_a_system_at_a_time_are_the_whole_books_grouping_to_the_last_bit(books, in_time_order, zoned):
-    if in_time_order:  # as market orders fill: each system's fills grouped on its own
+         False, False, 1)
+def test_each_systems_fills_are_its_own_grouping_and_the_book_nets_them_to_the_last_bit_whatever_the_blocks(
+        books, in_time_order, zoned, fills_per_block):
+    if in_time_order:  # as market orders fill
         books = [sorted(fills, key=lambda fill: (fill[0], fill[1])) for fills in books]
     timeline = TIMELINE.tz_localize("America/New_York") if zoned else TIMELINE
     book = {f"s{number}": orders(*fills, timeline=timeline) for number, fills in enumerate(books)}
-    fills = opposing._Fills(book, timeline)
-    grouped, saving = whole_book_grouping(book)
-    mine = fills.frame.assign(symbol=[fills.symbols[code] for code in fills.frame["symbol"]])
-    pd.testing.assert_frame_equal(mine, grouped, check_exact=True, check_dtype=False)
-    assert opposing._book_netting_saving(fills) == saving  # exactly: the groups kept add up as before
+    with mock.patch.object(book_fills, "FILLS_PER_BLOCK", fills_per_block):  # a fill or three at a time, or all
+        fills = book_fills.BookFills(book, timeline)
+        blocks = list(fills.blocks())
+        netting = opposing_positions(book, timeline)["netting_saving"]
+    every = pd.DataFrame({column: np.concatenate([getattr(block, column) for block in blocks])
+                          for column in ("system", "time", "symbol", "quantity", "cost")})
+    spans = [(block.time.min(), block.time.max()) for block in blocks if len(block)]
+    assert all(earlier[1] < later[0] for earlier, later in pairwise(spans))  # blocks of times, in time order
+    grouped = [own_grouping(frame) for frame in book.values()]
+    for number, expected in enumerate(grouped):
+        mine = every[every["system"] == number].drop(columns="system").reset_index(drop=True)
+        mine["symbol"] = [fills.symbols[code] for code in mine["symbol"]]
+        pd.testing.assert_frame_equal(mine, expected, check_exact=True, check_dtype=False)
+    assert netting == book_netting(grouped)  # exactly
