@@ -49,6 +49,7 @@ from multifolio.reports.writers import (
 )
 from multifolio.running.engine import ProgressCallback, StopRequest
 from multifolio.running.executors import start_executor
+from multifolio.running.executors.chunks import systems_per_pass
 from multifolio.running.folder import RunFolder
 from multifolio.running.manifest import COMPLETED, INTERRUPTED, RunManifest, run_status
 from multifolio.running.search import optuna_entries, run_with_searches
@@ -63,10 +64,6 @@ WriteProgress = Callable[[int, "int | None", str], None]
 # middle one per pass over the oldest (Python's defaults: 10 and 10)
 _YOUNG_PER_MIDDLE, _MIDDLE_PER_FULL = 50, 100
 FIGURES_PART, REPORTS_PART, SUMMARY_PART, BARS_PART = "figures", "reports", "combined_summary.json", "bars.parquet"
-# a serial run that writes its folder and keeps no tables steps its systems in passes of at most this many bars ×
-# systems (8 systems at a million bars), each pass's folders written and its tables let go before the next pass
-# steps (`passes`): the results of a thousand busy systems are never all alive at once
-SYSTEM_BARS_PER_PASS = 1 << 23
 NOT_STEPPED = "the run was interrupted before this system's pass began: it was never stepped"
 Part = tuple[str, Callable[[], object]]  # a part of the writing: its name as told, and what writes it
 
@@ -168,8 +165,10 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
                 folder = run_folder(config, output_dir)
                 staging, manifest = _claimed(claim, folder, config, registry, market, data)
                 batches = passes(config, len(market), keep_tables)
-                if len(batches) > 1:  # stepped and written pass by pass, in this process (the serial executor)
-                    outcome = _write_outcome(partial(_written_pass_by_pass, run, config, registry, market, data,
+                if len(batches) > 1 or (written_as_stepped(config, keep_tables)
+                                        and config.execution_engine.type != "serial"):
+                    # written pass by pass (the serial executor), or chunk by chunk as the workers hand them back
+                    outcome = _write_outcome(partial(_written_as_stepped, run, config, registry, market, data,
                                                      batches, staging, writing, progress, stop_requested),
                                              staging, folder, manifest)
                     return attrs.evolve(outcome, folder=folder)
@@ -224,11 +223,12 @@ def write_run(outcome: RunOutcome, output_dir: str | Path) -> Path:
 
 
 def _run_systems(execute: Any, root: BacktestContainer, config: BacktestConfig, market: MarketData,
-                 stop_requested: StopRequest | None, specs: Sequence[SystemSpec], progress: ProgressCallback | None
-                 ) -> tuple[list[SystemResult], bool, dict[str, dict[str, Any]]]:
+                 stop_requested: StopRequest | None, specs: Sequence[SystemSpec], progress: ProgressCallback | None,
+                 **executing: Any) -> tuple[list[SystemResult], bool, dict[str, dict[str, Any]]]:
     """The systems of `specs` run by `execute`; an optuna search's, batch by batch, ranked by `reporting.sweep_metric`
     (multifolio.running.search). The flag: a stop request ended a search between batches. The figures: those a
-    search computed to rank its systems, by system name, so that the run's figures are not computed twice."""
+    search computed to rank its systems, by system name, so that the run's figures are not computed twice.
+    `executing`: passed on to `execute` (a parallel executor's `arrived`)."""
     metric, symbol = config.reporting.sweep_metric, config.reporting.benchmark
     closes = None if symbol is None else benchmark_closes(market, symbol)
     ranked: dict[str, dict[str, Any]] = {}
@@ -238,7 +238,8 @@ def _run_systems(execute: Any, root: BacktestContainer, config: BacktestConfig, 
         return ranked[result.name].get(metric)
 
     results, stopped = run_with_searches(execute, specs, score, FIGURES[metric].better != LOWER,
-                                         stop_requested, book=config.book, root=root, progress=progress)
+                                         stop_requested, book=config.book, root=root, progress=progress,
+                                         **executing)
     # the ended systems' live parts (each bus with its receivers, the ledgers and order logs they fed: cycles that
     # only a full pass frees) let go now, not as the run ends, and handed back with what their stepping freed: about
     # 15 MB a system at a million bars, before the figures and files
@@ -360,62 +361,97 @@ def write_results(outcome: RunOutcome, folder: Path, writing: WriteProgress | No
     return closing.outcome
 
 
-def passes(config: BacktestConfig, bars: int, keep_tables: bool = False) -> list[list[SystemSpec]]:
-    """The run's systems in the passes a run that writes its folder steps them in: all in one pass, but for a run
-    that keeps no tables, on the serial executor, whose systems nothing couples once stepped (no book, no optuna
-    search: it runs its own batches, no walk-forward study: its stitched system is cut from its windows' tables),
-    `SYSTEM_BARS_PER_PASS` bars × systems a pass."""
+def written_as_stepped(config: BacktestConfig, keep_tables: bool = False) -> bool:
+    """Whether a run that writes its folder writes its systems' folders as they are stepped, a part of them at a
+    time: a run that keeps no tables and whose systems nothing couples once stepped (no book, no optuna search: it
+    runs its own batches, no walk-forward study: its stitched system is cut from its windows' tables)."""
     systems = list(config.systems)
     coupled = config.book is not None or optuna_entries(systems) or any(studied(spec) for spec in systems)
-    if keep_tables or coupled or config.execution_engine.type != "serial":
+    return not keep_tables and not coupled
+
+
+def passes(config: BacktestConfig, bars: int, keep_tables: bool = False) -> list[list[SystemSpec]]:
+    """The run's systems in the passes a run that writes its folder steps them in: all in one pass, but for a run
+    `written_as_stepped` on the serial executor, `SYSTEM_BARS_PER_PASS` bars × systems a pass (a parallel one hands
+    its chunks back as they end, each of at most as many)."""
+    systems = list(config.systems)
+    if not written_as_stepped(config, keep_tables) or config.execution_engine.type != "serial":
         return [systems]
-    size = max(1, SYSTEM_BARS_PER_PASS // max(1, bars))
+    size = systems_per_pass(bars)
     return [systems[first:first + size] for first in range(0, len(systems), size)]
 
 
-def _written_pass_by_pass(run: Callable[..., tuple[list[SystemResult], bool, Any]], config: BacktestConfig,
-                          registry: PluginRegistry, market: MarketData, data: DataRecord,
-                          batches: list[list[SystemSpec]], folder: Path, writing: WriteProgress | None,
-                          progress: ProgressCallback | None, stop_requested: StopRequest | None) -> RunOutcome:
-    """`batches` (`passes`) stepped by `run` one after the other, each pass's figures computed and its systems'
-    folders written, their tables let go, before the next pass steps; then the summary and the reports, as
-    `write_results` writes them. `progress` is told the bars every system has stepped, on average. A stop request
-    ends the pass it comes in as it ends a run; the systems of the passes after it are never stepped, and fail
-    before their first bar (as a parallel executor's chunks that never ran)."""
-    separate, count = config.reporting.separate_reports, len(config.systems)
-    told = _Told(writing, (1 + count if separate else 0) + bool(config.reporting.combined_summary) + 1)
+def _written_as_stepped(run: Callable[..., tuple[list[SystemResult], bool, Any]], config: BacktestConfig,
+                        registry: PluginRegistry, market: MarketData, data: DataRecord,
+                        batches: list[list[SystemSpec]], folder: Path, writing: WriteProgress | None,
+                        progress: ProgressCallback | None, stop_requested: StopRequest | None) -> RunOutcome:
+    """The run's systems stepped by `run` and written a part at a time, each part's figures computed and its systems'
+    folders written, their tables let go, before the next; then the summary and the reports, as `write_results`
+    writes them. On the serial executor the parts are `batches` (`passes`), stepped one after the other, and
+    `progress` is told the bars every system has stepped, on average; a stop request ends the pass it comes in as it
+    ends a run, and the systems of the passes after it are never stepped: they fail before their first bar (as a
+    parallel executor's chunks that never ran). On a parallel executor the parts are its chunks, written as the
+    workers hand them back while the others go on."""
+    writer = _PartWriter(config, registry, market, data, folder, writing)
+    if config.execution_engine.type != "serial":
+        results, stopped, _ = run(config.systems, progress, arrived=writer.written)
+        return writer.closed(results, _status(results, stopped))
     results: list[SystemResult] = []
-    metrics: dict[str, dict[str, Any]] = {}
-    stepped, stopped = 0, False
+    stepped, count = 0, len(config.systems)
     for specs in batches:
-        if stopped:
+        if writer.stopped:
             ran = [failed_before_start(spec, market, NOT_STEPPED, "the run was interrupted") for spec in specs]
         else:
             ran, _, _ = run(specs, _pass_progress(progress, stepped, len(specs), count))
             stepped += len(specs)
-            told.tell(FIGURES_PART)
+        results += writer.written(ran)
+        del ran
+        writer.stopped = writer.stopped or (stop_requested is not None and stop_requested())
+    stepped_ones = [result for result in results if result.error != NOT_STEPPED]
+    return writer.closed(results, _status(stepped_ones, writer.stopped))
+
+
+class _PartWriter:
+    """A run's systems written a part at a time as they are stepped (`_written_as_stepped`)."""
+
+    def __init__(self, config: BacktestConfig, registry: PluginRegistry, market: MarketData, data: DataRecord,
+                 folder: Path, writing: WriteProgress | None) -> None:
+        self.config, self.registry, self.market, self.data, self.folder = config, registry, market, data, folder
+        self.separate = config.reporting.separate_reports
+        count = len(config.systems)
+        self.told = _Told(writing, (1 + count if self.separate else 0) + bool(config.reporting.combined_summary) + 1)
+        self.metrics: dict[str, dict[str, Any]] = {}
+        self.stopped, self._bars_written = False, False
+
+    def written(self, ran: list[SystemResult]) -> list[SystemResult]:
+        """`ran`'s figures computed and folders written; what the summary needs of them, their tables let go (`ran`
+        is emptied: its caller holds none of the results let go)."""
+        if any(result.error != NOT_STEPPED for result in ran):
+            self.told.tell(FIGURES_PART)
         with freed_memory_handed_back():
-            batch = outcome_of(config, registry, market, data, ran, summarized=False)
-        del ran  # the batch's outcome holds them: it lets their tables go as it writes them
-        metrics.update(batch.metrics)
-        stopped = (stopped or any(result.status == INTERRUPTED for result in batch.results)
-                   or (stop_requested is not None and stop_requested()))
-        if separate:
-            bars = market.frame()  # only the systems' pages show them
-            if not results:
-                told.write(BARS_PART, lambda: write_bars(bars, folder))
-            for number, result in enumerate(batch.results):
-                told.write(f"{result.name}/", partial(_write_system, batch, number, folder, bars, False))
+            part = outcome_of(self.config, self.registry, self.market, self.data, list(ran), summarized=False)
+        ran.clear()  # the part's outcome holds them: it lets their tables go as it writes them
+        self.metrics.update(part.metrics)
+        self.stopped = self.stopped or any(result.status == INTERRUPTED for result in part.results)
+        if self.separate:
+            bars = self.market.frame()  # only the systems' pages show them
+            if not self._bars_written:
+                self.told.write(BARS_PART, lambda: write_bars(bars, self.folder))
+                self._bars_written = True
+            for number, result in enumerate(part.results):
+                self.told.write(f"{result.name}/", partial(_write_system, part, number, self.folder, bars, False))
             del bars
-        results += [tables_let_go(result) for result in batch.results]
-    outcome = RunOutcome(config=config, registry=registry, market=market, data=data, results=results,
-                         metrics=metrics, summary=None, combined=None,
-                         status=_status([result for result in results if result.error != NOT_STEPPED], stopped))
-    closing = _Closing(outcome, folder)
-    for part, write in closing.parts():
-        told.write(part, write)
-    told.end()
-    return closing.outcome
+        return [tables_let_go(result) for result in part.results]
+
+    def closed(self, results: list[SystemResult], status: str) -> RunOutcome:
+        """The run's outcome once every part is written: its summary and reports written too."""
+        outcome = RunOutcome(config=self.config, registry=self.registry, market=self.market, data=self.data,
+                             results=results, metrics=self.metrics, summary=None, combined=None, status=status)
+        closing = _Closing(outcome, self.folder)
+        for part, write in closing.parts():
+            self.told.write(part, write)
+        self.told.end()
+        return closing.outcome
 
 
 def _pass_progress(progress: ProgressCallback | None, before: int, size: int, count: int

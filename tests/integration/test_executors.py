@@ -21,6 +21,7 @@ from multifolio.config.registry import PluginRegistry
 from multifolio.data.market import MarketData
 from multifolio.protocols import Direction, Strategy
 from multifolio.running.executors import run_systems, start_executor
+from multifolio.running.executors import chunks
 from multifolio.running.executors.chunks import WorkerSetup, split, worker_container
 from multifolio.running.executors.dask import LOCAL_CLUSTER_CONFIG
 from multifolio.running.run import run_backtest
@@ -125,6 +126,25 @@ def assert_progress_counts_systems(reported: list[tuple[float, int]], systems: i
     assert reported[0] == (0, systems) and reported[-1] == (systems, systems)
     assert {total for _, total in reported} == {systems}
     assert all(later >= earlier - 1e-9 for earlier, later in itertools.pairwise(done))
+
+
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_a_run_keeping_no_tables_writes_each_chunk_as_it_comes_back_and_the_same_bytes(serial_files, cluster,
+                                                                                       tmp_path, monkeypatch, executor):
+    monkeypatch.setattr(chunks, "SYSTEM_BARS_PER_PASS", 3000)  # a system a chunk: eight chunks for two workers
+    engine = {"type": "processes", "workers": 2} if executor == "processes" else {
+        "type": "dask", "address": cluster.scheduler_address}
+    registry, told = PluginRegistry(), []
+    outcome = run_backtest(checked({**sweep(), "execution_engine": engine}, registry), registry, output_dir=tmp_path,
+                           keep_tables=False, progress=lambda done, total: told.append(("stepped", done)),
+                           writing=lambda done, total, part: told.append(("writing", part)))
+    assert result_files(outcome.folder) == serial_files
+    assert outcome.status == "completed" and all(result.tables_let_go for result in outcome.results)
+    # the first chunk's folder is written while the other chunks are still stepping
+    first = told.index(next(event for event in told if event[0] == "writing" and event[1].endswith("/")))
+    assert any(kind == "stepped" and done < 8 for kind, done in told[first:])
+    folders = [part for kind, part in told if kind == "writing" and part.endswith("/")]
+    assert sorted(folders) == sorted(f"{result.name}/" for result in outcome.results)
 
 
 @pytest.mark.parametrize("executor", ["processes", "dask"])

@@ -8,7 +8,7 @@ import json
 import pytest
 
 import multifolio
-import multifolio.running.run as running
+import multifolio.running.executors.chunks as chunks
 from multifolio.config.registry import PluginRegistry
 from multifolio.running.run import NOT_STEPPED, passes, run_backtest
 from tests.builders import backtest_config, checked, files_of, system_config
@@ -31,7 +31,7 @@ def document(**reporting) -> dict:
 @pytest.fixture
 def two_systems_a_pass(monkeypatch):
     """Passes of two systems over the run's 400 bars (three passes for five systems)."""
-    monkeypatch.setattr(running, "SYSTEM_BARS_PER_PASS", 2 * BARS)
+    monkeypatch.setattr(chunks, "SYSTEM_BARS_PER_PASS", 2 * BARS)
 
 
 def test_only_a_serial_run_keeping_no_tables_and_coupling_nothing_goes_in_passes(two_systems_a_pass):
@@ -50,7 +50,7 @@ def test_only_a_serial_run_keeping_no_tables_and_coupling_nothing_goes_in_passes
 @pytest.mark.parametrize("reporting", [{}, {"separate_reports": False}])
 def test_passes_write_the_same_files_as_one_pass(tmp_path, monkeypatch, reporting):
     whole = multifolio.load(document(**reporting)).run(output_dir=tmp_path / "whole", keep_tables=False)
-    monkeypatch.setattr(running, "SYSTEM_BARS_PER_PASS", 2 * BARS)
+    monkeypatch.setattr(chunks, "SYSTEM_BARS_PER_PASS", 2 * BARS)
     told = []
     by_pass = multifolio.load(document(**reporting)).run(output_dir=tmp_path / "passes", keep_tables=False,
                                                          progress=lambda done, total: told.append(done))

@@ -24,7 +24,7 @@ from multifolio.config.spec import SystemSpec
 from multifolio.containers.backtest import BacktestContainer
 from multifolio.errors import ConfigErrors
 from multifolio.running.engine import ProgressCallback, StopRequest
-from multifolio.running.executors.chunks import WorkerSetup, run_chunks
+from multifolio.running.executors.chunks import Arrived, WorkerSetup, run_chunks
 from multifolio.running.executors.dask import on_dask
 from multifolio.running.executors.processes import on_processes
 from multifolio.running.executors.serial import run_containers, run_systems
@@ -33,7 +33,8 @@ from multifolio.trading.system import SystemResult
 __all__ = ["Executor", "run_containers", "run_systems", "start_executor", "with_executor"]
 
 
-Executor = Callable[..., list[SystemResult]]  # (root, specs, progress, stop_requested, book) → results
+# (root, specs, progress, stop_requested, book) → results; a parallel one also takes `arrived` (`run_chunks`)
+Executor = Callable[..., list[SystemResult]]
 
 
 @contextmanager
@@ -50,10 +51,10 @@ def start_executor(engine: ExecutionEngineConfig, systems: int, registry: Plugin
     with backend(engine, systems) as (slots, execute):
         def run_on_workers(root: BacktestContainer, specs: Sequence[SystemSpec],
                            progress: ProgressCallback | None = None, stop_requested: StopRequest | None = None,
-                           book: BookSpec | None = None) -> list[SystemResult]:
+                           book: BookSpec | None = None, arrived: Arrived | None = None) -> list[SystemResult]:
             setup = WorkerSetup.of(root.data.market(), registry or PluginRegistry())
             return run_chunks(execute, list(specs), slots(), setup, progress,
-                              stop_requested or (lambda: False), book)
+                              stop_requested or (lambda: False), book, arrived)
 
         yield run_on_workers
 

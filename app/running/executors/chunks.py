@@ -20,6 +20,10 @@ from multifolio.running.engine import ProgressCallback, StopRequest
 from multifolio.trading.system import SystemResult, failed_before_start
 
 CHUNKS_PER_WORKER = 2  # finer progress and balance; each extra chunk costs one more pass over the bars
+# a run that writes its systems' folders as they are stepped (and lets their tables go) holds at most this many bars ×
+# systems of full results at once (8 systems at a million bars): a pass of the serial executor's, a chunk of a
+# parallel one's. The results of a thousand busy systems are never all alive at once
+SYSTEM_BARS_PER_PASS = 1 << 23
 WORKER_DIED = ("its worker process died (killed, out of memory, or the process exited) while running it; "
                "the systems it held with it: {names}")
 
@@ -57,6 +61,9 @@ def worker_container(setup: WorkerSetup) -> BacktestContainer:
 
 
 Outcome = list[SystemResult] | str  # the chunk's results, or why it has none
+# told each chunk's results as they come back (those of the chunks that never came back last), it returns what to
+# keep of them; it may empty the list it is given, so that nothing else holds the results it let go
+Arrived = Callable[[list[SystemResult]], list[SystemResult]]
 # called after each look at the workers with the running chunks' bars done, in systems' worth
 RunningProgress = Callable[[float], None]
 Execute = Callable[[WorkerSetup, Sequence[Chunk], StopRequest, RunningProgress], Iterator[tuple[Chunk, Outcome]]]
@@ -64,8 +71,8 @@ POLL = 0.25  # seconds between looks at a stop request while waiting for workers
 
 
 def run_chunks(execute: Execute, specs: list[SystemSpec], workers: int, setup: WorkerSetup,
-               progress: ProgressCallback | None, stop_requested: StopRequest, book: BookSpec | None = None
-               ) -> list[SystemResult]:
+               progress: ProgressCallback | None, stop_requested: StopRequest, book: BookSpec | None = None,
+               arrived: Arrived | None = None) -> list[SystemResult]:
     """`specs` split into chunks for `workers` and run by `execute`; results in the order of `specs`.
 
     A chunk that does not come back (its worker died, or it raised outside the engine's
@@ -73,6 +80,9 @@ def run_chunks(execute: Execute, specs: list[SystemSpec], workers: int, setup: W
     systems done counting the running chunks' share of their bars (a fraction).
     A stop request is passed on to the workers, whose systems end at their next bar
     boundary marked interrupted, as in a serial run.
+
+    With `arrived`, each chunk's results are handed to it as they come back, while the workers go on, and what it
+    keeps is returned; the chunks then hold at most `systems_per_pass` systems each.
     """
     results: dict[int, SystemResult] = {}
     if progress is not None:
@@ -82,16 +92,31 @@ def run_chunks(execute: Execute, specs: list[SystemSpec], workers: int, setup: W
         if progress is not None:
             progress(len(results) + part, len(specs))
 
+    def kept(indices: Sequence[int], outcome: list[SystemResult]) -> None:
+        results.update(zip(indices, arrived(outcome) if arrived is not None else outcome))
+
     market = setup.market
-    for chunk, outcome in execute(setup, split(specs, workers, book), stop_requested, running):
-        outcome = outcome if isinstance(outcome, list) else [lost(spec, outcome, market) for spec in chunk.specs]
-        results.update(zip(chunk.indices, outcome))
+    most = systems_per_pass(len(market)) if arrived is not None else None
+    for chunk, outcome in execute(setup, split(specs, workers, book, most), stop_requested, running):
+        kept(chunk.indices, outcome if isinstance(outcome, list) else [lost(spec, outcome, market)
+                                                                       for spec in chunk.specs])
+        del outcome
     interrupted = "the run was interrupted before its worker finished it"
-    return [results.get(index) or lost(spec, interrupted, market) for index, spec in enumerate(specs)]
+    missing = [index for index in range(len(specs)) if index not in results]
+    if missing:
+        kept(missing, [lost(specs[index], interrupted, market) for index in missing])
+    return [results[index] for index in range(len(specs))]
 
 
-def split(specs: Sequence[SystemSpec], workers: int, book: BookSpec | None = None) -> list[Chunk]:
-    """`CHUNKS_PER_WORKER` chunks per worker, sizes differing by one at most, each taking every n-th system.
+def systems_per_pass(bars: int) -> int:
+    """How many systems of `bars` bars make `SYSTEM_BARS_PER_PASS` (at least one)."""
+    return max(1, SYSTEM_BARS_PER_PASS // max(1, bars))
+
+
+def split(specs: Sequence[SystemSpec], workers: int, book: BookSpec | None = None, most: int | None = None
+          ) -> list[Chunk]:
+    """`CHUNKS_PER_WORKER` chunks per worker (more where each may hold at `most` systems), sizes differing by one
+    at most, each taking every n-th system.
 
     Neighbouring systems of a sweep differ in its outermost value, which often sets much
     of a system's cost (a shorter period trades more): a stride through the systems gives
@@ -105,7 +130,7 @@ def split(specs: Sequence[SystemSpec], workers: int, book: BookSpec | None = Non
     chunks = [Chunk(run, tuple(coupled), tuple(specs[index] for index in coupled), book)] if coupled else []
     taken = set(coupled)
     free = [index for index in range(len(specs)) if index not in taken]
-    count = max(1, min(len(free), workers * CHUNKS_PER_WORKER))
+    count = max(1, min(len(free), max(workers * CHUNKS_PER_WORKER, -(-len(free) // (most or len(free) or 1)))))
     chunks += [Chunk(run, tuple(free[first::count]), tuple(specs[index] for index in free[first::count]))
                for first in range(count) if free[first::count]]
     return chunks
