@@ -394,7 +394,15 @@ def _written_as_stepped(run: Callable[..., tuple[list[SystemResult], bool, Any]]
     workers hand them back while the others go on."""
     writer = _PartWriter(config, registry, market, data, folder, writing)
     if config.execution_engine.type != "serial":
-        results, stopped, _ = run(config.systems, progress, arrived=writer.written)
+        def arrived(ran: list[SystemResult]) -> list[SystemResult]:
+            kept = writer.written(ran)
+            # what the chunk brought and the writing let go (cycles among the frames unpickled), collected now, as
+            # a serial pass's ended systems are, not when the run ends
+            gc.collect()
+            hand_back_freed_memory()
+            return kept
+
+        results, stopped, _ = run(config.systems, progress, arrived=arrived)
         return writer.closed(results, _status(results, stopped))
     results: list[SystemResult] = []
     stepped, count = 0, len(config.systems)

@@ -145,6 +145,18 @@ def test_a_run_keeping_no_tables_writes_each_chunk_as_it_comes_back_and_the_same
     assert any(kind == "stepped" and done < 8 for kind, done in told[first:])
     folders = [part for kind, part in told if kind == "writing" and part.endswith("/")]
     assert sorted(folders) == sorted(f"{result.name}/" for result in outcome.results)
+    # what every system shares is one array again, whichever chunk brought it: the caller's timeline and closes,
+    # each indicator's values once
+    market = outcome.market
+    for result in outcome.results:
+        assert result.equity_steps.timeline is market.timestamps
+        assert all(closes is market.closes_filled(symbol)
+                   for symbol, (_, _, closes) in result.equity_steps.holdings.items())
+    values: dict[str, set[int]] = {}
+    for result in outcome.results:
+        for key, array in result.indicator_values["SPY"].items():
+            values.setdefault(key, set()).add(id(array))
+    assert len(values) > 2 and all(len(ids) == 1 for ids in values.values())
 
 
 @pytest.mark.parametrize("executor", ["processes", "dask"])

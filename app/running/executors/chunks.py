@@ -7,7 +7,11 @@ from __future__ import annotations
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
 
+import attrs
+import numpy as np
+import pandas as pd
 from attrs import field, frozen
 from dependency_injector import providers
 
@@ -97,10 +101,12 @@ def run_chunks(execute: Execute, specs: list[SystemSpec], workers: int, setup: W
 
     market = setup.market
     most = systems_per_pass(len(market)) if arrived is not None else None
+    arrays = SharedArrays()  # the caller's own timeline and closes, each indicator's values as first brought
     for chunk, outcome in execute(setup, split(specs, workers, book, most), stop_requested, running):
-        kept(chunk.indices, outcome if isinstance(outcome, list) else [lost(spec, outcome, market)
-                                                                       for spec in chunk.specs])
+        kept(chunk.indices, [shared(result, market, arrays) for result in outcome] if isinstance(outcome, list)
+             else [lost(spec, outcome, market) for spec in chunk.specs])
         del outcome
+        arrays.chunk_done()
     interrupted = "the run was interrupted before its worker finished it"
     missing = [index for index in range(len(specs)) if index not in results]
     if missing:
@@ -134,6 +140,48 @@ def split(specs: Sequence[SystemSpec], workers: int, book: BookSpec | None = Non
     chunks += [Chunk(run, tuple(free[first::count]), tuple(specs[index] for index in free[first::count]))
                for first in range(count) if free[first::count]]
     return chunks
+
+
+class SharedArrays:
+    """One array for equal arrays that come back from the workers: the first of them (or the caller's own), in place
+    of each later one, compared once per array a chunk brings (its systems share theirs: pickled once a chunk)."""
+
+    def __init__(self) -> None:
+        self._first: dict[Any, Any] = {}
+        # the chunk's: id of an array brought → (it, its replacement), `brought` kept alive with its id until the
+        # chunk is done, so that the id is never another array's meanwhile
+        self._found: dict[int, tuple[Any, Any]] = {}
+
+    def chunk_done(self) -> None:
+        """Let the chunk's own arrays go: the next chunk brings its own."""
+        self._found.clear()
+
+    def __call__(self, key: Any, brought: Any, own: Any = None) -> Any:
+        known = self._found.get(id(brought))
+        if known is not None and known[0] is brought:
+            return known[1]
+        first = self._first.setdefault(key, brought) if own is None else own
+        same = first is brought or (len(first) == len(brought) and (
+            first.equals(brought) if isinstance(first, pd.Index) else np.array_equal(first, brought, equal_nan=True)))
+        found = first if same else brought
+        self._found[id(brought)] = (brought, found)
+        return found
+
+
+def shared(result: SystemResult, market: MarketData, arrays: SharedArrays) -> SystemResult:
+    """`result` as a worker sent it back, with what every system of the run shares as one array again: its equity's
+    timeline and closes the caller's own, its indicators' values the first chunk's (the same values, computed on the
+    same bars). Each chunk brings its own copies (16 MB at a million bars for the timeline and a symbol's closes):
+    kept with every result, they grew the caller by a chunk's worth each."""
+    steps = result.equity_steps
+    if steps is not None:
+        steps = attrs.evolve(steps, timeline=arrays(("timeline",), steps.timeline, market.timestamps),
+                             holdings={symbol: (bars, held, arrays(("closes", symbol), closes,
+                                                                   market.closes_filled(symbol)))
+                                       for symbol, (bars, held, closes) in steps.holdings.items()})
+    values = {symbol: {key: arrays((symbol, key), array) for key, array in by_key.items()}
+              for symbol, by_key in result.indicator_values.items()}
+    return attrs.evolve(result, equity_steps=steps, indicator_values=values)
 
 
 def lost(spec: SystemSpec, reason: str, market: MarketData) -> SystemResult:
