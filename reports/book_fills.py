@@ -73,8 +73,8 @@ class SystemFills:
 
     def between(self, low: int | None, high: int | None) -> slice:
         """The rows from `low` to before `high` (nanoseconds; None: from the first, to the last)."""
-        return slice(None if low is None else int(np.searchsorted(self.time, low)),
-                     None if high is None else int(np.searchsorted(self.time, high)))
+        return slice(0 if low is None else int(np.searchsorted(self.time, low)),
+                     len(self.time) if high is None else int(np.searchsorted(self.time, high)))
 
 
 class FillsBlock:
@@ -85,21 +85,21 @@ class FillsBlock:
     within the block."""
 
     def __init__(self, systems: list[tuple[int, SystemFills, slice]], stamps: np.ndarray, symbol_count: int) -> None:
-        parts = [(number, fills, range(len(fills.time))[rows]) for number, fills, rows in systems]
-        system = np.repeat(np.array([number for number, _, _ in parts], dtype=np.int32),
-                           [len(rows) for _, _, rows in parts])
+        """`systems`: (number, fills, the rows of the block: a slice of whole numbers) of every system."""
+        system = np.repeat(np.array([number for number, _, _ in systems], dtype=np.int32),
+                           [rows.stop - rows.start for _, _, rows in systems])
 
-        def joined(column: Callable[[SystemFills, range], np.ndarray], dtype: type) -> np.ndarray:
-            return np.concatenate([column(fills, rows) for _, fills, rows in parts] or [np.zeros(0, dtype)])
+        def joined(column: Callable[[SystemFills], np.ndarray], dtype: type) -> np.ndarray:
+            return np.concatenate([column(fills)[rows] for _, fills, rows in systems] or [np.zeros(0, dtype)])
 
-        time = joined(lambda fills, rows: fills.time[rows.start:rows.stop], np.int64)
-        symbol = joined(lambda fills, rows: fills.lookup[fills.codes[rows.start:rows.stop]], np.int32)
+        time = joined(lambda fills: fills.time, np.int64)
+        symbol = np.concatenate([fills.lookup[fills.codes[rows]] for _, fills, rows in systems]
+                                or [np.zeros(0, np.int32)])
         changed = (np.diff(system) != 0) | (np.diff(time) != 0) | (np.diff(symbol) != 0)
         starts = np.flatnonzero(np.r_[len(time) > 0, changed])
         self.system, self.time, self.symbol = system[starts], time[starts], symbol[starts]
-        self.quantity, self.cost = (
-            np.add.reduceat(joined(lambda fills, rows: getattr(fills, name)[rows.start:rows.stop], np.float64), starts)
-            if len(starts) else np.zeros(0) for name in ("quantity", "cost"))
+        self.quantity, self.cost = (np.add.reduceat(joined(column, np.float64), starts) if len(starts) else np.zeros(0)
+                                    for column in (lambda fills: fills.quantity, lambda fills: fills.cost))
         times, codes = np.unique(self.time, return_inverse=True)
         self.bar = bars_of(times, stamps).astype(np.int32)[codes]  # each time's bar found once, not once a fill
         self.place = codes.astype(np.int64) * max(1, symbol_count) + self.symbol
