@@ -103,9 +103,13 @@ def run_chunks(execute: Execute, specs: list[SystemSpec], workers: int, setup: W
     most = systems_per_pass(len(market)) if arrived is not None else None
     arrays = SharedArrays()  # the caller's own timeline and closes, each indicator's values as first brought
     for chunk, outcome in execute(setup, split(specs, workers, book, most), stop_requested, running):
-        kept(chunk.indices, [shared(result, market, arrays) for result in outcome] if isinstance(outcome, list)
-             else [lost(spec, outcome, market) for spec in chunk.specs])
-        del outcome
+        if isinstance(outcome, list):
+            brought = [shared(result, market, arrays) for result in outcome]
+            outcome.clear()  # the list the executor handed over holds none of them: `arrived` may let them go
+        else:
+            brought = [lost(spec, outcome, market) for spec in chunk.specs]
+        kept(chunk.indices, brought)
+        del brought
         arrays.chunk_done()
     interrupted = "the run was interrupted before its worker finished it"
     missing = [index for index in range(len(specs)) if index not in results]
