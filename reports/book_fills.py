@@ -9,6 +9,7 @@ on at once stays near `FILLS_PER_BLOCK` fills whatever the number of systems.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
@@ -67,9 +68,8 @@ class SystemFills:
     def _in_order(self) -> bool:
         if (self.time == _NOT_A_TIME).any() or np.isnan(self.quantity).any() or np.isnan(self.cost).any():
             return False
-        symbol = self.lookup[self.codes]
-        later, same = np.diff(self.time) > 0, np.diff(self.time) == 0
-        return bool(np.all(later | (same & (np.diff(symbol) >= 0))))
+        step = np.diff(self.time)
+        return bool(np.all((step > 0) | ((step == 0) & (np.diff(self.lookup[self.codes]) >= 0))))
 
     def between(self, low: int | None, high: int | None) -> slice:
         """The rows from `low` to before `high` (nanoseconds; None: from the first, to the last)."""
@@ -106,6 +106,13 @@ class FillsBlock:
 
     def __len__(self) -> int:
         return len(self.system)
+
+    @functools.cached_property
+    def sides(self) -> tuple[np.ndarray, np.ndarray]:
+        """The rows of the buys and of the sells, each in place order, those of one place in the block's order
+        (config order): found once for the book's netting and the pairs' crossings."""
+        return tuple(rows[np.argsort(self.place[rows], kind="stable")]
+                     for rows in (np.flatnonzero(self.quantity > 0), np.flatnonzero(self.quantity < 0)))
 
 
 def bars_of(times: np.ndarray, stamps: np.ndarray) -> np.ndarray:

@@ -139,7 +139,7 @@ def _crossings(block: FillsBlock, count: int) -> Iterator[dict[str, np.ndarray]]
     A netted book sends only the net of both orders to the market, so the quantity that offsets
     inside the bar pays neither commission nor slippage: each side saves its cost per unit.
     """
-    buys, sells = _by_place(block, block.quantity > 0), _by_place(block, block.quantity < 0)
+    buys, sells = block.sides
     # every buy against every sell at its place, buys in place order: the sells of a place are a run in `sells`
     low = np.searchsorted(block.place[sells], block.place[buys], "left")
     runs = np.searchsorted(block.place[sells], block.place[buys], "right") - low
@@ -168,18 +168,12 @@ def _added_on(totals: np.ndarray, pairs: np.ndarray, values: np.ndarray) -> np.n
     return np.bincount(np.r_[np.arange(len(totals)), pairs], weights=np.r_[totals, values], minlength=len(totals))
 
 
-def _by_place(block: FillsBlock, side: np.ndarray) -> np.ndarray:
-    """The rows of one side, in place order, those of one place in the block's order (config order)."""
-    rows = np.flatnonzero(side)
-    return rows[np.argsort(block.place[rows], kind="stable")]
-
-
 def _place_savings(block: FillsBlock) -> np.ndarray:
     """What netting saves at each place of the block where the book both bought and sold, in place order: the
     crossed quantity's share of each side's costs. A side's quantities and costs at a place are added up in config
     order, Kahan-compensated, as pandas' groupby adds rows that do not come in their groups' order."""
     sides = []
-    for rows in (_by_place(block, block.quantity > 0), _by_place(block, block.quantity < 0)):
+    for rows in block.sides:
         starts = np.flatnonzero(np.r_[len(rows) > 0, np.diff(block.place[rows]) != 0])
         sizes = np.diff(np.append(starts, len(rows)))
         sides.append((block.place[rows][starts], _compensated_sums(block.quantity[rows], starts, sizes),

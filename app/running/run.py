@@ -413,7 +413,6 @@ def _written_as_stepped(run: Callable[..., tuple[list[SystemResult], bool, Any]]
             ran, _, _ = run(specs, _pass_progress(progress, stepped, len(specs), count))
             stepped += len(specs)
         results += writer.written(ran)
-        del ran
         writer.stopped = writer.stopped or (stop_requested is not None and stop_requested())
     stepped_ones = [result for result in results if result.error != NOT_STEPPED]
     return writer.closed(results, _status(stepped_ones, writer.stopped))

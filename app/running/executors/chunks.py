@@ -109,7 +109,6 @@ def run_chunks(execute: Execute, specs: list[SystemSpec], workers: int, setup: W
         else:
             brought = [lost(spec, outcome, market) for spec in chunk.specs]
         kept(chunk.indices, brought)
-        del brought
         arrays.chunk_done()
     interrupted = "the run was interrupted before its worker finished it"
     missing = [index for index in range(len(specs)) if index not in results]
@@ -161,8 +160,8 @@ class SharedArrays:
         self._found.clear()
 
     def __call__(self, key: Any, brought: Any, own: Any = None) -> Any:
-        known = self._found.get(id(brought))
-        if known is not None and known[0] is brought:
+        known = self._found.get(id(brought))  # `brought` itself, as its id is held with it
+        if known is not None:
             return known[1]
         first = self._first.setdefault(key, brought) if own is None else own
         same = first is brought or (len(first) == len(brought) and (

@@ -176,7 +176,6 @@ def on_processes(engine: ExecutionEngineConfig, systems: int
                         worker.send(setup)
                 give(worker)  # before handing this outcome over, so the worker is not left idle meanwhile
                 yield chunk, outcome
-                del outcome  # whoever it was handed to may let it go
             running(sum(len(chunk.specs) * worker.done.value for worker, chunk in busy.items()))
 
     try:
