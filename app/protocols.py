@@ -153,7 +153,7 @@ class Strategy(abc.ABC):
         """The full form: act on the bars that closed at `context.timestamp` (`context.bars`)."""
         raise NotImplementedError
 
-    def signals(self, values: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    def signals(self, values: Mapping[str, np.ndarray], start: int = 0) -> np.ndarray | None:
         """The simple form, all bars at once (optional): what `on_bar` would return at each of one symbol's
         bars, as an array as long as `values["close"]`, NaN where it returns None. `values` holds the
         symbol's whole arrays: the price fields and the indicators declared, by key.
@@ -162,7 +162,14 @@ class Strategy(abc.ABC):
         (a signal, a fill, an exit's trigger, a halt) instead of calling `on_bar` at every bar; results
         are the same, byte for byte, as long as element k equals what `on_bar` returns at bar k, which
         must depend on bars 0..k only (`multifolio.testing.assert_signals_match` and `assert_causal` check
-        them). None (the default): `on_bar` is called at every bar."""
+        them). None (the default): `on_bar` is called at every bar.
+
+        `start`: the symbol's bar at which `on_bar` is first called. It is 0 but for a system trading in a
+        window (`portfolio.active`), whose `on_bar` first sees the window's first bar, so that a strategy's
+        state (the last sign of a crossover) begins there; from `start` on, element k is what `on_bar` returns
+        at bar k when its first call was at bar `start` (elements before it are not read; `values` still hold
+        every bar, which `on_bar` may look back on with `ago`). Such a system goes from event to event only
+        when the method takes the parameter: a `signals(values)` without it is left aside there."""
         return None
 
     @classmethod

@@ -15,6 +15,7 @@ that file would give; nothing is written.
 from __future__ import annotations
 
 import copy
+import inspect
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -179,7 +180,8 @@ def run_strategy(strategy: type[Strategy] | Strategy, bars: Any, *, parameters: 
                  initial_capital: float = 10_000, indicators: Sequence[Any] = (),
                  sizers: Sequence[Mapping] = FIXED_SIZE, limits: Sequence[Mapping] = (),
                  exits: Sequence[Mapping] = (), execution: Mapping[str, Any] | None = None,
-                 plugins: Mapping[str, Mapping[str, type]] | None = None) -> Result:
+                 active: Mapping[str, str] | None = None, plugins: Mapping[str, Mapping[str, type]] | None = None
+                 ) -> Result:
     """One system trading `strategy` over `bars`, run as `multifolio.run` runs a YAML file; nothing written.
 
     `strategy`: a Strategy subclass, built with `parameters` (the YAML's `strategy.parameters`), or an instance
@@ -187,7 +189,8 @@ def run_strategy(strategy: type[Strategy] | Strategy, bars: Any, *, parameters: 
     `bars`: what `multifolio.run(data=...)` takes: a long DataFrame with a symbol column, or symbol → DataFrame.
     The rest are the system's YAML settings: `initial_capital`; `indicators` (besides those the strategy
     declares); `sizers`, `limits`, `exits` (the `risk` lists, e.g. `[{"type": "stop_loss", "percent": 0.05}]`;
-    10 shares an entry by default); `execution` (e.g. `{"commission": 0.005, "fill_at": "close"}`).
+    10 shares an entry by default); `execution` (e.g. `{"commission": 0.005, "fill_at": "close"}`); `active` (the
+    window it trades in, `portfolio.active`: `{"start": "2024-03-01", "end": ...}`).
     `plugins`: kind → name → class, as `multifolio.run` takes them: the indicators, sizers... the system uses
     by name that are not installed.
 
@@ -200,7 +203,8 @@ def run_strategy(strategy: type[Strategy] | Strategy, bars: Any, *, parameters: 
     given.setdefault("strategies", {})[plugin.__name__] = plugin
     entry = trading_system_entry(SYSTEM, strategy={"type": plugin.__name__, "parameters": dict(parameters or {})},
                                  initial_capital=initial_capital, indicators=indicators, sizers=sizers,
-                                 limits=limits, exits=exits, execution=execution)
+                                 limits=limits, exits=exits, execution=execution,
+                                 **({"active": dict(active)} if active else {}))
     backtest = load({"workflow": {"name": f"run_strategy {plugin.__name__}"}, "trading_systems": [entry]},
                     data=bars, plugins=given)
     if isinstance(strategy, Strategy):
@@ -232,20 +236,32 @@ def assert_signals_match(strategy: type[Strategy] | Strategy, bars: Any, *,
     and equity, to the last bit; else AssertionError naming the first difference. `strategy`, `bars`,
     `parameters` and `system_settings` as `run_strategy` takes them (exits, limits, `execution`...: the more
     of them, the more events the check crosses). Causality of `signals()` is `assert_causal`'s to check: it
-    runs the stated signals too."""
+    runs the stated signals too.
+
+    A `signals()` that takes `start` is checked in a window too (`active`: from the bars' first third to their
+    second, unless `system_settings` give one), where `on_bar` is first called at the window's first bar."""
     plugin = strategy if isinstance(strategy, type) else type(strategy)
     if plugin.signals is Strategy.signals:
         raise TypeError(f"{plugin.__name__} states no signals(): it is stepped bar by bar")
     settings = dict(system_settings, parameters=parameters)
-    stated = _completed_run(strategy, bars, settings, "with signals()")
-    per_bar = _completed_run(_per_bar(strategy), bars, settings, "with on_bar")
-    for name in ("orders", "trades", "equity"):
-        found = _first_difference(getattr(stated, name), getattr(per_bar, name))
-        if found is not None:
-            row, column = found
-            raise AssertionError(f"{plugin.__name__}.signals() does not trade as its on_bar: {name} row {row}, "
-                                 f"column {column!r}: {_cell(getattr(stated, name), row, column)} with signals(), "
-                                 f"{_cell(getattr(per_bar, name), row, column)} with on_bar")
+    checks = [(settings, "")]
+    if "start" in inspect.signature(plugin.signals).parameters and "active" not in system_settings:
+        frame, _ = given_bars(bars)
+        timeline = _timeline(frame.assign(timestamp=pd.to_datetime(frame["timestamp"])))
+        window = {"start": timeline[len(timeline) // 3].isoformat(),
+                  "end": timeline[2 * len(timeline) // 3].isoformat()}
+        checks.append((dict(settings, active=window), f" in the window {window['start']} to {window['end']}"))
+    for checked, where in checks:
+        stated = _completed_run(strategy, bars, checked, f"with signals(){where}")
+        per_bar = _completed_run(_per_bar(strategy), bars, checked, f"with on_bar{where}")
+        for name in ("orders", "trades", "equity"):
+            found = _first_difference(getattr(stated, name), getattr(per_bar, name))
+            if found is not None:
+                row, column = found
+                raise AssertionError(
+                    f"{plugin.__name__}.signals() does not trade as its on_bar{where}: {name} row {row}, column "
+                    f"{column!r}: {_cell(getattr(stated, name), row, column)} with signals(), "
+                    f"{_cell(getattr(per_bar, name), row, column)} with on_bar")
 
 
 def _completed_run(strategy: type[Strategy] | Strategy, bars: Any, settings: Mapping[str, Any],
@@ -264,11 +280,11 @@ def _per_bar(strategy: type[Strategy] | Strategy) -> type[Strategy] | Strategy:
     """`strategy` without its stated signals: stepped bar by bar through `on_bar`."""
     if isinstance(strategy, Strategy):
         fresh = copy.deepcopy(strategy)
-        fresh.signals = lambda values: None
+        fresh.signals = lambda values, start=0: None
         return fresh
 
     class PerBar(strategy):
-        def signals(self, values: Mapping[str, np.ndarray]) -> None:
+        def signals(self, values: Mapping[str, np.ndarray], start: int = 0) -> None:
             return None
 
     PerBar.__name__ = PerBar.__qualname__ = strategy.__name__

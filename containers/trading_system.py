@@ -5,6 +5,7 @@ from dependency_injector import containers, providers
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.config.spec import SystemSpec
 from multifolio.data.indicators import SystemIndicators
+from multifolio.trading.active import ActiveBars
 from multifolio.trading.context import StrategyContext
 from multifolio.trading.execution import ExecutionSimulator
 from multifolio.trading.halts import Guard, Halts
@@ -59,10 +60,11 @@ class TradingSystem(containers.DeclarativeContainer):
                                   book=execution, indicators=indicators, exits=exits,
                                   lot_size=spec.provided.risk.lot_size, strategy_name=spec.provided.strategy.type,
                                   system_name=spec.provided.name)
+    active = providers.Singleton(ActiveBars.of, spec, data.market.provided.timestamps)
     strategy_runner = providers.Singleton(StrategyRunner, strategy=strategy, signals=signals,
                                           indicators=indicators, market=data.market, context=context,
                                           strategy_name=spec.provided.strategy.type,
-                                          system_name=spec.provided.name)
+                                          system_name=spec.provided.name, first_bar=active.provided.first)
     order_log = providers.Singleton(OrderLog, timeline=data.market.provided.timestamps)
 
     bus = providers.Resource(connect_bus, signals=signals, strategy=strategy_runner, risk=risk,
@@ -71,5 +73,5 @@ class TradingSystem(containers.DeclarativeContainer):
 
     runner = providers.Singleton(SystemRunner, spec=spec, bus=bus, market=data.market, strategy=strategy_runner,
                                  execution=execution,
-                                 portfolio=portfolio, order_log=order_log, indicators=indicators, halts=halts,
-                                 guard=guard)
+                                 portfolio=portfolio, order_log=order_log, indicators=indicators, active=active,
+                                 halts=halts, guard=guard)

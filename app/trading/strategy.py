@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from types import MappingProxyType
 
@@ -61,8 +62,10 @@ class StrategyRunner:
     last symbol's bar of a timestamp) hands them to `on_bars` at once."""
 
     def __init__(self, *, strategy: Strategy, signals: SystemSignals, indicators: SystemIndicators,
-                 market: MarketData, context: TradingContext, strategy_name: str, system_name: str) -> None:
+                 market: MarketData, context: TradingContext, strategy_name: str, system_name: str,
+                 first_bar: int = 0) -> None:
         self.strategy = strategy
+        self.first_bar = first_bar  # the timeline bar `on_bar` is first called at (a window's first), stated from
         self.full_form = type(strategy).full_form()
         self._signals = signals
         self._context = context
@@ -80,15 +83,22 @@ class StrategyRunner:
         self.on_bar_closed = self._gather if self.full_form else self._signal
 
     def _stated(self, indicators: SystemIndicators, market: MarketData, reader: str) -> dict[str, np.ndarray] | None:
-        """Each symbol's `signals()`, checked: one direction or NaN per bar of the symbol."""
+        """Each symbol's `signals()`, checked: one direction or NaN per bar of the symbol, NaN before the bar
+        `on_bar` is first called at (a window's first: a `signals()` that cannot state from there states none)."""
+        if self.first_bar >= len(market):  # dormant until the run's controller starts it: from where, not known yet
+            return None
+        if self.first_bar and "start" not in inspect.signature(self.strategy.signals).parameters:
+            return None
         stated = {}
         for symbol in market.symbols:
             arrays = indicators.arrays(symbol)
-            found = self.strategy.signals(MappingProxyType(arrays))
+            timeline_index = market.series[symbol].timeline_index
+            start = int(np.searchsorted(timeline_index, self.first_bar))  # the symbol's first bar in the window
+            found = self.strategy.signals(MappingProxyType(arrays), **({"start": start} if self.first_bar else {}))
             if found is None:
                 return None
             array = np.asarray(found, dtype=np.float64)
-            bars = len(market.series[symbol].timeline_index)
+            bars = len(timeline_index)
             if array.shape != (bars,):
                 raise ValueError(f"{reader}: signals() returned an array of shape {array.shape} for {symbol!r}, "
                                  f"expected one value per bar ({bars},)")
@@ -97,6 +107,8 @@ class StrategyRunner:
                 bad = int(np.flatnonzero(~known)[0])
                 raise ValueError(f"{reader}: signals() returned {float(array[bad])!r} at bar {bad} of {symbol!r}; "
                                  "expected -1 (short), 0 (flat), 1 (long) or NaN (no signal)")
+            if start:  # the bars before it are never `on_bar`'s: not read, whatever they say
+                array = np.where(np.arange(bars) < start, np.nan, array)
             stated[symbol] = array
         return stated
 

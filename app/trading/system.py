@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 from attrs import Factory, frozen
 
-from multifolio.config.spec import CONTROLLED, SystemSpec
+from multifolio.config.spec import SystemSpec
 from multifolio.data.indicators import SystemIndicators
 from multifolio.data.market import MarketData
 from multifolio.protocols import BLOCK, FLATTEN, HALT_ACTIONS
+from multifolio.trading.active import ActiveBars
 from multifolio.trading.events import (
     BarClosed,
     BlockLifted,
@@ -299,7 +300,8 @@ class SystemRunner:
 
     def __init__(self, *, spec: SystemSpec, bus: SystemSignals, market: MarketData, strategy: StrategyRunner,
                  execution: ExecutionSimulator, portfolio: Portfolio, order_log: OrderLog,
-                 indicators: SystemIndicators, halts: Halts | None = None, guard: Guard | None = None) -> None:
+                 indicators: SystemIndicators, active: ActiveBars, halts: Halts | None = None,
+                 guard: Guard | None = None) -> None:
         self.spec = spec
         self.name = spec.name
         self.namespace = bus.namespace
@@ -319,12 +321,8 @@ class SystemRunner:
         self._halts = halts or Halts()
         self._guard = guard or Guard(market=market, portfolio=portfolio, halts=self._halts, limits=())
         self._held = portfolio.held  # live: truthy while anything is held
-        timestamps = market.timestamps
         # `portfolio.active`: the first bar it trades at, and the first bar after its window (len: none)
-        start, end = spec.portfolio.start, spec.portfolio.end
-        self.first_bar = (len(timestamps) if start == CONTROLLED else _bar_at_or_after(timestamps, start) if start
-                          else 0)  # a system the controller starts is dormant until it does
-        self.end_bar = _bar_at_or_after(timestamps, end) if end else len(timestamps)
+        self.first_bar, self.end_bar = active.first, active.end
         self.stepping = -1  # the bar `advance` is at: where the system failed when a plugin raises
         self._due = 0  # the next bar the event-to-event path must step
         self.jumps = False  # set by `start`: whether `advance` goes from event to event
@@ -372,13 +370,15 @@ class SystemRunner:
             self._step_in_window = self.step
             self.step = self._step_windowed
         # from event to event when the strategy states its signals and nothing else hears each bar (a test's
-        # fake may): the bars go to the stated signals, not to `on_bar`. Not with a window: `on_bar` would first
-        # see its first bar, and a strategy's state (the last sign of a crossover) would start there
+        # fake may): the bars go to the stated signals, not to `on_bar`. In a window, the signals must be stated
+        # from its first bar (`on_bar` first sees that bar, where a strategy's state begins): the strategy states
+        # none otherwise, nor for a window moved since (the controller's start)
         self.jumps = (self._strategy.signal_bars is not None  # (a full-form strategy states none)
-                      and self.first_bar == 0 and self.end_bar == len(self._market)
+                      and self._strategy.first_bar == self.first_bar
                       and len(self.signals.bar_closed.receivers) == 1)
         if self.jumps and not self.stopped:
             self._publish = self._strategy.publish_stated
+            self._due = self.first_bar
 
     def advance(self, start: int, stop: int) -> None:
         """Step bars `start` … `stop` − 1 of the timeline (from event to event where the system can);
@@ -404,12 +404,16 @@ class SystemRunner:
     def _next_event(self, index: int) -> int:
         """The next bar after `index` where something can happen, as things stand after it: the next bar
         while an order stands, a trailing exit moves, the guard is due or limits watch a position; else the
-        next stated signal, or sooner the first close that would take what is held to the bankruptcy floor."""
+        next stated signal or the end of the window, whichever comes first, or sooner the first close that would
+        take what is held to the bankruptcy floor. Stopped for good with nothing standing: no bar."""
         after = index + 1
         if self.execution.pending or self.execution.trailing or self._guard.due:
             return after
-        signal = self._strategy.next_signal(index, len(self._market))
-        if self._held and not self.stopped:
+        if self.stopped:
+            return len(self._market)
+        stop = self.end_bar if index < self.end_bar else len(self._market)
+        signal = min(self._strategy.next_signal(index, stop), stop)
+        if self._held:
             if self._guard.limited:
                 return after
             return self._guard.first_floor(after, signal)
@@ -508,16 +512,6 @@ class SystemRunner:
     def _indicator_arrays(self) -> dict[str, dict[str, np.ndarray]]:
         keys = self.spec.indicator_keys()
         return {symbol: {key: self._indicators.arrays(symbol)[key] for key in keys} for symbol in self._market.symbols}
-
-
-def _bar_at_or_after(timestamps: pd.DatetimeIndex, when: str) -> int:
-    """The first bar at or after `when` (an ISO time; in the data's zone when written without one)."""
-    moment = pd.Timestamp(when)
-    if timestamps.tz is not None and moment.tz is None:
-        moment = moment.tz_localize(timestamps.tz)
-    elif timestamps.tz is None and moment.tz is not None:
-        moment = moment.tz_convert("UTC").tz_localize(None)
-    return int(timestamps.searchsorted(moment, side="left"))
 
 
 def failed_before_start(spec: SystemSpec, market: MarketData, error: str, why: str) -> SystemResult:

@@ -21,8 +21,8 @@ class BuyAndHoldStrategy(Strategy):
         self._holding.add(bar.symbol)
         return Direction.LONG
 
-    def signals(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
-        """`on_bar` at every bar at once: long at the symbol's first bar, nothing after."""
+    def signals(self, values: Mapping[str, np.ndarray], start: int = 0) -> np.ndarray:
+        """`on_bar` at every bar at once: long at the first bar it sees (`start`), nothing after."""
         wanted = np.full(len(values["close"]), np.nan)
-        wanted[:1] = float(Direction.LONG)
+        wanted[start:start + 1] = float(Direction.LONG)
         return wanted

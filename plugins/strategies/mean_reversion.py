@@ -57,17 +57,19 @@ class MeanReversionStrategy(Strategy):
         self._side[bar.symbol] = wanted
         return wanted
 
-    def signals(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+    def signals(self, values: Mapping[str, np.ndarray], start: int = 0) -> np.ndarray:
         """`on_bar` at every bar at once. Where the close stands decides the side asked for, or what it can
         no longer be: beyond `entry_threshold` deviations a side is set (long below, short or flat above);
         within `exit_threshold` of the mean it is flat whatever it was; between the two thresholds above the
         mean a long is closed, below it a short. So the side at a bar is the one the last setting bar set,
-        flat if a bar since then closed it; a signal where the side changes."""
+        flat if a bar since then closed it; a signal where the side changes. Bars before `start` are not seen:
+        flat when it begins."""
         close, mean = (np.asarray(values[key], dtype=np.float64) for key in ("close", f"{self._bands}.middle"))
         deviation = np.asarray(values[f"{self._bands}.upper"], dtype=np.float64) - mean
         known = deviation > 0  # NaN during warm-up, or a flat window: the bar says nothing
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(known, (close - mean) / np.where(known, deviation, 1.0), np.nan)
+        z[:start] = np.nan  # not seen: no side set or closed before it
         entry, exit_ = self.entry_threshold, self.exit_threshold
         long_, short, flat = float(Direction.LONG), float(Direction.SHORT), float(Direction.FLAT)
         sets = np.select([z < -entry, z > entry, (z >= -exit_) & (z <= exit_)],

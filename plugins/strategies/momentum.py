@@ -34,9 +34,10 @@ class MomentumStrategy(Strategy):
             return Direction.SHORT if self.allow_short else Direction.FLAT
         return None
 
-    def signals(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+    def signals(self, values: Mapping[str, np.ndarray], start: int = 0) -> np.ndarray:
         """`on_bar` at every bar at once: the change over `lookback_period` bars against the threshold (NaN for
-        the first `lookback_period` bars, which have no close that far back)."""
+        the first `lookback_period` bars, which have no close that far back). Each bar's is its own, whatever
+        `on_bar` saw before it: the same from any `start`."""
         close = np.asarray(values["close"], dtype=np.float64)
         wanted = np.full(len(close), np.nan)
         lookback = self.lookback_period

@@ -58,12 +58,13 @@ class SmaCrossoverStrategy(Strategy):
         with_trend = bar.close > trend if wanted is Direction.LONG else bar.close < trend  # NaN: neither
         return wanted if with_trend else Direction.FLAT
 
-    def signals(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
+    def signals(self, values: Mapping[str, np.ndarray], start: int = 0) -> np.ndarray:
         """`on_bar` at every bar at once: the sign of fast − slow, ties and NaNs keeping the last sign; a cross
-        where it differs from the last one before it."""
+        where it differs from the last one before it, from `start` on (the first sign seen there is no cross)."""
         difference = np.asarray(values[self._fast], dtype=np.float64) - np.asarray(values[self._slow],
                                                                                    dtype=np.float64)
         sign = np.where(difference > 0, 1, np.where(difference < 0, -1, 0))  # ties and NaNs: 0
+        sign[:start] = 0  # not seen
         bars = np.arange(len(sign))
         last = np.maximum.accumulate(np.where(sign != 0, bars, -1))  # the last bar with a sign, up to each
         before = np.concatenate(([-1], last[:-1]))  # ... strictly before each

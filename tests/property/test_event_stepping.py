@@ -14,6 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.testing import FrameSource, ScriptedStrategy, assert_signals_match, make_bars
 from multifolio.trading.events import Direction
 from plugins.strategies.buy_and_hold import BuyAndHoldStrategy
@@ -30,11 +31,11 @@ PROPERTY = settings(max_examples=80, deadline=None, suppress_health_check=[Healt
 class StatedScript(ScriptedStrategy):
     """The scripted directions, stated for every bar at once."""
 
-    def signals(self, values):
+    def signals(self, values, start=0):
         wanted = np.full(len(values["close"]), np.nan)
-        for number, direction in self.script.items():
-            if number < len(wanted):
-                wanted[number] = float(direction)
+        for number, direction in self.script.items():  # the n-th bar `on_bar` sees
+            if start + number < len(wanted):
+                wanted[start + number] = float(direction)
         return wanted
 
 
@@ -84,8 +85,8 @@ def test_stated_signals_give_the_results_of_on_bar_at_every_bar(frame, script, s
 @PROPERTY
 @given(frame=bar_frames(min_bars=10), script=scripts(), system=system_entries(), data=st.data())
 def test_within_a_portfolio_window(frame, script, system, data):
-    """A system with a window is stepped bar by bar through `on_bar`, which first sees the window's first bar
-    (a strategy's state starts there), its stated signals left aside."""
+    """A system with a window goes from event to event on signals stated from the window's first bar, where
+    `on_bar` is first called (a strategy's state starts there), and steps the window's end, where it closes out."""
     stamps = sorted(frame["timestamp"].astype(str).unique())
     first = data.draw(st.integers(1, len(stamps) - 2))
     last = data.draw(st.integers(first + 1, len(stamps) - 1))
@@ -93,7 +94,7 @@ def test_within_a_portfolio_window(frame, script, system, data):
                                                                  else {})}
     stated, per_bar = both_paths(frame, script, system)
     assert_same(stated, per_bar)
-    assert stated.stepped == per_bar.stepped
+    assert stated.stepped <= per_bar.stepped
 
 
 @PROPERTY
@@ -251,3 +252,58 @@ def test_in_a_book_the_stated_signals_trade_as_on_bar():
     assert len(stated[0].trades) > 5
     for one, other in zip(stated, on_bar):
         assert_same(one, other)
+
+
+def window_of(frame: pd.DataFrame, first: float, last: float) -> dict:
+    """`portfolio.active` from the bar a fraction `first` into the bars to the one `last` into them."""
+    stamps = frame["timestamp"].drop_duplicates().sort_values().reset_index(drop=True)
+    return {"start": stamps[int(len(stamps) * first)].isoformat(), "end": stamps[int(len(stamps) * last)].isoformat()}
+
+
+def test_a_window_goes_from_event_to_event_when_its_signals_are_stated_from_its_first_bar():
+    frame = flat_stretches(3_000, seed=3)
+    parameters = {"fast_period": 5, "slow_period": 20}
+    results = {}
+    for name, strategy in (("stated", SmaCrossoverStrategy), ("per_bar", SmaOnBar)):
+        system = system_config(name, capital=100_000, strategy={"type": name, "parameters": parameters},
+                               sizers=[{"type": "fixed", "size": 100}])
+        system["portfolio"]["active"] = window_of(frame, 0.25, 0.75)
+        document = {**backtest_config(system), "data": {"source": "synthetic", "symbols": ["SPY"], "bars": 10}}
+        registry = PluginRegistry(given={PluginKind.STRATEGY: {name: strategy}})
+        [results[name]] = run_in_memory(document, source=FrameSource(frame), registry=registry)
+    stated, per_bar = results["stated"], results["per_bar"]
+    assert_same(stated, per_bar)
+    trades = stated.trades
+    assert len(trades) > 20 and trades["exit_reason"].iloc[-1] == "window_ended"
+    assert trades["entry_time"].min() >= pd.Timestamp(window_of(frame, 0.25, 0.75)["start"])
+    assert stated.stepped < 750 < 3_000 == per_bar.stepped  # half the window's 1,500 bars at most
+
+
+class SmaOnBar(SmaCrossoverStrategy):
+    """The SMA crossover stepped bar by bar: its `signals(values)` takes no `start`, so a window leaves them aside."""
+
+    def signals(self, values):
+        return super().signals(values)
+
+
+def test_a_window_steps_every_bar_when_the_signals_cannot_start_at_its_first_bar():
+    frame = flat_stretches(400, seed=3)
+    system = system_config("s", capital=100_000, strategy={"type": "sma_on_bar", "parameters": {}},
+                           sizers=[{"type": "fixed", "size": 100}])
+    system["portfolio"]["active"] = window_of(frame, 0.5, 0.9)
+    document = {**backtest_config(system), "data": {"source": "synthetic", "symbols": ["SPY"], "bars": 10}}
+    registry = PluginRegistry(given={PluginKind.STRATEGY: {"sma_on_bar": SmaOnBar}})
+    [result] = run_in_memory(document, source=FrameSource(frame), registry=registry)
+    assert result.stepped == 400 and len(result.trades) > 0
+
+
+def test_the_checker_names_a_strategy_whose_signals_do_not_start_where_its_on_bar_does():
+    class StartIgnored(BuyAndHoldStrategy):
+        def signals(self, values, start=0):
+            return super().signals(values)  # long at the first bar of all, not at the first `on_bar` sees
+
+    closes = np.round(np.random.default_rng(2).normal(0, 0.4, 400).cumsum() + 100, 2)
+    bars = make_bars([(c, c, c, c) for c in closes], freq="1min")
+    with pytest.raises(AssertionError, match=r"StartIgnored.signals\(\) does not trade as its on_bar in the window "
+                                             r"2024-01-\S+ to \S+: orders row 0"):
+        assert_signals_match(StartIgnored, bars, initial_capital=100_000)
