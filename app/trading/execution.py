@@ -23,6 +23,8 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
+
 from attrs import define
 
 from multifolio.data.indicators import SystemIndicators
@@ -46,6 +48,7 @@ from multifolio.trading.strategy import BarValues
 
 NEXT_OPEN, CLOSE = "next_open", "close"
 _UNKNOWN = object()  # a band not worked out since the symbol's orders last changed
+_LOOPED_SPAN = 64  # bars `first_reach` looks at one by one before it turns to numpy
 MARKET, LIMIT, STOP, STOP_LIMIT = OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT
 
 
@@ -198,6 +201,55 @@ class ExecutionSimulator:
             filled = True
         if filled:
             self.pending = any(self._live.values())
+
+    def standing_bands(self) -> list[tuple[str, tuple[float, float]]] | None:
+        """Each symbol with orders standing and its band (`_band`), or None when some order may fill whatever the
+        price (a market order, a time in force, one placed inside the last bar): what `first_reach` looks for."""
+        found = []
+        for symbol, orders in self._live.items():
+            if not orders:
+                continue
+            band = self._bands.get(symbol, _UNKNOWN)
+            if band is _UNKNOWN:
+                band = self._bands[symbol] = self._band(symbol)
+            if band is None:
+                return None
+            found.append((symbol, band))
+        return found
+
+    def first_reach(self, bands: list[tuple[str, tuple[float, float]]], start: int, stop: int) -> int:
+        """The first bar of [start, stop) at which `fill_due` would look at a symbol's orders, as the book stands
+        (nothing placed, moved or filled meanwhile): a bar of a symbol of `bands` (`standing_bands`) whose range
+        is not strictly inside its band; `stop` when no bar of the span reaches one. A short span is looked at
+        bar by bar as `fill_due` looks at it, a longer one with numpy, a stretch at a time that grows fourfold:
+        the cost is that of the bars up to the first reach, not of the span."""
+        for symbol, band in bands:
+            stop = self._reached_at(symbol, band, start, stop)
+        return stop
+
+    def _reached_at(self, symbol: str, band: tuple[float, float], start: int, stop: int) -> int:
+        """The first bar of [start, stop) where `symbol` has a bar whose range reaches `band`; `stop` if none."""
+        falls_to, rises_to = band
+        positions, lows, highs = self._ranges[symbol]
+        looped = min(stop, start + _LOOPED_SPAN)
+        for index in range(start, looped):
+            k = positions[index]
+            if k >= 0 and not (lows[k] > falls_to and highs[k] < rises_to):
+                return index
+        if looped == stop:
+            return stop
+        series = self._market.series[symbol]
+        timeline_index, low, high = series.timeline_index, series.arrays["low"], series.arrays["high"]
+        k, end = (int(k) for k in np.searchsorted(timeline_index, (looped, stop)))
+        span = _LOOPED_SPAN
+        while k < end:
+            span *= 4
+            part = slice(k, min(k + span, end))
+            reached = np.flatnonzero(~((low[part] > falls_to) & (high[part] < rises_to)))  # NaN reaches, as above
+            if len(reached):
+                return int(timeline_index[k + reached[0]])
+            k = part.stop
+        return stop
 
     def _band(self, symbol: str) -> tuple[float, float] | None:
         """(the highest price a fall to which fills a resting order, the lowest a rise to which does), or

@@ -403,21 +403,28 @@ class SystemRunner:
 
     def _next_event(self, index: int) -> int:
         """The next bar after `index` where something can happen, as things stand after it: the next bar
-        while an order stands, a trailing exit moves, the guard is due or limits watch a position; else the
-        next stated signal or the end of the window, whichever comes first, or sooner the first close that would
-        take what is held to the bankruptcy floor. Stopped for good with nothing standing: no bar."""
+        while a trailing exit moves, the guard is due or limits watch a position; else the first of the next
+        stated signal, the end of the window, the first bar whose range reaches a standing order (the next bar
+        when one may fill at any price: a market order, a time in force) and, while something is held, the first
+        close that would take it to the bankruptcy floor. Stopped for good with nothing standing: no bar."""
         after = index + 1
-        if self.execution.pending or self.execution.trailing or self._guard.due:
+        execution = self.execution
+        if execution.trailing or self._guard.due:
             return after
-        if self.stopped:
+        if self.stopped and not execution.pending:
             return len(self._market)
+        bands = execution.standing_bands() if execution.pending else []
+        if bands is None:  # an order may fill at the next bar whatever its price
+            return after
         stop = self.end_bar if index < self.end_bar else len(self._market)
-        signal = min(self._strategy.next_signal(index, stop), stop)
-        if self._held:
+        event = min(self._strategy.next_signal(index, stop), stop)
+        if bands:
+            event = execution.first_reach(bands, after, event)
+        if self._held and not self.stopped:
             if self._guard.limited:
                 return after
-            return self._guard.first_floor(after, signal)
-        return signal
+            return self._guard.first_floor(after, event)
+        return event
 
     def _step_windowed(self, index: int) -> None:
         if index < self.first_bar:

@@ -74,9 +74,11 @@ def assert_same(stated, per_bar) -> None:
 
 
 @PROPERTY
-@given(frame=bar_frames(), script=scripts(), system=system_entries(), halting=halting_limits)
-def test_stated_signals_give_the_results_of_on_bar_at_every_bar(frame, script, system, halting):
+@given(frame=bar_frames(), script=scripts(), system=system_entries(), halting=halting_limits,
+       volume_share=st.sampled_from([None, 0.001, 0.05]))
+def test_stated_signals_give_the_results_of_on_bar_at_every_bar(frame, script, system, halting, volume_share):
     system["risk"]["limits"] += halting
+    system["execution"]["max_volume_share"] = volume_share  # what a bar leaves of an order stands to the next
     stated, per_bar = both_paths(frame, script, system)
     assert_same(stated, per_bar)
     assert stated.stepped <= per_bar.stepped == per_bar.last_bar + 1
@@ -307,3 +309,27 @@ def test_the_checker_names_a_strategy_whose_signals_do_not_start_where_its_on_ba
     with pytest.raises(AssertionError, match=r"StartIgnored.signals\(\) does not trade as its on_bar in the window "
                                              r"2024-01-\S+ to \S+: orders row 0"):
         assert_signals_match(StartIgnored, bars, initial_capital=100_000)
+
+
+@pytest.mark.parametrize("entry", [{"type": "market"}, {"type": "limit", "offset_bps": 30},
+                                   {"type": "stop", "offset_bps": 20}])
+@pytest.mark.parametrize("exits", [
+    [{"type": "stop_loss", "percent": 0.01}, {"type": "take_profit", "percent": 0.02}],
+    [{"type": "stop_loss", "percent": 0.05}, {"type": "take_profit", "percent": 0.004}],
+    [{"type": "take_profit", "percent": 0.3}]])
+def test_standing_orders_are_jumped_to_the_first_bar_whose_range_reaches_them(entry, exits):
+    """Entries waiting for their price and exits standing for hundreds of bars: the path looks at the bars
+    between events bar by bar up to 64 of them, with numpy beyond, and finds the bar `fill_due` would fill at."""
+    rng = np.random.default_rng(7)
+    closes = np.round(100 + rng.normal(0, 0.08, 6_000).cumsum(), 2)
+    frame = make_bars([(c, c + 0.06, c - 0.06, c) for c in closes], freq="1min")
+    parameters = {"fast_period": 50, "slow_period": 400}  # crosses hundreds of bars apart
+    assert_signals_match(SmaCrossoverStrategy, frame, parameters=parameters, initial_capital=100_000, exits=exits,
+                         execution={"entry": entry})
+    system = system_config("s", capital=100_000, strategy={"type": "sma_crossover", "parameters": parameters},
+                           sizers=[{"type": "fixed", "size": 100}], exits=exits, execution={"entry": entry})
+    document = {**backtest_config(system), "data": {"source": "synthetic", "symbols": ["SPY"], "bars": 10}}
+    [result] = run_in_memory(document, source=FrameSource(frame))
+    causes = set(result.orders["cause"])
+    assert len(result.trades) >= 3 and causes & {"stop_loss", "take_profit"}, (len(result.trades), causes)
+    assert result.stepped < len(frame) / 10  # the bars between were not stepped
