@@ -48,6 +48,8 @@ class Allocation:
         self.runners = [runner for runner in runners if runner.name in spec.systems]
         self.reserve = spec.capital  # the book's cash: not yet given to a system, or taken back
         self._scheduled = spec.every.starts(market.timestamps) if spec.every is not None else None
+        # the bars a rebalance is scheduled at, for `next_scheduled`
+        self._schedule = np.flatnonzero(self._scheduled) if self._scheduled is not None else np.zeros(0, np.int64)
         self._look_back_from = spec.lookback.window_starts(market.timestamps)
         self.targets: dict[str, float] = {}  # the weights of the last rebalance, by system
         self.members: tuple[str, ...] = ()  # the systems funded at the last rebalance
@@ -76,6 +78,17 @@ class Allocation:
             why = "drift" if self._drifted(members, index) else ""
         if why and members:
             self._rebalance(index, members, why)
+
+    def next_scheduled(self, index: int) -> int:
+        """The first bar after `index` a rebalance is scheduled at (the timeline's length: none)."""
+        found = int(np.searchsorted(self._schedule, index, side="right"))
+        return int(self._schedule[found]) if found < len(self._schedule) else len(self._market)
+
+    @property
+    def watches_every_boundary(self) -> bool:
+        """Whether a rebalance may be due at any boundary, whatever the systems did: on drift, which moves with
+        every close."""
+        return self.spec.drift is not None and not self.frozen
 
     def _take_back(self, index: int) -> bool:
         """The cash of systems that stopped (their window ended, a halt, retired) and hold nothing."""

@@ -75,6 +75,22 @@ class Book:
         if self.limits is not None:
             self.limits.connect()
 
+    @property
+    def watches_every_boundary(self) -> bool:
+        """Whether the book may act at any boundary, whatever its systems did: with a controller, a rebalance on
+        drift or the kill switch, which values the book at every close."""
+        return (self._controller is not None or (self.limits is not None and self.limits.spec.max_drawdown is not None)
+                or (self.allocation is not None and self.allocation.watches_every_boundary))
+
+    def next_due(self, index: int) -> int:
+        """The first boundary after `index` at which the book may act though no system it couples has stepped
+        since: the next one while it `watches_every_boundary`, else the next scheduled rebalance (the timeline's
+        length: none). What a system does makes the boundary after it due as well (capital back from a stopped
+        system, a rebalance when one left, the exposure limits): the engine visits it."""
+        if self.watches_every_boundary:
+            return index + 1
+        return self.allocation.next_scheduled(index) if self.allocation is not None else len(self._market)
+
     def before_bar(self, index: int) -> None:
         if self.limits is not None and self.limits.drawdown_tripped(index):
             for runner in self.runners:

@@ -23,8 +23,11 @@ class Engine:
     (`SystemRunner.advance`, from event to event where it can), in YAML order. A system whose
     plugin raises is failed at that bar and stepped no more; the others go on. A stop request
     (Ctrl-C) ends every system at the last bar of the chunk completed. With a `book`, which acts
-    at each bar boundary and after each bar (multifolio.book.book) on the systems it couples,
-    every system is stepped bar by bar, all of them at one bar before the next.
+    at bar boundaries and after bars (multifolio.book.book) on the systems it couples, every system
+    is stepped at one bar before any is stepped at the next, each where something can happen to it
+    (`SystemRunner.step_at`), and the loop visits the bars where a system or the book may act: each
+    system's next event, the book's next due boundary (`Book.next_due`: every one while it watches
+    every close), and the boundary after any bar a system stepped at.
     """
 
     def __init__(self, *, market: MarketData, systems: Sequence[SystemRunner],
@@ -47,35 +50,42 @@ class Engine:
             book.start()
         for system in self._systems:
             system.start()
-        running = [(system, system.step) for system in self._systems]
+        running = list(self._systems)
         last, status = total - 1, "completed"
+        index = 0  # the next bar a book visits (carried over chunks: it goes from event to event too)
         # bars in chunks between progress updates and stop checks: no per-bar bookkeeping
         for start in range(0, total, self._progress_every):
             stop = min(start + self._progress_every, total)
-            index = start
-            while book is not None and index < stop:  # bar by bar, all systems at one bar, while a book acts
+            every_boundary = book is not None and book.watches_every_boundary
+            while book is not None and index < stop:  # all systems at one bar before the next, while a book acts
                 book.before_bar(index)
-                for system, step in running:
+                stepped = False
+                for system in running:
                     try:
-                        step(index)
+                        stepped = system.step_at(index) or stepped
                     except PLUGIN_FAULTS:  # a plugin's fault fails its own system only (and those sharing its book)
                         error = traceback.format_exc()
                         failed[system.name] = system.failed(index, error)
                         if book is not None and system.name in book.spec.coupled:
                             failed.update(self._fail_book(book, system.name, index, error, failed))
                             book = None
-                        running = [pair for pair in running if pair[0].name not in failed]
-                if book is not None:
-                    book.after_bar(index)
-                index += 1
-            for system, _ in running:
-                system.stepped += index - start
-            for system, _ in running if book is None else ():
+                        running = [other for other in running if other.name not in failed]
+                if book is None:  # the rest of the chunk without it, from the next bar
+                    index += 1
+                    break
+                book.after_bar(index)
+                # the next bar where the book or a system may act: the boundary after a bar a system stepped (the
+                # book hears what it did there: it stopped, it placed an entry), each system's next event
+                if every_boundary or stepped:
+                    index += 1
+                else:
+                    index = min(book.next_due(index), *(system.due for system in running))
+            for system in running if book is None else ():
                 try:
-                    system.advance(index, stop)
+                    system.advance(max(index, start), stop)
                 except PLUGIN_FAULTS:  # a plugin's fault fails its own system only
                     failed[system.name] = system.failed(system.stepping, traceback.format_exc())
-            running = [pair for pair in running if pair[0].name not in failed]
+            running = [system for system in running if system.name not in failed]
             if self._progress is not None:
                 self._progress(stop, total)
             if self._stop_requested is not None and self._stop_requested() and stop < total:

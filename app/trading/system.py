@@ -345,10 +345,12 @@ class SystemRunner:
         the guard's limits measure from references moved with it."""
         self.portfolio.transfer(index, amount)
         self._guard.transferred(amount)
+        self._due = min(self._due, index)  # the guard looks at the account at that bar's close
 
     def start_at(self, index: int) -> None:
         """Begin trading at bar `index` (a dormant system, started by the run's controller)."""
         self.first_bar = min(self.first_bar, index)
+        self._due = min(self._due, index)
 
     def started_by(self, index: int) -> bool:
         """Whether the system trades at bar `index` (its window has begun; it may have ended)."""
@@ -400,6 +402,22 @@ class SystemRunner:
         finally:
             self.stepping = index
         self.stepped += stop - start
+
+    def step_at(self, index: int) -> bool:
+        """Step bar `index` if something can happen at it (`advance`'s rule, for a loop that visits bars one at a
+        time: a book's, which also steps a system it touched, by a transfer or a halt); whether it stepped."""
+        if index < self._due:
+            return False
+        self.stepping = index
+        self.stepped += 1
+        self.step(index)
+        self._due = self._next_event(index) if self.jumps else index + 1
+        return True
+
+    @property
+    def due(self) -> int:
+        """The next bar `step_at` steps, as things stand."""
+        return self._due
 
     def _next_event(self, index: int) -> int:
         """The next bar after `index` where something can happen, as things stand after it: the next bar
@@ -488,6 +506,7 @@ class SystemRunner:
         if halts.stopped or (isinstance(event, SystemHalted) and event.action == BLOCK and halts.blocked):
             return
         self.signals.emit(event)
+        self._due = min(self._due, event.index + 1)  # the halt's orders fill, a lifted block is watched, from then
         if halts.stopped:
             self._publish = self._publish_nothing  # the strategy is stepped no more
 

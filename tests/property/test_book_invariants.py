@@ -315,3 +315,41 @@ def test_an_allocation_gives_each_system_the_same_numbers_whatever_the_systems_o
                  .reset_index(drop=True) for table in (book_of(list(results.values())).transfers
                                                        for results in (first, second))]
     pd.testing.assert_frame_equal(*transfers, check_exact=False, rtol=1e-9, atol=1e-6)
+
+
+def stepped_bar_by_bar(document: dict) -> tuple[dict, PluginRegistry]:
+    """`document` with each system's strategy stepped bar by bar through `on_bar` (its `signals` stating none),
+    under a name of its own, and the registry that knows those names."""
+    registry, per_bar, changed = PluginRegistry(), {}, copy.deepcopy(document)
+    for entry in changed["trading_systems"]:
+        kind = entry["strategy"]["type"]
+        plugin = registry.load(PluginKind.STRATEGY, kind)
+        if plugin.full_form():
+            continue  # stepped at every bar already
+        per_bar[f"{kind}_on_bar"] = type(f"{plugin.__name__}OnBar", (plugin,),
+                                          {"signals": lambda self, values, start=0: None})
+        entry["strategy"]["type"] = f"{kind}_on_bar"
+    return changed, PluginRegistry(given={PluginKind.STRATEGY: per_bar})
+
+
+@BOOK_PROPERTY
+@given(case=book_runs())
+def test_a_book_going_from_event_to_event_gives_the_results_of_every_bar(case):
+    """The book and the systems it couples visit only the bars where one of them may act (each system's next event,
+    the boundary after a bar a system stepped, the book's next due boundary); the same results, to the last bit,
+    as every system stepped through `on_bar` at every bar, which has the book visit every boundary."""
+    document, frame = case
+    jumping = run_in_memory(document, source=FrameSource(frame))
+    changed, registry = stepped_bar_by_bar(document)
+    every_bar = run_in_memory(changed, source=FrameSource(frame), registry=registry)
+    for one, other in zip(jumping, every_bar):
+        assert (one.name, one.status, one.last_bar, one.halts, one.open_positions) == (
+            other.name, other.status, other.last_bar, other.halts, other.open_positions)
+        for name in ("orders", "trades", "equity", "open_lots"):
+            pd.testing.assert_frame_equal(getattr(one, name), getattr(other, name), check_exact=True, obj=name)
+    ours, theirs = book_of(jumping), book_of(every_bar)
+    for name in ("transfers", "rebalances", "events"):
+        pd.testing.assert_frame_equal(getattr(ours, name), getattr(theirs, name), check_exact=True, obj=name)
+    for ours_part, theirs_part in zip(ours.reserve, theirs.reserve):
+        np.testing.assert_array_equal(ours_part, theirs_part)
+    assert ours.error == theirs.error
