@@ -13,6 +13,7 @@ from multifolio.trading.system import SystemResult, SystemRunner
 
 ProgressCallback = Callable[[float, int], None]  # (done, in all): bars; from a parallel executor, systems
 StopRequest = Callable[[], bool]  # asked between chunks of bars: True stops the run at that bar boundary
+FEWEST_BARS_PER_CHUNK = 1000  # bars between progress updates and stop checks, at the least
 
 
 class Engine:
@@ -40,7 +41,7 @@ class Engine:
         self._stop_requested = stop_requested
         total = len(market)
         # a few hundred updates at most: a progress display must cost nothing per bar
-        self._progress_every = progress_every or max(1000, total // 200)
+        self._progress_every = progress_every or max(FEWEST_BARS_PER_CHUNK, total // 200)
 
     def run(self) -> list[SystemResult]:
         total = len(self._market)
@@ -61,6 +62,8 @@ class Engine:
                 book.before_bar(index)
                 stepped = False
                 for system in running:
+                    if system.name in failed:  # failed at this bar with its book: stepped no more
+                        continue
                     try:
                         stepped = system.step_at(index) or stepped
                     except PLUGIN_FAULTS:  # a plugin's fault fails its own system only (and those sharing its book)

@@ -87,14 +87,15 @@ class StrategyRunner:
         `on_bar` is first called at (a window's first: a `signals()` that cannot state from there states none)."""
         if self.first_bar >= len(market):  # dormant until the run's controller starts it: from where, not known yet
             return None
-        if self.first_bar and "start" not in inspect.signature(self.strategy.signals).parameters:
+        takes_start = "start" in inspect.signature(self.strategy.signals).parameters
+        if self.first_bar and not takes_start:
             return None
         stated = {}
         for symbol in market.symbols:
             arrays = indicators.arrays(symbol)
             timeline_index = market.series[symbol].timeline_index
             start = int(np.searchsorted(timeline_index, self.first_bar))  # the symbol's first bar in the window
-            found = self.strategy.signals(MappingProxyType(arrays), **({"start": start} if self.first_bar else {}))
+            found = self.strategy.signals(MappingProxyType(arrays), **({"start": start} if takes_start else {}))
             if found is None:
                 return None
             array = np.asarray(found, dtype=np.float64)

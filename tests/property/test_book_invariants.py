@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import math
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from multifolio.book.book import KILL_SWITCH
 from multifolio.config.registry import PluginKind, PluginRegistry
 from multifolio.reports.combined import CombinedBook
+from multifolio.running import engine
 from multifolio.reports.writers import book_of
 from multifolio.testing import FrameSource
 from tests.builders import backtest_config, run_in_memory, system_config
@@ -333,13 +335,15 @@ def stepped_bar_by_bar(document: dict) -> tuple[dict, PluginRegistry]:
 
 
 @BOOK_PROPERTY
-@given(case=book_runs())
-def test_a_book_going_from_event_to_event_gives_the_results_of_every_bar(case):
+@given(case=book_runs(), chunk=st.sampled_from([1, 7, 1000]))
+def test_a_book_going_from_event_to_event_gives_the_results_of_every_bar(case, chunk):
     """The book and the systems it couples visit only the bars where one of them may act (each system's next event,
     the boundary after a bar a system stepped, the book's next due boundary); the same results, to the last bit,
-    as every system stepped through `on_bar` at every bar, which has the book visit every boundary."""
+    as every system stepped through `on_bar` at every bar, which has the book visit every boundary. The engine's
+    chunks of bars (between progress updates) as short as a bar: the next bar to visit carried over them."""
     document, frame = case
-    jumping = run_in_memory(document, source=FrameSource(frame))
+    with mock.patch.object(engine, "FEWEST_BARS_PER_CHUNK", chunk):
+        jumping = run_in_memory(document, source=FrameSource(frame))
     changed, registry = stepped_bar_by_bar(document)
     every_bar = run_in_memory(changed, source=FrameSource(frame), registry=registry)
     for one, other in zip(jumping, every_bar):
