@@ -24,7 +24,6 @@ import itertools
 import math
 
 import numpy as np
-
 from attrs import define
 
 from multifolio.data.indicators import SystemIndicators
