@@ -89,17 +89,17 @@ class FillsBlock:
         system = np.repeat(np.array([number for number, _, _ in systems], dtype=np.int32),
                            [rows.stop - rows.start for _, _, rows in systems])
 
-        def joined(column: Callable[[SystemFills], np.ndarray], dtype: type) -> np.ndarray:
-            return np.concatenate([column(fills)[rows] for _, fills, rows in systems] or [np.zeros(0, dtype)])
+        def joined(part: Callable[[SystemFills, slice], np.ndarray], dtype: type) -> np.ndarray:
+            return np.concatenate([part(fills, rows) for _, fills, rows in systems] or [np.zeros(0, dtype)])
 
-        time = joined(lambda fills: fills.time, np.int64)
-        symbol = np.concatenate([fills.lookup[fills.codes[rows]] for _, fills, rows in systems]
-                                or [np.zeros(0, np.int32)])
+        time = joined(lambda fills, rows: fills.time[rows], np.int64)
+        symbol = joined(lambda fills, rows: fills.lookup[fills.codes[rows]], np.int32)
         changed = (np.diff(system) != 0) | (np.diff(time) != 0) | (np.diff(symbol) != 0)
         starts = np.flatnonzero(np.r_[len(time) > 0, changed])
         self.system, self.time, self.symbol = system[starts], time[starts], symbol[starts]
-        self.quantity, self.cost = (np.add.reduceat(joined(column, np.float64), starts) if len(starts) else np.zeros(0)
-                                    for column in (lambda fills: fills.quantity, lambda fills: fills.cost))
+        self.quantity, self.cost = (np.add.reduceat(joined(part, np.float64), starts) if len(starts) else np.zeros(0)
+                                    for part in (lambda fills, rows: fills.quantity[rows],
+                                                 lambda fills, rows: fills.cost[rows]))
         times, codes = np.unique(self.time, return_inverse=True)
         self.bar = bars_of(times, stamps).astype(np.int32)[codes]  # each time's bar found once, not once a fill
         self.place = codes.astype(np.int64) * max(1, symbol_count) + self.symbol

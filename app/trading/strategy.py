@@ -63,9 +63,8 @@ class StrategyRunner:
 
     def __init__(self, *, strategy: Strategy, signals: SystemSignals, indicators: SystemIndicators,
                  market: MarketData, context: TradingContext, strategy_name: str, system_name: str,
-                 first_bar: int = 0) -> None:
+                 first_bar: int = 0) -> None:  # the timeline bar `on_bar` is first called at (a window)
         self.strategy = strategy
-        self.first_bar = first_bar  # the timeline bar `on_bar` is first called at (a window's first), stated from
         self.full_form = type(strategy).full_form()
         self._signals = signals
         self._context = context
@@ -73,7 +72,7 @@ class StrategyRunner:
         self._timeline = market.timeline
         reader = f"strategy {strategy_name!r} of system {system_name!r}"
         self._values = {symbol: BarValues(indicators.arrays(symbol), reader) for symbol in market.symbols}
-        stated = None if self.full_form else self._stated(indicators, market, reader)
+        stated = None if self.full_form else self._stated(indicators, market, reader, first_bar)
         # from event to event: the timeline's bars where a stated signal says something (None: the strategy states
         # none) and, per symbol, what it says at each of them: a byte a signal, not 8 bytes a bar per system
         self.signal_bars, self._stated_views = (None, []) if stated is None else _compacted(stated, market)
@@ -82,19 +81,21 @@ class StrategyRunner:
         # what hears `bar_closed`
         self.on_bar_closed = self._gather if self.full_form else self._signal
 
-    def _stated(self, indicators: SystemIndicators, market: MarketData, reader: str) -> dict[str, np.ndarray] | None:
-        """Each symbol's `signals()`, checked: one direction or NaN per bar of the symbol, NaN before the bar
-        `on_bar` is first called at (a window's first: a `signals()` that cannot state from there states none)."""
-        if self.first_bar >= len(market):  # dormant until the run's controller starts it: from where, not known yet
+    def _stated(self, indicators: SystemIndicators, market: MarketData, reader: str,
+                first_bar: int) -> dict[str, np.ndarray] | None:
+        """Each symbol's `signals()`, checked: one direction or NaN per bar of the symbol, NaN before `first_bar`,
+        the timeline bar `on_bar` is first called at (a window's first: a `signals()` that cannot state from there
+        states none)."""
+        if first_bar >= len(market):  # dormant until the run's controller starts it: from where, not known yet
             return None
         takes_start = "start" in inspect.signature(self.strategy.signals).parameters
-        if self.first_bar and not takes_start:
+        if first_bar and not takes_start:
             return None
         stated = {}
         for symbol in market.symbols:
             arrays = indicators.arrays(symbol)
             timeline_index = market.series[symbol].timeline_index
-            start = int(np.searchsorted(timeline_index, self.first_bar))  # the symbol's first bar in the window
+            start = int(np.searchsorted(timeline_index, first_bar))  # the symbol's first bar in the window
             found = self.strategy.signals(MappingProxyType(arrays), **({"start": start} if takes_start else {}))
             if found is None:
                 return None

@@ -324,7 +324,7 @@ class SystemRunner:
         # `portfolio.active`: the first bar it trades at, and the first bar after its window (len: none)
         self.first_bar, self.end_bar = active.first, active.end
         self.stepping = -1  # the bar `advance` is at: where the system failed when a plugin raises
-        self._due = 0  # the next bar the event-to-event path must step
+        self.due = 0  # the next bar `step_at` steps, as things stand (what the book does to the system moves it up)
         self.jumps = False  # set by `start`: whether `advance` goes from event to event
         self.stepped = 0  # bars stepped by `advance`
 
@@ -345,12 +345,12 @@ class SystemRunner:
         the guard's limits measure from references moved with it."""
         self.portfolio.transfer(index, amount)
         self._guard.transferred(amount)
-        self._due = min(self._due, index)  # the guard looks at the account at that bar's close
+        self.due = min(self.due, index)  # the guard looks at the account at that bar's close
 
     def start_at(self, index: int) -> None:
         """Begin trading at bar `index` (a dormant system, started by the run's controller)."""
         self.first_bar = min(self.first_bar, index)
-        self._due = min(self._due, index)
+        self.due = min(self.due, index)
 
     def started_by(self, index: int) -> bool:
         """Whether the system trades at bar `index` (its window has begun; it may have ended)."""
@@ -372,27 +372,21 @@ class SystemRunner:
             self._step_in_window = self.step
             self.step = self._step_windowed
         # from event to event when the strategy states its signals and nothing else hears each bar (a test's
-        # fake may): the bars go to the stated signals, not to `on_bar`. In a window, the signals must be stated
-        # from its first bar (`on_bar` first sees that bar, where a strategy's state begins): the strategy states
-        # none otherwise, nor for a window moved since (the controller's start)
+        # fake may): the bars go to the stated signals, not to `on_bar`. In a window they are stated from its first
+        # bar, where `on_bar` first sees one and a strategy's state begins (a strategy that cannot, or a dormant
+        # system's, states none: StrategyRunner)
         self.jumps = (self._strategy.signal_bars is not None  # (a full-form strategy states none)
-                      and self._strategy.first_bar == self.first_bar
                       and len(self.signals.bar_closed.receivers) == 1)
         if self.jumps and not self.stopped:
             self._publish = self._strategy.publish_stated
-            self._due = self.first_bar
+            self.due = self.first_bar
 
     def advance(self, start: int, stop: int) -> None:
         """Step bars `start` … `stop` − 1 of the timeline (from event to event where the system can);
         `stepping` holds the bar a plugin raised at."""
         if self.jumps:
-            index = max(start, self._due)
-            while index < stop:
-                self.stepping = index
-                self.stepped += 1
-                self.step(index)
-                index = self._next_event(index)
-            self._due = index
+            while self.due < stop:
+                self.step_at(max(start, self.due))
             return
         step = self.step
         index = start
@@ -406,18 +400,13 @@ class SystemRunner:
     def step_at(self, index: int) -> bool:
         """Step bar `index` if something can happen at it (`advance`'s rule, for a loop that visits bars one at a
         time: a book's, which also steps a system it touched, by a transfer or a halt); whether it stepped."""
-        if index < self._due:
+        if index < self.due:
             return False
         self.stepping = index
         self.stepped += 1
         self.step(index)
-        self._due = self._next_event(index) if self.jumps else index + 1
+        self.due = self._next_event(index) if self.jumps else index + 1
         return True
-
-    @property
-    def due(self) -> int:
-        """The next bar `step_at` steps, as things stand."""
-        return self._due
 
     def _next_event(self, index: int) -> int:
         """The next bar after `index` where something can happen, as things stand after it: the next bar
@@ -506,7 +495,7 @@ class SystemRunner:
         if halts.stopped or (isinstance(event, SystemHalted) and event.action == BLOCK and halts.blocked):
             return
         self.signals.emit(event)
-        self._due = min(self._due, event.index + 1)  # the halt's orders fill, a lifted block is watched, from then
+        self.due = min(self.due, event.index + 1)  # the halt's orders fill, a lifted block is watched, from then
         if halts.stopped:
             self._publish = self._publish_nothing  # the strategy is stepped no more
 

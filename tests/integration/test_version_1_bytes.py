@@ -74,7 +74,7 @@ def digest(path: Path) -> str:
 def parquet_digest(path: Path, data: bytes) -> str:
     """The digest of a Parquet file without the writing libraries' versions (see the module's docstring)."""
     footer = int.from_bytes(data[-8:-4], "little")  # the footer's length, before the closing "PAR1"
-    metadata = pq.read_metadata(path)
+    metadata = pq.read_metadata(pa.BufferReader(data))
     layout = metadata.to_dict()
     del layout["created_by"], layout["serialized_size"]
     pieces = {key.decode(): value for key, value in metadata.metadata.items()}
