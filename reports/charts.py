@@ -59,8 +59,11 @@ def time_axis(stamps: pd.Series | pd.DatetimeIndex) -> dict:
         return {"type": "date"}
     ns = _wall_clock(stamps).as_unit("ns").asi8
     days = ns // _DAY_NS  # floor division: days since 1970, before 1970 too
+    steps = np.diff(days)
+    # the days seen: bars in time order (as a run's are) give them without a sort
+    seen = days[np.concatenate(([True], steps != 0))] if (steps >= 0).all() else np.unique(days)
     breaks = []
-    if not ((days + _MONDAY_EPOCH_DAYS) % 7 >= 5).any():
+    if not ((seen + _MONDAY_EPOCH_DAYS) % 7 >= 5).any():
         breaks.append({"bounds": ["sat", "mon"]})
     # the usual bar spacing; as floats, because numpy's selection crawls over many equal integers
     step = np.median(np.diff(ns).astype(np.float64))
@@ -69,9 +72,6 @@ def time_axis(stamps: pd.Series | pd.DatetimeIndex) -> dict:
         opens, closes = of_day.min() / _HOUR_NS, (of_day.max() + step) / _HOUR_NS
         if opens > 0 or closes < 24:
             breaks.append({"bounds": [float(closes), float(opens)], "pattern": "hour"})
-    steps = np.diff(days)
-    # the days seen: bars in time order (as a run's are) give them without a sort
-    seen = days[np.concatenate(([True], steps != 0))] if (steps >= 0).all() else np.unique(days)
     weekdays = np.arange(seen[0], seen[-1] + 1)
     weekdays = weekdays[(weekdays + _MONDAY_EPOCH_DAYS) % 7 < 5]
     missing = np.setdiff1d(weekdays, seen, assume_unique=True)

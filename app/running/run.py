@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
@@ -164,13 +165,14 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
             else:
                 folder = run_folder(config, output_dir)
                 staging, manifest = _claimed(claim, folder, config, registry, market, data)
+                bars_written = _bars_written_meanwhile(claim, config, market, staging)
                 batches = passes(config, len(market), keep_tables)
                 if len(batches) > 1 or (written_as_stepped(config, keep_tables)
                                         and config.execution_engine.type != "serial"):
                     # written pass by pass (the serial executor), or chunk by chunk as the workers hand them back
                     outcome = _write_outcome(partial(_written_as_stepped, run, config, registry, market, data,
-                                                     batches, staging, writing, progress, stop_requested),
-                                             staging, folder, manifest)
+                                                     batches, staging, writing, progress, stop_requested,
+                                                     bars_written), staging, folder, manifest)
                     return attrs.evolve(outcome, folder=folder)
                 with _failing_the_manifest(manifest, staging, folder):
                     results, stopped, ranked = run(config.systems, progress)
@@ -181,9 +183,21 @@ def run_backtest(config: BacktestConfig, registry: PluginRegistry, *, output_dir
                 writing(0, None, FIGURES_PART)
             outcome = outcome_of(config, registry, market, data, results, stopped, ranked, summarized=keep_tables)
         del results  # the outcome holds them now: without `keep_tables` it lets their tables go as it writes them
-        outcome = _write_outcome(partial(write_results, outcome, staging, writing, keep_tables), staging, folder,
-                                 manifest)
+        outcome = _write_outcome(partial(write_results, outcome, staging, writing, keep_tables, bars_written),
+                                 staging, folder, manifest)
     return attrs.evolve(outcome, folder=folder)
+
+
+def _bars_written_meanwhile(claim: ExitStack, config: BacktestConfig, market: MarketData, folder: Path
+                            ) -> Callable[[], object] | None:
+    """bars.parquet written to `folder` on a thread of its own from now on, while the systems step: pyarrow encodes
+    it without the interpreter's lock, so on a second core it takes nothing from the run. Returned: what waits for it
+    to be written (and raises what its writing raised); None for a run that writes no bars (no separate reports).
+    However the run ends, the thread is waited for as `claim` closes, before the run folder is swapped in."""
+    if not config.reporting.separate_reports:
+        return None
+    writer = claim.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="multifolio-bars"))
+    return writer.submit(write_bars, market.frame(), folder).result
 
 
 @contextmanager
@@ -340,16 +354,17 @@ def _failing_the_manifest(manifest: RunManifest, staging: Path, folder: Path) ->
 
 
 def write_results(outcome: RunOutcome, folder: Path, writing: WriteProgress | None = None,
-                  keep_tables: bool = True) -> RunOutcome:
+                  keep_tables: bool = True, bars_written: Callable[[], object] | None = None) -> RunOutcome:
     """Each system's folder (a failed one's says where it failed), the combined summary, the reports;
     `writing` is told as each part starts (a system's folder is named `<system>/`) and once all are done.
     Without `keep_tables`, each system's trades and orders are let go once its folder is written (`tables_let_go`:
     `outcome.results` is changed in place), and a summary `outcome` left to work out is worked out then, from what
-    is left. The outcome as the writing leaves it: with its summary."""
+    is left. `bars_written`: what waits for bars.parquet, written meanwhile (`_bars_written_meanwhile`); None: it
+    is written here. The outcome as the writing leaves it: with its summary."""
     parts: list[Part] = []
     if outcome.config.reporting.separate_reports:
         bars = outcome.market.frame()  # only the systems' pages show them
-        parts.append((BARS_PART, lambda: write_bars(bars, folder)))
+        parts.append((BARS_PART, bars_written or (lambda: write_bars(bars, folder))))
         parts += [(f"{result.name}/", partial(_write_system, outcome, number, folder, bars, keep_tables))
                   for number, result in enumerate(outcome.results)]
     closing = _Closing(outcome, folder)
@@ -384,15 +399,17 @@ def passes(config: BacktestConfig, bars: int, keep_tables: bool = False) -> list
 def _written_as_stepped(run: Callable[..., tuple[list[SystemResult], bool, Any]], config: BacktestConfig,
                         registry: PluginRegistry, market: MarketData, data: DataRecord,
                         batches: list[list[SystemSpec]], folder: Path, writing: WriteProgress | None,
-                        progress: ProgressCallback | None, stop_requested: StopRequest | None) -> RunOutcome:
+                        progress: ProgressCallback | None, stop_requested: StopRequest | None,
+                        bars_written: Callable[[], object] | None) -> RunOutcome:
     """The run's systems stepped by `run` and written a part at a time, each part's figures computed and its systems'
     folders written, their tables let go, before the next; then the summary and the reports, as `write_results`
     writes them. On the serial executor the parts are `batches` (`passes`), stepped one after the other, and
     `progress` is told the bars every system has stepped, on average; a stop request ends the pass it comes in as it
     ends a run, and the systems of the passes after it are never stepped: they fail before their first bar (as a
     parallel executor's chunks that never ran). On a parallel executor the parts are its chunks, written as the
-    workers hand them back while the others go on."""
-    writer = _PartWriter(config, registry, market, data, folder, writing)
+    workers hand them back while the others go on. `bars_written`: what waits for bars.parquet, written meanwhile
+    (None without separate reports)."""
+    writer = _PartWriter(config, registry, market, data, folder, writing, bars_written)
     if config.execution_engine.type != "serial":
         def arrived(ran: list[SystemResult]) -> list[SystemResult]:
             kept = writer.written(ran)
@@ -422,13 +439,14 @@ class _PartWriter:
     """A run's systems written a part at a time as they are stepped (`_written_as_stepped`)."""
 
     def __init__(self, config: BacktestConfig, registry: PluginRegistry, market: MarketData, data: DataRecord,
-                 folder: Path, writing: WriteProgress | None) -> None:
+                 folder: Path, writing: WriteProgress | None, bars_written: Callable[[], object] | None) -> None:
         self.config, self.registry, self.market, self.data, self.folder = config, registry, market, data, folder
+        self._bars_written = bars_written  # waited for with the first part, then None
         self.separate = config.reporting.separate_reports
         count = len(config.systems)
         self.told = _Told(writing, (1 + count if self.separate else 0) + bool(config.reporting.combined_summary) + 1)
         self.metrics: dict[str, dict[str, Any]] = {}
-        self.stopped, self._bars_written = False, False
+        self.stopped = False
 
     def written(self, ran: list[SystemResult]) -> list[SystemResult]:
         """`ran`'s figures computed and folders written; what the summary needs of them, their tables let go (`ran`
@@ -442,9 +460,9 @@ class _PartWriter:
         self.stopped = self.stopped or any(result.status == INTERRUPTED for result in part.results)
         if self.separate:
             bars = self.market.frame()  # only the systems' pages show them
-            if not self._bars_written:
-                self.told.write(BARS_PART, lambda: write_bars(bars, self.folder))
-                self._bars_written = True
+            if self._bars_written is not None:
+                self.told.write(BARS_PART, self._bars_written)
+                self._bars_written = None
             for number, result in enumerate(part.results):
                 self.told.write(f"{result.name}/", partial(_write_system, part, number, self.folder, bars, False))
             del bars

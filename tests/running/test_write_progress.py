@@ -25,6 +25,11 @@ def test_each_part_is_told_as_it_starts_with_what_is_already_written(tmp_path, k
         told.append((done, total, part, [name for name in written if name != "manifest.json"]))
 
     run_backtest(config, registry, output_dir=tmp_path, writing=writing, keep_tables=keep_tables)
+    # bars.parquet is written on a thread of its own from before the first bar: before its part has waited for it,
+    # the file or its temporary may be there or not; from then on it is there
+    bars_so_far = {"figures", "bars.parquet"}
+    told = [(done, total, part, [name for name in written if part not in bars_so_far or "bars.parquet" not in name])
+            for done, total, part, written in told]
     # a system's part is its folder and its page, drawn from the equity frame drawn for equity.csv
     system_files = ["equity.csv", "indicators.parquet", "orders.csv", "performance.json", "report.html",
                     "trades.csv"]
