@@ -93,7 +93,8 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> Path:
 
     def write(stream: IO[str]) -> None:
         # to a duplicate of the file's descriptor: arrow closes its file when done, the original is then flushed to disk
-        with pa.output_stream(os.fdopen(os.dup(stream.fileno()), "wb"), buffer_size=_PARQUET_BUFFER) as sink:
+        with os.fdopen(os.dup(stream.fileno()), "wb") as duplicate, \
+                pa.output_stream(duplicate, buffer_size=_PARQUET_BUFFER) as sink:
             frame.to_parquet(sink, index=False)
 
     with freed_memory_handed_back():

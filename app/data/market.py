@@ -294,10 +294,9 @@ def _time_order(stamps: np.ndarray, codes: np.ndarray, rules: DataRules
     row moved to the end of an oldest-first file does not turn it around)."""
     order = np.arange(len(stamps))
     reversed_files, reversed_codes = [], set()
+    usable = ~rules.invalid & (codes >= 0)
     for name, rows in rules.files():
-        usable = ~rules.invalid & (codes >= 0)
         valid = np.flatnonzero(usable) if rows is None else rows[usable[rows]]
-        rows = np.arange(len(stamps)) if rows is None else rows
         # the file's symbols, counted rather than sorted out of a million rows
         present = np.flatnonzero(np.bincount(codes[valid]))
         directions = set()
@@ -308,6 +307,7 @@ def _time_order(stamps: np.ndarray, codes: np.ndarray, rules: DataRules
             if back != forward:
                 directions.add(back > forward)
         if directions == {True}:
+            rows = np.arange(len(stamps)) if rows is None else rows
             order[rows] = rows[::-1]
             reversed_files.append(name)
             reversed_codes.update(int(code) for code in present)
