@@ -22,6 +22,7 @@ __all__ = [
     "FLATTEN",
     "HALT_ACTIONS",
     "PRICE_FIELDS",
+    "AccountSpan",
     "AccountState",
     "AllocationContext",
     "Allocator",
@@ -415,6 +416,29 @@ class AccountState:
         return self.timeline[max(self.index, 0)]
 
 
+@frozen
+class AccountSpan:
+    """One system's account at the closes of a span of bars over which nothing fills and no capital moves (cash and
+    positions stand still): the `AccountState`s a halting limit would be shown one after the other, as arrays."""
+
+    first: int  # the first bar's position in the run's timeline
+    equity: np.ndarray  # at each bar's close, summed as AccountState's is
+    cash: float
+    gross_exposure: np.ndarray
+    positions: Mapping[str, float]  # every non-zero position, signed (read-only)
+    days: np.ndarray  # each bar's calendar day, as AccountState's `day`
+    timeline: pd.DatetimeIndex = field(repr=False, eq=False)  # the shared timeline
+
+    def __len__(self) -> int:
+        return len(self.equity)
+
+    def account(self, position: int) -> AccountState:
+        """The account at the close of the span's bar `position` (from 0), as `breached` is shown it."""
+        return AccountState(self.first + position, float(self.equity[position]), self.cash,
+                            float(self.gross_exposure[position]), self.positions, int(self.days[position]),
+                            self.timeline)
+
+
 class RiskLimit(abc.ABC):
     """A cap on positions; orders that break it are reduced to fit, or rejected.
 
@@ -424,6 +448,10 @@ class RiskLimit(abc.ABC):
     may have changed (a position held, a fill, a block in force): bars it is not asked about
     left the equity as it was. While the limit blocks entries, the block is lifted at the
     first close at which `breached` answers None.
+
+    A halting limit that also implements `first_breach` and `seen` looks ahead: while a position is held and nothing
+    fills, a system whose strategy states its signals goes from event to event over the closes it would answer None
+    at, instead of showing it every close (`looks_ahead`).
     """
 
     #: FLATTEN or BLOCK for a halting limit; None for a limit that only caps positions.
@@ -442,6 +470,22 @@ class RiskLimit(abc.ABC):
     def halts(cls) -> bool:
         """True when the class watches the account (it implements `breached`)."""
         return cls.breached is not RiskLimit.breached
+
+    def first_breach(self, accounts: AccountSpan) -> int:
+        """Where in `accounts` (from 0) `breached`, shown each account in turn from where this limit stands, would
+        first answer something other than None; `len(accounts)` when it would answer None at every one. This
+        limit is left as it is: it only looks."""
+        raise NotImplementedError
+
+    def seen(self, accounts: AccountSpan) -> None:
+        """This limit as it would be after `breached` was shown each of `accounts` in turn, answering None at every
+        one (the accounts come before the first breach that `first_breach` found)."""
+        raise NotImplementedError
+
+    @classmethod
+    def looks_ahead(cls) -> bool:
+        """True when the class implements `first_breach` and `seen`."""
+        return cls.first_breach is not RiskLimit.first_breach and cls.seen is not RiskLimit.seen
 
     def describe(self) -> str:
         """How a reduction by this limit is explained in `orders.csv`."""

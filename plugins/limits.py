@@ -3,8 +3,20 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
-from multifolio.protocols import BLOCK, FLATTEN, HALT_ACTIONS, AccountState, ConfigError, RiskContext, RiskLimit
+import numpy as np
+
+from multifolio.protocols import (
+    BLOCK,
+    FLATTEN,
+    HALT_ACTIONS,
+    AccountSpan,
+    AccountState,
+    ConfigError,
+    RiskContext,
+    RiskLimit,
+)
 
 
 class MaxPositionValue(RiskLimit):
@@ -61,7 +73,53 @@ def _moved(transfers: float, last: float, reference: float) -> tuple[float, floa
     return start, start
 
 
-class MaxDrawdown(RiskLimit):
+def _runs(keys: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of equal `keys` (in order, as a span's days are): the periods a span of bars falls
+    in, one after the other; most spans fall in one."""
+    if keys[0] == keys[-1]:
+        return [(0, len(keys))]
+    bounds = [0, *(np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist(), len(keys)]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def _first_loss(equity: np.ndarray, reference: np.ndarray | float, share: float) -> int | None:
+    """The first position at which `equity` is more than `share` below a positive `reference` (as `breached`
+    computes it: 1 − equity / reference), or None. `reference`: one, or one per position never below the first."""
+    first = reference if isinstance(reference, float) else float(reference[0])
+    if not first > 0:  # (a peak ≤ 0 or NaN: the bankruptcy floor's business, not the limit's)
+        if not isinstance(reference, np.ndarray):
+            return None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            broken = (reference > 0) & (1.0 - equity / reference > share)
+    else:
+        broken = 1.0 - equity / reference > share
+    position = int(broken.argmax())
+    return position if broken[position] else None
+
+
+class _LookingAhead(RiskLimit):
+    """A halting limit that judges a span of closes at once (`RiskLimit.looks_ahead`): `_walk` gives where `breached`
+    would first answer over them and, when it would not, the limit's state after them, which `_taken` takes."""
+
+    def first_breach(self, accounts: AccountSpan) -> int:
+        return self._walk(accounts)[0]
+
+    def seen(self, accounts: AccountSpan) -> None:
+        breach, state = self._walk(accounts)
+        if breach < len(accounts):  # not what `seen` is for: shown one by one, as `breached` would be
+            for position in range(len(accounts)):
+                self.breached(accounts.account(position))
+        elif len(accounts):
+            self._taken(state)
+
+    def _walk(self, accounts: AccountSpan) -> tuple[int, tuple]:
+        raise NotImplementedError
+
+    def _taken(self, state: tuple) -> None:
+        raise NotImplementedError
+
+
+class MaxDrawdown(_LookingAhead):
     """Halts the system when its equity at a bar's close falls more than `value` (a fraction) below its
     peak; with `reset` (1D, 1W, 1M) the peak starts again at each day, week or month, from the equity at
     the previous period's last close. Once broken it stays broken until the period resets (a block
@@ -110,11 +168,48 @@ class MaxDrawdown(RiskLimit):
                 self._broken = f"drawdown {drawdown:.2%} from the peak {self._peak:,.2f} exceeds {self.value:.2%}"
         return self._broken  # broken until the period resets, even if the equity comes back
 
+    def _taken(self, state: tuple) -> None:
+        self._period, self._peak, self._last, self._period_day = state
+
+    def _walk(self, accounts: AccountSpan) -> tuple[int, tuple]:
+        """Where `breached` would first answer over `accounts`, and (period, peak, last, day) after them all when
+        it would not: each period's peak is the running maximum from the equity it starts from, as `breached`
+        keeps it close by close."""
+        if self._broken is not None:  # still broken in its period: answered at once (a new period is looked at)
+            return 0, ()
+        keys, period_of = self._period_keys(accounts)
+        equity = accounts.equity
+        period, peak, last = self._period, self._peak, self._last
+        for start, stop in _runs(keys):
+            key = period_of(start)
+            if key != period or peak != peak:
+                period, peak = key, float(equity[start]) if last != last else last
+            peaks = np.maximum(np.maximum.accumulate(equity[start:stop]), peak)
+            hit = _first_loss(equity[start:stop], peaks, self.value)
+            if hit is not None:
+                return start + hit, ()
+            peak, last = float(peaks[-1]), float(equity[stop - 1])
+        return len(equity), (period, peak, last, int(accounts.days[-1]) if len(equity) else self._period_day)
+
+    def _period_keys(self, accounts: AccountSpan) -> tuple[np.ndarray, Callable[[int], object]]:
+        """A number per account that changes with the period, and the period of the account at a position, as
+        `_period_of` names it."""
+        days = accounts.days.astype(np.int64)
+        if self.reset == "1D":
+            return days, lambda position: int(days[position])
+        if self.reset == "1W":
+            weeks = (days + 3) // 7
+            return weeks, lambda position: int(weeks[position])
+        if self.reset == "1M":
+            months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)  # since 1970-01
+            return months, lambda position: (int(months[position] // 12 + 1970), int(months[position] % 12 + 1))
+        return np.zeros(len(days), dtype=np.int64), lambda position: None
+
     def describe(self) -> str:
         return f"max_drawdown {self.value:g}"
 
 
-class DailyLoss(RiskLimit):
+class DailyLoss(_LookingAhead):
     """Halts the system when its equity at a bar's close is more than `value` (a fraction) below the
     equity at the previous calendar day's last close (the initial capital on the first day). Once broken
     it stays broken for the rest of that day (a block lifts at the next day's first close looked at)."""
@@ -144,6 +239,25 @@ class DailyLoss(RiskLimit):
                 self._broken = (f"loss {loss:.2%} since the previous day's last close {self._reference:,.2f} "
                                 f"exceeds {self.value:.2%}")
         return self._broken  # broken for the rest of the day, even if the equity comes back
+
+    def _taken(self, state: tuple) -> None:
+        self._day, self._reference, self._last = state
+
+    def _walk(self, accounts: AccountSpan) -> tuple[int, tuple]:
+        """Where `breached` would first answer over `accounts`, and (day, reference, last) after them all when it
+        would not."""
+        if self._broken is not None:  # still broken today: answered at once (a new day is looked at)
+            return 0, ()
+        equity, days = accounts.equity, accounts.days
+        day, reference, last = self._day, self._reference, self._last
+        for start, stop in _runs(days):
+            if int(days[start]) != day:
+                day, reference = int(days[start]), float(equity[start]) if last != last else last
+            hit = _first_loss(equity[start:stop], reference, self.value)
+            if hit is not None:
+                return start + hit, ()
+            last = float(equity[stop - 1])
+        return len(equity), (day, reference, last)
 
     def describe(self) -> str:
         return f"daily_loss {self.value:g}"

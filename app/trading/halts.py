@@ -12,7 +12,7 @@ from attrs import evolve, frozen
 
 from multifolio.config.cadence import calendar_days
 from multifolio.data.market import MarketData
-from multifolio.protocols import BLOCK, FLATTEN, AccountState, RiskLimit
+from multifolio.protocols import BLOCK, FLATTEN, AccountSpan, AccountState, RiskLimit
 from multifolio.trading.events import BlockLifted, OrderFilled, SystemHalted
 from multifolio.trading.outputs import checked_halt_reason
 from multifolio.trading.portfolio import Portfolio
@@ -86,7 +86,9 @@ class Guard:
 
     The runner asks only while the account can change or a block may lift (`due`): equity is cash +
     Σ quantity × close of what is held, read from the shared closes, so bars with nothing held cost a
-    test of two attributes.
+    test of two attributes. A runner that goes from event to event asks where the guard must look next
+    (`first_look`); the closes it then goes over while something is held are shown to the limits that look ahead
+    before the next bar it steps (`show_gone_over`, `RiskLimit.seen`), as they would have been one by one.
     """
 
     def __init__(self, *, market: MarketData, portfolio: Portfolio, halts: Halts, limits: Sequence[RiskLimit],
@@ -102,7 +104,12 @@ class Guard:
         self._close_arrays = {symbol: market.closes_filled(symbol) for symbol in market.symbols}
         self._closes = {symbol: memoryview(array) for symbol, array in self._close_arrays.items()}
         # each bar's calendar day (days since 1970-01-01, wall clock of the data's zone), for the limits' periods
-        self._days = memoryview(calendar_days(market.timestamps)) if self._limits else None
+        day_numbers = calendar_days(market.timestamps) if self._limits else None
+        self._day_numbers = day_numbers
+        self._days = None if day_numbers is None else memoryview(day_numbers)
+        # every halting limit can look ahead: a span of closes is judged at once, not close by close
+        self._looking_ahead = all(type(limit).looks_ahead() for limit in self._limits)
+        self._ahead: AccountSpan | None = None  # the closes judged at the last look ahead, to show the limits
         self._blocking: RiskLimit | None = None
         self.held = portfolio.held  # live and read-only: truthy while a position is open
         self.due = bool(self._limits)  # the limits see the initial capital before the first bar
@@ -142,10 +149,40 @@ class Guard:
         return self._judged(AccountState(index, equity, cash, exposure, self._positions, self._days[index],
                                          self._timestamps, moved))
 
-    @property
-    def limited(self) -> bool:
-        """Whether halting limits watch the account: they look at every close while anything is held."""
-        return bool(self._limits)
+    def first_look(self, start: int, stop: int) -> int:
+        """The first bar of [start, stop) at whose close the guard must look at the account as it stands
+        (nothing filled, cash unchanged): the bankruptcy floor's, or the first a halting limit would answer at;
+        `stop` when none is. `start` while a limit that cannot look ahead watches the account."""
+        self._ahead = None
+        if not self._looking_ahead:
+            return start
+        stop = self.first_floor(start, stop)
+        if not self._limits or stop <= start:
+            return stop
+        self._ahead = span = self._span(start, stop)
+        return start + min(limit.first_breach(span) for limit in self._limits)
+
+    def show_gone_over(self, index: int) -> None:
+        """Before bar `index` is stepped (before its fills, and after any capital the book moved at its start),
+        the limits are shown the closes gone over since the last look ahead, as the account stood at them."""
+        span, self._ahead = self._ahead, None
+        if span is not None and span.first < index:
+            gone = index - span.first
+            shown = evolve(span, equity=span.equity[:gone], gross_exposure=span.gross_exposure[:gone],
+                           days=span.days[:gone])
+            for limit in self._limits:
+                limit.seen(shown)
+
+    def _span(self, start: int, stop: int) -> AccountSpan:
+        """The account at the closes of bars [start, stop) as it stands, summed as `check` sums it."""
+        equity, exposure = np.zeros(stop - start), np.zeros(stop - start)
+        for symbol, quantity in self.held.items():
+            value = quantity * self._close_arrays[symbol][start:stop]
+            equity += value
+            exposure += np.abs(value)
+        equity += self._portfolio.cash
+        return AccountSpan(start, equity, self._portfolio.cash, exposure, self._positions,
+                           self._day_numbers[start:stop], self._timestamps)
 
     def first_floor(self, start: int, stop: int) -> int:
         """The first bar of [start, stop) at whose close the account as it stands (nothing filled, cash

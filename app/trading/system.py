@@ -404,16 +404,18 @@ class SystemRunner:
             return False
         self.stepping = index
         self.stepped += 1
+        self._guard.show_gone_over(index)
         self.step(index)
         self.due = self._next_event(index) if self.jumps else index + 1
         return True
 
     def _next_event(self, index: int) -> int:
         """The next bar after `index` where something can happen, as things stand after it: the next bar
-        while a trailing exit moves, the guard is due or limits watch a position; else the first of the next
-        stated signal, the end of the window, the first bar whose range reaches a standing order (the next bar
-        when one may fill at any price: a market order, a time in force) and, while something is held, the first
-        close that would take it to the bankruptcy floor. Stopped for good with nothing standing: no bar."""
+        while a trailing exit moves, the guard is due or a halting limit that cannot look ahead watches a position;
+        else the first of the next stated signal, the end of the window, the first bar whose range reaches a
+        standing order (the next bar when one may fill at any price: a market order, a time in force) and, while
+        something is held, the first close that would take it to the bankruptcy floor or that a halting limit would
+        answer at (`Guard.first_look`). Stopped for good with nothing standing: no bar."""
         after = index + 1
         execution = self.execution
         if execution.trailing or self._guard.due:
@@ -428,9 +430,7 @@ class SystemRunner:
         if bands:
             event = execution.first_reach(bands, after, event)
         if self._held and not self.stopped:
-            if self._guard.limited:
-                return after
-            return self._guard.first_floor(after, event)
+            return self._guard.first_look(after, event)
         return event
 
     def _step_windowed(self, index: int) -> None:

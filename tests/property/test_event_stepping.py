@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from multifolio.config.registry import PluginKind, PluginRegistry
+from multifolio.protocols import RiskLimit
 from multifolio.testing import FrameSource, ScriptedStrategy, assert_signals_match, make_bars
 from multifolio.trading.events import Direction
 from plugins.strategies.buy_and_hold import BuyAndHoldStrategy
@@ -40,8 +41,9 @@ class StatedScript(ScriptedStrategy):
 
 
 halting_limits = st.lists(st.one_of(
-    st.builds(lambda value, action: {"type": "max_drawdown", "value": value, "action": action},
-              st.floats(0.02, 0.5), st.sampled_from(["flatten", "block"])),
+    st.builds(lambda value, action, reset: {"type": "max_drawdown", "value": value, "action": action,
+                                            "reset": reset},
+              st.floats(0.02, 0.5), st.sampled_from(["flatten", "block"]), st.sampled_from(["never", "1D", "1W", "1M"])),
     st.builds(lambda value, action: {"type": "daily_loss", "value": value, "action": action},
               st.floats(0.01, 0.2), st.sampled_from(["flatten", "block"]))), max_size=2)
 
@@ -79,6 +81,18 @@ def assert_same(stated, per_bar) -> None:
 def test_stated_signals_give_the_results_of_on_bar_at_every_bar(frame, script, system, halting, volume_share):
     system["risk"]["limits"] += halting
     system["execution"]["max_volume_share"] = volume_share  # what a bar leaves of an order stands to the next
+    stated, per_bar = both_paths(frame, script, system)
+    assert_same(stated, per_bar)
+    assert stated.stepped <= per_bar.stepped == per_bar.last_bar + 1
+
+
+@PROPERTY
+@given(frame=bar_frames(), script=scripts(), system=system_entries(), halting=halting_limits,
+       spacing=st.sampled_from(["1h", "5h", "7D"]))
+def test_halting_limits_that_look_ahead_over_intraday_and_weekly_bars(frame, script, system, halting, spacing):
+    """The limits' periods (days, weeks, months) begin inside the spans the path jumps over, or at every bar."""
+    frame["timestamp"] = pd.date_range("2024-01-29 09:00", periods=len(frame), freq=spacing)
+    system["risk"]["limits"] += halting
     stated, per_bar = both_paths(frame, script, system)
     assert_same(stated, per_bar)
     assert stated.stepped <= per_bar.stepped == per_bar.last_bar + 1
@@ -128,6 +142,76 @@ def test_bankruptcy_between_signals_is_found_where_the_bar_by_bar_guard_finds_it
     assert stated.stepped < 10 < per_bar.stepped == calm + 40  # the crash was jumped over
     [halt] = stated.halts
     assert halt.reason == "bankruptcy" and calm < halt.index < calm + 39
+
+
+HALTING = [{"type": "max_drawdown", "value": 0.1}, {"type": "max_drawdown", "value": 0.1, "reset": "1W"},
+           {"type": "max_drawdown", "value": 0.25, "reset": "1M", "action": "block"},
+           {"type": "daily_loss", "value": 0.02, "action": "flatten"}]
+
+
+# the halting limits are judged over the span a signal leaves (the loop's 64 bars and numpy's beyond): their halt
+# is found at the close the bar-by-bar guard finds it, and a limit never broken lets the path jump to the end
+@pytest.mark.parametrize("calm", [10, 40, 200])
+@pytest.mark.parametrize("limit", HALTING, ids=lambda limit: f"{limit['type']}-{limit.get('reset', '')}")
+def test_a_halting_limit_between_signals_is_found_where_the_bar_by_bar_guard_finds_it(limit, calm):
+    system = system_config("alpha", capital=10_000.0, sizers=[{"type": "fixed", "size": 100}], limits=[limit])
+    stated, per_bar = both_paths(crash(Direction.LONG, calm), {2: Direction.LONG}, system)
+    assert_same(stated, per_bar)
+    [halt] = stated.halts
+    assert halt.reason == limit["type"] and calm < halt.index < calm + 39
+    assert stated.stepped < per_bar.stepped
+    if limit.get("action", "flatten") == "flatten":  # (a block is watched at every close until it lifts)
+        assert stated.stepped < 12 < per_bar.stepped  # the calm bars, and the crash's up to the halt, jumped over
+
+
+def test_the_closes_gone_over_are_shown_to_the_limits_as_the_account_stood_before_the_fill_that_ends_them():
+    """A stop-loss reached at the end of a jump: the closes before it are judged with the position still held
+    (the peak of 12,000 on the way up), not as the account stands after the stop's fill (9,500); the drawdown of
+    the next trade breaks the limit from that peak, and only from it."""
+    closes = [50.0] * 3 + list(np.linspace(52, 70, 10)) + list(np.linspace(68, 46, 8))
+    bars = [(close,) * 4 for close in closes] + [(46.0, 46.0, 44.0, 44.0), (44.0,) * 4, (44.0,) * 4]
+    bars += [(close,) * 4 for close in np.linspace(43, 40, 6)] + [(40.0,) * 4] * 10
+    system = system_config("alpha", capital=10_000.0, sizers=[{"type": "fixed", "size": 100}],
+                           limits=[{"type": "max_drawdown", "value": 0.22}],
+                           exits=[{"type": "stop_loss", "percent": 0.1}])
+    stated, per_bar = both_paths(make_bars(bars, freq="1D"), {1: Direction.LONG, 23: Direction.LONG}, system)
+    assert_same(stated, per_bar)
+    assert list(stated.trades["exit_reason"]) == ["stop_loss", "max_drawdown"]
+    assert stated.stepped < per_bar.stepped
+
+
+@pytest.mark.parametrize("limit", HALTING, ids=lambda limit: f"{limit['type']}-{limit.get('reset', '')}")
+def test_a_halting_limit_never_broken_lets_the_path_jump_to_the_end(limit):
+    calm = make_bars([(50.0 + (bar % 5) * 0.01,) * 4 for bar in range(300)], freq="1D")
+    system = system_config("alpha", capital=10_000.0, sizers=[{"type": "fixed", "size": 100}], limits=[limit])
+    stated, per_bar = both_paths(calm, {2: Direction.LONG}, system)
+    assert_same(stated, per_bar)
+    assert not stated.halts and stated.stepped < 6 and per_bar.stepped == 300
+
+
+class WatchfulLimit(RiskLimit):
+    """A halting limit of a plugin's that cannot look ahead: shown every close while a position is held."""
+
+    action = "flatten"
+
+    def max_position(self, context):
+        return float("inf")
+
+    def breached(self, account):
+        return None
+
+
+def test_a_halting_limit_that_cannot_look_ahead_is_shown_every_close_while_held():
+    calm = make_bars([(50.0,) * 4 for _ in range(300)], freq="1D")
+    system = system_config("alpha", capital=10_000.0, sizers=[{"type": "fixed", "size": 100}],
+                           limits=[{"type": "watchful"}])
+    registry = PluginRegistry(given={PluginKind.RISK_LIMIT: {"watchful": WatchfulLimit}})
+    document = backtest_config(system)
+    document["data"] = {"source": "synthetic", "symbols": ["SPY"], "bars": 10}
+    [stated] = run_in_memory(document, source=FrameSource(calm), registry=registry,
+                             strategies={"alpha": StatedScript({2: Direction.LONG})})
+    # the first bar, then every bar from the signal's (bar 2) to the last
+    assert not WatchfulLimit.looks_ahead() and stated.stepped == 1 + (300 - 2)
 
 
 def sma_results(frame: pd.DataFrame, parameters: dict):
