@@ -43,7 +43,8 @@ class StatedScript(ScriptedStrategy):
 halting_limits = st.lists(st.one_of(
     st.builds(lambda value, action, reset: {"type": "max_drawdown", "value": value, "action": action,
                                             "reset": reset},
-              st.floats(0.02, 0.5), st.sampled_from(["flatten", "block"]), st.sampled_from(["never", "1D", "1W", "1M"])),
+              st.floats(0.02, 0.5), st.sampled_from(["flatten", "block"]),
+              st.sampled_from(["never", "1D", "1W", "1M"])),
     st.builds(lambda value, action: {"type": "daily_loss", "value": value, "action": action},
               st.floats(0.01, 0.2), st.sampled_from(["flatten", "block"]))), max_size=2)
 
