@@ -102,14 +102,16 @@ class _LookingAhead(RiskLimit):
     would first answer over them and, when it would not, the limit's state after them, which `_taken` takes."""
 
     def first_breach(self, accounts: AccountSpan) -> int:
-        return self._walk(accounts)[0]
+        return self._walk(accounts)[0] if len(accounts) else 0
 
     def seen(self, accounts: AccountSpan) -> None:
+        if not len(accounts):
+            return
         breach, state = self._walk(accounts)
         if breach < len(accounts):  # not what `seen` is for: shown one by one, as `breached` would be
             for position in range(len(accounts)):
                 self.breached(accounts.account(position))
-        elif len(accounts):
+        else:
             self._taken(state)
 
     def _walk(self, accounts: AccountSpan) -> tuple[int, tuple]:
@@ -169,27 +171,29 @@ class MaxDrawdown(_LookingAhead):
         return self._broken  # broken until the period resets, even if the equity comes back
 
     def _taken(self, state: tuple) -> None:
+        # (a walk that ends found no breach: a limit broken before it was in a period the span left)
         self._period, self._peak, self._last, self._period_day = state
+        self._broken = None
 
     def _walk(self, accounts: AccountSpan) -> tuple[int, tuple]:
         """Where `breached` would first answer over `accounts`, and (period, peak, last, day) after them all when
         it would not: each period's peak is the running maximum from the equity it starts from, as `breached`
         keeps it close by close."""
-        if self._broken is not None:  # still broken in its period: answered at once (a new period is looked at)
-            return 0, ()
         keys, period_of = self._period_keys(accounts)
         equity = accounts.equity
-        period, peak, last = self._period, self._peak, self._last
+        period, peak, last, broken = self._period, self._peak, self._last, self._broken is not None
         for start, stop in _runs(keys):
             key = period_of(start)
             if key != period or peak != peak:
-                period, peak = key, float(equity[start]) if last != last else last
+                period, peak, broken = key, float(equity[start]) if last != last else last, False
+            if broken:  # broken until its period resets
+                return start, ()
             peaks = np.maximum(np.maximum.accumulate(equity[start:stop]), peak)
             hit = _first_loss(equity[start:stop], peaks, self.value)
             if hit is not None:
                 return start + hit, ()
             peak, last = float(peaks[-1]), float(equity[stop - 1])
-        return len(equity), (period, peak, last, int(accounts.days[-1]) if len(equity) else self._period_day)
+        return len(equity), (period, peak, last, int(accounts.days[-1]))
 
     def _period_keys(self, accounts: AccountSpan) -> tuple[np.ndarray, Callable[[int], object]]:
         """A number per account that changes with the period, and the period of the account at a position, as
@@ -242,17 +246,18 @@ class DailyLoss(_LookingAhead):
 
     def _taken(self, state: tuple) -> None:
         self._day, self._reference, self._last = state
+        self._broken = None  # (as a walk that ends found no breach: broken only on a day the span left)
 
     def _walk(self, accounts: AccountSpan) -> tuple[int, tuple]:
         """Where `breached` would first answer over `accounts`, and (day, reference, last) after them all when it
         would not."""
-        if self._broken is not None:  # still broken today: answered at once (a new day is looked at)
-            return 0, ()
         equity, days = accounts.equity, accounts.days
-        day, reference, last = self._day, self._reference, self._last
+        day, reference, last, broken = self._day, self._reference, self._last, self._broken is not None
         for start, stop in _runs(days):
             if int(days[start]) != day:
-                day, reference = int(days[start]), float(equity[start]) if last != last else last
+                day, reference, broken = int(days[start]), float(equity[start]) if last != last else last, False
+            if broken:  # broken for the rest of the day
+                return start, ()
             hit = _first_loss(equity[start:stop], reference, self.value)
             if hit is not None:
                 return start + hit, ()
