@@ -24,14 +24,18 @@ import numpy as np
 import pandas as pd
 
 from multifolio.api import load
+from multifolio.config.cadence import calendar_days
 from multifolio.data.given import given_bars
 from multifolio.protocols import (
     PRICE_FIELDS,
+    AccountSpan,
+    AccountState,
     BarClosed,
     DataSource,
     Direction,
     Indicator,
     IndicatorValues,
+    RiskLimit,
     Strategy,
     TradingContext,
 )
@@ -45,6 +49,7 @@ __all__ = [
     "ScriptedActions",
     "ScriptedStrategy",
     "assert_causal",
+    "assert_limit_looks_ahead",
     "assert_signals_match",
     "bars_from_closes",
     "make_bars",
@@ -289,6 +294,65 @@ def _per_bar(strategy: type[Strategy] | Strategy) -> type[Strategy] | Strategy:
 
     PerBar.__name__ = PerBar.__qualname__ = strategy.__name__
     return PerBar
+
+
+# -- halting limits that look ahead -----------------------------------------------------------------------
+
+def assert_limit_looks_ahead(limit: type[RiskLimit], equity: Iterable[float], *,
+                             parameters: Mapping[str, Any] | None = None, timestamps: Iterable[Any] | None = None,
+                             cash: float = 0.0, positions: Mapping[str, float] | None = None,
+                             initial_capital: float | None = None) -> None:
+    """Check that a halting limit's `first_breach` and `seen` agree with its `breached` shown close by close, as
+    the engine relies on them (`RiskLimit.looks_ahead`); else AssertionError naming the first disagreement.
+
+    The limit (`limit` built with `parameters`) is shown the initial capital (`initial_capital`, by default the
+    first equity), then the closes of `equity` (at `timestamps`, by default a day apart; `cash` and `positions`
+    as they stand throughout) from each split on: up to the split one by one, from it as a span. At each split,
+    `first_breach` of the span must be where `breached` first answers over it, and leave the limit as it was;
+    and a limit that has `seen` the span's closes up to a point (every point up to that first breach) must answer
+    the closes after it as one shown each close did. Give closes that cross the limit's periods and break it: a
+    few dozen are enough (every split and every point is checked, so the work grows with the cube of their
+    number)."""
+    if not limit.looks_ahead():
+        raise TypeError(f"{limit.__name__} does not look ahead: it implements no first_breach() and seen()")
+    values = np.asarray(list(equity), dtype=np.float64)
+    stamps = pd.DatetimeIndex(pd.date_range("2024-01-02", periods=len(values), freq="1D") if timestamps is None
+                              else list(timestamps))
+    accounts = AccountSpan(0, values, float(cash), np.abs(values - cash), dict(positions or {}),
+                           calendar_days(stamps), stamps)
+    first = float(values[0]) if initial_capital is None and len(values) else float(initial_capital or 0.0)
+
+    def fresh(shown_up_to: int) -> tuple[RiskLimit, list[str | None]]:
+        made = limit(**dict(parameters or {}))
+        made.breached(AccountState(-1, first, first, 0.0, {}, -1, stamps))
+        return made, [made.breached(accounts.account(position)) for position in range(shown_up_to)]
+
+    def after(made: RiskLimit, start: int) -> list[str | None]:
+        return [made.breached(accounts.account(position)) for position in range(start, len(values))]
+
+    for split in range(len(values) + 1):
+        span = _span_part(accounts, split, len(values))
+        looking, _ = fresh(split)
+        answers = after(fresh(split)[0], split)
+        expected = next((position for position, answer in enumerate(answers) if answer is not None), len(span))
+        found = looking.first_breach(span)
+        if found != expected:
+            raise AssertionError(f"{limit.__name__}.first_breach() of the closes from {split}: {found}, but "
+                                 f"breached() first answers at {expected} of them")
+        if after(looking, split) != answers:
+            raise AssertionError(f"{limit.__name__}.first_breach() of the closes from {split} changed the limit: "
+                                 "it answers them otherwise afterwards")
+        for gone in range(expected + 1):
+            seeing, _ = fresh(split)
+            seeing.seen(_span_part(accounts, split, split + gone))
+            if after(seeing, split + gone) != answers[gone:]:
+                raise AssertionError(f"{limit.__name__}, having seen() closes {split} to {split + gone - 1}, "
+                                     f"answers the closes after them otherwise than having been shown each")
+
+
+def _span_part(accounts: AccountSpan, start: int, stop: int) -> AccountSpan:
+    return AccountSpan(start, accounts.equity[start:stop], accounts.cash, accounts.gross_exposure[start:stop],
+                       accounts.positions, accounts.days[start:stop], accounts.timeline)
 
 
 # -- no look-ahead ------------------------------------------------------------------------------------------

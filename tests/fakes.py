@@ -1,4 +1,4 @@
-"""Hand-written fakes with real behaviour for the book's plugins (controllers, allocators).
+"""Hand-written fakes with real behaviour for the book's plugins (controllers, allocators) and a halting limit.
 
 The fakes plugin authors need too (`ScriptedStrategy`, `ScriptedActions`, `FrameSource`) are in
 `multifolio.testing`; tests import them from there.
@@ -6,7 +6,7 @@ The fakes plugin authors need too (`ScriptedStrategy`, `ScriptedActions`, `Frame
 
 from __future__ import annotations
 
-from multifolio.protocols import AllocationContext, Allocator, BookView, Controller
+from multifolio.protocols import AllocationContext, Allocator, BookView, Controller, RiskLimit
 
 
 class ScriptedController(Controller):
@@ -55,3 +55,16 @@ class ScheduledWeights(Allocator):
         weights = self.schedule[min(self.calls, len(self.schedule) - 1)]
         self.calls += 1
         return {name: float(weights.get(name, 0.0)) for name in context.systems}
+
+
+class WatchfulLimit(RiskLimit):
+    """A halting limit of a plugin's that never halts and cannot look ahead: shown every close while a position is
+    held."""
+
+    action = "flatten"
+
+    def max_position(self, context) -> float:
+        return float("inf")
+
+    def breached(self, account) -> None:
+        return None

@@ -1,8 +1,10 @@
-"""The plugin authors' kit (`multifolio.testing`) on real runs: what run_strategy gives, and assert_causal catching
-look-ahead in an indicator and in a strategy."""
+"""The plugin authors' kit (`multifolio.testing`) on real runs: what run_strategy gives, assert_causal catching
+look-ahead in an indicator and in a strategy, and assert_limit_looks_ahead catching a halting limit whose look ahead
+disagrees with its close-by-close answers."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +19,13 @@ from multifolio.testing import (
     ScriptedActions,
     ScriptedStrategy,
     assert_causal,
+    assert_limit_looks_ahead,
     bars_from_closes,
     rewrite_after,
     run_strategy,
 )
+from plugins.limits import DailyLoss, MaxDrawdown
+from tests.fakes import WatchfulLimit
 
 REPO = Path(__file__).resolve().parents[1]
 REGISTRY = PluginRegistry()
@@ -139,3 +144,57 @@ def test_a_strategy_instance_is_copied_for_each_run():
     fake = ScriptedStrategy({5: Direction.LONG, 50: Direction.SHORT})
     assert_causal(fake, WALK)
     assert fake.seen == []
+
+
+# closes a day apart, then seven hours apart: rises, drops that break each limit, new days, weeks and months
+LIMIT_EQUITY = np.round(10_000 + np.cumsum(np.random.default_rng(5).normal(0, 350, 45)), 2)
+LIMIT_TIMES = [*pd.date_range("2024-01-25", periods=25, freq="1D"),
+               *pd.date_range("2024-02-20", periods=20, freq="7h")]
+
+
+@pytest.mark.parametrize("parameters", [{"value": 0.05}, {"value": 0.05, "reset": "1D"},
+                                        {"value": 0.04, "reset": "1W"},
+                                        {"value": 0.08, "reset": "1M", "action": "block"}])
+def test_the_built_in_drawdown_limit_looks_ahead_as_it_is_shown_each_close(parameters):
+    assert_limit_looks_ahead(MaxDrawdown, LIMIT_EQUITY, parameters=parameters, timestamps=LIMIT_TIMES)
+
+
+def test_the_built_in_daily_loss_limit_looks_ahead_as_it_is_shown_each_close():
+    assert_limit_looks_ahead(DailyLoss, LIMIT_EQUITY, parameters={"value": 0.02}, timestamps=LIMIT_TIMES)
+
+
+class KeepsItsBreak(DailyLoss):
+    """Forgets, when it has seen a span, that a new day cleared the break of the day before."""
+
+    def _taken(self, state):
+        self._day, self._reference, self._last = state
+
+
+class OneLate(MaxDrawdown):
+    def first_breach(self, accounts):
+        return min(super().first_breach(accounts) + 1, len(accounts))
+
+
+class PeeksAndKeeps(MaxDrawdown):
+    """Its look ahead moves its peak."""
+
+    def first_breach(self, accounts):
+        found = super().first_breach(accounts)
+        if len(accounts):
+            self._peak = max(self._peak, float(accounts.equity.max()))
+        return found
+
+
+@pytest.mark.parametrize("faulty, parameters, message", [
+    (KeepsItsBreak, {"value": 0.02}, "KeepsItsBreak, having seen() closes"),
+    (OneLate, {"value": 0.05}, "OneLate.first_breach() of the closes from 0: "),
+    (PeeksAndKeeps, {"value": 0.05}, "PeeksAndKeeps.first_breach() of the closes from 0 changed the limit"),
+])
+def test_a_limit_whose_look_ahead_disagrees_with_breached_fails_naming_how(faulty, parameters, message):
+    with pytest.raises(AssertionError, match=re.escape(message)):
+        assert_limit_looks_ahead(faulty, LIMIT_EQUITY, parameters=parameters, timestamps=LIMIT_TIMES)
+
+
+def test_a_limit_that_does_not_look_ahead_is_refused():
+    with pytest.raises(TypeError, match="WatchfulLimit does not look ahead"):
+        assert_limit_looks_ahead(WatchfulLimit, LIMIT_EQUITY)

@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from multifolio.config.registry import PluginKind, PluginRegistry
-from multifolio.protocols import RiskLimit
 from multifolio.testing import FrameSource, ScriptedStrategy, assert_signals_match, make_bars
 from multifolio.trading.events import Direction
 from plugins.strategies.buy_and_hold import BuyAndHoldStrategy
@@ -23,6 +22,7 @@ from plugins.strategies.mean_reversion import MeanReversionStrategy
 from plugins.strategies.momentum import MomentumStrategy
 from plugins.strategies.sma_crossover import SmaCrossoverStrategy
 from tests.builders import backtest_config, run_in_memory, system_config
+from tests.fakes import WatchfulLimit
 from tests.integration.test_golden import REPO
 from tests.property.strategies import bar_frames, scripts, system_entries
 
@@ -188,18 +188,6 @@ def test_a_halting_limit_never_broken_lets_the_path_jump_to_the_end(limit):
     stated, per_bar = both_paths(calm, {2: Direction.LONG}, system)
     assert_same(stated, per_bar)
     assert not stated.halts and stated.stepped < 6 and per_bar.stepped == 300
-
-
-class WatchfulLimit(RiskLimit):
-    """A halting limit of a plugin's that cannot look ahead: shown every close while a position is held."""
-
-    action = "flatten"
-
-    def max_position(self, context):
-        return float("inf")
-
-    def breached(self, account):
-        return None
 
 
 def test_a_halting_limit_that_cannot_look_ahead_is_shown_every_close_while_held():
