@@ -438,6 +438,11 @@ class AccountSpan:
                             float(self.gross_exposure[position]), self.positions, int(self.days[position]),
                             self.timeline)
 
+    def part(self, start: int, stop: int) -> AccountSpan:
+        """The accounts at positions `start` to `stop` − 1 of the span, as a span of their own."""
+        return AccountSpan(self.first + start, self.equity[start:stop], self.cash, self.gross_exposure[start:stop],
+                           self.positions, self.days[start:stop], self.timeline)
+
 
 class RiskLimit(abc.ABC):
     """A cap on positions; orders that break it are reduced to fit, or rejected.

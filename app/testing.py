@@ -322,18 +322,20 @@ def assert_limit_looks_ahead(limit: type[RiskLimit], equity: Iterable[float], *,
                            calendar_days(stamps), stamps)
     first = float(values[0]) if initial_capital is None and len(values) else float(initial_capital or 0.0)
 
-    def fresh(shown_up_to: int) -> tuple[RiskLimit, list[str | None]]:
+    def shown_up_to(split: int) -> RiskLimit:
+        """The limit shown the initial capital, then the closes before `split` one by one."""
         made = limit(**dict(parameters or {}))
         made.breached(AccountState(-1, first, first, 0.0, {}, -1, stamps))
-        return made, [made.breached(accounts.account(position)) for position in range(shown_up_to)]
+        after(made, 0, split)
+        return made
 
-    def after(made: RiskLimit, start: int) -> list[str | None]:
-        return [made.breached(accounts.account(position)) for position in range(start, len(values))]
+    def after(made: RiskLimit, start: int, stop: int = len(values)) -> list[str | None]:
+        return [made.breached(accounts.account(position)) for position in range(start, stop)]
 
     for split in range(len(values) + 1):
-        span = _span_part(accounts, split, len(values))
-        looking, _ = fresh(split)
-        answers = after(fresh(split)[0], split)
+        span = accounts.part(split, len(values))
+        looking = shown_up_to(split)
+        answers = after(shown_up_to(split), split)
         expected = next((position for position, answer in enumerate(answers) if answer is not None), len(span))
         found = looking.first_breach(span)
         if found != expected:
@@ -343,16 +345,12 @@ def assert_limit_looks_ahead(limit: type[RiskLimit], equity: Iterable[float], *,
             raise AssertionError(f"{limit.__name__}.first_breach() of the closes from {split} changed the limit: "
                                  "it answers them otherwise afterwards")
         for gone in range(expected + 1):
-            seeing, _ = fresh(split)
-            seeing.seen(_span_part(accounts, split, split + gone))
+            seeing = shown_up_to(split)
+            seeing.seen(accounts.part(split, split + gone))
             if after(seeing, split + gone) != answers[gone:]:
                 raise AssertionError(f"{limit.__name__}, having seen() closes {split} to {split + gone - 1}, "
                                      f"answers the closes after them otherwise than having been shown each")
 
-
-def _span_part(accounts: AccountSpan, start: int, stop: int) -> AccountSpan:
-    return AccountSpan(start, accounts.equity[start:stop], accounts.cash, accounts.gross_exposure[start:stop],
-                       accounts.positions, accounts.days[start:stop], accounts.timeline)
 
 
 # -- no look-ahead ------------------------------------------------------------------------------------------

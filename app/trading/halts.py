@@ -167,9 +167,7 @@ class Guard:
         the limits are shown the closes gone over since the last look ahead, as the account stood at them."""
         span, self._ahead = self._ahead, None
         if span is not None and span.first < index:
-            gone = index - span.first
-            shown = evolve(span, equity=span.equity[:gone], gross_exposure=span.gross_exposure[:gone],
-                           days=span.days[:gone])
+            shown = span.part(0, index - span.first)
             for limit in self._limits:
                 limit.seen(shown)
 

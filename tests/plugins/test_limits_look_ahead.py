@@ -37,12 +37,6 @@ def shown(limit, accounts: AccountSpan, start: int, stop: int) -> list[str | Non
     return [limit.breached(accounts.account(position)) for position in range(start, stop)]
 
 
-def cut(accounts: AccountSpan, start: int, stop: int) -> AccountSpan:
-    return AccountSpan(accounts.first + start, accounts.equity[start:stop], accounts.cash,
-                       accounts.gross_exposure[start:stop], accounts.positions, accounts.days[start:stop],
-                       accounts.timeline)
-
-
 def twins_and_span(data, accounts: AccountSpan):
     """A limit and its twin, both shown the initial capital, then the same earlier closes one by one (which may
     break them); and the span of the closes after those."""
@@ -53,7 +47,7 @@ def twins_and_span(data, accounts: AccountSpan):
     for one in (limit, twin):
         one.breached(AccountState(-1, 10_000.0, 10_000.0, 0.0, {}, -1, accounts.timeline))
         shown(one, accounts, 0, earlier)
-    return limit, twin, cut(accounts, earlier, len(accounts.equity))
+    return limit, twin, accounts.part(earlier, len(accounts.equity))
 
 
 @settings(max_examples=300, deadline=None)
@@ -72,7 +66,7 @@ def test_first_breach_and_seen_are_breached_shown_one_by_one(accounts, data):
 def test_a_limit_that_has_seen_a_span_answers_as_one_shown_it_close_by_close(accounts, data):
     limit, twin, span = twins_and_span(data, accounts)
     gone = min(limit.first_breach(span), data.draw(st.integers(0, len(span))))
-    limit.seen(cut(span, 0, gone))
+    limit.seen(span.part(0, gone))
     assert shown(twin, span, 0, gone) == [None] * gone
     assert vars(limit) == vars(twin)
     assert shown(limit, span, gone, len(span)) == shown(twin, span, gone, len(span))
