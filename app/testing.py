@@ -352,7 +352,6 @@ def assert_limit_looks_ahead(limit: type[RiskLimit], equity: Iterable[float], *,
                                      f"answers the closes after them otherwise than having been shown each")
 
 
-
 # -- no look-ahead ------------------------------------------------------------------------------------------
 
 def assert_causal(subject: type | Indicator | Strategy, bars: Any, *, cuts: int | Sequence[int] = 5,

@@ -104,9 +104,8 @@ class Guard:
         self._close_arrays = {symbol: market.closes_filled(symbol) for symbol in market.symbols}
         self._closes = {symbol: memoryview(array) for symbol, array in self._close_arrays.items()}
         # each bar's calendar day (days since 1970-01-01, wall clock of the data's zone), for the limits' periods
-        day_numbers = calendar_days(market.timestamps) if self._limits else None
-        self._day_numbers = day_numbers
-        self._days = None if day_numbers is None else memoryview(day_numbers)
+        self._day_numbers = calendar_days(market.timestamps) if self._limits else None
+        self._days = None if self._day_numbers is None else memoryview(self._day_numbers)  # read a close at a time
         # every halting limit can look ahead: a span of closes is judged at once, not close by close
         self._looking_ahead = all(type(limit).looks_ahead() for limit in self._limits)
         self._ahead: AccountSpan | None = None  # the closes judged at the last look ahead, to show the limits
@@ -156,11 +155,12 @@ class Guard:
         self._ahead = None
         if not self._looking_ahead:
             return start
-        stop = self.first_floor(start, stop)
         if not self._limits or stop <= start:
-            return stop
-        self._ahead = span = self._span(start, stop)
-        return start + min(limit.first_breach(span) for limit in self._limits)
+            return self.first_floor(start, stop)
+        span = self._span(start, stop)
+        # the limits judge the closes before the floor's (the account is looked at there in any case)
+        self._ahead = span = span.part(0, self._floor_in(span.equity))
+        return start + (min(limit.first_breach(span) for limit in self._limits) if len(span) else 0)
 
     def show_gone_over(self, index: int) -> None:
         """Before bar `index` is stepped (before its fills, and after any capital the book moved at its start),
@@ -173,14 +173,18 @@ class Guard:
 
     def _span(self, start: int, stop: int) -> AccountSpan:
         """The account at the closes of bars [start, stop) as it stands, summed as `check` sums it."""
-        equity, exposure = np.zeros(stop - start), np.zeros(stop - start)
+        exposure = np.zeros(stop - start)
         for symbol, quantity in self.held.items():
-            value = quantity * self._close_arrays[symbol][start:stop]
-            equity += value
-            exposure += np.abs(value)
-        equity += self._portfolio.cash
-        return AccountSpan(start, equity, self._portfolio.cash, exposure, self._positions,
+            exposure += np.abs(quantity * self._close_arrays[symbol][start:stop])
+        return AccountSpan(start, self._equity(start, stop), self._portfolio.cash, exposure, self._positions,
                            self._day_numbers[start:stop], self._timestamps)
+
+    def _equity(self, start: int, stop: int) -> np.ndarray:
+        """The equity at the closes of bars [start, stop) as the account stands, summed as `check` sums it."""
+        equity = np.zeros(stop - start)
+        for symbol, quantity in self.held.items():
+            equity += quantity * self._close_arrays[symbol][start:stop]
+        return equity + self._portfolio.cash
 
     def first_floor(self, start: int, stop: int) -> int:
         """The first bar of [start, stop) at whose close the account as it stands (nothing filled, cash
@@ -205,12 +209,12 @@ class Guard:
                 if equity + cash <= floor:
                     return index
             return stop
-        equity = np.zeros(stop - start)
-        for symbol, quantity in self.held.items():
-            equity += quantity * self._close_arrays[symbol][start:stop]
-        equity += self._portfolio.cash
+        return start + self._floor_in(self._equity(start, stop))
+
+    def _floor_in(self, equity: np.ndarray) -> int:
+        """The position of the first of `equity` at or below the bankruptcy floor; their number when none is."""
         below = np.flatnonzero(equity <= self._min_equity)
-        return start + int(below[0]) if len(below) else stop
+        return int(below[0]) if len(below) else len(equity)
 
     def start(self, initial_capital: float) -> None:
         """Before the first bar: the limits see the initial capital (their first peak and day's reference)."""
